@@ -1,0 +1,31 @@
+/*
+ * buf: a growable byte buffer with a read offset, used for each
+ * connection's input and output.
+ */
+#ifndef SEQD_BUF_H
+#define SEQD_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+    char *data;
+    size_t len;   /* bytes written */
+    size_t off;   /* bytes already consumed from the front */
+    size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_free(struct buf *b);
+/* Make room for at least n more bytes after len (may move data). */
+void buf_reserve(struct buf *b, size_t n);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Unconsumed bytes and their count. */
+static inline const char *buf_head(const struct buf *b) { return b->data + b->off; }
+static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
+void buf_consume(struct buf *b, size_t n);
+/* Move unconsumed bytes to the front; shrink a large idle buffer. */
+void buf_compact(struct buf *b);
+void buf_reset(struct buf *b);
+
+#endif

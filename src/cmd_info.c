@@ -1,0 +1,182 @@
+/*
+ * cmd_info: INFO, in Redis' format ("# Section" then "key:value" lines,
+ * CRLF), and INFO <name> for one sequence.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "seq.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
+
+/* The Redis version whose protocol and replies seqd follows; tools such as
+ * redis_exporter read redis_version. */
+#define REDIS_COMPAT_VERSION "7.0.0"
+
+static const char *const sections[] = { "server", "clients", "memory", "stats", "store", "keyspace" };
+
+bool cmd_info_is_section(const char *arg, size_t len)
+{
+    if (str_ieq(arg, len, "all") || str_ieq(arg, len, "default") || str_ieq(arg, len, "everything"))
+        return true;
+    for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
+        if (str_ieq(arg, len, sections[i]))
+            return true;
+    return false;
+}
+
+static void info_server(struct buf *b)
+{
+    struct utsname u;
+    uint64_t up = (mono_ms() - server.started_ms) / 1000;
+
+    uname(&u);
+    buf_printf(b, "# Server\r\n");
+    buf_printf(b, "seqd_version:%s\r\n", PACKAGE_VERSION);
+    buf_printf(b, "redis_version:%s\r\n", REDIS_COMPAT_VERSION);
+    buf_printf(b, "redis_mode:standalone\r\n");
+    buf_printf(b, "os:%s %s %s\r\n", u.sysname, u.release, u.machine);
+    buf_printf(b, "arch_bits:%d\r\n", (int)(sizeof(void *) * 8));
+    buf_printf(b, "process_id:%ld\r\n", (long)getpid());
+    buf_printf(b, "run_id:%s\r\n", server.run_id);
+    buf_printf(b, "tcp_port:%d\r\n", server.cfg.port);
+    buf_printf(b, "uptime_in_seconds:%" PRIu64 "\r\n", up);
+    buf_printf(b, "uptime_in_days:%" PRIu64 "\r\n", up / 86400);
+    buf_printf(b, "workers:%d\r\n", server.nworkers);
+    buf_printf(b, "config_file:%s\r\n", server.cfg.config_file);
+    buf_printf(b, "\r\n");
+}
+
+static void info_clients(struct buf *b)
+{
+    struct stats st;
+    workers_stats(&st);
+    buf_printf(b, "# Clients\r\n");
+    buf_printf(b, "connected_clients:%d\r\n", workers_clients());
+    buf_printf(b, "maxclients:%d\r\n", server.cfg.maxclients);
+    buf_printf(b, "\r\n");
+}
+
+static void info_memory(struct buf *b)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");   /* procfs: no disk behind it */
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    uint64_t rss = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    buf_printf(b, "# Memory\r\n");
+    buf_printf(b, "used_memory:%" PRIu64 "\r\n", rss);
+    buf_printf(b, "used_memory_rss:%" PRIu64 "\r\n", rss);
+    buf_printf(b, "used_memory_human:%.2fM\r\n", (double)rss / (1024.0 * 1024.0));
+    buf_printf(b, "\r\n");
+}
+
+static void info_stats(struct buf *b)
+{
+    struct stats st;
+    workers_stats(&st);
+    stats_sum(&st, &server.listener_stats);
+    buf_printf(b, "# Stats\r\n");
+    stats_render(&st, b);
+    buf_printf(b, "\r\n");
+}
+
+static void info_store(struct buf *b)
+{
+    buf_printf(b, "# Store\r\n");
+    buf_printf(b, "store_type:%s\r\n", server.store.ops->name);
+    buf_printf(b, "store_pending_jobs:%d\r\n", store_pool_pending(server.pool));
+    buf_printf(b, "sequences:%zu\r\n", seq_count());
+    buf_printf(b, "\r\n");
+}
+
+static void info_keyspace(struct buf *b)
+{
+    buf_printf(b, "# Keyspace\r\n");
+    size_t n = seq_count();
+    if (n > 0)
+        buf_printf(b, "db0:keys=%zu,expires=0,avg_ttl=0\r\n", n);
+    buf_printf(b, "\r\n");
+}
+
+typedef void section_fn(struct buf *b);
+static section_fn *const section_fns[] = { info_server, info_clients, info_memory,
+                                           info_stats, info_store, info_keyspace };
+
+void cmd_info(struct conn *c, struct resp_request *req)
+{
+    struct buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+        bool want = req->argc == 1;
+        for (int a = 1; a < req->argc && !want; a++)
+            want = str_ieq(req->argv[a], req->argl[a], sections[i]) ||
+                   str_ieq(req->argv[a], req->argl[a], "all") ||
+                   str_ieq(req->argv[a], req->argl[a], "default") ||
+                   str_ieq(req->argv[a], req->argl[a], "everything");
+        if (want)
+            section_fns[i](&b);
+    }
+    /* Redis ends the text without the last blank line. */
+    if (b.len >= 2 && memcmp(b.data + b.len - 2, "\r\n", 2) == 0)
+        b.len -= 2;
+    resp_add_verbatim(&c->out, buf_head(&b), buf_used(&b), c->proto);
+    buf_free(&b);
+}
+
+static void segment_line(struct buf *b, const char *key, const struct segment *sg, bool present)
+{
+    if (!present)
+        buf_printf(b, "%s:none\r\n", key);
+    else
+        buf_printf(b, "%s:[%" PRIu64 ",%" PRIu64 ") next %" PRIu64 " left %" PRIu64 "\r\n", key,
+                   sg->start, sg->end, sg->pos, segment_left(sg));
+}
+
+void cmd_info_sequence(struct seq *s, struct buf *b)
+{
+    struct seq_info in;
+    seq_get_info(s, &in);
+
+    uint64_t total = in.generated + in.wasted;
+    double rate = total ? 100.0 * (double)in.wasted / (double)total : 0.0;
+
+    buf_printf(b, "# Sequence\r\n");
+    buf_printf(b, "name:%s\r\n", in.def.name);
+    buf_printf(b, "type:%d\r\n", in.def.kind);
+    buf_printf(b, "kind:%s\r\n", seqdef_kind_name(in.def.kind));
+    buf_printf(b, "length:%d\r\n", in.def.length);
+    buf_printf(b, "starting:%" PRId64 "\r\n", in.def.starting);
+    buf_printf(b, "step:%" PRId64 "\r\n", in.def.increment);
+    buf_printf(b, "segment:%" PRIu64 "\r\n", in.def.segment);
+    buf_printf(b, "auto_disk:%s\r\n", seqdef_auto_disk_name(in.def.auto_disk));
+    buf_printf(b, "description:%s\r\n", in.def.description);
+    if (in.has_current)
+        buf_printf(b, "current:%" PRId64 "\r\n", in.current);
+    else
+        buf_printf(b, "current:none\r\n");
+    bool has_cur = in.sb.cur.end > in.sb.cur.start;
+    segment_line(b, "segment_current", &in.sb.cur, has_cur);
+    segment_line(b, "segment_next", &in.sb.next, in.sb.has_next);
+    buf_printf(b, "last_claim_size:%" PRIu64 "\r\n", in.last_claim_size);
+    buf_printf(b, "claims:%" PRIu64 "\r\n", in.claims);
+    buf_printf(b, "claim_in_flight:%d\r\n", in.claim_in_flight ? 1 : 0);
+    buf_printf(b, "last_error:%s\r\n", in.last_error);
+    buf_printf(b, "generated:%" PRIu64 "\r\n", in.generated);
+    buf_printf(b, "wasted:%" PRIu64 "\r\n", in.wasted);
+    buf_printf(b, "given_back:%" PRIu64 "\r\n", in.given_back);
+    buf_printf(b, "waste_rate:%.2f%%\r\n", rate);
+}

@@ -1,0 +1,792 @@
+/*
+ * config: the table of every seqd setting, and the code that fills a
+ * struct config from JSON text, checks it, reloads it and lists it.
+ *
+ * pgbouncer's layout: one row per key in config_keys[] gives its JSON path,
+ * type, place in struct config, bounds, default (as text, parsed by the
+ * same code as a value from the file) and whether SIGHUP may change it.
+ * Everything below is driven by that table, so a new key is one row here,
+ * one field in config.h and one entry in docs/config.md.
+ *
+ * No globals and no logging; config_load_file() is the only I/O.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* FNM_CASEFOLD */
+#endif
+
+#include "config.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "util.h"
+
+/* A larger file is not a seqd config; refusing it bounds the read. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+/* Longest JSON path we look up ("store.mysql.connect_timeout_s" is 29). */
+#define CONFIG_PATH_MAX 128
+/* How much of a bad value or key a message shows. */
+#define CONFIG_SHOW_MAX 48
+
+enum cfg_type {
+    CFG_STRING,   /* char[] field; the value must fit, NUL included */
+    CFG_INT,      /* int field, within [min, max] */
+    CFG_U64,      /* uint64_t field, within [min, max] (min >= 0) */
+    CFG_LOGLEVEL, /* int field holding enum log_level; the JSON is its name */
+    CFG_ENUM,     /* char[] field holding one of values[] */
+};
+
+#define CFG_RELOAD 0x1 /* SIGHUP applies a new value */
+#define CFG_SECRET 0x2 /* never shown in reload messages */
+
+struct cfg_key {
+    const char *name;            /* JSON path, also the CONFIG GET name */
+    enum cfg_type type;
+    size_t offset;               /* offsetof(struct config, field) */
+    size_t size;                 /* sizeof the field */
+    int64_t min, max;            /* CFG_INT, CFG_U64 */
+    const char *def;             /* default, as text */
+    unsigned flags;              /* CFG_RELOAD, CFG_SECRET */
+    const char *const *values;   /* CFG_ENUM: allowed values, NULL-terminated */
+    bool (*rule)(const char *s); /* CFG_STRING: extra rule, or NULL */
+    const char *rule_what;       /* what rule accepts, for messages */
+};
+
+#define FIELD(f) .offset = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+
+/* A table name is spliced into SQL text (it cannot be a bound parameter),
+ * so it is restricted to characters that never need quoting. */
+static bool config_table_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    size_t i;
+
+    if (n < 1 || n > 64)
+        return false;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static const char *const config_store_types[] = { "file", "memory", "mysql", NULL };
+static const char *const config_ssl_modes[] = {
+    "", "disabled", "preferred", "required", "verify_ca", "verify_identity", NULL
+};
+
+/* Every key, in the order of the shipped etc/seqd.json and of CONFIG GET *.
+ * docs/config.md describes each row; keep them in step. */
+static const struct cfg_key config_keys[] = {
+    { .name = "bind", .type = CFG_STRING, FIELD(bind), .def = "127.0.0.1" },
+    { .name = "port", .type = CFG_INT, FIELD(port), .min = 1, .max = 65535, .def = "6380" },
+    { .name = "workers", .type = CFG_INT, FIELD(workers), .min = 0, .max = 64, .def = "0" },
+    { .name = "maxclients", .type = CFG_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000" },
+    { .name = "requirepass", .type = CFG_STRING, FIELD(requirepass), .def = "",
+      .flags = CFG_RELOAD | CFG_SECRET },
+    { .name = "http.bind", .type = CFG_STRING, FIELD(http_bind), .def = "127.0.0.1" },
+    { .name = "http.port", .type = CFG_INT, FIELD(http_port), .min = 1, .max = 65535, .def = "6381" },
+    { .name = "log.level", .type = CFG_LOGLEVEL, FIELD(log_level), .def = "notice", .flags = CFG_RELOAD },
+    { .name = "log.file", .type = CFG_STRING, FIELD(log_file), .def = "" },
+    { .name = "store.type", .type = CFG_ENUM, FIELD(store_type), .def = "file", .values = config_store_types },
+    { .name = "store.dir", .type = CFG_STRING, FIELD(store_dir), .def = "/var/lib/seqd" },
+    { .name = "store.threads", .type = CFG_INT, FIELD(store_threads), .min = 1, .max = 64, .def = "2" },
+    { .name = "store.test_delay_ms", .type = CFG_INT, FIELD(store_delay_ms), .min = 0, .max = 60000, .def = "0" },
+    { .name = "store.mysql.host", .type = CFG_STRING, FIELD(mysql_host), .def = "127.0.0.1" },
+    { .name = "store.mysql.port", .type = CFG_INT, FIELD(mysql_port), .min = 1, .max = 65535, .def = "3306" },
+    { .name = "store.mysql.socket", .type = CFG_STRING, FIELD(mysql_socket), .def = "" },
+    { .name = "store.mysql.user", .type = CFG_STRING, FIELD(mysql_user), .def = "seqd" },
+    { .name = "store.mysql.password", .type = CFG_STRING, FIELD(mysql_password), .def = "", .flags = CFG_SECRET },
+    { .name = "store.mysql.database", .type = CFG_STRING, FIELD(mysql_database), .def = "seqd" },
+    { .name = "store.mysql.table", .type = CFG_STRING, FIELD(mysql_table), .def = "seqd_segments",
+      .rule = config_table_name_ok, .rule_what = "a table name of 1 to 64 letters, digits or underscores" },
+    { .name = "store.mysql.threads", .type = CFG_INT, FIELD(mysql_threads), .min = 1, .max = 64, .def = "2" },
+    { .name = "store.mysql.connect_timeout_s", .type = CFG_INT, FIELD(mysql_connect_timeout_s),
+      .min = 1, .max = 3600, .def = "3" },
+    { .name = "store.mysql.rw_timeout_s", .type = CFG_INT, FIELD(mysql_rw_timeout_s),
+      .min = 1, .max = 3600, .def = "5" },
+    { .name = "store.mysql.rescan_s", .type = CFG_INT, FIELD(mysql_rescan_s), .min = 1, .max = 86400,
+      .def = "10", .flags = CFG_RELOAD },
+    { .name = "store.mysql.ssl_mode", .type = CFG_ENUM, FIELD(mysql_ssl_mode), .def = "",
+      .values = config_ssl_modes },
+    { .name = "store.mysql.ssl_ca", .type = CFG_STRING, FIELD(mysql_ssl_ca), .def = "" },
+    { .name = "store.mysql.ssl_cert", .type = CFG_STRING, FIELD(mysql_ssl_cert), .def = "" },
+    { .name = "store.mysql.ssl_key", .type = CFG_STRING, FIELD(mysql_ssl_key), .def = "" },
+    { .name = "segment.max", .type = CFG_U64, FIELD(segment_max), .min = 1, .max = 1000000000, .def = "1000000" },
+    { .name = "segment.duration_s", .type = CFG_INT, FIELD(segment_duration_s), .min = 1, .max = 86400,
+      .def = "900" },
+    { .name = "segment.wait_ms", .type = CFG_INT, FIELD(segment_wait_ms), .min = 1, .max = 600000,
+      .def = "1000" },
+    { .name = "segment.default", .type = CFG_U64, FIELD(segment_default), .min = 1, .max = 1000000000,
+      .def = "1000" },
+};
+
+/* Objects that group keys; any other object in the file is an unknown key. */
+static const char *const config_sections[] = { "http", "log", "store", "store.mysql", "segment" };
+
+/* Redis settings that clients and tools ask for on connect (redis-benchmark
+ * reads save and appendonly and stops on an error), answered with what is
+ * true of seqd: it takes no snapshots and keeps no append-only file. */
+static const struct {
+    const char *name;
+    const char *value;
+} config_redis_names[] = { { "save", "" }, { "appendonly", "no" } };
+
+/* ---- small helpers -------------------------------------------------- */
+
+/* A bounded string being built: appends never overflow and keep it
+ * terminated; what does not fit is dropped. */
+struct strout {
+    char *buf;
+    size_t cap;
+    size_t len;
+};
+
+static void strout_init(struct strout *o, char *buf, size_t cap)
+{
+    o->buf = buf;
+    o->cap = cap;
+    o->len = 0;
+    if (cap > 0)
+        buf[0] = '\0';
+}
+
+static void strout_printf(struct strout *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void strout_printf(struct strout *o, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (o->cap == 0 || o->len + 1 >= o->cap)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    o->len += (size_t)n;
+    if (o->len > o->cap - 1)
+        o->len = o->cap - 1;
+}
+
+/* Copy s into out for a message: control bytes become '?' and a long text
+ * is cut with "..." so that one bad value cannot swamp the line. */
+static void config_show(char *out, size_t outlen, const char *s)
+{
+    size_t i, n = 0;
+
+    for (i = 0; s[i] != '\0' && n + 1 < outlen; i++) {
+        if (i == CONFIG_SHOW_MAX && outlen >= n + 4) {
+            memcpy(out + n, "...", 3);
+            n += 3;
+            break;
+        }
+        out[n++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    }
+    out[n] = '\0';
+}
+
+/* A string value as shown in a message: quoted, cut, sanitised. */
+static void config_show_quoted(char *out, size_t outlen, const char *s)
+{
+    char shown[CONFIG_SHOW_MAX + 4];
+
+    config_show(shown, sizeof shown, s);
+    snprintf(out, outlen, "\"%s\"", shown);
+}
+
+/* A JSON value as shown in a message, as it would be written in JSON. */
+static void config_show_json(char *out, size_t outlen, const cJSON *v)
+{
+    char *txt = cJSON_PrintUnformatted(v);
+
+    config_show(out, outlen, txt != NULL ? txt : "?");
+    cJSON_free(txt);
+}
+
+static const struct cfg_key *config_key_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(config_keys); i++)
+        if (strcmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
+    return NULL;
+}
+
+static bool config_section_known(const char *path)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(config_sections); i++)
+        if (strcmp(config_sections[i], path) == 0)
+            return true;
+    return false;
+}
+
+/* ---- one key: access, rules, rendering -------------------------------- */
+
+static void *key_field(struct config *cfg, const struct cfg_key *k)
+{
+    return (char *)cfg + k->offset;
+}
+
+static const void *key_cfield(const struct config *cfg, const struct cfg_key *k)
+{
+    return (const char *)cfg + k->offset;
+}
+
+static bool key_is_text(const struct cfg_key *k)
+{
+    return k->type == CFG_STRING || k->type == CFG_ENUM;
+}
+
+/* What the key accepts, as "an integer from 1 to 65535". */
+static void key_expect(const struct cfg_key *k, char *out, size_t outlen)
+{
+    struct strout o;
+    int lvl;
+    size_t i;
+
+    strout_init(&o, out, outlen);
+    switch (k->type) {
+    case CFG_INT:
+    case CFG_U64:
+        strout_printf(&o, "an integer from %" PRId64 " to %" PRId64, k->min, k->max);
+        break;
+    case CFG_STRING:
+        if (k->rule_what != NULL)
+            strout_printf(&o, "%s", k->rule_what);
+        else
+            strout_printf(&o, "a string of at most %zu bytes", k->size - 1);
+        break;
+    case CFG_LOGLEVEL:
+        strout_printf(&o, "one of");
+        for (lvl = LOG_LVL_DEBUG; lvl <= LOG_LVL_WARNING; lvl++)
+            strout_printf(&o, "%s \"%s\"", lvl == LOG_LVL_DEBUG ? "" : ",", log_level_name(lvl));
+        break;
+    case CFG_ENUM:
+        strout_printf(&o, "one of");
+        for (i = 0; k->values[i] != NULL; i++)
+            strout_printf(&o, "%s \"%s\"", i == 0 ? "" : ",", k->values[i]);
+        break;
+    }
+}
+
+/* "[FILE: ]key 'K': expected WHAT, got GOT" into err. */
+static void key_err_expected(const struct cfg_key *k, const char *file, const char *got,
+                             char *err, size_t errlen)
+{
+    char what[160];
+
+    key_expect(k, what, sizeof what);
+    snprintf(err, errlen, "%s%skey '%s': expected %s, got %s", file != NULL ? file : "",
+             file != NULL ? ": " : "", k->name, what, got);
+}
+
+static bool key_num_ok(const struct cfg_key *k, int64_t n)
+{
+    return n >= k->min && n <= k->max;
+}
+
+/* Whether s is a value the text-valued key k accepts (length aside). */
+static bool key_text_ok(const struct cfg_key *k, const char *s)
+{
+    size_t i;
+
+    switch (k->type) {
+    case CFG_STRING:
+        return k->rule == NULL || k->rule(s);
+    case CFG_LOGLEVEL:
+        return log_level_parse(s) >= 0;
+    case CFG_ENUM:
+        for (i = 0; k->values[i] != NULL; i++)
+            if (strcmp(k->values[i], s) == 0)
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Check s for the text-valued key k (string, enum, log level) and store it.
+ * Returns 0, or -1 with the reason in err. */
+static int key_take_text(struct config *cfg, const struct cfg_key *k, const char *s,
+                         const char *file, char *err, size_t errlen)
+{
+    char got[CONFIG_SHOW_MAX + 16];
+    size_t len = strlen(s);
+
+    /* An enum's values all fit; a long wrong one is shown as it is. */
+    if (k->type == CFG_STRING && len >= k->size) {
+        snprintf(got, sizeof got, "a string of %zu bytes", len);
+        goto bad;
+    }
+    if (!key_text_ok(k, s)) {
+        config_show_quoted(got, sizeof got, s);
+        goto bad;
+    }
+    if (k->type == CFG_LOGLEVEL)
+        *(int *)key_field(cfg, k) = log_level_parse(s);
+    else
+        memcpy(key_field(cfg, k), s, len + 1);
+    return 0;
+bad:
+    key_err_expected(k, file, got, err, errlen);
+    return -1;
+}
+
+/* Store n, already within the bounds of the numeric key k. */
+static void key_store_num(struct config *cfg, const struct cfg_key *k, int64_t n)
+{
+    if (k->type == CFG_INT)
+        *(int *)key_field(cfg, k) = (int)n;
+    else
+        *(uint64_t *)key_field(cfg, k) = (uint64_t)n;
+}
+
+/* Take the key's value from text: how defaults and command-line values
+ * arrive. Numbers must be strict decimals (parse_i64). */
+static int key_set_text(struct config *cfg, const struct cfg_key *k, const char *text,
+                        const char *file, char *err, size_t errlen)
+{
+    char got[CONFIG_SHOW_MAX + 16];
+    int64_t n;
+
+    if (k->type != CFG_INT && k->type != CFG_U64)
+        return key_take_text(cfg, k, text, file, err, errlen);
+    if (parse_i64(text, strlen(text), &n) && key_num_ok(k, n)) {
+        key_store_num(cfg, k, n);
+        return 0;
+    }
+    config_show_quoted(got, sizeof got, text);
+    key_err_expected(k, file, got, err, errlen);
+    return -1;
+}
+
+/* Take the key's value from a JSON value of the file. */
+static int key_set_json(struct config *cfg, const struct cfg_key *k, const cJSON *v,
+                        const char *file, char *err, size_t errlen)
+{
+    char got[CONFIG_SHOW_MAX + 16];
+    double d;
+
+    if (k->type == CFG_INT || k->type == CFG_U64) {
+        if (cJSON_IsNumber(v)) {
+            d = v->valuedouble;
+            /* Bounds first, so that the cast below is defined; every bound
+             * is far below 2^53, where doubles hold integers exactly. */
+            if (d >= (double)k->min && d <= (double)k->max && (double)(int64_t)d == d) {
+                key_store_num(cfg, k, (int64_t)d);
+                return 0;
+            }
+        }
+    } else if (cJSON_IsString(v)) {
+        return key_take_text(cfg, k, v->valuestring, file, err, errlen);
+    }
+    config_show_json(got, sizeof got, v);
+    key_err_expected(k, file, got, err, errlen);
+    return -1;
+}
+
+/* The key's current value as text, as CONFIG GET shows it. */
+static void key_render(const struct config *cfg, const struct cfg_key *k, char *out, size_t outlen)
+{
+    const void *f = key_cfield(cfg, k);
+
+    switch (k->type) {
+    case CFG_STRING:
+    case CFG_ENUM:
+        snprintf(out, outlen, "%.*s", (int)strnlen(f, k->size), (const char *)f);
+        break;
+    case CFG_INT:
+        snprintf(out, outlen, "%d", *(const int *)f);
+        break;
+    case CFG_U64:
+        snprintf(out, outlen, "%" PRIu64, *(const uint64_t *)f);
+        break;
+    case CFG_LOGLEVEL:
+        snprintf(out, outlen, "%s", log_level_name(*(const int *)f));
+        break;
+    }
+}
+
+/* Whether the key's stored value follows the key's own rule (values set
+ * straight into the struct by the caller never went through a parser).
+ * Returns 0, or -1 with the reason in err. */
+static int key_check_stored(const struct config *cfg, const struct cfg_key *k, char *err, size_t errlen)
+{
+    const void *f = key_cfield(cfg, k);
+    char got[CONFIG_SHOW_MAX + 32];
+    uint64_t u;
+    int lvl;
+
+    switch (k->type) {
+    case CFG_INT:
+        if (key_num_ok(k, *(const int *)f))
+            return 0;
+        snprintf(got, sizeof got, "%d", *(const int *)f);
+        break;
+    case CFG_U64:
+        u = *(const uint64_t *)f;
+        if (u <= INT64_MAX && key_num_ok(k, (int64_t)u))
+            return 0;
+        snprintf(got, sizeof got, "%" PRIu64, u);
+        break;
+    case CFG_LOGLEVEL:
+        lvl = *(const int *)f;
+        if (lvl >= LOG_LVL_DEBUG && lvl <= LOG_LVL_WARNING)
+            return 0;
+        snprintf(got, sizeof got, "%d", lvl);
+        break;
+    case CFG_STRING:
+    case CFG_ENUM:
+        if (strnlen(f, k->size) == k->size) {
+            snprintf(got, sizeof got, "an unterminated string");
+            break;
+        }
+        if (key_text_ok(k, f))
+            return 0;
+        config_show_quoted(got, sizeof got, f);
+        break;
+    }
+    key_err_expected(k, NULL, got, err, errlen);
+    return -1;
+}
+
+static bool key_equal(const struct config *a, const struct config *b, const struct cfg_key *k)
+{
+    if (key_is_text(k))
+        return strncmp(key_cfield(a, k), key_cfield(b, k), k->size) == 0;
+    return memcmp(key_cfield(a, k), key_cfield(b, k), k->size) == 0;
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+/* The one key or section the user probably meant by an unknown path: the
+ * same name in another case, or the only key or section whose last part is
+ * the member's name ("host" -> "store.mysql.host"). NULL when unsure. */
+static const char *config_hint(const char *path, const char *member)
+{
+    const char *found = NULL;
+    const char *name, *last;
+    size_t i, nkeys = ARRAY_SIZE(config_keys), total = nkeys + ARRAY_SIZE(config_sections);
+    int matches = 0;
+
+    for (i = 0; i < total; i++) {
+        name = i < nkeys ? config_keys[i].name : config_sections[i - nkeys];
+        if (strcasecmp(name, path) == 0)
+            return name;
+    }
+    for (i = 0; i < total; i++) {
+        name = i < nkeys ? config_keys[i].name : config_sections[i - nkeys];
+        last = strrchr(name, '.');
+        last = last != NULL ? last + 1 : name;
+        if (strcasecmp(last, member) == 0) {
+            found = name;
+            matches++;
+        }
+    }
+    return matches == 1 ? found : NULL;
+}
+
+static void config_err_unknown(const char *file, const char *path, const char *member,
+                               char *err, size_t errlen)
+{
+    char shown[CONFIG_SHOW_MAX + 4];
+    const char *hint = config_hint(path, member);
+
+    config_show(shown, sizeof shown, path);
+    if (hint != NULL)
+        snprintf(err, errlen, "%s: unknown key '%s' (did you mean '%s'?)", file, shown, hint);
+    else
+        snprintf(err, errlen, "%s: unknown key '%s'", file, shown);
+}
+
+/* Apply every member of the object obj, found at path section ("" for the
+ * top level), recursing into known sections. Members are taken in file
+ * order, so a key given twice keeps its later value. */
+static int config_load_object(struct config *cfg, const cJSON *obj, const char *section,
+                              const char *file, char *err, size_t errlen)
+{
+    char path[CONFIG_PATH_MAX];
+    char got[CONFIG_SHOW_MAX + 16];
+    const struct cfg_key *k;
+    const cJSON *m;
+    const char *member;
+    int n;
+
+    for (m = obj->child; m != NULL; m = m->next) {
+        member = m->string != NULL ? m->string : "";
+        n = snprintf(path, sizeof path, "%s%s%s", section, section[0] != '\0' ? "." : "", member);
+        /* A dotted member ("store.dir" at the top level) would otherwise
+         * pass for a nested key; seqd's file has one spelling per key. */
+        if (n < 0 || (size_t)n >= sizeof path || strchr(member, '.') != NULL) {
+            config_err_unknown(file, path, member, err, errlen);
+            return -1;
+        }
+        k = config_key_find(path);
+        if (k != NULL) {
+            if (key_set_json(cfg, k, m, file, err, errlen) < 0)
+                return -1;
+        } else if (config_section_known(path)) {
+            if (!cJSON_IsObject(m)) {
+                config_show_json(got, sizeof got, m);
+                snprintf(err, errlen, "%s: key '%s': expected an object (a section of keys), got %s",
+                         file, path, got);
+                return -1;
+            }
+            if (config_load_object(cfg, m, path, file, err, errlen) < 0)
+                return -1;
+        } else {
+            config_err_unknown(file, path, member, err, errlen);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool config_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* "FILE: line L: JSON syntax error near '...'" for an error found at pos. */
+static void config_err_syntax(const char *file, const char *text, const char *pos,
+                              char *err, size_t errlen)
+{
+    char near[32];
+    char shown[sizeof near + 4];
+    const char *p;
+    unsigned line = 1;
+    size_t n = 0;
+
+    if (pos == NULL || pos < text || pos > text + strlen(text))
+        pos = text;
+    /* Where a key was due (after '{' or ','), cJSON points one past the
+     * culprit: step back onto it, so "{port: 1}" is reported near 'port'
+     * and a trailing comma near its '}' rather than at the end. */
+    if (pos > text && !config_is_space(pos[-1])) {
+        p = pos - 1;
+        while (p > text && config_is_space(p[-1]))
+            p--;
+        if (p > text && (p[-1] == '{' || p[-1] == ','))
+            pos--;
+    }
+    for (p = text; p < pos; p++)
+        if (*p == '\n')
+            line++;
+    if (*pos == '\0') {
+        snprintf(err, errlen, "%s: line %u: JSON syntax error: unexpected end of file", file, line);
+        return;
+    }
+    while (pos[n] != '\0' && pos[n] != '\n' && pos[n] != '\r' && n + 1 < sizeof near) {
+        near[n] = pos[n];
+        n++;
+    }
+    near[n] = '\0';
+    config_show(shown, sizeof shown, near);
+    snprintf(err, errlen, "%s: line %u: JSON syntax error near '%s'", file, line, shown);
+}
+
+int config_load_string(struct config *cfg, const char *file, const char *text,
+                       char *err, size_t errlen)
+{
+    char got[CONFIG_SHOW_MAX + 16];
+    const char *end = NULL;
+    cJSON *root = NULL;
+    int rc = -1;
+
+    if (file == NULL)
+        file = "config";
+    /* A UTF-8 byte order mark, as some editors write, is not JSON. */
+    if (strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+        text += 3;
+    if (text[strspn(text, " \t\r\n")] == '\0') {
+        snprintf(err, errlen, "%s: the file is empty; expected a JSON object", file);
+        goto out;
+    }
+    /* cJSON also records the error position in a global of its own; the
+     * config is only loaded by the main thread. */
+    root = cJSON_ParseWithOpts(text, &end, true);
+    if (root == NULL) {
+        config_err_syntax(file, text, end, err, errlen);
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        config_show_json(got, sizeof got, root);
+        snprintf(err, errlen, "%s: expected a JSON object ({ ... }) at the top level, got %s", file, got);
+        goto out;
+    }
+    rc = config_load_object(cfg, root, "", file, err, errlen);
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int config_load_file(struct config *cfg, const char *file, char *err, size_t errlen)
+{
+    FILE *fp = NULL;
+    char *text = NULL;
+    size_t len;
+    int rc = -1;
+
+    fp = fopen(file, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+        goto out;
+    }
+    text = xmalloc(CONFIG_FILE_MAX + 1);
+    len = fread(text, 1, CONFIG_FILE_MAX + 1, fp);
+    if (ferror(fp)) {
+        snprintf(err, errlen, "%s: cannot read: %s", file, strerror(errno));
+        goto out;
+    }
+    if (len > CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "%s: larger than %d bytes; not a seqd config", file, CONFIG_FILE_MAX);
+        goto out;
+    }
+    if (memchr(text, '\0', len) != NULL) {
+        snprintf(err, errlen, "%s: contains a NUL byte; not a JSON text", file);
+        goto out;
+    }
+    text[len] = '\0';
+    rc = config_load_string(cfg, file, text, err, errlen);
+out:
+    if (fp != NULL)
+        fclose(fp);
+    free(text);
+    return rc;
+}
+
+/* ---- the rest of the interface ---------------------------------------- */
+
+void config_defaults(struct config *cfg)
+{
+    char err[256];
+    size_t i;
+
+    memset(cfg, 0, sizeof *cfg);
+    for (i = 0; i < ARRAY_SIZE(config_keys); i++)
+        /* A default the key's own rule refuses is a bug in the table above;
+         * check_config proves it cannot happen. */
+        if (key_set_text(cfg, &config_keys[i], config_keys[i].def, "default", err, sizeof err) < 0)
+            abort();
+}
+
+int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+    char shown[CONFIG_SHOW_MAX + 4];
+    const struct cfg_key *k = config_key_find(name);
+
+    if (k == NULL) {
+        config_show(shown, sizeof shown, name);
+        snprintf(err, errlen, "unknown key '%s'", shown);
+        return -1;
+    }
+    return key_set_text(cfg, k, value, NULL, err, errlen);
+}
+
+int config_check(const struct config *cfg, char *err, size_t errlen)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(config_keys); i++)
+        if (key_check_stored(cfg, &config_keys[i], err, errlen) < 0)
+            return -1;
+    if (cfg->bind[0] == '\0') {
+        snprintf(err, errlen, "key 'bind': must not be empty");
+        return -1;
+    }
+    if (strcmp(cfg->store_type, "file") == 0 && cfg->store_dir[0] == '\0') {
+        snprintf(err, errlen, "key 'store.dir': must not be empty when store.type is \"file\"");
+        return -1;
+    }
+    if (strcmp(cfg->store_type, "mysql") == 0) {
+        if (cfg->mysql_host[0] == '\0' && cfg->mysql_socket[0] == '\0') {
+            snprintf(err, errlen, "key 'store.mysql.host': store.mysql.host or store.mysql.socket "
+                     "must be set when store.type is \"mysql\"");
+            return -1;
+        }
+        if (cfg->mysql_database[0] == '\0') {
+            snprintf(err, errlen, "key 'store.mysql.database': must not be empty when store.type is \"mysql\"");
+            return -1;
+        }
+    }
+    if ((cfg->mysql_ssl_cert[0] == '\0') != (cfg->mysql_ssl_key[0] == '\0')) {
+        snprintf(err, errlen, "key 'store.mysql.ssl_cert': store.mysql.ssl_cert and store.mysql.ssl_key "
+                 "must be set together");
+        return -1;
+    }
+    if (cfg->segment_default > cfg->segment_max) {
+        snprintf(err, errlen, "key 'segment.default': %" PRIu64 " is larger than segment.max (%" PRIu64 ")",
+                 cfg->segment_default, cfg->segment_max);
+        return -1;
+    }
+    return 0;
+}
+
+void config_apply_reload(struct config *cur, const struct config *fresh, char *changed, size_t changedlen)
+{
+    char before[CONFIG_STR_MAX + 32], after[CONFIG_STR_MAX + 32];
+    struct strout o;
+    const struct cfg_key *k;
+    size_t i;
+
+    strout_init(&o, changed, changedlen);
+    for (i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        k = &config_keys[i];
+        if (!(k->flags & CFG_RELOAD) || key_equal(cur, fresh, k))
+            continue;
+        if (k->flags & CFG_SECRET) {
+            strout_printf(&o, "%s%s changed", o.len > 0 ? ", " : "", k->name);
+        } else {
+            key_render(cur, k, before, sizeof before);
+            key_render(fresh, k, after, sizeof after);
+            strout_printf(&o, "%s%s %s->%s", o.len > 0 ? ", " : "", k->name, before, after);
+        }
+        memcpy(key_field(cur, k), key_cfield(fresh, k), k->size);
+    }
+}
+
+int config_restart_needed(const struct config *cur, const struct config *fresh, char *out, size_t outlen)
+{
+    struct strout o;
+    size_t i;
+    int count = 0;
+
+    strout_init(&o, out, outlen);
+    for (i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        if ((config_keys[i].flags & CFG_RELOAD) || key_equal(cur, fresh, &config_keys[i]))
+            continue;
+        strout_printf(&o, "%s%s", count > 0 ? ", " : "", config_keys[i].name);
+        count++;
+    }
+    return count;
+}
+
+void config_get(const struct config *cfg, const char *pattern,
+                void (*emit)(const char *name, const char *value, void *arg), void *arg)
+{
+    char value[CONFIG_STR_MAX + 32];
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        if (fnmatch(pattern, config_keys[i].name, FNM_CASEFOLD) != 0)
+            continue;
+        key_render(cfg, &config_keys[i], value, sizeof value);
+        emit(config_keys[i].name, value, arg);
+    }
+    for (i = 0; i < ARRAY_SIZE(config_redis_names); i++)
+        if (fnmatch(pattern, config_redis_names[i].name, FNM_CASEFOLD) == 0)
+            emit(config_redis_names[i].name, config_redis_names[i].value, arg);
+}

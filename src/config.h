@@ -1,0 +1,105 @@
+/*
+ * config: seqd's settings, from one JSON file plus command-line overrides.
+ *
+ * Every key lives in one table in config.c (name, type, bounds, default,
+ * reloadable). Loading is pure: config_load_string() parses and validates
+ * text into a struct config and reports "file: key: reason" on the first
+ * error, so tests drive it without touching a disk.
+ */
+#ifndef SEQD_CONFIG_H
+#define SEQD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_FILE "/etc/seqd/seqd.json"
+#define CONFIG_STR_MAX 256
+
+struct config {
+    char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
+    int port;                           /* "port": 1..65535, default 6380 */
+    int workers;                        /* "workers": 0 = one per core (max 64) */
+    int maxclients;                     /* "maxclients": 1..1000000, default 10000 */
+    char requirepass[CONFIG_STR_MAX];   /* "requirepass": "" = no AUTH needed (reloadable) */
+    char http_bind[CONFIG_STR_MAX];     /* "http.bind": HTTP (metrics) address; accepted, not used yet */
+    int http_port;                      /* "http.port": 1..65535, default 6381; accepted, not used yet */
+    int log_level;                      /* "log.level": enum log_level (reloadable) */
+    char log_file[CONFIG_STR_MAX];      /* "log.file": "" = stderr, or syslog when daemonized */
+    char store_type[16];                /* "store.type": file | memory | mysql */
+    char store_dir[CONFIG_STR_MAX];     /* "store.dir": data dir of the file store */
+    int store_threads;                  /* "store.threads": store thread pool size for file/memory (1..64) */
+    int store_delay_ms;                 /* "store.test_delay_ms": test-only delay before each claim, 0 = off */
+    char mysql_host[CONFIG_STR_MAX];    /* "store.mysql.host" */
+    int mysql_port;                     /* "store.mysql.port" */
+    char mysql_socket[CONFIG_STR_MAX];  /* "store.mysql.socket" */
+    char mysql_user[CONFIG_STR_MAX];    /* "store.mysql.user" */
+    char mysql_password[CONFIG_STR_MAX];/* "store.mysql.password" */
+    char mysql_database[CONFIG_STR_MAX];/* "store.mysql.database" */
+    char mysql_table[CONFIG_STR_MAX];   /* "store.mysql.table": [A-Za-z0-9_]{1,64} */
+    int mysql_threads;                  /* "store.mysql.threads": DB thread pool size */
+    int mysql_connect_timeout_s;        /* "store.mysql.connect_timeout_s" */
+    int mysql_rw_timeout_s;             /* "store.mysql.rw_timeout_s": read/write timeout */
+    int mysql_rescan_s;                 /* "store.mysql.rescan_s": table rescan interval (reloadable) */
+    char mysql_ssl_mode[16];            /* "store.mysql.ssl_mode": "", disabled, preferred, required, verify_ca, verify_identity */
+    char mysql_ssl_ca[CONFIG_STR_MAX];  /* "store.mysql.ssl_ca" */
+    char mysql_ssl_cert[CONFIG_STR_MAX];/* "store.mysql.ssl_cert" */
+    char mysql_ssl_key[CONFIG_STR_MAX]; /* "store.mysql.ssl_key" */
+    uint64_t segment_max;               /* "segment.max": upper bound of a claim, default 1000000 */
+    int segment_duration_s;             /* "segment.duration_s": aim of a segment's life, default 900 */
+    int segment_wait_ms;                /* "segment.wait_ms": how long a command may stay parked, default 1000 */
+    uint64_t segment_default;           /* "segment.default": segment size of a new sequence without 'segment', default 1000 */
+    /* From the command line only. */
+    bool daemonize;                     /* -d */
+    char pidfile[CONFIG_STR_MAX];       /* --pidfile */
+    char config_file[CONFIG_STR_MAX];   /* -c */
+};
+
+/* Fill cfg with every default (the command-line-only fields are zeroed). */
+void config_defaults(struct config *cfg);
+
+/* Parse JSON text (named `file` in messages) over the values already in cfg.
+ * Returns 0, or -1 with "FILE: key 'k': reason" (or "FILE: line L: JSON
+ * syntax error near '...'") in err. Unknown keys and values of the wrong
+ * type or out of range are errors; cfg may then be partly updated, so load
+ * into a scratch copy when the old values must survive (SIGHUP). A key
+ * given twice takes its later value. */
+int config_load_string(struct config *cfg, const char *file, const char *text,
+                       char *err, size_t errlen);
+
+/* Read the file and config_load_string() it. */
+int config_load_file(struct config *cfg, const char *file, char *err, size_t errlen);
+
+/* Set one key from text, with the same rules as the file (for command-line
+ * overrides: config_set(cfg, "port", optarg, ...)). Returns 0, or -1 with
+ * "key 'port': expected an integer from 1 to 65535, got \"abc\"" in err. */
+int config_set(struct config *cfg, const char *name, const char *value,
+               char *err, size_t errlen);
+
+/* Every key's own rule again (so values set directly in the struct are
+ * checked too), then the cross-key checks (store.dir set for the file store,
+ * segment.default <= segment.max, ...). Call after the overrides.
+ * Returns 0 or -1 with the reason in err. */
+int config_check(const struct config *cfg, char *err, size_t errlen);
+
+/* Apply a new config's reloadable values to cur (SIGHUP). fresh must have
+ * passed config_check(). Writes a summary of what changed into changed, e.g.
+ * "log.level notice->debug, requirepass changed" (secrets are never shown;
+ * "" when nothing changed). The caller makes sure no other thread reads the
+ * string fields of cur while they are copied. */
+void config_apply_reload(struct config *cur, const struct config *fresh,
+                         char *changed, size_t changedlen);
+
+/* The keys that differ between cur and fresh but only take effect after a
+ * restart, as "port, store.dir" in out ("" if none). Returns their count.
+ * Re-apply the command-line overrides to fresh first, or they count too. */
+int config_restart_needed(const struct config *cur, const struct config *fresh,
+                          char *out, size_t outlen);
+
+/* CONFIG GET: call emit(name, value) for each key matching the glob
+ * (fnmatch: * ? [...], case-insensitive), in table order, then Redis' own
+ * "save" ("") and "appendonly" ("no") that redis-benchmark asks for. */
+void config_get(const struct config *cfg, const char *pattern,
+                void (*emit)(const char *name, const char *value, void *arg), void *arg);
+
+#endif

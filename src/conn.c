@@ -1,0 +1,409 @@
+/*
+ * conn: reading, running and answering one client's commands (see conn.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conn.h"
+#include "log.h"
+#include "resp.h"
+#include "seq.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg);
+static void conn_on_write(evutil_socket_t fd, short what, void *arg);
+static void conn_on_park_timeout(evutil_socket_t fd, short what, void *arg);
+static void conn_run(struct conn *c);
+static void conn_free(struct conn *c);
+
+static const struct resp_limits limits_authed = { RESP_MAX_ARGS, RESP_MAX_BULK };
+static const struct resp_limits limits_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK };
+
+static const char *state_name(enum conn_state s)
+{
+    switch (s) {
+    case CONN_READING: return "reading";
+    case CONN_PARKED: return "parked";
+    case CONN_WAITING_JOB: return "waiting-job";
+    case CONN_CLOSING: return "closing";
+    }
+    return "?";
+}
+
+/* The one place a connection changes state (traceable at debug level). */
+static void conn_set_state(struct conn *c, enum conn_state s)
+{
+    if (c->state != s)
+        log_debug("client %llu %s: %s -> %s", (unsigned long long)c->id, c->addr,
+                  state_name(c->state), state_name(s));
+    c->state = s;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+        snprintf(out, len, "%s:%d", host, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        port = ntohs(sin6->sin6_port);
+        snprintf(out, len, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, len, "unix");
+    }
+}
+
+void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+
+    c->id = __atomic_add_fetch(&server.next_client_id, 1, __ATOMIC_RELAXED);
+    c->fd = fd;
+    c->w = w;
+    c->proto = 2;
+    c->authed = !server_auth_required();
+    c->created_ms = mono_ms();
+    buf_init(&c->in);
+    buf_init(&c->out);
+    format_addr(addr, c->addr, sizeof(c->addr));
+    c->read_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
+    c->write_ev = event_new(w->base, fd, EV_WRITE, conn_on_write, c);
+    c->park_ev = evtimer_new(w->base, conn_on_park_timeout, c);
+    event_add(c->read_ev, NULL);
+
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    __atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
+    STAT_INC(&w->stats, connections_received);
+    log_verbose("client %llu connected from %s", (unsigned long long)c->id, c->addr);
+}
+
+static void conn_unpark(struct conn *c)
+{
+    if (c->park_seq) {
+        seq_release(c->park_seq);
+        c->park_seq = NULL;
+    }
+    evtimer_del(c->park_ev);
+}
+
+/* Drop the connection now, or, when a store job still refers to it, close
+ * the socket and free the rest when the job comes back. */
+static void conn_close(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (c->fd_closed)
+        return;
+    log_verbose("client %llu %s closed", (unsigned long long)c->id, c->addr);
+    conn_unpark(c);
+    event_del(c->read_ev);
+    event_del(c->write_ev);
+    close(c->fd);
+    c->fd_closed = true;
+    conn_set_state(c, CONN_CLOSING);
+    if (c->job && !c->job_done)
+        return;                      /* conn_job_done() frees us */
+    conn_free(c);
+    if (w->stopping && w->nconns == 0)
+        event_base_loopbreak(w->base);
+}
+
+static void conn_free(struct conn *c)
+{
+    struct worker *w = c->w;
+
+    if (!c->fd_closed)
+        close(c->fd);
+    conn_unpark(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    __atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
+    event_free(c->read_ev);
+    event_free(c->write_ev);
+    event_free(c->park_ev);
+    if (c->job)
+        cmd_job_free(c);
+    buf_free(&c->in);
+    buf_free(&c->out);
+    free(c->partial);
+    free(c);
+}
+
+/* Send what we can now; arm the write event for the rest. Returns false
+ * when the connection was closed. */
+static bool conn_flush(struct conn *c)
+{
+    while (buf_used(&c->out) > 0) {
+        ssize_t n = write(c->fd, buf_head(&c->out), buf_used(&c->out));
+        if (n > 0) {
+            STAT_ADD(&c->w->stats, net_output_bytes, (uint64_t)n);
+            buf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct timeval stall = { CONN_STALL_MS / 1000, (CONN_STALL_MS % 1000) * 1000 };
+            event_add(c->write_ev, &stall);
+            return true;
+        }
+        log_verbose("client %llu %s: write: %s", (unsigned long long)c->id, c->addr,
+                    n < 0 ? strerror(errno) : "closed");
+        conn_close(c);
+        return false;
+    }
+    buf_compact(&c->out);
+    event_del(c->write_ev);
+    if (c->want_close) {
+        conn_close(c);
+        return false;
+    }
+    return true;
+}
+
+/* Read only while there is room for more commands: not while a command
+ * waits, and not while unsent output piles up (back-pressure). */
+static void conn_update_read_interest(struct conn *c)
+{
+    bool want = c->state == CONN_READING && !c->want_close &&
+                buf_used(&c->out) < CONN_OUTPUT_SOFT && !c->w->stopping;
+    if (want)
+        event_add(c->read_ev, NULL);
+    else
+        event_del(c->read_ev);
+}
+
+static void conn_protocol_error(struct conn *c, const char *err, const char *sample, size_t len)
+{
+    char clean[64];
+    size_t n = len < sizeof(clean) - 1 ? len : sizeof(clean) - 1;
+    for (size_t i = 0; i < n; i++)
+        clean[i] = (sample[i] >= 0x20 && sample[i] < 0x7f) ? sample[i] : '.';
+    clean[n] = '\0';
+    log_verbose("client %llu %s: protocol error: %s (input starts '%s')", (unsigned long long)c->id,
+                c->addr, err, clean);
+    resp_add_errorf(&c->out, "ERR Protocol error: %s", err);
+    STAT_INC(&c->w->stats, protocol_errors);
+    c->want_close = true;
+    conn_set_state(c, CONN_CLOSING);
+}
+
+void conn_park(struct conn *c, struct seq *s, size_t request_len)
+{
+    /* Parked again after a wake-up: the clock keeps running from the
+     * first time, so segment.wait_ms bounds the whole wait. */
+    if (c->park_seq == NULL) {
+        c->parked_since_ms = mono_ms();
+        STAT_INC(&c->w->stats, commands_parked);
+    }
+    conn_set_state(c, CONN_PARKED);
+    if (c->park_seq != s) {
+        if (c->park_seq)
+            seq_release(c->park_seq);
+        c->park_seq = s;
+    } else {
+        seq_release(s);             /* already held */
+    }
+    c->park_request_len = request_len;
+    uint64_t waited = mono_ms() - c->parked_since_ms;
+    uint64_t bound = (uint64_t)server.cfg.segment_wait_ms;
+    uint64_t left = waited >= bound ? 0 : bound - waited;
+    struct timeval tv = { (time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000) };
+    evtimer_add(c->park_ev, &tv);
+}
+
+/* Parse and run commands until the input runs out, a command waits, or
+ * the connection is closing. */
+static void conn_run(struct conn *c)
+{
+    struct resp_request *req = c->w->req;
+
+    while (c->state == CONN_READING && !c->want_close && buf_used(&c->out) < CONN_OUTPUT_SOFT) {
+        size_t consumed = 0;
+        const char *err = NULL;
+        const struct resp_limits *lim = c->authed ? &limits_authed : &limits_preauth;
+        enum resp_status st = resp_parse(buf_head(&c->in), buf_used(&c->in), lim, req, &consumed, &err);
+        if (st == RESP_AGAIN)
+            break;
+        if (st == RESP_ERR) {
+            conn_protocol_error(c, err, buf_head(&c->in), buf_used(&c->in));
+            break;
+        }
+        if (req->argc == 0) {
+            buf_consume(&c->in, consumed);
+            continue;
+        }
+        enum cmd_result r = cmd_dispatch(c, req, consumed);
+        if (r == CMD_PARKED || r == CMD_WAIT_JOB)
+            break;
+        STAT_INC(&c->w->stats, commands_processed);
+        /* The command is answered: whatever it waited for is over. */
+        if (c->park_seq)
+            conn_unpark(c);
+        c->npartial = 0;
+        c->cmd_index = 0;
+        buf_consume(&c->in, consumed);
+        if (r == CMD_CLOSE) {
+            c->want_close = true;
+            break;
+        }
+    }
+    buf_compact(&c->in);
+    if (buf_used(&c->out) > 0) {
+        if (!conn_flush(c))
+            return;
+    } else if (c->want_close) {
+        conn_close(c);
+        return;
+    }
+    conn_update_read_interest(c);
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    size_t total = 0;
+
+    while (total < CONN_READ_BUDGET) {
+        buf_reserve(&c->in, 16 * 1024);
+        ssize_t n = read(fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            total += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        /* EOF or a hard error: answer nothing more. */
+        conn_close(c);
+        return;
+    }
+    STAT_ADD(&c->w->stats, net_input_bytes, total);
+    conn_run(c);
+}
+
+static void conn_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    if (what & EV_TIMEOUT) {
+        log_notice("client %llu %s: not reading its replies for %d s (%zu bytes pending); closing",
+                   (unsigned long long)c->id, c->addr, CONN_STALL_MS / 1000, buf_used(&c->out));
+        STAT_INC(&c->w->stats, output_limit_closes);
+        conn_close(c);
+        return;
+    }
+    if (!conn_flush(c))
+        return;
+    /* Output drained below the bound: commands may run again. */
+    if (c->state == CONN_READING)
+        conn_run(c);
+}
+
+static void conn_on_park_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    if (c->state != CONN_PARKED)
+        return;
+    cmd_park_timeout(c);
+    STAT_INC(&c->w->stats, parked_timeouts);
+    buf_consume(&c->in, c->park_request_len);
+    conn_unpark(c);
+    c->npartial = 0;
+    c->cmd_index = 0;
+    conn_set_state(c, CONN_READING);
+    conn_run(c);
+}
+
+void conn_wake_parked(struct worker *w)
+{
+    struct conn *c = w->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (c->state == CONN_PARKED) {
+            /* Run the parked command again; it parks again if still dry. */
+            conn_set_state(c, CONN_READING);
+            conn_run(c);
+        }
+        c = next;
+    }
+}
+
+void conn_submit_job(struct conn *c, struct store_job *job)
+{
+    c->job = job;
+    c->job_done = false;
+    job->owner = c;
+    job->owner2 = c->w;
+    conn_set_state(c, CONN_WAITING_JOB);
+    store_pool_submit(server.pool, job);
+}
+
+void conn_job_done(struct store_job *job)
+{
+    struct conn *c = job->owner;
+    struct worker *w = c->w;
+
+    c->job_done = true;
+    if (c->fd_closed) {
+        conn_free(c);
+        if (w->stopping && w->nconns == 0)
+            event_base_loopbreak(w->base);
+        return;
+    }
+    /* The waiting command runs again and takes the job's result. */
+    conn_set_state(c, CONN_READING);
+    conn_run(c);
+}
+
+void conn_close_all(struct worker *w)
+{
+    struct conn *c = w->conns;
+    while (c) {
+        struct conn *next = c->next;
+        c->want_close = true;
+        /* A command waiting for a store job is answered when the job is
+         * back, then the connection closes. */
+        if (c->state != CONN_WAITING_JOB) {
+            if (c->state == CONN_PARKED) {
+                resp_add_error(&c->out, "TRYAGAIN server is shutting down");
+                conn_unpark(c);
+            }
+            conn_set_state(c, CONN_CLOSING);
+            event_del(c->read_ev);
+            conn_flush(c);          /* closes once everything is sent */
+        }
+        c = next;
+    }
+    if (w->nconns == 0)
+        event_base_loopbreak(w->base);
+}
+
+void conn_free_all(struct worker *w)
+{
+    while (w->conns)
+        conn_free(w->conns);
+}

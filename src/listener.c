@@ -1,0 +1,82 @@
+/*
+ * listener: accept connections and hand them to workers (see listener.h).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "worker.h"
+
+static struct evconnlistener *listener;
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    if (workers_clients() >= server.cfg.maxclients) {
+        static const char msg[] = "-ERR max number of clients reached\r\n";
+        /* Best effort: the socket is fresh, the reply fits its buffer. */
+        ssize_t n = write(fd, msg, sizeof(msg) - 1);
+        (void)n;
+        close(fd);
+        STAT_INC(&server.listener_stats, rejected_connections);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    worker_dispatch_conn(fd, (struct sockaddr_storage *)sa, (socklen_t)salen);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+    /* EMFILE and friends: log and keep listening. */
+    log_warn("accept: %s", evutil_socket_error_to_string(err));
+}
+
+int listener_open(struct event_base *base, const char *addr, int port, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    char portstr[16];
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    rc = getaddrinfo(addr, portstr, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "bind address '%s': %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    listener = evconnlistener_new_bind(base, on_accept, NULL,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                           LEV_OPT_CLOSE_ON_EXEC,
+                                       511, res->ai_addr, (int)res->ai_addrlen);
+    int saved = errno;
+    freeaddrinfo(res);
+    if (!listener) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
+        return -1;
+    }
+    evconnlistener_set_error_cb(listener, on_accept_error);
+    return 0;
+}
+
+void listener_close(void)
+{
+    if (listener) {
+        evconnlistener_free(listener);
+        listener = NULL;
+    }
+}

@@ -1,0 +1,34 @@
+/*
+ * log: leveled logging to stderr, a file, or syslog (when daemonized).
+ * Thread-safe; one line per call; the level can be changed at run time
+ * (SIGHUP reload) and libevent's own messages are routed here.
+ */
+#ifndef SEQD_LOG_H
+#define SEQD_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_LVL_DEBUG, LOG_LVL_VERBOSE, LOG_LVL_NOTICE, LOG_LVL_WARNING };
+
+/* Parse "debug", "verbose", "notice", "warning" (Redis' names). -1 if unknown. */
+int log_level_parse(const char *name);
+const char *log_level_name(int level);
+
+/* file: "" or NULL for stderr (or syslog when use_syslog). Returns 0, or -1
+ * with errno set when the file cannot be opened (the old target stays). */
+int log_open(const char *file, bool use_syslog);
+void log_set_level(int level);
+int log_get_level(void);
+void log_close(void);
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+#define log_verbose(...) log_msg(LOG_LVL_VERBOSE, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
+
+/* Route libevent's internal log through log_msg. */
+void log_hook_libevent(void);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * main: start-up, signals and shutdown of the seqd server.
+ *
+ * Start-up order: configuration, log, daemon, store (and the definitions
+ * in it), store threads, workers, listener. Shutdown (SIGTERM/SIGINT)
+ * walks back: stop accepting, let workers answer what they have, stop the
+ * store threads once their claims are in, give back unused ranges, exit 0.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "seq.h"
+#include "server.h"
+#include "store_pool.h"
+#include "util.h"
+#include "worker.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.0.0"
+#endif
+
+/* Command-line values that override the file; NULL / -1 when not given. */
+struct overrides {
+    int port;
+    const char *bind;
+    const char *store;
+    const char *dir;
+    const char *pidfile;
+    bool daemonize;
+};
+
+static struct event_base *main_base;
+static struct overrides cli = { -1, NULL, NULL, NULL, NULL, false };
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: seqd [options]\n"
+            "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_FILE ")\n"
+            "      --port N        listen on port N (overrides \"port\")\n"
+            "      --bind ADDR     listen on address ADDR (overrides \"bind\")\n"
+            "      --store TYPE    file, memory or mysql (overrides \"store.type\")\n"
+            "      --dir PATH      data directory of the file store (overrides \"store.dir\")\n"
+            "  -d, --daemonize     run in the background (logs go to syslog unless log.file is set)\n"
+            "      --pidfile FILE  write the process id to FILE\n"
+            "  -t, --test-config   check the configuration and exit 0 (good) or 1 (bad)\n"
+            "  -h, --help          show this help\n"
+            "  -v, --version       show the version\n");
+}
+
+static int apply_overrides(struct config *cfg, char *err, size_t errlen)
+{
+    if (cli.port != -1)
+        cfg->port = cli.port;
+    if (cli.bind)
+        strlcpy_safe(cfg->bind, cli.bind, sizeof(cfg->bind));
+    if (cli.store)
+        strlcpy_safe(cfg->store_type, cli.store, sizeof(cfg->store_type));
+    if (cli.dir)
+        strlcpy_safe(cfg->store_dir, cli.dir, sizeof(cfg->store_dir));
+    if (cli.pidfile)
+        strlcpy_safe(cfg->pidfile, cli.pidfile, sizeof(cfg->pidfile));
+    cfg->daemonize = cli.daemonize;
+    return config_check(cfg, err, errlen);
+}
+
+/* Read the configuration: the file (when there is one), then the flags. */
+static int load_config(struct config *cfg, const char *file, bool file_given, char *err, size_t errlen)
+{
+    config_defaults(cfg);
+    if (file_given || access(file, F_OK) == 0) {
+        if (config_load_file(cfg, file, err, errlen) != 0)
+            return -1;
+        strlcpy_safe(cfg->config_file, file, sizeof(cfg->config_file));
+    }
+    return apply_overrides(cfg, err, errlen);
+}
+
+static void make_run_id(char *out)
+{
+    unsigned char raw[20];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        memset(raw, 0, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++)
+        sprintf(out + 2 * i, "%02x", raw[i]);
+}
+
+/* Detach from the terminal. The parent waits on a pipe until the child
+ * says it is serving (or failed), so `seqd -d` exits 1 when start-up fails. */
+static int daemon_ready_fd = -1;
+
+static void daemonize(void)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("seqd: pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("seqd: fork");
+        exit(1);
+    }
+    if (pid > 0) {
+        char ok = 0;
+        close(fds[1]);
+        ssize_t n = read(fds[0], &ok, 1);
+        _exit(n == 1 && ok == 1 ? 0 : 1);
+    }
+    close(fds[0]);
+    daemon_ready_fd = fds[1];
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO)
+            close(null);
+    }
+}
+
+static void daemon_ready(void)
+{
+    if (daemon_ready_fd >= 0) {
+        char ok = 1;
+        ssize_t n = write(daemon_ready_fd, &ok, 1);
+        (void)n;
+        close(daemon_ready_fd);
+        daemon_ready_fd = -1;
+    }
+}
+
+static int write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%ld\n", (long)getpid());
+    return fclose(f);
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    log_notice("received %s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopbreak(main_base);
+}
+
+static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct config fresh;
+    char err[512], changed[512];
+    const char *file = server.cfg.config_file[0] ? server.cfg.config_file : NULL;
+
+    if (!file) {
+        log_warn("SIGHUP: started without a config file; nothing to reload");
+        return;
+    }
+    if (load_config(&fresh, file, true, err, sizeof(err)) != 0) {
+        log_warn("SIGHUP: reload failed, keeping the old values: %s", err);
+        return;
+    }
+    pthread_mutex_lock(&server.reload_lock);
+    config_apply_reload(&server.cfg, &fresh, changed, sizeof(changed));
+    pthread_mutex_unlock(&server.reload_lock);
+    log_set_level(server.cfg.log_level);
+    log_notice("SIGHUP: configuration reloaded%s%s", changed[0] ? ": " : " (nothing changed)", changed);
+}
+
+static void load_definition(const struct seqdef *def, void *arg)
+{
+    size_t *n = arg;
+    seq_release(seq_add(def));
+    (*n)++;
+}
+
+static int workers_wanted(const struct config *cfg)
+{
+    if (cfg->workers > 0)
+        return cfg->workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "port", required_argument, NULL, 'P' },
+        { "bind", required_argument, NULL, 'B' },
+        { "store", required_argument, NULL, 'S' },
+        { "dir", required_argument, NULL, 'D' },
+        { "pidfile", required_argument, NULL, 'p' },
+        { "daemonize", no_argument, NULL, 'd' },
+        { "test-config", no_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'v' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *file = CONFIG_DEFAULT_FILE;
+    bool file_given = false, test_only = false;
+    char err[1024];
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "c:dthv", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': file = optarg; file_given = true; break;
+        case 'P': {
+            int64_t port;
+            if (!parse_i64(optarg, strlen(optarg), &port) || port < 1 || port > 65535) {
+                fprintf(stderr, "seqd: --port: expected an integer from 1 to 65535, got \"%s\"\n", optarg);
+                return 1;
+            }
+            cli.port = (int)port;
+            break;
+        }
+        case 'B': cli.bind = optarg; break;
+        case 'S': cli.store = optarg; break;
+        case 'D': cli.dir = optarg; break;
+        case 'p': cli.pidfile = optarg; break;
+        case 'd': cli.daemonize = true; break;
+        case 't': test_only = true; break;
+        case 'h': usage(stdout); return 0;
+        case 'v': printf("seqd %s\n", PACKAGE_VERSION); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "seqd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 1;
+    }
+
+    pthread_mutex_init(&server.reload_lock, NULL);
+    if (load_config(&server.cfg, file, file_given, err, sizeof(err)) != 0) {
+        fprintf(stderr, "seqd: %s\n", err);
+        return 1;
+    }
+    const struct store_ops *ops = store_find(server.cfg.store_type);
+    if (test_only) {
+        printf("seqd: configuration %s is OK\n", server.cfg.config_file[0] ? server.cfg.config_file : "(defaults)");
+        return 0;
+    }
+    /* A relative data dir means relative to where seqd was started, also
+     * after daemonizing. */
+    if (server.cfg.store_dir[0] && server.cfg.store_dir[0] != '/') {
+        char abs[PATH_MAX];
+        if (getcwd(abs, sizeof(abs)) && strlen(abs) + 1 + strlen(server.cfg.store_dir) < sizeof(server.cfg.store_dir)) {
+            strcat(abs, "/");
+            strcat(abs, server.cfg.store_dir);
+            strlcpy_safe(server.cfg.store_dir, abs, sizeof(server.cfg.store_dir));
+        }
+    }
+
+    if (server.cfg.daemonize)
+        daemonize();
+    log_set_level(server.cfg.log_level);
+    if (log_open(server.cfg.log_file, server.cfg.daemonize && !server.cfg.log_file[0]) != 0) {
+        fprintf(stderr, "seqd: log.file %s: %s\n", server.cfg.log_file, strerror(errno));
+        return 1;
+    }
+    log_hook_libevent();
+    signal(SIGPIPE, SIG_IGN);
+
+    server.started = time(NULL);
+    server.started_ms = mono_ms();
+    make_run_id(server.run_id);
+    server.store.ops = ops;
+    server.store.test_delay_ms = server.cfg.store_delay_ms;
+    if (ops->open(&server.store, &server.cfg, err, sizeof(err)) != 0) {
+        log_warn("cannot open the %s store: %s", ops->name, err);
+        return 1;
+    }
+
+    int store_threads = strcmp(ops->name, "mysql") == 0 ? server.cfg.mysql_threads : server.cfg.store_threads;
+    server.pool = store_pool_start(&server.store, store_threads);
+    struct seq_env env = {
+        .pool = server.pool,
+        .store = &server.store,
+        .segment_max = server.cfg.segment_max,
+        .duration_ms = (uint64_t)server.cfg.segment_duration_s * 1000,
+        .wake_worker = worker_wake,
+    };
+    seq_registry_init(&env);
+
+    /* Definitions: start-up may block on the store (no client is served yet). */
+    size_t ndefs = 0;
+    void *sess = ops->session_open(&server.store);
+    int rc = ops->list(&server.store, sess, load_definition, &ndefs, err, sizeof(err));
+    ops->session_close(&server.store, sess);
+    if (rc != STORE_OK) {
+        log_warn("cannot read the sequence definitions from the %s store: %s", ops->name, err);
+        return 1;
+    }
+
+    server.nworkers = workers_wanted(&server.cfg);
+    workers_start(server.nworkers);
+
+    main_base = event_base_new();
+    if (listener_open(main_base, server.cfg.bind, server.cfg.port, err, sizeof(err)) != 0) {
+        log_warn("%s", err);
+        return 1;
+    }
+    if (server.cfg.pidfile[0] && write_pidfile(server.cfg.pidfile) != 0) {
+        log_warn("cannot write pidfile %s: %s", server.cfg.pidfile, strerror(errno));
+        return 1;
+    }
+    struct event *sigterm = evsignal_new(main_base, SIGTERM, on_stop_signal, NULL);
+    struct event *sigint = evsignal_new(main_base, SIGINT, on_stop_signal, NULL);
+    struct event *sighup = evsignal_new(main_base, SIGHUP, on_reload_signal, NULL);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    event_add(sighup, NULL);
+
+    log_notice("seqd %s ready on %s:%d (%s store, %zu sequences, %d workers, pid %ld)", PACKAGE_VERSION,
+               server.cfg.bind, server.cfg.port, ops->name, ndefs, server.nworkers, (long)getpid());
+    daemon_ready();
+
+    event_base_dispatch(main_base);
+
+    /* Graceful stop. */
+    listener_close();
+    seq_registry_stop_claims();
+    workers_stop();
+    store_pool_stop(server.pool);
+    seq_give_back_all(&server.store);
+    workers_free();
+    seq_registry_free();
+    ops->close(&server.store);
+    event_free(sigterm);
+    event_free(sigint);
+    event_free(sighup);
+    event_base_free(main_base);
+    if (server.cfg.pidfile[0])
+        unlink(server.cfg.pidfile);
+    log_notice("seqd stopped");
+    log_close();
+    return 0;
+}

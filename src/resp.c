@@ -1,0 +1,504 @@
+/*
+ * resp: the Redis protocol parser and reply writers. Pure: no I/O, no
+ * globals beyond constant tables.
+ *
+ * The parser follows Redis' networking.c (processMultibulkBuffer and
+ * processInlineBuffer) and its limits: header and inline lines are bounded,
+ * so a client cannot make it scan without end; counts are checked against
+ * the limits before anything is trusted, and nothing is ever allocated from
+ * a count the client claims (argv is a fixed array, arguments point into
+ * the caller's bytes). It keeps no state between calls: a partial request
+ * is parsed again from its start when more bytes arrive. That costs one
+ * header scan per argument, not a pass over the bulk data, which is skipped
+ * by its length.
+ */
+#include "resp.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ---- parser ----------------------------------------------------------- */
+
+/* "expected '$', got 'X'" for every byte, as constants so *err can stay a
+ * static string: printable bytes as themselves, the rest as \xHH so a log
+ * line never carries a raw control byte. */
+#define G(c) "expected '$', got '" c "'"
+static const char *const resp_err_dollar_printable[0x7f - 0x20] = {
+    G(" "), G("!"), G("\""), G("#"), G("$"), G("%"), G("&"), G("'"), G("("), G(")"), G("*"), G("+"),
+    G(","), G("-"), G("."), G("/"), G("0"), G("1"), G("2"), G("3"), G("4"), G("5"), G("6"), G("7"),
+    G("8"), G("9"), G(":"), G(";"), G("<"), G("="), G(">"), G("?"), G("@"), G("A"), G("B"), G("C"),
+    G("D"), G("E"), G("F"), G("G"), G("H"), G("I"), G("J"), G("K"), G("L"), G("M"), G("N"), G("O"),
+    G("P"), G("Q"), G("R"), G("S"), G("T"), G("U"), G("V"), G("W"), G("X"), G("Y"), G("Z"), G("["),
+    G("\\"), G("]"), G("^"), G("_"), G("`"), G("a"), G("b"), G("c"), G("d"), G("e"), G("f"), G("g"),
+    G("h"), G("i"), G("j"), G("k"), G("l"), G("m"), G("n"), G("o"), G("p"), G("q"), G("r"), G("s"),
+    G("t"), G("u"), G("v"), G("w"), G("x"), G("y"), G("z"), G("{"), G("|"), G("}"), G("~"),
+};
+#define RESP_HEX(h, l) G("\\x" #h #l),
+#define RESP_HEX_ROW(h)                                                                        \
+    RESP_HEX(h, 0) RESP_HEX(h, 1) RESP_HEX(h, 2) RESP_HEX(h, 3) RESP_HEX(h, 4) RESP_HEX(h, 5) \
+    RESP_HEX(h, 6) RESP_HEX(h, 7) RESP_HEX(h, 8) RESP_HEX(h, 9) RESP_HEX(h, a) RESP_HEX(h, b) \
+    RESP_HEX(h, c) RESP_HEX(h, d) RESP_HEX(h, e) RESP_HEX(h, f)
+static const char *const resp_err_dollar_hex[256] = {
+    RESP_HEX_ROW(0) RESP_HEX_ROW(1) RESP_HEX_ROW(2) RESP_HEX_ROW(3)
+    RESP_HEX_ROW(4) RESP_HEX_ROW(5) RESP_HEX_ROW(6) RESP_HEX_ROW(7)
+    RESP_HEX_ROW(8) RESP_HEX_ROW(9) RESP_HEX_ROW(a) RESP_HEX_ROW(b)
+    RESP_HEX_ROW(c) RESP_HEX_ROW(d) RESP_HEX_ROW(e) RESP_HEX_ROW(f)
+};
+#undef RESP_HEX_ROW
+#undef RESP_HEX
+#undef G
+
+static const char *resp_err_dollar(unsigned char c)
+{
+    if (c >= 0x20 && c < 0x7f)
+        return resp_err_dollar_printable[c - 0x20];
+    return resp_err_dollar_hex[c];
+}
+
+/* Find the end of a header line (the digits after '*' or '$') in
+ * p[0..avail). RESP_OK: *linelen bytes before the CRLF. RESP_AGAIN: no CR
+ * yet, or CR is the last byte. RESP_ERR: no CR within RESP_MAX_LINE bytes
+ * (*err = too_big), or a CR not followed by LF (*err = bad). */
+static enum resp_status resp_header_line(const char *p, size_t avail, size_t *linelen,
+                                         const char *too_big, const char *bad,
+                                         const char **err)
+{
+    size_t scan = avail < RESP_MAX_LINE + 1 ? avail : RESP_MAX_LINE + 1;
+    const char *cr = memchr(p, '\r', scan);
+
+    if (cr == NULL) {
+        if (avail > RESP_MAX_LINE) {
+            *err = too_big;
+            return RESP_ERR;
+        }
+        return RESP_AGAIN;
+    }
+    *linelen = (size_t)(cr - p);
+    if (*linelen + 1 >= avail)
+        return RESP_AGAIN;
+    if (cr[1] != '\n') {
+        *err = bad;
+        return RESP_ERR;
+    }
+    return RESP_OK;
+}
+
+static enum resp_status resp_parse_multibulk(const char *buf, size_t len, size_t max_args,
+                                             size_t max_bulk, struct resp_request *req,
+                                             size_t *consumed, const char **err)
+{
+    enum resp_status st;
+    size_t linelen, pos, i;
+    int64_t n, blen;
+
+    st = resp_header_line(buf + 1, len - 1, &linelen, "too big mbulk count string",
+                          "invalid multibulk length", err);
+    if (st != RESP_OK)
+        return st;
+    if (!parse_i64(buf + 1, linelen, &n)) {
+        *err = "invalid multibulk length";
+        return RESP_ERR;
+    }
+    pos = 1 + linelen + 2;
+    if (n <= 0) {
+        /* Redis ignores *0 and *-1: nothing to run, just consume it. */
+        req->argc = 0;
+        *consumed = pos;
+        return RESP_OK;
+    }
+    if ((uint64_t)n > max_args) {
+        *err = "invalid multibulk length";
+        return RESP_ERR;
+    }
+
+    for (i = 0; i < (size_t)n; i++) {
+        if (pos >= len)
+            return RESP_AGAIN;
+        if (buf[pos] != '$') {
+            *err = resp_err_dollar((unsigned char)buf[pos]);
+            return RESP_ERR;
+        }
+        st = resp_header_line(buf + pos + 1, len - pos - 1, &linelen,
+                              "too big bulk count string", "invalid bulk length", err);
+        if (st != RESP_OK)
+            return st;
+        if (!parse_i64(buf + pos + 1, linelen, &blen) || blen < 0 ||
+            (uint64_t)blen > max_bulk) {
+            *err = "invalid bulk length";
+            return RESP_ERR;
+        }
+        pos += 1 + linelen + 2;
+        /* The data and its CRLF; written so that no sum can overflow. */
+        if (len - pos < 2 || len - pos - 2 < (uint64_t)blen)
+            return RESP_AGAIN;
+        if (buf[pos + blen] != '\r' || buf[pos + blen + 1] != '\n') {
+            *err = "expected CRLF after bulk data";
+            return RESP_ERR;
+        }
+        req->argv[i] = buf + pos;
+        req->argl[i] = (size_t)blen;
+        pos += (size_t)blen + 2;
+    }
+    req->argc = (int)n;
+    *consumed = pos;
+    return RESP_OK;
+}
+
+/* The separators of an inline command: C's isspace() in the "C" locale,
+ * spelled out so that the locale cannot change it. */
+static bool resp_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int resp_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Split line[0..n) into arguments the way Redis' sdssplitargs() does.
+ * An argument without quotes points into line; one with quotes is
+ * unescaped into req->scratch. Unescaping never lengthens an argument and
+ * n <= RESP_MAX_LINE, so scratch cannot overflow. Returns NULL or the
+ * error text. */
+static const char *resp_split_inline(const char *line, size_t n, size_t max_args,
+                                     struct resp_request *req)
+{
+    char *scratch = req->scratch;
+    size_t i = 0, sp = 0, argc = 0;
+
+    for (;;) {
+        size_t start, tok;
+        bool plain = true, inq = false, insq = false;
+
+        while (i < n && resp_is_space(line[i]))
+            i++;
+        if (i == n)
+            break;
+        if (argc == max_args)
+            return "too many arguments";
+        start = i;
+        tok = sp;
+
+        for (;;) {
+            char c;
+            if (inq) {
+                if (i == n)
+                    return "unbalanced quotes in request";
+                c = line[i];
+                if (c == '\\' && i + 3 < n && line[i + 1] == 'x' &&
+                    resp_hex_value(line[i + 2]) >= 0 && resp_hex_value(line[i + 3]) >= 0) {
+                    scratch[sp++] = (char)(resp_hex_value(line[i + 2]) * 16 +
+                                           resp_hex_value(line[i + 3]));
+                    i += 4;
+                } else if (c == '\\' && i + 1 < n) {
+                    switch (line[i + 1]) {
+                    case 'n': c = '\n'; break;
+                    case 'r': c = '\r'; break;
+                    case 't': c = '\t'; break;
+                    case 'b': c = '\b'; break;
+                    case 'a': c = '\a'; break;
+                    default: c = line[i + 1]; break;
+                    }
+                    scratch[sp++] = c;
+                    i += 2;
+                } else if (c == '"') {
+                    /* A closing quote must end the argument: "a"b is an
+                     * error in Redis too. */
+                    if (i + 1 < n && !resp_is_space(line[i + 1]))
+                        return "unbalanced quotes in request";
+                    i++;
+                    break;
+                } else {
+                    scratch[sp++] = c;
+                    i++;
+                }
+            } else if (insq) {
+                if (i == n)
+                    return "unbalanced quotes in request";
+                c = line[i];
+                if (c == '\\' && i + 1 < n && line[i + 1] == '\'') {
+                    scratch[sp++] = '\'';
+                    i += 2;
+                } else if (c == '\'') {
+                    if (i + 1 < n && !resp_is_space(line[i + 1]))
+                        return "unbalanced quotes in request";
+                    i++;
+                    break;
+                } else {
+                    scratch[sp++] = c;
+                    i++;
+                }
+            } else {
+                if (i == n || resp_is_space(line[i]))
+                    break;
+                c = line[i];
+                if (c == '"' || c == '\'') {
+                    if (plain) {
+                        /* From here on the argument differs from the
+                         * input: move what came before the quote over. */
+                        memcpy(scratch + sp, line + start, i - start);
+                        sp += i - start;
+                        plain = false;
+                    }
+                    if (c == '"')
+                        inq = true;
+                    else
+                        insq = true;
+                } else if (!plain) {
+                    scratch[sp++] = c;
+                }
+                i++;
+            }
+        }
+
+        if (plain) {
+            req->argv[argc] = line + start;
+            req->argl[argc] = i - start;
+        } else {
+            req->argv[argc] = scratch + tok;
+            req->argl[argc] = sp - tok;
+        }
+        argc++;
+    }
+    req->argc = (int)argc;
+    return NULL;
+}
+
+static enum resp_status resp_parse_inline(const char *buf, size_t len, size_t max_args,
+                                          struct resp_request *req, size_t *consumed,
+                                          const char **err)
+{
+    size_t scan = len < RESP_MAX_LINE + 1 ? len : RESP_MAX_LINE + 1;
+    const char *nl = memchr(buf, '\n', scan);
+    size_t n;
+
+    if (nl == NULL) {
+        if (len > RESP_MAX_LINE) {
+            *err = "too big inline request";
+            return RESP_ERR;
+        }
+        return RESP_AGAIN;
+    }
+    n = (size_t)(nl - buf);
+    *consumed = n + 1;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    *err = resp_split_inline(buf, n, max_args, req);
+    return *err == NULL ? RESP_OK : RESP_ERR;
+}
+
+enum resp_status resp_parse(const char *buf, size_t len, const struct resp_limits *lim,
+                            struct resp_request *req, size_t *consumed, const char **err)
+{
+    size_t max_args = RESP_MAX_ARGS, max_bulk = RESP_MAX_BULK;
+    enum resp_status st;
+    size_t used = 0;
+
+    if (lim != NULL) {
+        /* argv has RESP_MAX_ARGS slots, whatever the caller asks for. */
+        max_args = lim->max_args < RESP_MAX_ARGS ? lim->max_args : RESP_MAX_ARGS;
+        max_bulk = lim->max_bulk;
+    }
+    req->argc = 0;
+    *err = NULL;
+    if (len == 0)
+        return RESP_AGAIN;
+    if (buf[0] == '*')
+        st = resp_parse_multibulk(buf, len, max_args, max_bulk, req, &used, err);
+    else
+        st = resp_parse_inline(buf, len, max_args, req, &used, err);
+    if (st == RESP_OK)
+        *consumed = used;
+    else
+        req->argc = 0;
+    return st;
+}
+
+/* ---- writers ---------------------------------------------------------- */
+
+/* Writes the decimal digits of v backwards, ending just before end (at
+ * most 20 of them); returns where they start. */
+static char *resp_u64_digits(char *end, uint64_t v)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return p;
+}
+
+/* <type><v>\r\n, the shape of every length and integer line. */
+static void resp_add_line_i64(struct buf *b, char type, int64_t v)
+{
+    char tmp[24];
+    char *end = tmp + sizeof(tmp) - 2;
+    char *p;
+
+    end[0] = '\r';
+    end[1] = '\n';
+    /* 0 - (uint64_t)v is |v| even for INT64_MIN. */
+    p = resp_u64_digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
+    *--p = type;
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void resp_add_line_u64(struct buf *b, char type, uint64_t v)
+{
+    char tmp[24];
+    char *end = tmp + sizeof(tmp) - 2;
+    char *p;
+
+    end[0] = '\r';
+    end[1] = '\n';
+    p = resp_u64_digits(end, v);
+    *--p = type;
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* A simple string or error is one line: CR or LF inside would end it
+ * early and let the rest be read as another reply. */
+static void resp_sanitize(char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] == '\r' || p[i] == '\n')
+            p[i] = ' ';
+}
+
+static void resp_add_line_text(struct buf *b, char type, const char *s)
+{
+    size_t n = strlen(s);
+    buf_reserve(b, n + 3);
+    b->data[b->len] = type;
+    memcpy(b->data + b->len + 1, s, n);
+    resp_sanitize(b->data + b->len + 1, n);
+    memcpy(b->data + b->len + 1 + n, "\r\n", 2);
+    b->len += n + 3;
+}
+
+void resp_add_simple(struct buf *b, const char *s)
+{
+    resp_add_line_text(b, '+', s);
+}
+
+void resp_add_error(struct buf *b, const char *s)
+{
+    resp_add_line_text(b, '-', s);
+}
+
+void resp_add_errorf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    size_t start;
+    int n;
+
+    buf_append(b, "-", 1);
+    start = b->len;
+    /* Format straight into the buffer: try the room there is, grow to the
+     * exact size on a short write. */
+    buf_reserve(b, 128);
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + start, b->cap - start, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= b->cap - start) {
+        buf_reserve(b, (size_t)n + 1);
+        va_start(ap, fmt);
+        n = vsnprintf(b->data + start, b->cap - start, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            n = 0;
+    }
+    /* NUL bytes from %c or %s of odd data would also be invisible on the
+     * wire, but cannot break framing: only CR and LF are replaced. */
+    resp_sanitize(b->data + start, (size_t)n);
+    b->len = start + (size_t)n;
+    buf_append(b, "\r\n", 2);
+}
+
+void resp_add_int(struct buf *b, int64_t v)
+{
+    resp_add_line_i64(b, ':', v);
+}
+
+void resp_add_bulk(struct buf *b, const char *p, size_t n)
+{
+    resp_add_line_u64(b, '$', n);
+    buf_reserve(b, n + 2);
+    if (n > 0) /* p may be NULL for an empty bulk */
+        memcpy(b->data + b->len, p, n);
+    memcpy(b->data + b->len + n, "\r\n", 2);
+    b->len += n + 2;
+}
+
+void resp_add_bulk_cstr(struct buf *b, const char *s)
+{
+    resp_add_bulk(b, s, strlen(s));
+}
+
+void resp_add_bulk_i64(struct buf *b, int64_t v)
+{
+    char tmp[24];
+    char *end = tmp + sizeof(tmp);
+    char *p = resp_u64_digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
+    resp_add_bulk(b, p, (size_t)(end - p));
+}
+
+void resp_add_null(struct buf *b, int proto)
+{
+    if (proto >= 3)
+        buf_append(b, "_\r\n", 3);
+    else
+        buf_append(b, "$-1\r\n", 5);
+}
+
+void resp_add_array(struct buf *b, size_t n)
+{
+    resp_add_line_u64(b, '*', n);
+}
+
+void resp_add_map(struct buf *b, size_t pairs, int proto)
+{
+    if (proto >= 3)
+        resp_add_line_u64(b, '%', pairs);
+    else
+        resp_add_line_u64(b, '*', (uint64_t)pairs * 2);
+}
+
+void resp_add_set(struct buf *b, size_t n, int proto)
+{
+    resp_add_line_u64(b, proto >= 3 ? '~' : '*', n);
+}
+
+void resp_add_verbatim(struct buf *b, const char *p, size_t n, int proto)
+{
+    if (proto < 3) {
+        resp_add_bulk(b, p, n);
+        return;
+    }
+    /* The length counts the "txt:" format prefix. */
+    resp_add_line_u64(b, '=', (uint64_t)n + 4);
+    buf_reserve(b, n + 6);
+    memcpy(b->data + b->len, "txt:", 4);
+    if (n > 0)
+        memcpy(b->data + b->len + 4, p, n);
+    memcpy(b->data + b->len + 4 + n, "\r\n", 2);
+    b->len += n + 6;
+}

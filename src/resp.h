@@ -1,0 +1,62 @@
+/*
+ * resp: the Redis protocol, both ways. Pure: no I/O, no globals.
+ *
+ * resp_parse() reads one request (a *N multibulk array or an inline line)
+ * from the front of a byte range without copying: the argument pointers
+ * point into that range. It is restartable: when the range holds only part
+ * of a request it returns RESP_AGAIN and the caller retries with more bytes.
+ *
+ * The writers append replies to a struct buf, in RESP2 or RESP3 (proto).
+ */
+#ifndef SEQD_RESP_H
+#define SEQD_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define RESP_MAX_LINE (64 * 1024)      /* inline and header lines, as Redis */
+#define RESP_MAX_ARGS 4096             /* after authentication */
+#define RESP_MAX_BULK (64 * 1024)      /* seqd's arguments are names and numbers */
+#define RESP_PREAUTH_MAX_ARGS 10
+#define RESP_PREAUTH_MAX_BULK (16 * 1024)
+
+enum resp_status { RESP_OK, RESP_AGAIN, RESP_ERR };
+
+struct resp_limits {
+    size_t max_args;
+    size_t max_bulk;
+};
+
+struct resp_request {
+    int argc;                         /* 0: an empty inline line, skip it */
+    const char *argv[RESP_MAX_ARGS];  /* into the parsed bytes, not NUL-terminated */
+    size_t argl[RESP_MAX_ARGS];
+    /* Inline arguments with quotes or escapes are unescaped into here. */
+    char scratch[RESP_MAX_LINE];
+};
+
+/* Parse one request from buf[0..len).
+ * RESP_OK: *req filled, *consumed = bytes of this request.
+ * RESP_AGAIN: not a whole request yet (nothing is wrong so far).
+ * RESP_ERR: *err is a static message for "-ERR Protocol error: <err>",
+ *           e.g. "invalid multibulk length"; the caller closes after replying. */
+enum resp_status resp_parse(const char *buf, size_t len, const struct resp_limits *lim,
+                            struct resp_request *req, size_t *consumed, const char **err);
+
+/* Writers. proto is 2 or 3. */
+void resp_add_simple(struct buf *b, const char *s);               /* +s */
+void resp_add_error(struct buf *b, const char *s);                /* -s (s starts with ERR, NOAUTH, ...) */
+void resp_add_errorf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void resp_add_int(struct buf *b, int64_t v);                      /* :v */
+void resp_add_bulk(struct buf *b, const char *p, size_t n);       /* $n p */
+void resp_add_bulk_cstr(struct buf *b, const char *s);
+void resp_add_bulk_i64(struct buf *b, int64_t v);
+void resp_add_null(struct buf *b, int proto);                     /* $-1 or _ */
+void resp_add_array(struct buf *b, size_t n);                     /* *n */
+void resp_add_map(struct buf *b, size_t pairs, int proto);        /* %n, or *2n in RESP2 */
+void resp_add_set(struct buf *b, size_t n, int proto);            /* ~n, or *n in RESP2 */
+void resp_add_verbatim(struct buf *b, const char *p, size_t n, int proto); /* =n txt:..., or bulk */
+
+#endif

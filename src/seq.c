@@ -1,0 +1,431 @@
+/*
+ * seq: live sequences, their claims, and the registry (see seq.h).
+ *
+ * Lock order: registry lock, then a sequence's lock. Store calls never
+ * happen under either: claims run on the store pool, and only their
+ * results are installed under the sequence's lock.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "seq.h"
+#include "util.h"
+
+#define REGISTRY_BUCKETS 4096
+#define CLAIM_BACKOFF_MIN_MS 100
+#define CLAIM_BACKOFF_MAX_MS 5000
+
+static struct {
+    pthread_rwlock_t lock;
+    struct seq *buckets[REGISTRY_BUCKETS];
+    size_t count;
+    struct seq_env env;
+    bool stopping;           /* atomic: no new claims */
+} reg;
+
+static uint32_t name_hash(const char *name, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static bool name_is(const struct seq *s, const char *name, size_t len)
+{
+    return strlen(s->def.name) == len && memcmp(s->def.name, name, len) == 0;
+}
+
+void seq_registry_init(const struct seq_env *env)
+{
+    pthread_rwlock_init(&reg.lock, NULL);
+    reg.env = *env;
+    reg.stopping = false;
+}
+
+void seq_registry_stop_claims(void)
+{
+    __atomic_store_n(&reg.stopping, true, __ATOMIC_RELEASE);
+}
+
+static void seq_free(struct seq *s)
+{
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+void seq_release(struct seq *s)
+{
+    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        seq_free(s);
+}
+
+static void seq_ref(struct seq *s)
+{
+    __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+void seq_registry_free(void)
+{
+    pthread_rwlock_wrlock(&reg.lock);
+    for (size_t i = 0; i < REGISTRY_BUCKETS; i++) {
+        struct seq *s = reg.buckets[i];
+        while (s) {
+            struct seq *next = s->hnext;
+            seq_release(s);
+            s = next;
+        }
+        reg.buckets[i] = NULL;
+    }
+    reg.count = 0;
+    pthread_rwlock_unlock(&reg.lock);
+}
+
+struct seq *seq_find(const char *name, size_t len)
+{
+    uint32_t b = name_hash(name, len) % REGISTRY_BUCKETS;
+    struct seq *found = NULL;
+
+    pthread_rwlock_rdlock(&reg.lock);
+    for (struct seq *s = reg.buckets[b]; s; s = s->hnext) {
+        if (name_is(s, name, len)) {
+            seq_ref(s);
+            found = s;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&reg.lock);
+    return found;
+}
+
+struct seq *seq_add(const struct seqdef *def)
+{
+    size_t len = strlen(def->name);
+    uint32_t b = name_hash(def->name, len) % REGISTRY_BUCKETS;
+
+    pthread_rwlock_wrlock(&reg.lock);
+    for (struct seq *s = reg.buckets[b]; s; s = s->hnext) {
+        if (name_is(s, def->name, len)) {
+            seq_ref(s);
+            pthread_rwlock_unlock(&reg.lock);
+            return s;
+        }
+    }
+    struct seq *s = xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+    s->def = *def;
+    if (def->kind == SEQ_RANDOM)
+        seqdef_perm_init(def, &s->perm);
+    segbuf_init(&s->sb, seqdef_limit(def));
+    s->refs = 2;                      /* the registry's and the caller's */
+    s->hnext = reg.buckets[b];
+    reg.buckets[b] = s;
+    reg.count++;
+    pthread_rwlock_unlock(&reg.lock);
+    return s;
+}
+
+/* Wake the workers of a mask (bit i = worker i). */
+static void wake_mask(uint64_t mask)
+{
+    for (int i = 0; mask; i++, mask >>= 1)
+        if (mask & 1)
+            reg.env.wake_worker(i);
+}
+
+void seq_remove(const char *name, size_t len)
+{
+    uint32_t b = name_hash(name, len) % REGISTRY_BUCKETS;
+    struct seq *victim = NULL;
+
+    pthread_rwlock_wrlock(&reg.lock);
+    for (struct seq **link = &reg.buckets[b]; *link; link = &(*link)->hnext) {
+        if (name_is(*link, name, len)) {
+            victim = *link;
+            *link = victim->hnext;
+            reg.count--;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&reg.lock);
+    if (!victim)
+        return;
+
+    pthread_mutex_lock(&victim->lock);
+    victim->deleted = true;
+    victim->wasted += segbuf_unused(&victim->sb);
+    uint64_t mask = victim->waiting_workers;
+    victim->waiting_workers = 0;
+    pthread_mutex_unlock(&victim->lock);
+    wake_mask(mask);
+    seq_release(victim);
+}
+
+size_t seq_count(void)
+{
+    pthread_rwlock_rdlock(&reg.lock);
+    size_t n = reg.count;
+    pthread_rwlock_unlock(&reg.lock);
+    return n;
+}
+
+void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg)
+{
+    /* Collect references first so fn may block or take the registry lock. */
+    pthread_rwlock_rdlock(&reg.lock);
+    size_t n = reg.count, i = 0;
+    struct seq **all = xcalloc(n ? n : 1, sizeof(*all));
+    for (size_t b = 0; b < REGISTRY_BUCKETS; b++)
+        for (struct seq *s = reg.buckets[b]; s && i < n; s = s->hnext) {
+            seq_ref(s);
+            all[i++] = s;
+        }
+    pthread_rwlock_unlock(&reg.lock);
+    for (size_t k = 0; k < i; k++) {
+        fn(all[k], arg);
+        seq_release(all[k]);
+    }
+    free(all);
+}
+
+/* ---- claims ---------------------------------------------------------- */
+
+static void claim_done(struct store_job *job);
+
+/* Submit a claim for s; the caller holds s->lock and has set
+ * claim_in_flight. The job holds a reference to s. */
+static struct store_job *claim_job_new(struct seq *s)
+{
+    struct store_job *job = xcalloc(1, sizeof(*job));
+    uint64_t elapsed = 0;
+
+    if (s->last_install_ms) {
+        elapsed = mono_ms() - s->last_install_ms;
+        if (elapsed == 0)
+            elapsed = 1;
+    }
+    job->kind = JOB_CLAIM;
+    strlcpy_safe(job->name, s->def.name, sizeof(job->name));
+    job->want = segment_next_size(s->last_claim_size ? s->last_claim_size : s->def.segment,
+                                  elapsed, reg.env.duration_ms, s->def.segment,
+                                  reg.env.segment_max);
+    job->done = claim_done;
+    job->owner = s;
+    seq_ref(s);
+    return job;
+}
+
+/* Must a claim start now? Caller holds s->lock. */
+static bool claim_due(const struct seq *s)
+{
+    return !s->claim_in_flight && !s->deleted && s->claimed_top < s->sb.limit &&
+           segbuf_wants_claim(&s->sb) && !__atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Does the store's definition still describe the sequence we serve? The
+ * segment size may change (an admin's UPDATE of step); nothing else may
+ * without the row being recreated, and then our buffers are stale. */
+static bool same_sequence(const struct seqdef *a, const struct seqdef *b)
+{
+    return a->kind == b->kind && a->length == b->length && a->starting == b->starting &&
+           a->increment == b->increment && a->perm_key == b->perm_key;
+}
+
+static void claim_done(struct store_job *job)
+{
+    struct seq *s = job->owner;
+    uint64_t mask = 0;
+    bool retry = false, remove = false;
+    uint64_t delay = 0;
+
+    pthread_mutex_lock(&s->lock);
+    bool stopping = __atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
+    if (s->deleted) {
+        if (job->status == STORE_OK)
+            s->wasted += job->claim.count;
+        s->claim_in_flight = false;
+    } else if (job->status == STORE_OK && !same_sequence(&s->def, &job->claim.def)) {
+        log_warn("sequence '%s' was redefined in the store; dropping this node's buffers",
+                 s->def.name);
+        s->wasted += job->claim.count;
+        s->claim_in_flight = false;
+        remove = true;
+    } else if (job->status == STORE_OK) {
+        if (s->failures > 0)
+            log_notice("claims for '%s' work again after %d failures", s->def.name, s->failures);
+        s->def.segment = job->claim.def.segment;
+        if (!segbuf_install(&s->sb, job->claim.start, job->claim.count)) {
+            /* Cannot happen with one claim in flight; never serve it twice. */
+            log_warn("claim for '%s' arrived with both buffers full; range wasted", s->def.name);
+            s->wasted += job->claim.count;
+        }
+        s->claimed_top = job->claim.start + job->claim.count;
+        s->last_claim_size = job->claim.count;
+        s->last_install_ms = mono_ms();
+        s->claims++;
+        s->failures = 0;
+        s->last_error[0] = '\0';
+        s->claim_in_flight = false;
+        mask = s->waiting_workers;
+        s->waiting_workers = 0;
+    } else if (job->status == STORE_NOT_FOUND) {
+        s->claim_in_flight = false;
+        remove = true;
+    } else {
+        /* UNKNOWN: the range may be recorded; it is never served, and the
+         * next claim starts above it. UNAVAILABLE / ERROR: try again later. */
+        if (s->failures == 0 || job->status == STORE_UNKNOWN)
+            log_warn("claim for '%s' failed: %s%s", s->def.name, job->err,
+                     job->status == STORE_UNKNOWN ? " (outcome unknown: range thrown away)" : "");
+        s->failures++;
+        snprintf(s->last_error, sizeof(s->last_error), "%s", job->err);
+        if (stopping) {
+            s->claim_in_flight = false;
+        } else {
+            retry = true;
+            delay = CLAIM_BACKOFF_MIN_MS << (s->failures < 7 ? s->failures - 1 : 6);
+            if (delay > CLAIM_BACKOFF_MAX_MS)
+                delay = CLAIM_BACKOFF_MAX_MS;
+            if (job->status == STORE_UNKNOWN)
+                delay = 0;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    wake_mask(mask);
+    if (remove)
+        seq_remove(s->def.name, strlen(s->def.name));
+    if (retry) {
+        memset(&job->claim, 0, sizeof(job->claim));
+        job->not_before_ms = mono_ms() + delay;
+        store_pool_submit(reg.env.pool, job);
+        return;
+    }
+    seq_release(s);
+    free(job);
+}
+
+enum seq_take seq_take(struct seq *s, int worker_id, int64_t *out, uint64_t want, uint64_t *got)
+{
+    enum seq_take result = SEQ_TAKEN;
+    struct store_job *job = NULL;
+    uint64_t n = 0, counter;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->deleted) {
+        pthread_mutex_unlock(&s->lock);
+        *got = 0;
+        return SEQ_GONE;
+    }
+    while (n < want) {
+        enum seg_take r = segbuf_take(&s->sb, &counter);
+        if (r == SEG_TAKEN) {
+            out[n++] = seqdef_number(&s->def, &s->perm, counter);
+            s->last_counter = counter;
+            s->has_last = true;
+            continue;
+        }
+        if (r == SEG_EXHAUSTED) {
+            result = SEQ_EXHAUSTED;
+        } else {
+            result = SEQ_WAIT;
+            s->waiting_workers |= 1ULL << worker_id;
+        }
+        break;
+    }
+    s->generated += n;
+    if (claim_due(s)) {
+        s->claim_in_flight = true;
+        job = claim_job_new(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+
+    if (job)
+        store_pool_submit(reg.env.pool, job);
+    *got = n;
+    return result;
+}
+
+void seq_wait_reason(struct seq *s, char *buf, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->last_error[0])
+        snprintf(buf, len, "the store did not answer: %s", s->last_error);
+    else
+        snprintf(buf, len, "the store is slow to hand out a new segment");
+    pthread_mutex_unlock(&s->lock);
+}
+
+void seq_get_info(struct seq *s, struct seq_info *info)
+{
+    pthread_mutex_lock(&s->lock);
+    info->def = s->def;
+    info->sb = s->sb;
+    info->has_current = s->has_last;
+    info->current = s->has_last ? seqdef_number(&s->def, &s->perm, s->last_counter) : 0;
+    info->claim_in_flight = s->claim_in_flight;
+    info->generated = s->generated;
+    info->wasted = s->wasted;
+    info->given_back = s->given_back;
+    info->claims = s->claims;
+    info->last_claim_size = s->last_claim_size;
+    snprintf(info->last_error, sizeof(info->last_error), "%s", s->last_error);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- graceful stop ----------------------------------------------------- */
+
+struct give_back_ctx {
+    struct store *st;
+    void *sess;
+    uint64_t returned, wasted;
+};
+
+static void give_back_one(struct seq *s, void *arg)
+{
+    struct give_back_ctx *ctx = arg;
+    uint64_t from, to, unused;
+    char err[256] = "";
+
+    pthread_mutex_lock(&s->lock);
+    unused = segbuf_unused(&s->sb);
+    to = s->claimed_top;
+    from = segbuf_giveback_from(&s->sb, to);
+    pthread_mutex_unlock(&s->lock);
+    if (unused == 0 && from == to)
+        return;
+
+    int status = STORE_OK;
+    if (from < to)
+        status = ctx->st->ops->give_back(ctx->st, ctx->sess, s->def.name, from, to, err, sizeof(err));
+    uint64_t returned = (status == STORE_OK && from < to) ? to - from : 0;
+    /* Counters past the kind's limit were never numbers: not returned, not wasted. */
+    uint64_t returned_numbers = returned;
+    if (returned_numbers > unused)
+        returned_numbers = unused;
+
+    pthread_mutex_lock(&s->lock);
+    s->given_back += returned_numbers;
+    s->wasted += unused - returned_numbers;
+    pthread_mutex_unlock(&s->lock);
+    ctx->returned += returned_numbers;
+    ctx->wasted += unused - returned_numbers;
+    if (status != STORE_OK)
+        log_warn("could not give back the unused range of '%s': %s", s->def.name, err);
+    else if (from < to && unused > returned_numbers)
+        log_verbose("'%s': gave back %" PRIu64 ", wasted %" PRIu64, s->def.name, returned_numbers,
+                    unused - returned_numbers);
+}
+
+void seq_give_back_all(struct store *st)
+{
+    struct give_back_ctx ctx = { st, st->ops->session_open(st), 0, 0 };
+    seq_foreach(give_back_one, &ctx);
+    st->ops->session_close(st, ctx.sess);
+    log_notice("gave back %" PRIu64 " unused numbers to the store; %" PRIu64 " wasted",
+               ctx.returned, ctx.wasted);
+}

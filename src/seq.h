@@ -1,0 +1,107 @@
+/*
+ * seq: the live sequences of this node and the registry that names them.
+ *
+ * A struct seq holds a definition, its double buffer of claimed counters
+ * (segment.h) and the state of its claim. Workers take numbers under the
+ * sequence's own short mutex; they never touch the store. When a claim is
+ * due, seq.c submits a job to the store pool; when it completes (on a store
+ * thread) the segment is installed and every worker with commands parked on
+ * the sequence is woken.
+ *
+ * Sequences are reference counted: the registry holds one reference, and
+ * each in-flight claim holds one. seq_find() returns a new reference.
+ */
+#ifndef SEQD_SEQ_H
+#define SEQD_SEQ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "perm.h"
+#include "segment.h"
+#include "seqdef.h"
+#include "store.h"
+#include "store_pool.h"
+
+struct seq {
+    pthread_mutex_t lock;
+    struct seqdef def;              /* fixed after creation except def.segment */
+    struct perm perm;               /* type 1 */
+    int refs;                       /* atomic */
+    /* Under lock: */
+    struct segbuf sb;
+    uint64_t claimed_top;           /* start+count of the newest claim, uncut */
+    uint64_t last_counter;          /* the last counter handed out, if has_last */
+    bool has_last;
+    bool claim_in_flight;           /* a claim job is queued, running or backing off */
+    bool deleted;                   /* gone from the store (DEL, or rescan) */
+    uint64_t last_claim_size;
+    uint64_t last_install_ms;
+    uint64_t waiting_workers;       /* bit i: worker i has commands parked here */
+    int failures;                   /* consecutive failed claims */
+    char last_error[200];           /* why the last claim failed ("" after success) */
+    uint64_t generated, wasted, given_back, claims;
+    struct seq *hnext;              /* registry hash chain */
+};
+
+/* Results of taking numbers. */
+enum seq_take { SEQ_TAKEN, SEQ_WAIT, SEQ_EXHAUSTED, SEQ_GONE };
+
+/* How the registry reaches the rest of the server. */
+struct seq_env {
+    struct store_pool *pool;
+    struct store *store;
+    uint64_t segment_max;
+    uint64_t duration_ms;
+    /* Wake a worker that has commands parked on a sequence (thread-safe). */
+    void (*wake_worker)(int worker_id);
+};
+
+void seq_registry_init(const struct seq_env *env);
+/* At shutdown: no more claims are started or retried. */
+void seq_registry_stop_claims(void);
+/* Free every sequence (after the pool has stopped). */
+void seq_registry_free(void);
+
+/* A new reference to the named sequence, or NULL. */
+struct seq *seq_find(const char *name, size_t len);
+void seq_release(struct seq *s);
+/* Add a sequence for def unless the name is there (returns the existing
+ * one then). Returns a new reference. */
+struct seq *seq_add(const struct seqdef *def);
+/* Remove from the registry (DEL, or gone from the store); counters it
+ * still holds are wasted. Wakes its parked commands. */
+void seq_remove(const char *name, size_t len);
+size_t seq_count(void);
+
+/* Take up to `want` numbers into out[]; *got is how many. SEQ_TAKEN when
+ * *got == want; SEQ_WAIT when the buffers ran dry first (a claim is on its
+ * way; worker `worker_id` is woken when it lands); SEQ_EXHAUSTED when the
+ * kind has no more numbers; SEQ_GONE when the sequence was deleted. */
+enum seq_take seq_take(struct seq *s, int worker_id, int64_t *out, uint64_t want, uint64_t *got);
+
+/* Why numbers are not there now (for -TRYAGAIN): copies last_error or a
+ * generic text into buf. */
+void seq_wait_reason(struct seq *s, char *buf, size_t len);
+
+/* Call fn for every sequence (holding a reference during the call). */
+void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg);
+
+/* Give back every sequence's unused tail to the store (graceful stop;
+ * runs on the calling thread). Logs what was returned and wasted. */
+void seq_give_back_all(struct store *st);
+
+/* For INFO name: a consistent copy of the numbers. */
+struct seq_info {
+    struct seqdef def;
+    struct segbuf sb;
+    bool has_current;
+    int64_t current;                 /* the last number handed out */
+    bool claim_in_flight;
+    uint64_t generated, wasted, given_back, claims, last_claim_size;
+    char last_error[200];
+};
+void seq_get_info(struct seq *s, struct seq_info *info);
+
+#endif

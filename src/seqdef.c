@@ -1,0 +1,389 @@
+/*
+ * seqdef: a sequence's definition (built from HSET fields or read from a
+ * store and checked) and the mapping from a counter to the number a client
+ * sees. Pure: no I/O, no globals. Every error message says what to send
+ * instead, because it goes back to the user as "-ERR <msg>".
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "seqdef.h"
+#include "util.h"
+
+#define SEQ_SEGMENT_MAX 1000000000ULL
+
+#define SEQ_FIELD_LIST "type, length, starting, step, segment, description, auto_disk"
+#define SEQ_KIND_HELP "1 random fixed-length, 2 fixed-length increasing, 3 increasing"
+
+/* 10^0 .. 10^18: every power a length 1..18 needs. */
+static const uint64_t seqdef_pow10[SEQ_LENGTH_MAX + 1] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+    1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+    1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+    1000000000000000000ULL,
+};
+
+enum seqdef_field {
+    FIELD_TYPE, FIELD_LENGTH, FIELD_STARTING, FIELD_STEP, FIELD_SEGMENT,
+    FIELD_DESCRIPTION, FIELD_AUTO_DISK, FIELD_COUNT
+};
+
+static const char *const seqdef_field_names[FIELD_COUNT] = {
+    "type", "length", "starting", "step", "segment", "description", "auto_disk",
+};
+
+/* Names for INFO; parsing also takes the dash spellings. */
+static const char *const seqdef_auto_disk_names[] = {
+    "default", "memory", "pre_base", "pre_checkpoint", "elegant_close", "pre_close",
+};
+
+/* An int64 from its two's complement bits, without implementation-defined
+ * conversion: number arithmetic is done in uint64 so it cannot overflow. */
+static int64_t seqdef_i64_from_bits(uint64_t u)
+{
+    if (u <= (uint64_t)INT64_MAX)
+        return (int64_t)u;
+    return -(int64_t)(~u) - 1;
+}
+
+/* Copy a user-given token into dst for an error message: at most 32 bytes,
+ * anything unprintable as '?', so the reply stays one clean line. */
+static void seqdef_sanitize(char *dst, size_t dstlen, const char *s, size_t len)
+{
+    size_t n = len > 32 ? 32 : len, i;
+
+    if (dstlen == 0)
+        return;
+    if (n > dstlen - 1)
+        n = dstlen - 1;
+    for (i = 0; i < n; i++)
+        dst[i] = (s[i] >= 0x21 && s[i] <= 0x7e) ? s[i] : '?';
+    dst[i] = '\0';
+    if (len > n && dstlen > n + 3)
+        memcpy(dst + n, "...", 4);
+}
+
+static bool seqdef_length_ok(int64_t length)
+{
+    return length >= 1 && length <= SEQ_LENGTH_MAX;
+}
+
+/* Smallest and largest number with `length` digits (length 1..18). */
+static int64_t seqdef_fixed_lo(int length) { return (int64_t)seqdef_pow10[length - 1]; }
+static int64_t seqdef_fixed_hi(int length) { return (int64_t)(seqdef_pow10[length] - 1); }
+
+bool seqdef_name_ok(const char *name, size_t len, char *err, size_t errlen)
+{
+    if (len == 0 || len > SEQ_NAME_MAX) {
+        snprintf(err, errlen, "sequence name must be 1..%d bytes long", SEQ_NAME_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x21 || c > 0x7e) {
+            snprintf(err, errlen, "sequence name may only hold printable ASCII "
+                     "without spaces (byte %zu is not)", i + 1);
+            return false;
+        }
+    }
+    return true;
+}
+
+int seqdef_auto_disk_parse(const char *s, size_t len)
+{
+    static const struct { const char *name; int value; } spellings[] = {
+        { "default", AUTO_DISK_DEFAULT },
+        { "memory", AUTO_DISK_MEMORY },
+        { "pre_base", AUTO_DISK_PRE_BASE }, { "pre-base", AUTO_DISK_PRE_BASE },
+        { "pre_checkpoint", AUTO_DISK_PRE_CHECKPOINT },
+        { "pre-checkpoint", AUTO_DISK_PRE_CHECKPOINT },
+        { "elegant_close", AUTO_DISK_ELEGANT_CLOSE },
+        { "elegant-close", AUTO_DISK_ELEGANT_CLOSE },
+        { "pre_close", AUTO_DISK_PRE_CLOSE }, { "pre-close", AUTO_DISK_PRE_CLOSE },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(spellings); i++)
+        if (str_ieq(s, len, spellings[i].name))
+            return spellings[i].value;
+    return -1;
+}
+
+const char *seqdef_auto_disk_name(int auto_disk)
+{
+    if (auto_disk < 0 || (size_t)auto_disk >= ARRAY_SIZE(seqdef_auto_disk_names))
+        return "unknown";
+    return seqdef_auto_disk_names[auto_disk];
+}
+
+const char *seqdef_kind_name(int kind)
+{
+    switch (kind) {
+    case SEQ_RANDOM: return "random";
+    case SEQ_FIXED: return "fixed";
+    case SEQ_INCREASING: return "increasing";
+    default: return "unknown";
+    }
+}
+
+/* Fields a kind does not take: checked before any value is parsed, so the
+ * user hears about the field that should not be there at all. */
+static int seqdef_check_unwanted(int kind, const bool *has, char *err, size_t errlen)
+{
+    if (kind == SEQ_INCREASING && has[FIELD_LENGTH]) {
+        snprintf(err, errlen, "type 3 takes no length (use type 2 for fixed-length numbers)");
+        return -1;
+    }
+    if (kind == SEQ_RANDOM && (has[FIELD_STARTING] || has[FIELD_STEP])) {
+        snprintf(err, errlen, "type 1 takes no %s (it hands out every number of its "
+                 "length once, in a random-looking order; use type 2 for a starting "
+                 "value and step)", has[FIELD_STARTING] ? "starting" : "step");
+        return -1;
+    }
+    return 0;
+}
+
+/* The kind's rules on length and starting, once every field has been
+ * parsed. has[] says which fields were given. */
+static int seqdef_check_kind(struct seqdef *def, const bool *has, int64_t length,
+                             char *err, size_t errlen)
+{
+    switch (def->kind) {
+    case SEQ_RANDOM:
+    case SEQ_FIXED:
+        if (!has[FIELD_LENGTH] || !seqdef_length_ok(length)) {
+            snprintf(err, errlen, "type %d needs length 1..%d (the number of digits)",
+                     def->kind, SEQ_LENGTH_MAX);
+            return -1;
+        }
+        def->length = (int)length;
+        break;
+    case SEQ_INCREASING:
+        def->length = 0;
+        break;
+    }
+
+    if (def->kind == SEQ_RANDOM) {
+        def->starting = 0;
+        def->increment = 1;
+    } else if (def->kind == SEQ_FIXED) {
+        int64_t lo = seqdef_fixed_lo(def->length), hi = seqdef_fixed_hi(def->length);
+        if (!has[FIELD_STARTING])
+            def->starting = lo;
+        if (def->starting < lo || def->starting > hi) {
+            snprintf(err, errlen, "type 2 length %d needs starting %" PRId64 "..%" PRId64
+                     " (a %d-digit number)", def->length, lo, hi, def->length);
+            return -1;
+        }
+    } else if (!has[FIELD_STARTING]) {
+        def->starting = 1;
+    }
+    return 0;
+}
+
+int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
+                       int argc, const char *const *argv, const size_t *argl,
+                       uint64_t default_segment, uint64_t key, char *err, size_t errlen)
+{
+    bool has[FIELD_COUNT] = { false };
+    const char *val[FIELD_COUNT] = { NULL };
+    size_t vlen[FIELD_COUNT] = { 0 };
+    char shown[40];
+    int64_t type, length = 0;
+    uint64_t segment;
+
+    memset(def, 0, sizeof(*def));
+    if (!seqdef_name_ok(name, namelen, err, errlen))
+        return -1;
+    if (argc <= 0 || argc % 2 != 0) {
+        snprintf(err, errlen, "wrong number of arguments for 'hset' command");
+        return -1;
+    }
+
+    for (int i = 0; i < argc; i += 2) {
+        int f;
+        for (f = 0; f < FIELD_COUNT; f++)
+            if (str_ieq(argv[i], argl[i], seqdef_field_names[f]))
+                break;
+        if (f == FIELD_COUNT) {
+            seqdef_sanitize(shown, sizeof(shown), argv[i], argl[i]);
+            snprintf(err, errlen, "unknown field '%s' (fields: " SEQ_FIELD_LIST ")", shown);
+            return -1;
+        }
+        if (has[f]) {
+            snprintf(err, errlen, "field '%s' given twice (give each field once)",
+                     seqdef_field_names[f]);
+            return -1;
+        }
+        has[f] = true;
+        val[f] = argv[i + 1];
+        vlen[f] = argl[i + 1];
+    }
+
+    memcpy(def->name, name, namelen);
+    def->name[namelen] = '\0';
+
+    if (!has[FIELD_TYPE]) {
+        snprintf(err, errlen, "type is required: HSET %s type 1|2|3 ... (" SEQ_KIND_HELP ")",
+                 def->name);
+        return -1;
+    }
+    if (!parse_i64(val[FIELD_TYPE], vlen[FIELD_TYPE], &type) || type < 1 || type > 3) {
+        snprintf(err, errlen, "type must be 1, 2 or 3 (" SEQ_KIND_HELP ")");
+        return -1;
+    }
+    def->kind = (int)type;
+    if (seqdef_check_unwanted(def->kind, has, err, errlen) < 0)
+        return -1;
+
+    if (has[FIELD_LENGTH] && !parse_i64(val[FIELD_LENGTH], vlen[FIELD_LENGTH], &length))
+        length = -1;                     /* reported by the kind's rule below */
+
+    if (has[FIELD_STARTING] &&
+        !parse_i64(val[FIELD_STARTING], vlen[FIELD_STARTING], &def->starting)) {
+        snprintf(err, errlen, "starting must be an integer from %" PRId64 " to %" PRId64,
+                 INT64_MIN, INT64_MAX);
+        return -1;
+    }
+
+    def->increment = 1;
+    if (has[FIELD_STEP] &&
+        (!parse_i64(val[FIELD_STEP], vlen[FIELD_STEP], &def->increment) || def->increment < 1)) {
+        snprintf(err, errlen, "step must be an integer >= 1 (the increment between numbers)");
+        return -1;
+    }
+
+    segment = default_segment ? default_segment : 1;
+    if (has[FIELD_SEGMENT] &&
+        (!parse_u64(val[FIELD_SEGMENT], vlen[FIELD_SEGMENT], &segment) ||
+         segment < 1 || segment > SEQ_SEGMENT_MAX)) {
+        snprintf(err, errlen, "segment must be an integer 1..%llu (counters claimed at a time)",
+                 SEQ_SEGMENT_MAX);
+        return -1;
+    }
+    def->segment = segment;
+
+    if (has[FIELD_DESCRIPTION]) {
+        bool ok = vlen[FIELD_DESCRIPTION] <= SEQ_DESC_MAX;
+        for (size_t i = 0; ok && i < vlen[FIELD_DESCRIPTION]; i++)
+            ok = val[FIELD_DESCRIPTION][i] >= 0x20 && val[FIELD_DESCRIPTION][i] <= 0x7e;
+        if (!ok) {
+            snprintf(err, errlen, "description must be at most %d printable ASCII characters",
+                     SEQ_DESC_MAX);
+            return -1;
+        }
+        memcpy(def->description, val[FIELD_DESCRIPTION], vlen[FIELD_DESCRIPTION]);
+        def->description[vlen[FIELD_DESCRIPTION]] = '\0';
+    }
+
+    def->auto_disk = AUTO_DISK_DEFAULT;
+    if (has[FIELD_AUTO_DISK]) {
+        def->auto_disk = seqdef_auto_disk_parse(val[FIELD_AUTO_DISK], vlen[FIELD_AUTO_DISK]);
+        if (def->auto_disk < 0) {
+            snprintf(err, errlen, "auto_disk must be one of memory, pre_base, "
+                     "pre_checkpoint, elegant_close, pre_close");
+            return -1;
+        }
+    }
+
+    if (seqdef_check_kind(def, has, length, err, errlen) < 0)
+        return -1;
+    def->perm_key = def->kind == SEQ_RANDOM ? key : 0;
+    return 0;
+}
+
+int seqdef_validate(const struct seqdef *def, char *err, size_t errlen)
+{
+    size_t namelen = strnlen(def->name, sizeof(def->name));
+
+    if (namelen > SEQ_NAME_MAX) {
+        snprintf(err, errlen, "sequence name is not terminated");
+        return -1;
+    }
+    if (!seqdef_name_ok(def->name, namelen, err, errlen))
+        return -1;
+    if (def->kind < SEQ_RANDOM || def->kind > SEQ_INCREASING) {
+        snprintf(err, errlen, "kind %d is not 1, 2 or 3 (" SEQ_KIND_HELP ")", def->kind);
+        return -1;
+    }
+    if (def->kind == SEQ_INCREASING && def->length != 0) {
+        snprintf(err, errlen, "kind 3 takes no length, has %d (set it to 0, or use "
+                 "kind 2 for fixed-length numbers)", def->length);
+        return -1;
+    }
+    if (def->kind != SEQ_INCREASING && !seqdef_length_ok(def->length)) {
+        snprintf(err, errlen, "kind %d needs length 1..%d, has %d",
+                 def->kind, SEQ_LENGTH_MAX, def->length);
+        return -1;
+    }
+    if (def->kind == SEQ_FIXED &&
+        (def->starting < seqdef_fixed_lo(def->length) ||
+         def->starting > seqdef_fixed_hi(def->length))) {
+        snprintf(err, errlen, "kind 2 length %d needs starting %" PRId64 "..%" PRId64
+                 ", has %" PRId64, def->length, seqdef_fixed_lo(def->length),
+                 seqdef_fixed_hi(def->length), def->starting);
+        return -1;
+    }
+    if (def->increment < 1) {
+        snprintf(err, errlen, "increment must be >= 1, has %" PRId64, def->increment);
+        return -1;
+    }
+    if (def->segment < 1) {
+        snprintf(err, errlen, "segment (the table's step) must be >= 1");
+        return -1;
+    }
+    if (def->auto_disk < 0 || (size_t)def->auto_disk >= ARRAY_SIZE(seqdef_auto_disk_names)) {
+        snprintf(err, errlen, "auto_disk %d is not a known value", def->auto_disk);
+        return -1;
+    }
+    if (strnlen(def->description, sizeof(def->description)) > SEQ_DESC_MAX) {
+        snprintf(err, errlen, "description is not terminated");
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t seqdef_limit(const struct seqdef *def)
+{
+    uint64_t span, steps;
+
+    switch (def->kind) {
+    case SEQ_RANDOM:
+        if (!seqdef_length_ok(def->length))
+            return 0;
+        return 9 * seqdef_pow10[def->length - 1];
+    case SEQ_FIXED:
+        if (!seqdef_length_ok(def->length) || def->increment < 1 ||
+            def->starting > seqdef_fixed_hi(def->length))
+            return 0;
+        /* hi - starting as a true integer: uint64 wrap-around makes it exact
+         * even for a negative starting. */
+        span = (uint64_t)seqdef_fixed_hi(def->length) - (uint64_t)def->starting;
+        break;
+    case SEQ_INCREASING:
+        if (def->increment < 1)
+            return 0;
+        span = (uint64_t)INT64_MAX - (uint64_t)def->starting;
+        break;
+    default:
+        return 0;
+    }
+    steps = span / (uint64_t)def->increment;
+    return steps == UINT64_MAX ? UINT64_MAX : steps + 1;
+}
+
+int64_t seqdef_number(const struct seqdef *def, const struct perm *perm, uint64_t counter)
+{
+    if (def->kind == SEQ_RANDOM)
+        return seqdef_fixed_lo(def->length) + (int64_t)perm_apply(perm, counter);
+    /* counter < limit keeps the true result within int64; the uint64 sum is
+     * that result's bit pattern. */
+    return seqdef_i64_from_bits((uint64_t)def->starting + counter * (uint64_t)def->increment);
+}
+
+void seqdef_perm_init(const struct seqdef *def, struct perm *perm)
+{
+    uint64_t domain = seqdef_length_ok(def->length) ? 9 * seqdef_pow10[def->length - 1] : 1;
+    perm_init(perm, domain, def->perm_key);
+}

@@ -1,0 +1,82 @@
+/*
+ * seqdef: what a sequence is (its definition) and how a counter becomes
+ * the number a client sees. Pure: no I/O, no globals.
+ *
+ * Every kind hands out counters 0, 1, 2, ... from the store (the table's
+ * max_id is the next unclaimed counter). Then:
+ *   type 3 (increasing):   number = starting + counter * increment
+ *   type 2 (fixed length): number = starting + counter * increment, while it
+ *                          has `length` digits
+ *   type 1 (random-looking, fixed length):
+ *                          number = 10^(length-1) + perm(counter), for
+ *                          counter < 9 * 10^(length-1)
+ * A Leaf-shaped row (only biz_tag, max_id, step) has kind 3, starting 0,
+ * increment 1: its first number is its max_id.
+ */
+#ifndef SEQD_SEQDEF_H
+#define SEQD_SEQDEF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perm.h"
+
+#define SEQ_NAME_MAX 128
+#define SEQ_DESC_MAX 256
+#define SEQ_LENGTH_MAX 18
+
+enum seq_kind { SEQ_RANDOM = 1, SEQ_FIXED = 2, SEQ_INCREASING = 3 };
+
+/* Number Dispenser's auto_disk values, accepted on HSET and kept for INFO.
+ * See README "auto_disk" for how each maps onto seqd's behaviour. */
+enum seq_auto_disk {
+    AUTO_DISK_DEFAULT = 0, AUTO_DISK_MEMORY, AUTO_DISK_PRE_BASE,
+    AUTO_DISK_PRE_CHECKPOINT, AUTO_DISK_ELEGANT_CLOSE, AUTO_DISK_PRE_CLOSE
+};
+
+struct seqdef {
+    char name[SEQ_NAME_MAX + 1];
+    int kind;                  /* enum seq_kind */
+    int length;                /* digits, types 1 and 2; 0 for type 3 */
+    int64_t starting;          /* types 2 and 3 */
+    int64_t increment;         /* >= 1 ("step" in HSET) */
+    uint64_t segment;          /* base segment size (the table's step), >= 1 */
+    uint64_t perm_key;         /* type 1 */
+    int auto_disk;             /* enum seq_auto_disk */
+    char description[SEQ_DESC_MAX + 1];
+};
+
+/* Is this a valid sequence name? 1..128 bytes of printable ASCII without
+ * spaces. On false, err says why. */
+bool seqdef_name_ok(const char *name, size_t len, char *err, size_t errlen);
+
+/* Build a definition from HSET's field/value pairs (argv[0] is the first
+ * field). default_segment is used when no 'segment' field is given; key is
+ * the permutation key for type 1 (the caller draws it at random).
+ * Returns 0, or -1 with a message for "-ERR <msg>" in err. */
+int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
+                       int argc, const char *const *argv, const size_t *argl,
+                       uint64_t default_segment, uint64_t key, char *err, size_t errlen);
+
+/* Check a definition read from a store (e.g. a hand-edited row). */
+int seqdef_validate(const struct seqdef *def, char *err, size_t errlen);
+
+/* Number of counters the kind has: counters >= limit do not exist, so the
+ * numbers never leave int64 (type 3) or their length (type 2). Saturates
+ * at UINT64_MAX (type 3 from INT64_MIN with increment 1); 0 for a
+ * definition that seqdef_validate() would reject. */
+uint64_t seqdef_limit(const struct seqdef *def);
+
+/* The number for a counter (counter < seqdef_limit). perm must come from
+ * seqdef_perm_init() for type 1 and may be NULL otherwise. */
+int64_t seqdef_number(const struct seqdef *def, const struct perm *perm, uint64_t counter);
+
+/* Set up the permutation of a type 1 definition (domain and key). */
+void seqdef_perm_init(const struct seqdef *def, struct perm *perm);
+
+const char *seqdef_kind_name(int kind);
+const char *seqdef_auto_disk_name(int auto_disk);
+int seqdef_auto_disk_parse(const char *s, size_t len);   /* -1 if unknown */
+
+#endif

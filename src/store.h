@@ -1,0 +1,89 @@
+/*
+ * store: where claims and definitions are kept. One interface, several
+ * backends (store_memory.c, store_file.c, store_mysql.c).
+ *
+ * The contract every backend keeps:
+ *  - claim(name, want): a range of counters [start, start+count) that no
+ *    other node and no earlier run has had, durably recorded before it
+ *    returns STORE_OK. count >= want, and count >= the definition's segment
+ *    (the row's step). When the backend cannot tell whether the claim was
+ *    recorded (a COMMIT whose answer was lost) it returns STORE_UNKNOWN and
+ *    the caller throws the range away: no range is ever served twice.
+ *  - give_back(name, from, to): the caller stops holding [from, to), which
+ *    is the top of everything claimed; the backend sets max_id back to
+ *    `from` only if it is still `to` (compare-and-set), else does nothing.
+ *  - create / drop / lookup / list: definitions, which live in the store
+ *    so that every node agrees on them.
+ *
+ * Backend functions block (disk, network). They run only on the store
+ * threads (store_pool.c), never on a worker. Each store thread has its own
+ * session (e.g. a MySQL connection); a backend that needs no per-thread
+ * state returns the store itself.
+ */
+#ifndef SEQD_STORE_H
+#define SEQD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "seqdef.h"
+
+enum store_status {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,      /* no such sequence */
+    STORE_EXISTS,         /* create: the name is taken */
+    STORE_UNAVAILABLE,    /* could not reach the store; nothing changed; retry later */
+    STORE_UNKNOWN,        /* claim: outcome unknown; throw the range away */
+    STORE_ERROR,          /* a permanent error (bad row, disk full, ...); err says */
+};
+
+struct claim {
+    uint64_t start;       /* first counter */
+    uint64_t count;       /* number of counters */
+    struct seqdef def;    /* the definition as the store has it now */
+};
+
+typedef void store_list_fn(const struct seqdef *def, void *arg);
+
+struct store;
+
+struct store_ops {
+    const char *name;                /* "memory", "file", "mysql" */
+    bool shared;                     /* other nodes may change it: look up on miss, rescan */
+    /* Main thread, at start-up: check the configuration and that the store
+     * can be used. Returns 0 or -1 with a clear message in err. */
+    int (*open)(struct store *st, const struct config *cfg, char *err, size_t errlen);
+    void (*close)(struct store *st);
+    /* One session per store thread; NULL on failure is allowed (the
+     * backend reconnects inside its calls). */
+    void *(*session_open)(struct store *st);
+    void (*session_close)(struct store *st, void *sess);
+    int (*claim)(struct store *st, void *sess, const char *name, uint64_t want,
+                 struct claim *out, char *err, size_t errlen);
+    int (*give_back)(struct store *st, void *sess, const char *name, uint64_t from,
+                     uint64_t to, char *err, size_t errlen);
+    int (*create)(struct store *st, void *sess, const struct seqdef *def, char *err, size_t errlen);
+    int (*drop)(struct store *st, void *sess, const char *name, char *err, size_t errlen);
+    int (*lookup)(struct store *st, void *sess, const char *name, struct seqdef *def,
+                  char *err, size_t errlen);
+    int (*list)(struct store *st, void *sess, store_list_fn *each, void *arg,
+                char *err, size_t errlen);
+};
+
+struct store {
+    const struct store_ops *ops;
+    void *priv;                      /* the backend's own state */
+    int test_delay_ms;               /* store.test_delay_ms: tests only */
+};
+
+extern const struct store_ops store_memory_ops;
+extern const struct store_ops store_file_ops;
+extern const struct store_ops store_mysql_ops;
+
+/* The backend for a store.type name, or NULL. */
+const struct store_ops *store_find(const char *type);
+const char *store_status_name(int status);
+
+#endif

@@ -1,0 +1,966 @@
+/*
+ * store_file: the embedded store for one node (store.type "file"), a data
+ * directory that survives restarts and crashes without ever letting a
+ * counter be handed out twice.
+ *
+ * Layout of store.dir:
+ *   LOCK                 flock()ed for the life of the process, holds our pid:
+ *                        a second seqd on the same directory refuses to start
+ *   seq/<escaped>.json   one file per sequence: its definition and max_id
+ *
+ * A sequence name keeps its [A-Za-z0-9_-] bytes and writes every other
+ * byte as %XX, so no name can reach outside seq/ or hide as a dot file.
+ * The worst case triples a 128-byte name, past what a file system takes,
+ * so an escaped name longer than FILE_ESC_MAX keeps a prefix and adds
+ * '~' and a hash of the whole name ('~' never survives escaping, so the
+ * two forms cannot meet); the file's own "name" field is the truth.
+ *
+ * Every change is durable before the call returns: write seq/.<file>.tmp,
+ * fsync it, rename it over the file, fsync seq/. The in-memory copy moves
+ * only after the disk did, so memory never runs ahead of what a restart
+ * would read back, except after a rename whose directory fsync failed: the
+ * claim is then reported STORE_UNKNOWN and thrown away by the caller, and
+ * memory keeps the higher max_id so that range is never issued at all.
+ *
+ * At open every sequence is read into memory; a file that cannot be read
+ * or makes no sense stops start-up with its path and the reason, rather
+ * than guessing. One mutex guards the table and is held across the disk
+ * writes: claims are rare (a segment of many numbers each), and holding
+ * it keeps the order of writes the order of the in-memory changes.
+ */
+#include "store.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define FILE_FORMAT 1
+#define FILE_DIR_MODE 0750
+#define FILE_MODE 0640
+#define FILE_SIZE_MAX (64 * 1024)  /* a sequence file is well under 4 KB */
+#define FILE_ESC_MAX 200           /* longest escaped name used as is */
+#define FILE_ESC_KEEP 180          /* prefix kept before "~<hash>" */
+#define FILE_NAME_SIZE 256         /* ".<file>.tmp" fits in NAME_MAX */
+#define FILE_EXT ".json"
+#define FILE_TMP_EXT ".tmp"
+
+struct file_seq {
+    struct seqdef def;
+    uint64_t max_id;                  /* next unclaimed counter, as on disk */
+    char file[FILE_NAME_SIZE];        /* name inside seq/ */
+};
+
+struct file_store {
+    pthread_mutex_t lock;
+    char *dir;                        /* store.dir, for messages */
+    int lock_fd;                      /* DIR/LOCK, flock()ed */
+    int seq_fd;                       /* DIR/seq, for *at() calls and fsync */
+    struct file_seq **seqs;           /* sorted by name (strcmp) */
+    size_t nseqs;
+    size_t cap;
+};
+
+/* What a durable write achieved. */
+enum file_put {
+    FILE_PUT_OK,                      /* on disk, durably */
+    FILE_PUT_FAILED,                  /* the file is as it was */
+    FILE_PUT_UNSURE,                  /* renamed, but seq/ was not fsynced */
+};
+
+/* ---- names ------------------------------------------------------------ */
+
+static bool file_name_byte_ok(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+}
+
+/* 64-bit FNV-1a: only has to spread long names; a collision is caught by
+ * file_create, which compares file names of all known sequences. */
+static uint64_t file_name_hash(const char *name)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *name; name++) {
+        h ^= (unsigned char)*name;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* The file name (inside seq/) of a sequence. out has FILE_NAME_SIZE bytes. */
+static void file_name_for(const char *name, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char esc[SEQ_NAME_MAX * 3 + 1];
+    size_t n = 0;
+    const char *p;
+
+    for (p = name; *p && n + 3 < sizeof(esc); p++) {
+        unsigned char c = (unsigned char)*p;
+        if (file_name_byte_ok(c)) {
+            esc[n++] = (char)c;
+        } else {
+            esc[n++] = '%';
+            esc[n++] = hex[c >> 4];
+            esc[n++] = hex[c & 15];
+        }
+    }
+    esc[n] = '\0';
+    if (n <= FILE_ESC_MAX) {
+        memcpy(out, esc, n);
+        memcpy(out + n, FILE_EXT, sizeof(FILE_EXT));
+    } else {
+        snprintf(out, FILE_NAME_SIZE, "%.*s~%016" PRIx64 FILE_EXT, FILE_ESC_KEEP, esc,
+                 file_name_hash(name));
+    }
+}
+
+static bool str_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* ---- the in-memory table ------------------------------------------------ */
+
+static size_t file_search(const struct file_store *fs, const char *name, bool *found)
+{
+    size_t lo = 0, hi = fs->nseqs;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(fs->seqs[mid]->def.name, name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static struct file_seq *file_get(const struct file_store *fs, const char *name)
+{
+    bool found;
+    size_t i = file_search(fs, name, &found);
+    return found ? fs->seqs[i] : NULL;
+}
+
+static void file_insert(struct file_store *fs, size_t i, struct file_seq *s)
+{
+    if (fs->nseqs == fs->cap) {
+        fs->cap = fs->cap ? fs->cap * 2 : 16;
+        fs->seqs = xrealloc(fs->seqs, fs->cap * sizeof(*fs->seqs));
+    }
+    memmove(&fs->seqs[i + 1], &fs->seqs[i], (fs->nseqs - i) * sizeof(*fs->seqs));
+    fs->seqs[i] = s;
+    fs->nseqs++;
+}
+
+static int file_seq_cmp(const void *a, const void *b)
+{
+    const struct file_seq *const *x = a, *const *y = b;
+    return strcmp((*x)->def.name, (*y)->def.name);
+}
+
+/* ---- the sequence file format ------------------------------------------- */
+
+/* Renders a sequence file. 64-bit values are decimal strings: a JSON
+ * number is a double in cJSON and would round them. Returns a string to
+ * free with cJSON_free, or NULL when cJSON ran out of memory. */
+static char *file_render(const struct seqdef *def, uint64_t max_id)
+{
+    char starting[24], increment[24], segment[24], perm_key[24], max[24];
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    bool ok;
+
+    if (o == NULL)
+        return NULL;
+    snprintf(starting, sizeof(starting), "%" PRId64, def->starting);
+    snprintf(increment, sizeof(increment), "%" PRId64, def->increment);
+    snprintf(segment, sizeof(segment), "%" PRIu64, def->segment);
+    snprintf(perm_key, sizeof(perm_key), "%" PRIu64, def->perm_key);
+    snprintf(max, sizeof(max), "%" PRIu64, max_id);
+    ok = cJSON_AddNumberToObject(o, "format", FILE_FORMAT) != NULL &&
+         cJSON_AddStringToObject(o, "name", def->name) != NULL &&
+         cJSON_AddNumberToObject(o, "kind", def->kind) != NULL &&
+         cJSON_AddNumberToObject(o, "length", def->length) != NULL &&
+         cJSON_AddStringToObject(o, "starting", starting) != NULL &&
+         cJSON_AddStringToObject(o, "increment", increment) != NULL &&
+         cJSON_AddStringToObject(o, "segment", segment) != NULL &&
+         cJSON_AddStringToObject(o, "perm_key", perm_key) != NULL &&
+         cJSON_AddNumberToObject(o, "auto_disk", def->auto_disk) != NULL &&
+         cJSON_AddStringToObject(o, "description", def->description) != NULL &&
+         cJSON_AddStringToObject(o, "max_id", max) != NULL;
+    if (ok)
+        text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static const char *const file_keys[] = {
+    "format", "name", "kind", "length", "starting", "increment", "segment",
+    "perm_key", "auto_disk", "description", "max_id",
+};
+
+/* A small int field: a JSON number with no fraction, in [min, max]. */
+static int json_int(const cJSON *o, const char *key, int min, int max, int *out,
+                    char *why, size_t whylen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (v == NULL) {
+        snprintf(why, whylen, "'%s' is missing", key);
+        return -1;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > max ||
+        v->valuedouble != (double)(int)v->valuedouble) {
+        snprintf(why, whylen, "'%s' must be a whole number from %d to %d", key, min, max);
+        return -1;
+    }
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+/* A 64-bit field: a decimal string (as written), or a whole JSON number
+ * small enough to be exact in a double (a hand-edited file). */
+static int json_int64(const cJSON *o, const char *key, bool is_signed, uint64_t *out,
+                      char *why, size_t whylen)
+{
+    const double exact = 9007199254740992.0; /* 2^53 */
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    int64_t i;
+
+    if (v == NULL) {
+        snprintf(why, whylen, "'%s' is missing", key);
+        return -1;
+    }
+    if (cJSON_IsString(v)) {
+        size_t len = strlen(v->valuestring);
+        if (is_signed && parse_i64(v->valuestring, len, &i)) {
+            *out = (uint64_t)i;
+            return 0;
+        }
+        if (!is_signed && parse_u64(v->valuestring, len, out))
+            return 0;
+    } else if (cJSON_IsNumber(v) && v->valuedouble <= exact &&
+               v->valuedouble >= (is_signed ? -exact : 0) &&
+               v->valuedouble == (double)(int64_t)v->valuedouble) {
+        *out = (uint64_t)(int64_t)v->valuedouble;
+        return 0;
+    }
+    snprintf(why, whylen, "'%s' must be a string holding a decimal %s", key,
+             is_signed ? "64-bit integer" : "unsigned 64-bit integer");
+    return -1;
+}
+
+static int json_str(const cJSON *o, const char *key, char *out, size_t size,
+                    char *why, size_t whylen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    if (v == NULL) {
+        snprintf(why, whylen, "'%s' is missing", key);
+        return -1;
+    }
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= size) {
+        snprintf(why, whylen, "'%s' must be a string of at most %zu bytes", key, size - 1);
+        return -1;
+    }
+    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+    return 0;
+}
+
+/* Parses a sequence file's text (NUL-terminated, len bytes). Returns 0, or
+ * -1 with the reason in why. */
+static int file_parse(const char *text, size_t len, struct seqdef *def, uint64_t *max_id,
+                      char *why, size_t whylen)
+{
+    const char *end = NULL;
+    cJSON *o, *v;
+    uint64_t u;
+    int format, rc = -1;
+    size_t i;
+
+    memset(def, 0, sizeof(*def));
+    if (strlen(text) != len) {
+        snprintf(why, whylen, "contains a NUL byte");
+        return -1;
+    }
+    o = cJSON_ParseWithOpts(text, &end, true);
+    if (o == NULL) {
+        snprintf(why, whylen, "not valid JSON (at byte %td)", end ? end - text : (ptrdiff_t)0);
+        return -1;
+    }
+    if (!cJSON_IsObject(o)) {
+        snprintf(why, whylen, "not a JSON object");
+        goto out;
+    }
+    /* Every key must be known and appear once: a typo must not silently
+     * fall back to something else. */
+    cJSON_ArrayForEach(v, o) {
+        bool known = false;
+        const cJSON *w;
+        for (i = 0; i < ARRAY_SIZE(file_keys); i++)
+            if (v->string != NULL && strcmp(v->string, file_keys[i]) == 0)
+                known = true;
+        if (!known) {
+            snprintf(why, whylen, "unknown key '%s'", v->string ? v->string : "");
+            goto out;
+        }
+        for (w = v->next; w != NULL; w = w->next)
+            if (w->string != NULL && strcmp(w->string, v->string) == 0) {
+                snprintf(why, whylen, "key '%s' appears twice", v->string);
+                goto out;
+            }
+    }
+    if (json_int(o, "format", 0, INT_MAX, &format, why, whylen) != 0)
+        goto out;
+    if (format != FILE_FORMAT) {
+        snprintf(why, whylen, "format %d is not supported (this seqd reads format %d)", format,
+                 FILE_FORMAT);
+        goto out;
+    }
+    if (json_str(o, "name", def->name, sizeof(def->name), why, whylen) != 0 ||
+        json_int(o, "kind", INT_MIN, INT_MAX, &def->kind, why, whylen) != 0 ||
+        json_int(o, "length", INT_MIN, INT_MAX, &def->length, why, whylen) != 0 ||
+        json_int64(o, "starting", true, &u, why, whylen) != 0)
+        goto out;
+    def->starting = (int64_t)u;
+    if (json_int64(o, "increment", true, &u, why, whylen) != 0)
+        goto out;
+    def->increment = (int64_t)u;
+    if (json_int64(o, "segment", false, &def->segment, why, whylen) != 0 ||
+        json_int64(o, "perm_key", false, &def->perm_key, why, whylen) != 0 ||
+        json_int(o, "auto_disk", INT_MIN, INT_MAX, &def->auto_disk, why, whylen) != 0 ||
+        json_str(o, "description", def->description, sizeof(def->description), why,
+                 whylen) != 0 ||
+        json_int64(o, "max_id", false, max_id, why, whylen) != 0)
+        goto out;
+    if (seqdef_validate(def, why, whylen) != 0)
+        goto out;
+    rc = 0;
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* ---- disk --------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Makes seq/<file> hold (def, max_id) durably: write a temporary file,
+ * fsync it, rename it over the file, fsync seq/. */
+static enum file_put file_put(struct file_store *fs, const char *file, const struct seqdef *def,
+                              uint64_t max_id, char *err, size_t errlen)
+{
+    char tmp[FILE_NAME_SIZE + 8];
+    const char *step;
+    char *text;
+    int fd, e;
+
+    text = file_render(def, max_id);
+    if (text == NULL) {
+        snprintf(err, errlen, "out of memory writing %s/seq/%s", fs->dir, file);
+        return FILE_PUT_FAILED;
+    }
+    snprintf(tmp, sizeof(tmp), ".%s" FILE_TMP_EXT, file);
+    fd = openat(fs->seq_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
+    if (fd < 0) {
+        e = errno;
+        cJSON_free(text);
+        snprintf(err, errlen, "cannot create %s/seq/%s: %s", fs->dir, tmp, strerror(e));
+        return FILE_PUT_FAILED;
+    }
+    step = "write";
+    if (write_all(fd, text, strlen(text)) != 0)
+        goto fail;
+    step = "fsync";
+    if (fsync(fd) != 0)
+        goto fail;
+    step = "close";
+    e = close(fd);
+    fd = -1;
+    if (e != 0)
+        goto fail;
+    step = "rename";
+    if (renameat(fs->seq_fd, tmp, fs->seq_fd, file) != 0)
+        goto fail;
+    cJSON_free(text);
+    if (fsync(fs->seq_fd) != 0) {
+        snprintf(err, errlen, "cannot fsync %s/seq after writing %s: %s", fs->dir, file,
+                 strerror(errno));
+        return FILE_PUT_UNSURE;
+    }
+    return FILE_PUT_OK;
+
+fail:
+    e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlinkat(fs->seq_fd, tmp, 0);
+    cJSON_free(text);
+    snprintf(err, errlen, "cannot %s %s/seq/%s: %s", step, fs->dir, tmp, strerror(e));
+    return FILE_PUT_FAILED;
+}
+
+/* Best effort: makes the entry of a just-created directory durable. */
+static void fsync_parent(const char *path)
+{
+    char *parent = xstrdup(path);
+    char *slash = strrchr(parent, '/');
+    int fd;
+
+    if (slash == parent)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    else
+        strcpy(parent, ".");
+    fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(parent);
+}
+
+/* mkdir -p with FILE_DIR_MODE for what it creates. */
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char *p = xstrdup(path);
+    char *s = p;
+    struct stat sb;
+    int rc = -1;
+
+    for (;;) {
+        bool last;
+        while (*s == '/')
+            s++;
+        while (*s != '\0' && *s != '/')
+            s++;
+        last = *s == '\0' || strspn(s, "/") == strlen(s);
+        *s = '\0';
+        if (mkdir(p, FILE_DIR_MODE) == 0) {
+            fsync_parent(p);
+        } else {
+            int e = errno;
+            if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+                snprintf(err, errlen, "store.dir %s: cannot create %s: %s", path, p,
+                         e == EEXIST ? "not a directory" : strerror(e));
+                goto out;
+            }
+        }
+        if (last)
+            break;
+        *s++ = '/';
+    }
+    rc = 0;
+out:
+    free(p);
+    return rc;
+}
+
+/* Takes DIR/LOCK for the life of the process and writes our pid in it.
+ * Returns the fd, or -1 with a message naming the holder's pid. */
+static int file_lock(int dir_fd, const char *dir, char *err, size_t errlen)
+{
+    char buf[32];
+    int fd, n;
+
+    fd = openat(dir_fd, "LOCK", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
+    if (fd < 0) {
+        snprintf(err, errlen, "store.dir %s: cannot open %s/LOCK: %s", dir, dir, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            ssize_t r = pread(fd, buf, sizeof(buf) - 1, 0);
+            uint64_t pid;
+            size_t len;
+            buf[r > 0 ? r : 0] = '\0';
+            len = strcspn(buf, "\n");
+            if (parse_u64(buf, len, &pid))
+                snprintf(err, errlen, "store.dir %s is in use by another seqd (pid %" PRIu64 ")",
+                         dir, pid);
+            else
+                snprintf(err, errlen, "store.dir %s is in use by another seqd (pid unknown)", dir);
+        } else {
+            snprintf(err, errlen, "store.dir %s: cannot lock %s/LOCK: %s", dir, dir,
+                     strerror(errno));
+        }
+        close(fd);
+        return -1;
+    }
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        snprintf(err, errlen, "store.dir %s: cannot write %s/LOCK: %s", dir, dir, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads one sequence file into the table (unsorted; the caller sorts). */
+static int file_load_one(struct file_store *fs, const char *file, char *err, size_t errlen)
+{
+    struct file_seq *s = NULL;
+    char why[1024] = "";
+    char expect[FILE_NAME_SIZE];
+    char *text = NULL;
+    struct stat sb;
+    size_t got = 0;
+    int fd, rc = -1;
+
+    fd = openat(fs->seq_fd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(why, sizeof(why), "cannot open: %s", strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &sb) != 0) {
+        snprintf(why, sizeof(why), "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(why, sizeof(why), "not a regular file");
+        goto out;
+    }
+    if (sb.st_size > FILE_SIZE_MAX) {
+        snprintf(why, sizeof(why), "too large (%lld bytes) for a sequence file",
+                 (long long)sb.st_size);
+        goto out;
+    }
+    text = xmalloc((size_t)sb.st_size + 1);
+    while (got < (size_t)sb.st_size) {
+        ssize_t n = read(fd, text + got, (size_t)sb.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    text[got] = '\0';
+
+    s = xcalloc(1, sizeof(*s));
+    if (file_parse(text, got, &s->def, &s->max_id, why, sizeof(why)) != 0)
+        goto out;
+    /* A renamed or copied file would make two names share a counter, or
+     * put a sequence where create would never look: refuse it. */
+    file_name_for(s->def.name, expect);
+    if (strcmp(expect, file) != 0) {
+        snprintf(why, sizeof(why), "holds sequence '%s', which belongs in %s/seq/%s",
+                 s->def.name, fs->dir, expect);
+        goto out;
+    }
+    memcpy(s->file, expect, sizeof(s->file));
+    file_insert(fs, fs->nseqs, s);
+    s = NULL;
+    rc = 0;
+out:
+    if (rc != 0)
+        snprintf(err, errlen, "store.dir: sequence file %s/seq/%s: %s; fix or remove it", fs->dir,
+                 file, why);
+    if (fd >= 0)
+        close(fd);
+    free(text);
+    free(s);
+    return rc;
+}
+
+/* Removes leftover temporary files and loads every sequence file. */
+static int file_load(struct file_store *fs, char *err, size_t errlen)
+{
+    struct dirent *de;
+    bool removed = false;
+    int rc = -1;
+    int fd = dup(fs->seq_fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+    if (d == NULL) {
+        snprintf(err, errlen, "store.dir %s: cannot read %s/seq: %s", fs->dir, fs->dir,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+            continue;
+        if (n[0] == '.' && str_ends_with(n, FILE_TMP_EXT)) {
+            /* A write that a crash interrupted before its rename: the
+             * sequence file itself still holds the last durable state. */
+            if (unlinkat(fs->seq_fd, n, 0) != 0) {
+                snprintf(err, errlen, "store.dir %s: cannot remove %s/seq/%s: %s", fs->dir,
+                         fs->dir, n, strerror(errno));
+                goto out;
+            }
+            log_notice("store: removed leftover %s/seq/%s", fs->dir, n);
+            removed = true;
+        } else if (n[0] != '.' && str_ends_with(n, FILE_EXT)) {
+            if (file_load_one(fs, n, err, errlen) != 0)
+                goto out;
+        } else {
+            log_warn("store: ignoring %s/seq/%s (not a sequence file)", fs->dir, n);
+        }
+    }
+    if (errno != 0) {
+        snprintf(err, errlen, "store.dir %s: cannot read %s/seq: %s", fs->dir, fs->dir,
+                 strerror(errno));
+        goto out;
+    }
+    if (removed && fsync(fs->seq_fd) != 0) {
+        snprintf(err, errlen, "store.dir %s: cannot fsync %s/seq: %s", fs->dir, fs->dir,
+                 strerror(errno));
+        goto out;
+    }
+    if (fs->nseqs > 1)
+        qsort(fs->seqs, fs->nseqs, sizeof(*fs->seqs), file_seq_cmp);
+    rc = 0;
+out:
+    closedir(d);
+    return rc;
+}
+
+/* ---- the backend -------------------------------------------------------- */
+
+static void file_free(struct file_store *fs)
+{
+    size_t i;
+
+    for (i = 0; i < fs->nseqs; i++)
+        free(fs->seqs[i]);
+    free(fs->seqs);
+    if (fs->seq_fd >= 0)
+        close(fs->seq_fd);
+    /* Closing the last fd of LOCK releases the flock. */
+    if (fs->lock_fd >= 0)
+        close(fs->lock_fd);
+    pthread_mutex_destroy(&fs->lock);
+    free(fs->dir);
+    free(fs);
+}
+
+static int file_open(struct store *st, const struct config *cfg, char *err, size_t errlen)
+{
+    struct file_store *fs;
+    size_t len;
+    int dir_fd = -1;
+
+    if (cfg->store_dir[0] == '\0') {
+        snprintf(err, errlen, "store.dir is not set (the file store needs a data directory)");
+        return -1;
+    }
+    fs = xcalloc(1, sizeof(*fs));
+    pthread_mutex_init(&fs->lock, NULL);
+    fs->lock_fd = fs->seq_fd = -1;
+    fs->dir = xstrdup(cfg->store_dir);
+    len = strlen(fs->dir);
+    while (len > 1 && fs->dir[len - 1] == '/')
+        fs->dir[--len] = '\0';
+
+    if (mkdir_p(fs->dir, err, errlen) != 0)
+        goto fail;
+    dir_fd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+        snprintf(err, errlen, "store.dir %s: cannot open: %s", fs->dir, strerror(errno));
+        goto fail;
+    }
+    fs->lock_fd = file_lock(dir_fd, fs->dir, err, errlen);
+    if (fs->lock_fd < 0)
+        goto fail;
+    if (mkdirat(dir_fd, "seq", FILE_DIR_MODE) == 0) {
+        fsync(dir_fd);
+    } else if (errno != EEXIST) {
+        snprintf(err, errlen, "store.dir %s: cannot create %s/seq: %s", fs->dir, fs->dir,
+                 strerror(errno));
+        goto fail;
+    }
+    fs->seq_fd = openat(dir_fd, "seq", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fs->seq_fd < 0) {
+        snprintf(err, errlen, "store.dir %s: cannot open %s/seq: %s", fs->dir, fs->dir,
+                 strerror(errno));
+        goto fail;
+    }
+    if (file_load(fs, err, errlen) != 0)
+        goto fail;
+    close(dir_fd);
+    st->priv = fs;
+    log_verbose("store: %s holds %zu sequences", fs->dir, fs->nseqs);
+    return 0;
+
+fail:
+    if (dir_fd >= 0)
+        close(dir_fd);
+    file_free(fs);
+    return -1;
+}
+
+static void file_close(struct store *st)
+{
+    if (st->priv == NULL)
+        return;
+    file_free(st->priv);
+    st->priv = NULL;
+}
+
+static void *file_session_open(struct store *st)
+{
+    return st;
+}
+
+static void file_session_close(struct store *st, void *sess)
+{
+}
+
+static int file_claim(struct store *st, void *sess, const char *name, uint64_t want,
+                      struct claim *out, char *err, size_t errlen)
+{
+    struct file_store *fs = st->priv;
+    struct file_seq *s;
+    uint64_t n, top;
+    int rc;
+
+    pthread_mutex_lock(&fs->lock);
+    s = file_get(fs, name);
+    if (s == NULL) {
+        snprintf(err, errlen, "no such sequence '%s'", name);
+        rc = STORE_NOT_FOUND;
+        goto out;
+    }
+    n = want > s->def.segment ? want : s->def.segment;
+    if (n > UINT64_MAX - s->max_id) {
+        snprintf(err, errlen, "sequence counter overflow (max_id %" PRIu64 ", claim %" PRIu64 ")",
+                 s->max_id, n);
+        rc = STORE_ERROR;
+        goto out;
+    }
+    top = s->max_id + n;
+    switch (file_put(fs, s->file, &s->def, top, err, errlen)) {
+    case FILE_PUT_OK:
+        out->start = s->max_id;
+        out->count = n;
+        out->def = s->def;
+        s->max_id = top;
+        rc = STORE_OK;
+        break;
+    case FILE_PUT_UNSURE:
+        /* The new max_id may or may not survive a crash: the range is
+         * never served, and never issued again either. */
+        s->max_id = top;
+        rc = STORE_UNKNOWN;
+        break;
+    default:
+        rc = STORE_ERROR;
+        break;
+    }
+out:
+    pthread_mutex_unlock(&fs->lock);
+    return rc;
+}
+
+/* Whatever happens on disk is safe here: the range was never served, so a
+ * file left at `to` or at `from` both keep every served counter below it. */
+static int file_give_back(struct store *st, void *sess, const char *name, uint64_t from,
+                          uint64_t to, char *err, size_t errlen)
+{
+    struct file_store *fs = st->priv;
+    struct file_seq *s;
+    int rc = STORE_OK;
+
+    pthread_mutex_lock(&fs->lock);
+    s = file_get(fs, name);
+    if (s == NULL) {
+        snprintf(err, errlen, "no such sequence '%s'", name);
+        rc = STORE_NOT_FOUND;
+    } else if (from < to && s->max_id == to) {
+        if (file_put(fs, s->file, &s->def, from, err, errlen) == FILE_PUT_OK)
+            s->max_id = from;
+        else
+            rc = STORE_ERROR;
+    }
+    pthread_mutex_unlock(&fs->lock);
+    return rc;
+}
+
+static int file_create(struct store *st, void *sess, const struct seqdef *def,
+                       char *err, size_t errlen)
+{
+    struct file_store *fs = st->priv;
+    struct file_seq *s;
+    bool found;
+    size_t i;
+    int rc = STORE_OK;
+
+    /* What is written must load at the next start (and an empty name
+     * would make a hidden file that the next start never reads). */
+    if (seqdef_validate(def, err, errlen) != 0)
+        return STORE_ERROR;
+
+    s = xcalloc(1, sizeof(*s));
+    s->def = *def;
+    s->max_id = 0;
+    file_name_for(def->name, s->file);
+
+    pthread_mutex_lock(&fs->lock);
+    i = file_search(fs, def->name, &found);
+    if (found) {
+        snprintf(err, errlen, "sequence '%s' already exists", def->name);
+        rc = STORE_EXISTS;
+        goto out;
+    }
+    for (size_t j = 0; j < fs->nseqs; j++)
+        if (strcmp(fs->seqs[j]->file, s->file) == 0) {
+            snprintf(err, errlen, "sequence name '%s' would share file %s with '%s'; "
+                     "choose another name", def->name, s->file, fs->seqs[j]->def.name);
+            rc = STORE_ERROR;
+            goto out;
+        }
+    switch (file_put(fs, s->file, &s->def, 0, err, errlen)) {
+    case FILE_PUT_OK:
+        file_insert(fs, i, s);
+        s = NULL;
+        break;
+    case FILE_PUT_UNSURE:
+        /* The file is there now and will be read at the next start, so
+         * the table must have it too; the caller hears of the failure. */
+        file_insert(fs, i, s);
+        s = NULL;
+        rc = STORE_ERROR;
+        break;
+    default:
+        rc = STORE_ERROR;
+        break;
+    }
+out:
+    pthread_mutex_unlock(&fs->lock);
+    free(s);
+    return rc;
+}
+
+static int file_drop(struct store *st, void *sess, const char *name, char *err, size_t errlen)
+{
+    struct file_store *fs = st->priv;
+    struct file_seq *s;
+    bool found;
+    size_t i;
+    int rc = STORE_OK;
+
+    pthread_mutex_lock(&fs->lock);
+    i = file_search(fs, name, &found);
+    if (!found) {
+        snprintf(err, errlen, "no such sequence '%s'", name);
+        rc = STORE_NOT_FOUND;
+        goto out;
+    }
+    s = fs->seqs[i];
+    /* ENOENT: someone removed the file by hand; the sequence is gone. */
+    if (unlinkat(fs->seq_fd, s->file, 0) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "cannot remove %s/seq/%s: %s", fs->dir, s->file, strerror(errno));
+        rc = STORE_ERROR;
+        goto out;
+    }
+    if (fsync(fs->seq_fd) != 0) {
+        /* The file is unlinked but may come back after a crash, with its
+         * max_id: harmless, and the caller hears of it. */
+        snprintf(err, errlen, "cannot fsync %s/seq after removing %s: %s", fs->dir, s->file,
+                 strerror(errno));
+        rc = STORE_ERROR;
+    }
+    free(s);
+    memmove(&fs->seqs[i], &fs->seqs[i + 1], (fs->nseqs - i - 1) * sizeof(*fs->seqs));
+    fs->nseqs--;
+out:
+    pthread_mutex_unlock(&fs->lock);
+    return rc;
+}
+
+static int file_lookup(struct store *st, void *sess, const char *name, struct seqdef *def,
+                       char *err, size_t errlen)
+{
+    struct file_store *fs = st->priv;
+    struct file_seq *s;
+    int rc = STORE_OK;
+
+    pthread_mutex_lock(&fs->lock);
+    s = file_get(fs, name);
+    if (s == NULL) {
+        snprintf(err, errlen, "no such sequence '%s'", name);
+        rc = STORE_NOT_FOUND;
+    } else {
+        *def = s->def;
+    }
+    pthread_mutex_unlock(&fs->lock);
+    return rc;
+}
+
+/* Calls each() on a snapshot, so the callback runs without the lock. */
+static int file_list(struct store *st, void *sess, store_list_fn *each, void *arg,
+                     char *err, size_t errlen)
+{
+    struct file_store *fs = st->priv;
+    struct seqdef *defs;
+    size_t i, n;
+
+    pthread_mutex_lock(&fs->lock);
+    n = fs->nseqs;
+    defs = xmalloc(n * sizeof(*defs));
+    for (i = 0; i < n; i++)
+        defs[i] = fs->seqs[i]->def;
+    pthread_mutex_unlock(&fs->lock);
+
+    for (i = 0; i < n; i++)
+        each(&defs[i], arg);
+    free(defs);
+    return STORE_OK;
+}
+
+const struct store_ops store_file_ops = {
+    .name = "file",
+    .shared = false,
+    .open = file_open,
+    .close = file_close,
+    .session_open = file_session_open,
+    .session_close = file_session_close,
+    .claim = file_claim,
+    .give_back = file_give_back,
+    .create = file_create,
+    .drop = file_drop,
+    .lookup = file_lookup,
+    .list = file_list,
+};

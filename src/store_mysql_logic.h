@@ -1,0 +1,235 @@
+/*
+ * store_mysql_logic: the decisions of the MySQL store that need no server,
+ * so unit tests can drive them directly (functions prefixed sml_).
+ * Pure: no I/O, no globals, no libmysqlclient.
+ *
+ *  - the SQL texts for a table name (validated, backtick-quoted; sequence
+ *    names are always bound parameters, never part of the text);
+ *  - which shape the table has: Leaf's columns only, or seqd's as well;
+ *  - what a MySQL error means for the caller, given the phase of the
+ *    claim it happened in (the one rule that matters: a failure at or
+ *    after sending COMMIT leaves the outcome unknown);
+ *  - the reconnect backoff, the size of a claim, and a row turned into a
+ *    checked struct seqdef.
+ */
+#ifndef SEQD_STORE_MYSQL_LOGIC_H
+#define SEQD_STORE_MYSQL_LOGIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seqdef.h"
+
+#define SML_TABLE_MAX 64            /* MySQL's limit on an identifier */
+#define SML_SQL_MAX 512             /* longest statement text */
+
+/* Buffers wide enough for any value of the columns as sql/schema.sql
+ * declares them, in utf8mb4 (4 bytes a character). */
+#define SML_NAME_BUF (4 * SEQ_NAME_MAX + 1)
+#define SML_DESC_BUF (4 * SEQ_DESC_MAX + 1)
+#define SML_AUTO_DISK_BUF (4 * 16 + 1)
+
+/* Backoff between connection attempts: 100 ms after the first failure,
+ * doubling, at most 5 s. */
+#define SML_BACKOFF_FIRST_MS 100
+#define SML_BACKOFF_MAX_MS 5000
+
+/* The error codes this module reasons about (MySQL's and MariaDB's own
+ * numbers; store_mysql.c checks them against the client headers). */
+enum {
+    SML_ER_DBACCESS_DENIED = 1044,
+    SML_ER_ACCESS_DENIED = 1045,
+    SML_ER_BAD_DB = 1049,
+    SML_ER_SERVER_SHUTDOWN = 1053,
+    SML_ER_BAD_FIELD = 1054,
+    SML_ER_DUP_ENTRY = 1062,
+    SML_ER_PARSE = 1064,
+    SML_ER_TABLE_FULL = 1114,
+    SML_ER_HOST_NOT_PRIVILEGED = 1130,
+    SML_ER_TABLEACCESS_DENIED = 1142,
+    SML_ER_COLUMNACCESS_DENIED = 1143,
+    SML_ER_NO_SUCH_TABLE = 1146,
+    SML_ER_ABORTING_CONNECTION = 1152,
+    SML_ER_NET_READ_ERROR = 1158,
+    SML_ER_NET_READ_INTERRUPTED = 1159,
+    SML_ER_NET_ERROR_ON_WRITE = 1160,
+    SML_ER_NET_WRITE_INTERRUPTED = 1161,
+    SML_ER_NEW_ABORTING_CONNECTION = 1184,
+    SML_ER_LOCK_WAIT_TIMEOUT = 1205,
+    SML_ER_LOCK_DEADLOCK = 1213,
+    SML_ER_NOT_SUPPORTED_AUTH_MODE = 1251,
+    SML_ER_WARN_DATA_OUT_OF_RANGE = 1264,
+    SML_ER_OPTION_PREVENTS_STATEMENT = 1290,
+    SML_ER_QUERY_INTERRUPTED = 1317,
+    SML_ER_DATA_TOO_LONG = 1406,
+    SML_ER_NEED_REPREPARE = 1615,
+    SML_ER_DATA_OUT_OF_RANGE = 1690,
+    SML_ER_ACCESS_DENIED_NO_PASSWORD = 1698,
+    SML_ER_CONNECTION_KILLED = 1927,
+    SML_ER_STATEMENT_TIMEOUT = 1969,
+    SML_ER_CLIENT_INTERACTION_TIMEOUT = 4031,
+    SML_CR_MIN = 2000,              /* 2000..2999: the client library's own */
+    SML_CR_CONNECTION_ERROR = 2002,
+    SML_CR_CONN_HOST_ERROR = 2003,
+    SML_CR_UNKNOWN_HOST = 2005,
+    SML_CR_SERVER_GONE = 2006,
+    SML_CR_SERVER_LOST = 2013,
+    SML_CR_SSL_CONNECTION_ERROR = 2026,
+    SML_CR_AUTH_PLUGIN_CANNOT_LOAD = 2059,
+    SML_CR_MAX = 2999,
+};
+
+/* ---- the table ---------------------------------------------------------- */
+
+/* [A-Za-z0-9_]{1,64}: the only table names seqd puts into SQL text. */
+bool sml_table_name_ok(const char *table);
+
+/* The columns seqd reads, in the order every SELECT returns them. */
+enum sml_col {
+    SML_COL_NAME, SML_COL_MAX_ID, SML_COL_STEP, SML_COL_DESCRIPTION,
+    /* seqd's own columns, after Leaf's: */
+    SML_COL_KIND, SML_COL_LENGTH, SML_COL_STARTING, SML_COL_INCREMENT,
+    SML_COL_PERM_KEY, SML_COL_AUTO_DISK,
+    SML_COL_COUNT
+};
+#define SML_COL_FIRST_SEQD SML_COL_KIND
+
+/* The column's name in the table ("biz_tag", "max_id", ...). */
+const char *sml_col_name(enum sml_col col);
+
+/* What the table holds, found from its column names at open(). */
+struct sml_shape {
+    bool seqd_columns;    /* kind, length, ... are there (else: a Leaf table) */
+    bool description;     /* Leaf's optional description column is there */
+};
+
+/* Decide the shape from the table's column names (any case, any order,
+ * extra columns ignored). ncols == 0 means the table does not exist.
+ * Returns 0, or -1 with the reason in err: a required column (biz_tag,
+ * max_id, step) missing, or only some of seqd's columns present. */
+int sml_shape_from_columns(const char *const *cols, size_t ncols, struct sml_shape *shape,
+                           char *err, size_t errlen);
+
+/* The statements of the store, built once per table. */
+enum sml_stmt {
+    SML_SQL_CLAIM_SELECT,  /* SELECT <cols> ... WHERE biz_tag = ? FOR UPDATE */
+    SML_SQL_CLAIM_UPDATE,  /* UPDATE ... SET max_id = max_id + ? WHERE biz_tag = ? */
+    SML_SQL_GIVE_BACK,     /* UPDATE ... SET max_id = ? WHERE biz_tag = ? AND max_id = ? */
+    SML_SQL_INSERT,        /* INSERT ... VALUES (?, ...): the shape's columns */
+    SML_SQL_DELETE,        /* DELETE ... WHERE biz_tag = ? */
+    SML_SQL_LOOKUP,        /* SELECT <cols> ... WHERE biz_tag = ? */
+    SML_SQL_LIST,          /* SELECT <cols> ... ORDER BY biz_tag */
+    SML_SQL_COUNT
+};
+
+/* The statement that lists a table's columns (parameter: the table name),
+ * used at open() before the shape is known. */
+#define SML_SQL_COLUMNS \
+    "SELECT COLUMN_NAME FROM information_schema.COLUMNS " \
+    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"
+
+struct sml_sql {
+    char text[SML_SQL_COUNT][SML_SQL_MAX];
+    /* Parameters of SML_SQL_INSERT: SML_COL_NAME .. ninsert-1, in order
+     * (without description when the table has none: see sml_insert_col). */
+    int ninsert;
+    /* Columns every SELECT returns: SML_COL_COUNT, or SML_COL_FIRST_SEQD
+     * for a Leaf table. A table without description returns '' for it. */
+    int nselect;
+};
+
+/* Build every statement for the table. Returns 0, or -1 with the reason
+ * when the table name is not acceptable. */
+int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape *shape,
+                  char *err, size_t errlen);
+
+/* The column bound as the i-th parameter of SML_SQL_INSERT. */
+enum sml_col sml_insert_col(const struct sml_shape *shape, int i);
+
+/* ---- errors --------------------------------------------------------------- */
+
+/* Where in a store call an error happened. */
+enum sml_phase {
+    SML_PHASE_CONNECT,     /* connecting, or setting the session up */
+    SML_PHASE_SELECT,      /* claim: SELECT ... FOR UPDATE (or preparing it) */
+    SML_PHASE_UPDATE,      /* claim: UPDATE max_id = max_id + n */
+    SML_PHASE_COMMIT,      /* claim: COMMIT sent, answer not (yet) seen as OK */
+    SML_PHASE_OTHER,       /* anything else: give_back, create, drop, lookup, list */
+};
+
+/* What to do about an error. */
+struct sml_verdict {
+    int status;            /* enum store_status for the caller */
+    bool drop_conn;        /* the connection's state is unknown: close it */
+    bool rollback;         /* the connection is fine: ROLLBACK and keep it */
+    bool permanent;        /* configuration or schema: retrying will not help */
+    bool conn_lost;        /* the connection broke before COMMIT: nothing was
+                            * done, so the call may be retried at once on a
+                            * new connection */
+    const char *hint;      /* what to do, for the message; "" if nothing useful */
+};
+
+/* Classify error `code` (mysql_errno) from `phase`. Rules:
+ *  - COMMIT: always STORE_UNKNOWN and drop the connection, whatever the
+ *    code: the range may or may not be recorded, so it is thrown away.
+ *  - before COMMIT, a broken connection (client errors 2000..2999, server
+ *    shutting down, connection killed, network errors): STORE_UNAVAILABLE
+ *    and drop; the server rolls back what the lost connection had begun.
+ *  - before COMMIT, a passing server error (lock wait, deadlock, read-only
+ *    server, statement timeout): STORE_UNAVAILABLE with a ROLLBACK.
+ *  - a schema or permission error (no such table or column, access
+ *    denied, out of range): STORE_ERROR, permanent, with a hint.
+ *  - CONNECT: STORE_UNAVAILABLE; permanent with a hint for bad
+ *    credentials, unknown database, TLS or authentication problems.
+ *  - OTHER: like before COMMIT, and a duplicate key is STORE_EXISTS. */
+void sml_classify(unsigned code, enum sml_phase phase, struct sml_verdict *v);
+
+/* ---- claims ---------------------------------------------------------------- */
+
+/* Milliseconds to wait before the next connection attempt after
+ * `failures` consecutive failed ones: 0 for none, then 100, 200, 400, ...
+ * up to SML_BACKOFF_MAX_MS. */
+uint64_t sml_backoff_ms(unsigned failures);
+
+/* The counters a claim takes when the row holds max_id and step:
+ * n = max(want, step, 1), cut so that max_id + n stays within BIGINT.
+ * Returns 0 with *n set, or -1 when max_id is negative or already at
+ * BIGINT's top (the counter space is used up). */
+int sml_claim_size(int64_t max_id, int64_t step, uint64_t want, uint64_t *n);
+
+/* ---- rows ---------------------------------------------------------------------- */
+
+/* One row as fetched, before any checking. Strings are not terminated:
+ * len[] holds each one's full length, which may exceed what fits in the
+ * buffer when the column is wider than sql/schema.sql declares. */
+struct sml_row {
+    char name[SML_NAME_BUF];
+    int64_t max_id, step;
+    char description[SML_DESC_BUF];
+    int64_t kind, length, starting, increment;
+    uint64_t perm_key;
+    char auto_disk[SML_AUTO_DISK_BUF];
+    unsigned long len[SML_COL_COUNT];   /* string columns' lengths */
+    bool null[SML_COL_COUNT];
+    bool out_of_range[SML_COL_COUNT];   /* a number did not fit its C type */
+};
+
+/* Turn a row into a checked definition; *max_id gets the row's next
+ * unclaimed counter. For a Leaf table (seqd_columns false) the row is a
+ * plain increasing sequence: kind 3, starting 0, increment 1, so its first
+ * number is its max_id. A description is cut to SEQ_DESC_MAX bytes at a
+ * UTF-8 character boundary and control characters become '?' (INFO prints
+ * it on one line). Returns 0, or -1 with what is wrong with the row. */
+int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
+                   struct seqdef *def, int64_t *max_id, char *err, size_t errlen);
+
+/* Can a Leaf table (Leaf's columns only) hold this definition? Only kind 3
+ * with starting 0 and increment 1 reads back the same. Returns 0, or -1
+ * with the reason and what to run instead. */
+int sml_leaf_can_hold(const struct seqdef *def, const char *table, char *err, size_t errlen);
+
+/* The auto_disk column's text for a definition: "" for the default. */
+const char *sml_auto_disk_text(int auto_disk);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * store_pool: a queue of store jobs and the threads that run them.
+ *
+ * One mutex + condition variable guard the queue. A job that is not due
+ * yet (a retry after backoff) waits in the queue; threads sleep until the
+ * earliest due time. store.test_delay_ms (tests only) delays every claim,
+ * to make the store look slow.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store_pool.h"
+#include "util.h"
+
+struct store_pool {
+    struct store *st;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct store_job *head, *tail;
+    int running;          /* jobs being run now */
+    int queued;
+    bool stopping;
+    int nthreads;
+    pthread_t *threads;
+};
+
+static void run_job(struct store *st, void *sess, struct store_job *job)
+{
+    const struct store_ops *ops = st->ops;
+    job->err[0] = '\0';
+    switch (job->kind) {
+    case JOB_CLAIM:
+        if (st->test_delay_ms > 0) {
+            struct timespec ts = { st->test_delay_ms / 1000, (long)(st->test_delay_ms % 1000) * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+        job->status = ops->claim(st, sess, job->name, job->want, &job->claim, job->err, sizeof(job->err));
+        break;
+    case JOB_CREATE:
+        job->status = ops->create(st, sess, &job->def, job->err, sizeof(job->err));
+        break;
+    case JOB_DROP:
+        job->status = ops->drop(st, sess, job->name, job->err, sizeof(job->err));
+        break;
+    case JOB_LOOKUP:
+        job->status = ops->lookup(st, sess, job->name, &job->def, job->err, sizeof(job->err));
+        break;
+    case JOB_LIST:
+        /* Lists run through store_run_now() with a callback of their own. */
+        job->status = STORE_ERROR;
+        strlcpy_safe(job->err, "list is not a pool job", sizeof(job->err));
+        break;
+    }
+    if (job->status != STORE_OK && job->err[0] == '\0')
+        strlcpy_safe(job->err, store_status_name(job->status), sizeof(job->err));
+}
+
+void store_run_now(struct store *st, struct store_job *job)
+{
+    void *sess = st->ops->session_open(st);
+    run_job(st, sess, job);
+    st->ops->session_close(st, sess);
+}
+
+/* The first job that is due, unlinked; or NULL and *wait_ms until one is. */
+static struct store_job *take_due(struct store_pool *p, uint64_t now, uint64_t *wait_ms)
+{
+    struct store_job *prev = NULL;
+    *wait_ms = UINT64_MAX;
+    for (struct store_job *j = p->head; j; prev = j, j = j->next) {
+        if (j->not_before_ms <= now) {
+            if (prev)
+                prev->next = j->next;
+            else
+                p->head = j->next;
+            if (p->tail == j)
+                p->tail = prev;
+            j->next = NULL;
+            p->queued--;
+            return j;
+        }
+        if (j->not_before_ms - now < *wait_ms)
+            *wait_ms = j->not_before_ms - now;
+    }
+    return NULL;
+}
+
+static void *pool_thread(void *arg)
+{
+    struct store_pool *p = arg;
+    void *sess = p->st->ops->session_open(p->st);
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        uint64_t wait_ms;
+        struct store_job *job = take_due(p, mono_ms(), &wait_ms);
+        if (job) {
+            p->running++;
+            pthread_mutex_unlock(&p->lock);
+            run_job(p->st, sess, job);
+            job->done(job);          /* may resubmit: takes the lock itself */
+            pthread_mutex_lock(&p->lock);
+            p->running--;
+            continue;
+        }
+        if (p->stopping)
+            break;
+        if (wait_ms == UINT64_MAX) {
+            pthread_cond_wait(&p->cond, &p->lock);
+        } else {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t ns = (uint64_t)ts.tv_nsec + (wait_ms % 1000) * 1000000ULL;
+            ts.tv_sec += (time_t)(wait_ms / 1000 + ns / 1000000000ULL);
+            ts.tv_nsec = (long)(ns % 1000000000ULL);
+            pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    p->st->ops->session_close(p->st, sess);
+    return NULL;
+}
+
+struct store_pool *store_pool_start(struct store *st, int threads)
+{
+    struct store_pool *p = xcalloc(1, sizeof(*p));
+    pthread_condattr_t ca;
+
+    p->st = st;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    p->nthreads = threads;
+    p->threads = xcalloc((size_t)threads, sizeof(pthread_t));
+    for (int i = 0; i < threads; i++) {
+        int rc = pthread_create(&p->threads[i], NULL, pool_thread, p);
+        if (rc != 0) {
+            log_warn("cannot start store thread: %s", strerror(rc));
+            abort();
+        }
+    }
+    return p;
+}
+
+void store_pool_submit(struct store_pool *p, struct store_job *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock(&p->lock);
+    if (p->tail)
+        p->tail->next = job;
+    else
+        p->head = job;
+    p->tail = job;
+    p->queued++;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void store_pool_stop(struct store_pool *p)
+{
+    struct store_job *left;
+
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    /* Jobs waiting for a retry are not run again: their owners are told. */
+    uint64_t now = mono_ms();
+    struct store_job **link = &p->head;
+    left = NULL;
+    p->tail = NULL;
+    while (*link) {
+        struct store_job *j = *link;
+        if (j->not_before_ms > now) {
+            *link = j->next;
+            j->next = left;
+            left = j;
+            p->queued--;
+        } else {
+            p->tail = j;
+            link = &j->next;
+        }
+    }
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+
+    for (int i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    /* Retries queued by the last jobs' done() callbacks join the rest. */
+    while (p->head) {
+        struct store_job *j = p->head;
+        p->head = j->next;
+        j->next = left;
+        left = j;
+    }
+
+    while (left) {
+        struct store_job *j = left;
+        left = j->next;
+        j->status = STORE_UNAVAILABLE;
+        strlcpy_safe(j->err, "shutting down", sizeof(j->err));
+        j->done(j);
+    }
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    free(p->threads);
+    free(p);
+}
+
+int store_pool_pending(struct store_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int n = p->queued + p->running;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}

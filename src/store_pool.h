@@ -1,0 +1,53 @@
+/*
+ * store_pool: the threads that talk to the store, so that workers never do.
+ *
+ * Workers (and the main thread) submit jobs; a store thread runs the
+ * blocking backend call and then calls the job's `done` callback on that
+ * store thread. Claims that fail for a passing reason are retried with
+ * backoff by the pool itself (a job may be due later: not_before_ms).
+ */
+#ifndef SEQD_STORE_POOL_H
+#define SEQD_STORE_POOL_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+enum job_kind { JOB_CLAIM, JOB_CREATE, JOB_DROP, JOB_LOOKUP, JOB_LIST };
+
+struct store_job;
+typedef void job_done_fn(struct store_job *job);
+
+struct store_job {
+    enum job_kind kind;
+    char name[SEQ_NAME_MAX + 1];
+    uint64_t want;                /* JOB_CLAIM: counters wanted */
+    struct seqdef def;            /* JOB_CREATE: in; JOB_LOOKUP: out */
+    struct claim claim;           /* JOB_CLAIM: out */
+    int status;                   /* enum store_status, set before done */
+    char err[256];
+    uint64_t not_before_ms;       /* mono_ms() before which it must not run */
+    job_done_fn *done;            /* called on the store thread, owns the job after */
+    void *owner;                  /* the submitter's context (a seq, a conn) */
+    void *owner2;
+    struct store_job *next;
+};
+
+struct store_pool;
+
+/* Start `threads` threads, each with its own backend session. */
+struct store_pool *store_pool_start(struct store *st, int threads);
+/* Queue a job (thread-safe). */
+void store_pool_submit(struct store_pool *pool, struct store_job *job);
+/* Stop taking jobs that are not yet due, finish the ones running and due,
+ * and join the threads. Jobs dropped this way get done() with
+ * STORE_UNAVAILABLE and err "shutting down". */
+void store_pool_stop(struct store_pool *pool);
+/* Jobs queued or running (for INFO). */
+int store_pool_pending(struct store_pool *pool);
+
+/* Run one job synchronously on the calling thread with a temporary session
+ * (start-up and shutdown only: the main thread may block then). */
+void store_run_now(struct store *st, struct store_job *job);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * util: the few helpers every module uses.
+ *
+ * Out-of-memory rule: seqd is a small server whose allocations are bounded;
+ * when one fails anyway, it aborts through xalloc_fail() with a log line.
+ * No caller checks for NULL from the x* functions.
+ */
+#ifndef SEQD_UTIL_H
+#define SEQD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Strict decimal parsers: the whole of s[0..len) must be an optional '-'
+ * (signed only) followed by digits, no spaces, no '+', no leading zeros
+ * except "0" itself, no overflow. Return true and set *out on success. */
+bool parse_i64(const char *s, size_t len, int64_t *out);
+bool parse_u64(const char *s, size_t len, uint64_t *out);
+
+/* Milliseconds from CLOCK_MONOTONIC: for durations, never affected by a
+ * change of the wall clock. */
+uint64_t mono_ms(void);
+
+/* Case-insensitive compare of a counted string with a C string. */
+bool str_ieq(const char *s, size_t len, const char *cstr);
+
+/* Copy at most dstlen-1 bytes and always terminate. Returns strlen(src). */
+size_t strlcpy_safe(char *dst, const char *src, size_t dstlen);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

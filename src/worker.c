@@ -1,0 +1,258 @@
+/*
+ * worker: worker threads, their inboxes and wake-ups (see worker.h).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+enum msg_kind { MSG_NEW_CONN, MSG_JOB_DONE, MSG_WAKE, MSG_STOP };
+
+struct worker_msg {
+    enum msg_kind kind;
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct store_job *job;
+    struct worker_msg *next;
+};
+
+static struct {
+    struct worker *all;
+    int n;
+    unsigned next;                  /* round robin, listener thread only */
+    pthread_mutex_t ready_lock;
+    pthread_cond_t ready_cond;
+    int ready;
+} workers;
+
+static void worker_push(struct worker *w, struct worker_msg *m)
+{
+    uint64_t one = 1;
+    bool was_empty;
+
+    m->next = NULL;
+    pthread_mutex_lock(&w->inbox_lock);
+    was_empty = w->inbox_head == NULL;
+    if (w->inbox_tail)
+        w->inbox_tail->next = m;
+    else
+        w->inbox_head = m;
+    w->inbox_tail = m;
+    pthread_mutex_unlock(&w->inbox_lock);
+    /* One wake-up per batch is enough: the worker drains the whole inbox. */
+    if (was_empty) {
+        while (write(w->notify_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    uint64_t count;
+    struct worker_msg *m;
+    bool wake = false;
+
+    while (read(fd, &count, sizeof(count)) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&w->inbox_lock);
+    m = w->inbox_head;
+    w->inbox_head = w->inbox_tail = NULL;
+    pthread_mutex_unlock(&w->inbox_lock);
+
+    while (m) {
+        struct worker_msg *next = m->next;
+        switch (m->kind) {
+        case MSG_NEW_CONN:
+            if (w->stopping)
+                close(m->fd);
+            else
+                conn_new(w, m->fd, &m->addr, m->addrlen);
+            break;
+        case MSG_JOB_DONE:
+            conn_job_done(m->job);
+            break;
+        case MSG_WAKE:
+            wake = true;
+            break;
+        case MSG_STOP: {
+            struct timeval grace = { WORKER_STOP_GRACE_MS / 1000, (WORKER_STOP_GRACE_MS % 1000) * 1000 };
+            w->stopping = true;
+            w->grace_ev = evtimer_new(w->base, worker_on_grace_over, w);
+            evtimer_add(w->grace_ev, &grace);
+            conn_close_all(w);
+            break;
+        }
+        }
+        free(m);
+        m = next;
+    }
+    if (wake)
+        conn_wake_parked(w);
+    if (w->stopping && w->nconns == 0)
+        event_base_loopbreak(w->base);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    pthread_mutex_lock(&workers.ready_lock);
+    workers.ready++;
+    pthread_cond_signal(&workers.ready_cond);
+    pthread_mutex_unlock(&workers.ready_lock);
+
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+void workers_start(int n)
+{
+    workers.all = xcalloc((size_t)n, sizeof(struct worker));
+    workers.n = n;
+    pthread_mutex_init(&workers.ready_lock, NULL);
+    pthread_cond_init(&workers.ready_cond, NULL);
+
+    for (int i = 0; i < n; i++) {
+        struct worker *w = &workers.all[i];
+        w->id = i;
+        w->base = event_base_new();
+        if (!w->base) {
+            log_warn("cannot create an event base for worker %d", i);
+            abort();
+        }
+        w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->notify_fd < 0) {
+            log_warn("eventfd: %s", strerror(errno));
+            abort();
+        }
+        w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_on_notify, w);
+        event_add(w->notify_ev, NULL);
+        pthread_mutex_init(&w->inbox_lock, NULL);
+        w->req = xmalloc(sizeof(*w->req));
+        int rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+            log_warn("cannot start worker %d: %s", i, strerror(rc));
+            abort();
+        }
+    }
+    /* Start-up waits until every worker has checked in. */
+    pthread_mutex_lock(&workers.ready_lock);
+    while (workers.ready < n)
+        pthread_cond_wait(&workers.ready_cond, &workers.ready_lock);
+    pthread_mutex_unlock(&workers.ready_lock);
+}
+
+/* A stopping worker gets this long to flush replies and finish store jobs
+ * of its connections before they are dropped. */
+#define WORKER_STOP_GRACE_MS 3000
+
+static void worker_on_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    log_warn("worker %d: dropping %d connections that did not finish in time", w->id, w->nconns);
+    event_base_loopbreak(w->base);
+}
+
+void workers_stop(void)
+{
+    for (int i = 0; i < workers.n; i++) {
+        struct worker_msg *m = xcalloc(1, sizeof(*m));
+        m->kind = MSG_STOP;
+        worker_push(&workers.all[i], m);
+    }
+    for (int i = 0; i < workers.n; i++)
+        pthread_join(workers.all[i].thread, NULL);
+}
+
+void workers_free(void)
+{
+    for (int i = 0; i < workers.n; i++) {
+        struct worker *w = &workers.all[i];
+        __atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);
+        /* Messages that came after the stop are dropped here; finished
+         * jobs are marked so that freeing their connection frees them. */
+        struct worker_msg *m = w->inbox_head;
+        while (m) {
+            struct worker_msg *next = m->next;
+            if (m->kind == MSG_NEW_CONN)
+                close(m->fd);
+            if (m->kind == MSG_JOB_DONE)
+                ((struct conn *)m->job->owner)->job_done = true;
+            free(m);
+            m = next;
+        }
+        conn_free_all(w);
+        if (w->grace_ev)
+            event_free(w->grace_ev);
+        event_free(w->notify_ev);
+        close(w->notify_fd);
+        event_base_free(w->base);
+        pthread_mutex_destroy(&w->inbox_lock);
+        free(w->req);
+    }
+    free(workers.all);
+    workers.all = NULL;
+    workers.n = 0;
+}
+
+int workers_count(void)
+{
+    return workers.n;
+}
+
+struct worker *worker_get(int id)
+{
+    return &workers.all[id];
+}
+
+void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
+{
+    struct worker *w = &workers.all[workers.next++ % (unsigned)workers.n];
+    struct worker_msg *m = xcalloc(1, sizeof(*m));
+    m->kind = MSG_NEW_CONN;
+    m->fd = fd;
+    memcpy(&m->addr, addr, addrlen);
+    m->addrlen = addrlen;
+    worker_push(w, m);
+}
+
+void worker_post_job(struct worker *w, struct store_job *job)
+{
+    struct worker_msg *m = xcalloc(1, sizeof(*m));
+    m->kind = MSG_JOB_DONE;
+    m->job = job;
+    worker_push(w, m);
+}
+
+void worker_wake(int id)
+{
+    if (workers.all == NULL || __atomic_load_n(&workers.all[id].exited, __ATOMIC_ACQUIRE))
+        return;
+    struct worker_msg *m = xcalloc(1, sizeof(*m));
+    m->kind = MSG_WAKE;
+    worker_push(&workers.all[id], m);
+}
+
+void workers_stats(struct stats *total)
+{
+    memset(total, 0, sizeof(*total));
+    for (int i = 0; i < workers.n; i++)
+        stats_sum(total, &workers.all[i].stats);
+}
+
+int workers_clients(void)
+{
+    int n = 0;
+    for (int i = 0; i < workers.n; i++)
+        n += __atomic_load_n(&workers.all[i].nconns, __ATOMIC_RELAXED);
+    return n;
+}

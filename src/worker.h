@@ -1,0 +1,64 @@
+/*
+ * worker: the threads that serve connections (memcached's thread.c model).
+ *
+ * Each worker has its own event_base and an inbox: other threads push a
+ * message (a new connection, a finished store job, a wake-up for parked
+ * commands, stop) and write to the worker's eventfd; the worker drains the
+ * inbox on its own thread. Nothing else touches a worker's connections.
+ */
+#ifndef SEQD_WORKER_H
+#define SEQD_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "resp.h"
+#include "stats.h"
+#include "store_pool.h"
+
+#define WORKERS_MAX 64
+
+struct conn;
+
+struct worker {
+    int id;
+    pthread_t thread;
+    struct event_base *base;
+    int notify_fd;                  /* eventfd */
+    struct event *notify_ev;
+    pthread_mutex_t inbox_lock;
+    struct worker_msg *inbox_head, *inbox_tail;
+    struct conn *conns;             /* every connection of this worker */
+    int nconns;
+    struct resp_request *req;       /* parse scratch, one per worker */
+    struct stats stats;
+    bool stopping;                  /* closing its connections */
+    struct event *grace_ev;         /* bounds the time a stop may take */
+    bool exited;                    /* atomic: its loop ended; drop wake-ups */
+};
+
+/* Start n workers; returns once all of them run. */
+void workers_start(int n);
+/* Graceful: each worker stops reading commands, flushes its replies and
+ * waits for its connections' store jobs (bounded), closes its connections
+ * and exits; joins them. The store pool must still run. */
+void workers_stop(void);
+/* After the store pool has stopped: free what the workers held. */
+void workers_free(void);
+int workers_count(void);
+struct worker *worker_get(int id);
+
+/* Thread-safe: hand a new connection to the next worker (round robin). */
+void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen);
+/* Thread-safe: a store job owned by a connection of worker w is done. */
+void worker_post_job(struct worker *w, struct store_job *job);
+/* Thread-safe: parked commands of worker id may go on. */
+void worker_wake(int id);
+
+/* Sum of every worker's counters, and of connected clients. */
+void workers_stats(struct stats *total);
+int workers_clients(void);
+
+#endif

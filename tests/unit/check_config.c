@@ -1,0 +1,731 @@
+/*
+ * check_config: the config table, loader, checks, reload and CONFIG GET.
+ *
+ * Most tests feed JSON text to config_load_string(); the last ones read the
+ * shipped etc/seqd.json and docs/config.md from $SEQD_SRCDIR (default ".")
+ * so the file users start from and the reference stay in step with the table.
+ */
+#include <check.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* By path: with automake's default -I. a bare "config.h" from this
+ * directory would find autoconf's config.h in the build directory. */
+#include "../../src/config.h"
+#include "log.h"
+
+#define T_FILE "t.json"
+
+static struct config cfg;
+static char err[512];
+
+static void setup(void)
+{
+    config_defaults(&cfg);
+    err[0] = '\0';
+}
+
+static int load(const char *text)
+{
+    err[0] = '\0';
+    return config_load_string(&cfg, T_FILE, text, err, sizeof err);
+}
+
+/* ---- CONFIG GET collector ---------------------------------------------- */
+
+struct got {
+    int n;
+    char name[64][64];
+    char value[64][CONFIG_STR_MAX + 32];
+};
+
+static void got_emit(const char *name, const char *value, void *arg)
+{
+    struct got *g = arg;
+
+    ck_assert_int_lt(g->n, 64);
+    snprintf(g->name[g->n], sizeof g->name[0], "%s", name);
+    snprintf(g->value[g->n], sizeof g->value[0], "%s", value);
+    g->n++;
+}
+
+static const char *got_value(const struct got *g, const char *name)
+{
+    int i;
+
+    for (i = 0; i < g->n; i++)
+        if (strcmp(g->name[i], name) == 0)
+            return g->value[i];
+    return NULL;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char *text;
+    long len;
+
+    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
+    len = ftell(fp);
+    ck_assert_int_ge(len, 0);
+    rewind(fp);
+    text = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(fread(text, 1, (size_t)len, fp), (size_t)len);
+    text[len] = '\0';
+    fclose(fp);
+    return text;
+}
+
+static const char *srcdir(void)
+{
+    const char *d = getenv("SEQD_SRCDIR");
+    return d != NULL && d[0] != '\0' ? d : ".";
+}
+
+/* ---- defaults and a valid file ----------------------------------------- */
+
+START_TEST(test_defaults_are_the_documented_values)
+{
+    ck_assert_str_eq(cfg.bind, "127.0.0.1");
+    ck_assert_int_eq(cfg.port, 6380);
+    ck_assert_int_eq(cfg.workers, 0);
+    ck_assert_int_eq(cfg.maxclients, 10000);
+    ck_assert_str_eq(cfg.requirepass, "");
+    ck_assert_str_eq(cfg.http_bind, "127.0.0.1");
+    ck_assert_int_eq(cfg.http_port, 6381);
+    ck_assert_int_eq(cfg.log_level, LOG_LVL_NOTICE);
+    ck_assert_str_eq(cfg.log_file, "");
+    ck_assert_str_eq(cfg.store_type, "file");
+    ck_assert_str_eq(cfg.store_dir, "/var/lib/seqd");
+    ck_assert_int_eq(cfg.store_threads, 2);
+    ck_assert_int_eq(cfg.store_delay_ms, 0);
+    ck_assert_str_eq(cfg.mysql_host, "127.0.0.1");
+    ck_assert_int_eq(cfg.mysql_port, 3306);
+    ck_assert_str_eq(cfg.mysql_socket, "");
+    ck_assert_str_eq(cfg.mysql_user, "seqd");
+    ck_assert_str_eq(cfg.mysql_password, "");
+    ck_assert_str_eq(cfg.mysql_database, "seqd");
+    ck_assert_str_eq(cfg.mysql_table, "seqd_segments");
+    ck_assert_int_eq(cfg.mysql_threads, 2);
+    ck_assert_int_eq(cfg.mysql_connect_timeout_s, 3);
+    ck_assert_int_eq(cfg.mysql_rw_timeout_s, 5);
+    ck_assert_int_eq(cfg.mysql_rescan_s, 10);
+    ck_assert_str_eq(cfg.mysql_ssl_mode, "");
+    ck_assert_str_eq(cfg.mysql_ssl_ca, "");
+    ck_assert_str_eq(cfg.mysql_ssl_cert, "");
+    ck_assert_str_eq(cfg.mysql_ssl_key, "");
+    ck_assert_uint_eq(cfg.segment_max, 1000000);
+    ck_assert_int_eq(cfg.segment_duration_s, 900);
+    ck_assert_int_eq(cfg.segment_wait_ms, 1000);
+    ck_assert_uint_eq(cfg.segment_default, 1000);
+    ck_assert(!cfg.daemonize);
+    ck_assert_str_eq(cfg.pidfile, "");
+    ck_assert_str_eq(cfg.config_file, "");
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "defaults fail config_check: %s", err);
+}
+END_TEST
+
+START_TEST(test_full_file_sets_every_key)
+{
+    const char *text =
+        "{\n"
+        "  \"bind\": \"0.0.0.0\", \"port\": 7000, \"workers\": 8, \"maxclients\": 500,\n"
+        "  \"requirepass\": \"pw\",\n"
+        "  \"http\": {\"bind\": \"::1\", \"port\": 7001},\n"
+        "  \"log\": {\"level\": \"debug\", \"file\": \"/tmp/seqd.log\"},\n"
+        "  \"store\": {\"type\": \"mysql\", \"dir\": \"/srv/seqd\", \"threads\": 4, \"test_delay_ms\": 50,\n"
+        "    \"mysql\": {\"host\": \"db1\", \"port\": 3307, \"socket\": \"/run/mysqld/mysqld.sock\",\n"
+        "      \"user\": \"u\", \"password\": \"p\", \"database\": \"d\", \"table\": \"ids_2\",\n"
+        "      \"threads\": 6, \"connect_timeout_s\": 7, \"rw_timeout_s\": 9, \"rescan_s\": 60,\n"
+        "      \"ssl_mode\": \"verify_identity\", \"ssl_ca\": \"/ca.pem\", \"ssl_cert\": \"/c.pem\",\n"
+        "      \"ssl_key\": \"/k.pem\"}},\n"
+        "  \"segment\": {\"max\": 5000000, \"duration_s\": 600, \"wait_ms\": 250, \"default\": 2000}\n"
+        "}\n";
+
+    ck_assert_msg(load(text) == 0, "%s", err);
+    ck_assert_str_eq(cfg.bind, "0.0.0.0");
+    ck_assert_int_eq(cfg.port, 7000);
+    ck_assert_int_eq(cfg.workers, 8);
+    ck_assert_int_eq(cfg.maxclients, 500);
+    ck_assert_str_eq(cfg.requirepass, "pw");
+    ck_assert_str_eq(cfg.http_bind, "::1");
+    ck_assert_int_eq(cfg.http_port, 7001);
+    ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
+    ck_assert_str_eq(cfg.log_file, "/tmp/seqd.log");
+    ck_assert_str_eq(cfg.store_type, "mysql");
+    ck_assert_str_eq(cfg.store_dir, "/srv/seqd");
+    ck_assert_int_eq(cfg.store_threads, 4);
+    ck_assert_int_eq(cfg.store_delay_ms, 50);
+    ck_assert_str_eq(cfg.mysql_host, "db1");
+    ck_assert_int_eq(cfg.mysql_port, 3307);
+    ck_assert_str_eq(cfg.mysql_socket, "/run/mysqld/mysqld.sock");
+    ck_assert_str_eq(cfg.mysql_user, "u");
+    ck_assert_str_eq(cfg.mysql_password, "p");
+    ck_assert_str_eq(cfg.mysql_database, "d");
+    ck_assert_str_eq(cfg.mysql_table, "ids_2");
+    ck_assert_int_eq(cfg.mysql_threads, 6);
+    ck_assert_int_eq(cfg.mysql_connect_timeout_s, 7);
+    ck_assert_int_eq(cfg.mysql_rw_timeout_s, 9);
+    ck_assert_int_eq(cfg.mysql_rescan_s, 60);
+    ck_assert_str_eq(cfg.mysql_ssl_mode, "verify_identity");
+    ck_assert_str_eq(cfg.mysql_ssl_ca, "/ca.pem");
+    ck_assert_str_eq(cfg.mysql_ssl_cert, "/c.pem");
+    ck_assert_str_eq(cfg.mysql_ssl_key, "/k.pem");
+    ck_assert_uint_eq(cfg.segment_max, 5000000);
+    ck_assert_int_eq(cfg.segment_duration_s, 600);
+    ck_assert_int_eq(cfg.segment_wait_ms, 250);
+    ck_assert_uint_eq(cfg.segment_default, 2000);
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+}
+END_TEST
+
+START_TEST(test_bounds_themselves_are_accepted)
+{
+    ck_assert_msg(load("{\"port\": 1, \"workers\": 64, \"segment\": {\"max\": 1000000000}}") == 0, "%s", err);
+    ck_assert_int_eq(cfg.port, 1);
+    ck_assert_int_eq(cfg.workers, 64);
+    ck_assert_uint_eq(cfg.segment_max, 1000000000);
+    ck_assert_msg(load("{\"port\": 65535, \"workers\": 0, \"store\": {\"mysql\": {\"ssl_mode\": \"\"}}}") == 0,
+                  "%s", err);
+    ck_assert_int_eq(cfg.port, 65535);
+    /* An integer written as 1e3 is still the integer 1000. */
+    ck_assert_msg(load("{\"maxclients\": 1e3}") == 0, "%s", err);
+    ck_assert_int_eq(cfg.maxclients, 1000);
+    /* The longest string that fits: 255 bytes. */
+    char text[400];
+    snprintf(text, sizeof text, "{\"bind\": \"%0255d\"}", 0);
+    ck_assert_msg(load(text) == 0, "%s", err);
+    ck_assert_uint_eq(strlen(cfg.bind), 255);
+}
+END_TEST
+
+START_TEST(test_empty_object_keeps_defaults)
+{
+    struct config before = cfg;
+
+    ck_assert_int_eq(load("{}"), 0);
+    ck_assert_int_eq(load("{\"store\": {\"mysql\": {}}, \"log\": {}}"), 0);
+    ck_assert_int_eq(memcmp(&before, &cfg, sizeof cfg), 0);
+}
+END_TEST
+
+/* ---- bad input: one row per mistake ----------------------------------- */
+
+static const struct {
+    const char *text;
+    const char *want; /* substring of the error */
+} bad_inputs[] = {
+    { "{\"prot\": 6380}", T_FILE ": unknown key 'prot'" },
+    { "{\"store\": {\"foo\": 1}}", T_FILE ": unknown key 'store.foo'" },
+    { "{\"store\": {\"mysql\": {\"hots\": \"db\"}}}", T_FILE ": unknown key 'store.mysql.hots'" },
+    { "{\"nosuch\": {\"a\": 1}}", T_FILE ": unknown key 'nosuch'" },
+    { "{\"store.dir\": \"/x\"}", T_FILE ": unknown key 'store.dir'" },
+    { "{\"host\": \"db\"}", "unknown key 'host' (did you mean 'store.mysql.host'?)" },
+    { "{\"Port\": 1}", "unknown key 'Port' (did you mean 'port'?)" },
+    { "{\"port\": \"abc\"}", T_FILE ": key 'port': expected an integer from 1 to 65535, got \"abc\"" },
+    { "{\"port\": \"6380\"}", "key 'port': expected an integer from 1 to 65535, got \"6380\"" },
+    { "{\"port\": 0}", T_FILE ": key 'port': expected an integer from 1 to 65535, got 0" },
+    { "{\"port\": 70000}", T_FILE ": key 'port': expected an integer from 1 to 65535, got 70000" },
+    { "{\"port\": 6380.5}", "key 'port': expected an integer from 1 to 65535, got 6380.5" },
+    { "{\"port\": true}", "key 'port': expected an integer from 1 to 65535, got true" },
+    { "{\"port\": null}", "key 'port': expected an integer from 1 to 65535, got null" },
+    { "{\"workers\": 65}", "key 'workers': expected an integer from 0 to 64, got 65" },
+    { "{\"segment\": {\"max\": -1}}", "key 'segment.max': expected an integer from 1 to 1000000000, got -1" },
+    { "{\"segment\": {\"max\": 1e30}}", "key 'segment.max': expected an integer from 1 to 1000000000, got 1e+30" },
+    { "{\"bind\": 5}", "key 'bind': expected a string of at most 255 bytes, got 5" },
+    { "{\"bind\": [\"a\"]}", "key 'bind': expected a string of at most 255 bytes, got [\"a\"]" },
+    { "{\"log\": {\"level\": \"loud\"}}",
+      "key 'log.level': expected one of \"debug\", \"verbose\", \"notice\", \"warning\", got \"loud\"" },
+    { "{\"log\": {\"level\": 3}}", "key 'log.level': expected one of \"debug\"" },
+    { "{\"store\": {\"type\": \"disk\"}}",
+      "key 'store.type': expected one of \"file\", \"memory\", \"mysql\", got \"disk\"" },
+    { "{\"store\": {\"mysql\": {\"ssl_mode\": \"on\"}}}",
+      "key 'store.mysql.ssl_mode': expected one of \"\", \"disabled\", \"preferred\", \"required\", "
+      "\"verify_ca\", \"verify_identity\", got \"on\"" },
+    { "{\"store\": {\"mysql\": {\"table\": \"seq; DROP TABLE x\"}}}",
+      "key 'store.mysql.table': expected a table name of 1 to 64 letters, digits or underscores, "
+      "got \"seq; DROP TABLE x\"" },
+    { "{\"store\": {\"mysql\": {\"table\": \"seq-ids\"}}}", "key 'store.mysql.table': expected a table name" },
+    { "{\"store\": {\"mysql\": {\"table\": \"\"}}}", "key 'store.mysql.table': expected a table name" },
+    { "{\"store\": {\"mysql\": {\"table\": "
+      "\"t1234567890123456789012345678901234567890123456789012345678901234\"}}}",
+      "key 'store.mysql.table': expected a table name" },
+    { "{\"store\": \"file\"}", "key 'store': expected an object (a section of keys), got \"file\"" },
+    { "{\"store\": {\"mysql\": 1}}", "key 'store.mysql': expected an object" },
+    { "[1, 2]", T_FILE ": expected a JSON object ({ ... }) at the top level, got [1,2]" },
+    { "\"port\"", "expected a JSON object" },
+    { "", T_FILE ": the file is empty" },
+    { " \n\t\n", T_FILE ": the file is empty" },
+    { "{\"port\": 6380", T_FILE ": line 1: JSON syntax error: unexpected end of file" },
+    { "{\"port\": 6380,}", T_FILE ": line 1: JSON syntax error near '}'" },
+    { "{\"port\": 6380} x", T_FILE ": line 1: JSON syntax error near 'x'" },
+    { "{port: 6380}", T_FILE ": line 1: JSON syntax error near 'port: 6380}'" },
+};
+
+START_TEST(test_bad_input_names_file_key_and_reason)
+{
+    const char *text = bad_inputs[_i].text;
+    const char *want = bad_inputs[_i].want;
+
+    ck_assert_msg(load(text) == -1, "accepted: %s", text);
+    ck_assert_msg(strstr(err, want) != NULL, "for %s\n  got  [%s]\n  want [%s]", text, err, want);
+}
+END_TEST
+
+START_TEST(test_hint_only_when_one_key_fits)
+{
+    /* "port" is the last part of three keys: no guess. */
+    ck_assert_int_eq(load("{\"store\": {\"port\": 3306}}"), -1);
+    ck_assert_str_eq(err, T_FILE ": unknown key 'store.port'");
+    ck_assert_int_eq(load("{\"mysql\": {\"port\": 3306}}"), -1);
+    ck_assert_str_eq(err, T_FILE ": unknown key 'mysql' (did you mean 'store.mysql'?)");
+}
+END_TEST
+
+START_TEST(test_too_long_string_is_refused_with_its_length)
+{
+    char text[600];
+
+    snprintf(text, sizeof text, "{\"log\": {\"file\": \"/%0299d\"}}", 0);
+    ck_assert_int_eq(load(text), -1);
+    ck_assert_str_eq(err, T_FILE ": key 'log.file': expected a string of at most 255 bytes, "
+                          "got a string of 300 bytes");
+    ck_assert_str_eq(cfg.log_file, "");
+}
+END_TEST
+
+START_TEST(test_long_bad_value_is_cut_and_control_bytes_hidden)
+{
+    char text[600];
+
+    snprintf(text, sizeof text, "{\"store\": {\"type\": \"a\\u0001%0200d\"}}", 0);
+    ck_assert_int_eq(load(text), -1);
+    ck_assert_msg(strstr(err, "got \"a?000") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "...\"") != NULL, "%s", err);
+    ck_assert_uint_lt(strlen(err), 200);
+}
+END_TEST
+
+START_TEST(test_syntax_error_names_the_line)
+{
+    /* Missing comma at the end of line 3: cJSON stops at line 4's key. */
+    const char *missing_comma =
+        "{\n"
+        "  \"bind\": \"127.0.0.1\",\n"
+        "  \"port\": 6380\n"
+        "  \"workers\": 0\n"
+        "}\n";
+    const char *bad_value =
+        "{\n"
+        "  \"log\": {\n"
+        "    \"level\": notice\n"
+        "  }\n"
+        "}\n";
+    const char *unclosed =
+        "{\n"
+        "  \"store\": {\n"
+        "    \"type\": \"file\"\n"
+        "  }\n";
+
+    ck_assert_int_eq(load(missing_comma), -1);
+    ck_assert_str_eq(err, T_FILE ": line 4: JSON syntax error near '\"workers\": 0'");
+    ck_assert_int_eq(load(bad_value), -1);
+    ck_assert_str_eq(err, T_FILE ": line 3: JSON syntax error near 'notice'");
+    ck_assert_int_eq(load(unclosed), -1);
+    ck_assert_str_eq(err, T_FILE ": line 5: JSON syntax error: unexpected end of file");
+}
+END_TEST
+
+START_TEST(test_later_value_overrides_earlier)
+{
+    /* The same key twice in one file: the later one wins. */
+    ck_assert_int_eq(load("{\"port\": 7000, \"log\": {\"level\": \"debug\"}, \"port\": 7001}"), 0);
+    ck_assert_int_eq(cfg.port, 7001);
+    /* A second text is applied over the first: what it names changes,
+     * the rest stays as the first left it. */
+    ck_assert_int_eq(load("{\"log\": {\"level\": \"warning\"}, \"log\": {\"file\": \"x.log\"}}"), 0);
+    ck_assert_int_eq(cfg.port, 7001);
+    ck_assert_int_eq(cfg.log_level, LOG_LVL_WARNING);
+    ck_assert_str_eq(cfg.log_file, "x.log");
+}
+END_TEST
+
+/* ---- config_set (command-line overrides) ------------------------------- */
+
+START_TEST(test_set_follows_the_rules_of_the_file)
+{
+    ck_assert_int_eq(config_set(&cfg, "port", "6390", err, sizeof err), 0);
+    ck_assert_int_eq(cfg.port, 6390);
+    ck_assert_int_eq(config_set(&cfg, "store.type", "memory", err, sizeof err), 0);
+    ck_assert_str_eq(cfg.store_type, "memory");
+    ck_assert_int_eq(config_set(&cfg, "log.level", "verbose", err, sizeof err), 0);
+    ck_assert_int_eq(cfg.log_level, LOG_LVL_VERBOSE);
+
+    ck_assert_int_eq(config_set(&cfg, "port", "abc", err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'port': expected an integer from 1 to 65535, got \"abc\"");
+    ck_assert_int_eq(config_set(&cfg, "port", "70000", err, sizeof err), -1);
+    ck_assert_int_eq(config_set(&cfg, "port", " 80", err, sizeof err), -1);
+    ck_assert_int_eq(config_set(&cfg, "store.type", "disk", err, sizeof err), -1);
+    ck_assert_int_eq(config_set(&cfg, "nope", "1", err, sizeof err), -1);
+    ck_assert_str_eq(err, "unknown key 'nope'");
+    ck_assert_int_eq(cfg.port, 6390);
+    ck_assert_str_eq(cfg.store_type, "memory");
+}
+END_TEST
+
+/* ---- config_check ------------------------------------------------------ */
+
+START_TEST(test_check_refuses_segment_default_above_max)
+{
+    ck_assert_int_eq(load("{\"segment\": {\"max\": 5000, \"default\": 6000}}"), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'segment.default': 6000 is larger than segment.max (5000)");
+    cfg.segment_default = 5000;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(test_check_needs_a_dir_for_the_file_store)
+{
+    ck_assert_int_eq(load("{\"store\": {\"dir\": \"\"}}"), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'store.dir': must not be empty when store.type is \"file\"");
+    /* The memory store keeps nothing, so it needs no directory. */
+    ck_assert_int_eq(config_set(&cfg, "store.type", "memory", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(test_check_needs_a_way_to_reach_mysql)
+{
+    ck_assert_int_eq(load("{\"store\": {\"type\": \"mysql\", \"mysql\": {\"host\": \"\"}}}"), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "store.mysql.host or store.mysql.socket must be set") != NULL, "%s", err);
+    ck_assert_int_eq(config_set(&cfg, "store.mysql.socket", "/run/mysqld/mysqld.sock", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+    ck_assert_int_eq(config_set(&cfg, "store.mysql.database", "", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "key 'store.mysql.database': must not be empty") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_check_wants_ssl_cert_and_key_together)
+{
+    ck_assert_int_eq(load("{\"store\": {\"mysql\": {\"ssl_cert\": \"/c.pem\"}}}"), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "ssl_key must be set together") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_check_applies_each_key_rule_to_values_set_directly)
+{
+    cfg.port = 0;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'port': expected an integer from 1 to 65535, got 0");
+
+    config_defaults(&cfg);
+    cfg.workers = 65;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'workers': expected an integer from 0 to 64, got 65");
+
+    config_defaults(&cfg);
+    snprintf(cfg.mysql_table, sizeof cfg.mysql_table, "a.b");
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "key 'store.mysql.table'") != NULL, "%s", err);
+
+    config_defaults(&cfg);
+    snprintf(cfg.store_type, sizeof cfg.store_type, "disk");
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "key 'store.type'") != NULL, "%s", err);
+
+    config_defaults(&cfg);
+    cfg.segment_max = UINT64_MAX;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "key 'segment.max'") != NULL, "%s", err);
+
+    config_defaults(&cfg);
+    cfg.log_level = 9;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "key 'log.level'") != NULL, "%s", err);
+
+    config_defaults(&cfg);
+    cfg.bind[0] = '\0';
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'bind': must not be empty");
+}
+END_TEST
+
+/* ---- reload ------------------------------------------------------------ */
+
+START_TEST(test_reload_copies_only_reloadable_keys_and_says_what_changed)
+{
+    struct config fresh;
+    char changed[256], restart[256];
+
+    config_defaults(&fresh);
+    ck_assert_int_eq(config_load_string(&fresh, T_FILE,
+        "{\"port\": 7000, \"requirepass\": \"s3cret\", \"log\": {\"level\": \"debug\"},"
+        " \"store\": {\"dir\": \"/elsewhere\", \"mysql\": {\"rescan_s\": 30, \"password\": \"dbpw\"}}}",
+        err, sizeof err), 0);
+    config_apply_reload(&cfg, &fresh, changed, sizeof changed);
+
+    ck_assert_str_eq(changed, "requirepass changed, log.level notice->debug, store.mysql.rescan_s 10->30");
+    ck_assert_ptr_null(strstr(changed, "s3cret"));
+    ck_assert_str_eq(cfg.requirepass, "s3cret");
+    ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
+    ck_assert_int_eq(cfg.mysql_rescan_s, 30);
+    /* Not reloadable: unchanged until a restart, and named as such. */
+    ck_assert_int_eq(cfg.port, 6380);
+    ck_assert_str_eq(cfg.store_dir, "/var/lib/seqd");
+    ck_assert_str_eq(cfg.mysql_password, "");
+    ck_assert_int_eq(config_restart_needed(&cfg, &fresh, restart, sizeof restart), 3);
+    ck_assert_str_eq(restart, "port, store.dir, store.mysql.password");
+
+    /* The same file again changes nothing. */
+    config_apply_reload(&cfg, &fresh, changed, sizeof changed);
+    ck_assert_str_eq(changed, "");
+}
+END_TEST
+
+START_TEST(test_reload_summary_fits_a_small_buffer)
+{
+    struct config fresh = cfg;
+    char small[12];
+
+    fresh.log_level = LOG_LVL_WARNING;
+    fresh.mysql_rescan_s = 99;
+    snprintf(fresh.requirepass, sizeof fresh.requirepass, "x");
+    config_apply_reload(&cfg, &fresh, small, sizeof small);
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
+    ck_assert_int_eq(cfg.mysql_rescan_s, 99);
+    ck_assert_int_eq(config_restart_needed(&cfg, &fresh, small, sizeof small), 0);
+    ck_assert_str_eq(small, "");
+}
+END_TEST
+
+/* ---- CONFIG GET -------------------------------------------------------- */
+
+START_TEST(test_get_star_lists_every_key_and_redis_names)
+{
+    static struct got g;
+
+    memset(&g, 0, sizeof g);
+    snprintf(cfg.requirepass, sizeof cfg.requirepass, "pw");
+    config_get(&cfg, "*", got_emit, &g);
+    ck_assert_int_eq(g.n, 32 + 2);
+    ck_assert_str_eq(g.name[0], "bind");
+    ck_assert_str_eq(got_value(&g, "port"), "6380");
+    ck_assert_str_eq(got_value(&g, "requirepass"), "pw");
+    ck_assert_str_eq(got_value(&g, "log.level"), "notice");
+    ck_assert_str_eq(got_value(&g, "store.mysql.table"), "seqd_segments");
+    ck_assert_str_eq(got_value(&g, "store.mysql.ssl_mode"), "");
+    ck_assert_str_eq(got_value(&g, "segment.max"), "1000000");
+    ck_assert_str_eq(got_value(&g, "save"), "");
+    ck_assert_str_eq(got_value(&g, "appendonly"), "no");
+}
+END_TEST
+
+START_TEST(test_get_matches_single_names_and_globs)
+{
+    static struct got g;
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "port", got_emit, &g);
+    ck_assert_int_eq(g.n, 1);
+    ck_assert_str_eq(g.name[0], "port");
+    ck_assert_str_eq(g.value[0], "6380");
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "save", got_emit, &g);
+    ck_assert_int_eq(g.n, 1);
+    ck_assert_str_eq(g.name[0], "save");
+    ck_assert_str_eq(g.value[0], "");
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "appendonly", got_emit, &g);
+    ck_assert_int_eq(g.n, 1);
+    ck_assert_str_eq(g.value[0], "no");
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "MAXCLIENTS", got_emit, &g);
+    ck_assert_int_eq(g.n, 1);
+    ck_assert_str_eq(g.name[0], "maxclients");
+    ck_assert_str_eq(g.value[0], "10000");
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "?ind", got_emit, &g);
+    ck_assert_int_eq(g.n, 1);
+    ck_assert_str_eq(g.name[0], "bind");
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "store.mysql.ssl_*", got_emit, &g);
+    ck_assert_int_eq(g.n, 4);
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "*port", got_emit, &g);
+    ck_assert_int_eq(g.n, 3);
+    ck_assert_str_eq(g.name[0], "port");
+    ck_assert_str_eq(g.name[1], "http.port");
+    ck_assert_str_eq(g.name[2], "store.mysql.port");
+
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "nosuch*", got_emit, &g);
+    ck_assert_int_eq(g.n, 0);
+}
+END_TEST
+
+/* ---- files ------------------------------------------------------------- */
+
+START_TEST(test_load_file_reports_path_and_line)
+{
+    char path[] = "/tmp/check_config_XXXXXX";
+    int fd = mkstemp(path);
+    const char *text = "{\n  \"port\": 6390,\n  \"workers\": x\n}\n";
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    ck_assert_int_eq(config_load_file(&cfg, path, err, sizeof err), -1);
+    ck_assert_msg(strncmp(err, path, strlen(path)) == 0, "%s", err);
+    ck_assert_msg(strstr(err, ": line 3: JSON syntax error near 'x'") != NULL, "%s", err);
+    unlink(path);
+
+    ck_assert_int_eq(config_load_file(&cfg, "/nonexistent/seqd.json", err, sizeof err), -1);
+    ck_assert_str_eq(err, "/nonexistent/seqd.json: cannot open: No such file or directory");
+    ck_assert_int_eq(config_load_file(&cfg, "/tmp", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "/tmp: cannot read") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_shipped_config_loads_and_names_every_key)
+{
+    char path[1024], value[CONFIG_STR_MAX + 32];
+    static struct got shipped, defaults;
+    struct config def;
+    cJSON *root, *node;
+    char *text, *dot, *part;
+    int i;
+
+    snprintf(path, sizeof path, "%s/etc/seqd.json", srcdir());
+    ck_assert_msg(config_load_file(&cfg, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(cfg.store_dir, "./data");
+
+    /* Every other value is the default, so the file shows the defaults. */
+    config_defaults(&def);
+    memset(&shipped, 0, sizeof shipped);
+    memset(&defaults, 0, sizeof defaults);
+    config_get(&cfg, "*", got_emit, &shipped);
+    config_get(&def, "*", got_emit, &defaults);
+    ck_assert_int_eq(shipped.n, defaults.n);
+    for (i = 0; i < shipped.n; i++)
+        if (strcmp(shipped.name[i], "store.dir") != 0)
+            ck_assert_msg(strcmp(shipped.value[i], defaults.value[i]) == 0, "%s: shipped %s, default %s",
+                          shipped.name[i], shipped.value[i], defaults.value[i]);
+
+    /* And it writes every key out, so a user sees them all. */
+    text = read_all(path);
+    root = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(root);
+    for (i = 0; i < shipped.n; i++) {
+        if (strcmp(shipped.name[i], "save") == 0 || strcmp(shipped.name[i], "appendonly") == 0)
+            continue;
+        snprintf(value, sizeof value, "%s", shipped.name[i]);
+        node = root;
+        for (part = value; node != NULL && part != NULL; part = dot) {
+            dot = strchr(part, '.');
+            if (dot != NULL)
+                *dot++ = '\0';
+            node = cJSON_GetObjectItemCaseSensitive(node, part);
+        }
+        ck_assert_msg(node != NULL, "etc/seqd.json does not show key %s", shipped.name[i]);
+    }
+    cJSON_Delete(root);
+    free(text);
+}
+END_TEST
+
+START_TEST(test_docs_describe_every_key)
+{
+    char path[1024], quoted[128];
+    static struct got g;
+    char *text;
+    int i;
+
+    snprintf(path, sizeof path, "%s/docs/config.md", srcdir());
+    text = read_all(path);
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "*", got_emit, &g);
+    for (i = 0; i < g.n; i++) {
+        snprintf(quoted, sizeof quoted, "`%s`", g.name[i]);
+        ck_assert_msg(strstr(text, quoted) != NULL, "docs/config.md does not describe %s", quoted);
+    }
+    free(text);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc;
+
+    tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_defaults_are_the_documented_values);
+    tcase_add_test(tc, test_full_file_sets_every_key);
+    tcase_add_test(tc, test_bounds_themselves_are_accepted);
+    tcase_add_test(tc, test_empty_object_keeps_defaults);
+    tcase_add_loop_test(tc, test_bad_input_names_file_key_and_reason, 0, (int)(sizeof bad_inputs / sizeof bad_inputs[0]));
+    tcase_add_test(tc, test_hint_only_when_one_key_fits);
+    tcase_add_test(tc, test_too_long_string_is_refused_with_its_length);
+    tcase_add_test(tc, test_long_bad_value_is_cut_and_control_bytes_hidden);
+    tcase_add_test(tc, test_syntax_error_names_the_line);
+    tcase_add_test(tc, test_later_value_overrides_earlier);
+    tcase_add_test(tc, test_set_follows_the_rules_of_the_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("check");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_check_refuses_segment_default_above_max);
+    tcase_add_test(tc, test_check_needs_a_dir_for_the_file_store);
+    tcase_add_test(tc, test_check_needs_a_way_to_reach_mysql);
+    tcase_add_test(tc, test_check_wants_ssl_cert_and_key_together);
+    tcase_add_test(tc, test_check_applies_each_key_rule_to_values_set_directly);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("reload");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_reload_copies_only_reloadable_keys_and_says_what_changed);
+    tcase_add_test(tc, test_reload_summary_fits_a_small_buffer);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("get");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_get_star_lists_every_key_and_redis_names);
+    tcase_add_test(tc, test_get_matches_single_names_and_globs);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("files");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_load_file_reports_path_and_line);
+    tcase_add_test(tc, test_shipped_config_loads_and_names_every_key);
+    tcase_add_test(tc, test_docs_describe_every_key);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

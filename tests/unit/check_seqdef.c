@@ -1,0 +1,588 @@
+/*
+ * check_seqdef: HSET fields -> definition (or the error the user sees),
+ * name rules, checking a definition read from a store, and the counter ->
+ * number mapping with its limit for every kind, up to the int64 edge.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seqdef.h"
+
+#define DEFAULT_SEGMENT 1000
+#define KEY 0x1234abcdULL
+
+/* Split a space-separated field list into argv/argl (at most 32 words)
+ * and call seqdef_from_fields for the name "seq". */
+static int from_string(struct seqdef *def, const char *fields, char *err, size_t errlen)
+{
+    static char buf[1024];
+    const char *argv[32];
+    size_t argl[32];
+    int argc = 0;
+
+    snprintf(buf, sizeof(buf), "%s", fields);
+    for (char *tok = strtok(buf, " "); tok != NULL; tok = strtok(NULL, " ")) {
+        ck_assert_int_lt(argc, 32);
+        argv[argc] = tok;
+        argl[argc] = strlen(tok);
+        argc++;
+    }
+    err[0] = '\0';
+    return seqdef_from_fields(def, "seq", 3, argc, argv, argl, DEFAULT_SEGMENT, KEY,
+                              err, errlen);
+}
+
+static const struct good_case {
+    const char *fields;
+    int kind, length;
+    int64_t starting, increment;
+    uint64_t segment;
+    int auto_disk;
+} good_cases[] = {
+    { "type 3", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "TYPE 3 Starting 100 STEP 5 segment 2000", 3, 0, 100, 5, 2000, AUTO_DISK_DEFAULT },
+    { "type 3 starting -50", 3, 0, -50, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "type 3 starting 0", 3, 0, 0, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "type 3 starting 9223372036854775807", 3, 0, INT64_MAX, 1, DEFAULT_SEGMENT, 0 },
+    { "type 3 segment 1", 3, 0, 1, 1, 1, AUTO_DISK_DEFAULT },
+    { "type 3 segment 1000000000", 3, 0, 1, 1, 1000000000, AUTO_DISK_DEFAULT },
+    { "type 2 length 12 starting 100000000000", 2, 12, 100000000000LL, 1, DEFAULT_SEGMENT, 0 },
+    { "type 2 length 3", 2, 3, 100, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "type 2 length 1", 2, 1, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "type 2 length 18", 2, 18, 100000000000000000LL, 1, DEFAULT_SEGMENT, 0 },
+    { "type 2 length 18 starting 999999999999999999", 2, 18, 999999999999999999LL, 1,
+      DEFAULT_SEGMENT, 0 },
+    { "length 3 starting 999 step 7 type 2", 2, 3, 999, 7, DEFAULT_SEGMENT, 0 },
+    { "type 1 length 6", 1, 6, 0, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "type 1 length 18 segment 50", 1, 18, 0, 1, 50, AUTO_DISK_DEFAULT },
+    { "type 3 auto_disk memory", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_MEMORY },
+    { "type 3 auto_disk pre-base", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_BASE },
+    { "type 3 auto_disk pre_base", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_BASE },
+    { "type 3 auto_disk PRE-CHECKPOINT", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_CHECKPOINT },
+    { "type 3 auto_disk pre_checkpoint", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_CHECKPOINT },
+    { "type 3 auto_disk elegant_close", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_ELEGANT_CLOSE },
+    { "type 3 auto_disk elegant-close", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_ELEGANT_CLOSE },
+    { "type 3 AUTO_DISK pre_close", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_CLOSE },
+    { "type 3 auto_disk pre-close", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_CLOSE },
+};
+
+START_TEST(test_seqdef_hset_fields_build_the_definition)
+{
+    const struct good_case *c = &good_cases[_i];
+    struct seqdef def;
+    char err[256];
+
+    ck_assert_msg(from_string(&def, c->fields, err, sizeof(err)) == 0,
+                  "'%s' rejected: %s", c->fields, err);
+    ck_assert_str_eq(def.name, "seq");
+    ck_assert_int_eq(def.kind, c->kind);
+    ck_assert_int_eq(def.length, c->length);
+    ck_assert_int_eq(def.starting, c->starting);
+    ck_assert_int_eq(def.increment, c->increment);
+    ck_assert_uint_eq(def.segment, c->segment);
+    ck_assert_int_eq(def.auto_disk, c->auto_disk);
+    ck_assert_uint_eq(def.perm_key, c->kind == SEQ_RANDOM ? KEY : 0);
+    ck_assert_str_eq(def.description, "");
+    /* What HSET builds, a store must accept back. */
+    ck_assert_msg(seqdef_validate(&def, err, sizeof(err)) == 0,
+                  "'%s' fails validate: %s", c->fields, err);
+}
+END_TEST
+
+static const struct bad_case {
+    const char *fields;
+    const char *error;         /* the whole message */
+} bad_cases[] = {
+    { "", "wrong number of arguments for 'hset' command" },
+    { "type", "wrong number of arguments for 'hset' command" },
+    { "type 3 length", "wrong number of arguments for 'hset' command" },
+    { "color red type 3", "unknown field 'color' (fields: type, length, starting, step, "
+      "segment, description, auto_disk)" },
+    { "type 3 incr 2", "unknown field 'incr' (fields: type, length, starting, step, "
+      "segment, description, auto_disk)" },
+    { "length 5", "type is required: HSET seq type 1|2|3 ... (1 random fixed-length, "
+      "2 fixed-length increasing, 3 increasing)" },
+    { "type 4", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing)" },
+    { "type 0", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing)" },
+    { "type x", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing)" },
+    { "type 03", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing)" },
+    { "type 2", "type 2 needs length 1..18 (the number of digits)" },
+    { "type 2 length 0", "type 2 needs length 1..18 (the number of digits)" },
+    { "type 2 length 19", "type 2 needs length 1..18 (the number of digits)" },
+    { "type 2 length abc", "type 2 needs length 1..18 (the number of digits)" },
+    { "type 1", "type 1 needs length 1..18 (the number of digits)" },
+    { "type 1 length 19", "type 1 needs length 1..18 (the number of digits)" },
+    { "type 1 length -3", "type 1 needs length 1..18 (the number of digits)" },
+    { "type 3 length 5", "type 3 takes no length (use type 2 for fixed-length numbers)" },
+    { "type 1 length 3 starting 100", "type 1 takes no starting (it hands out every number "
+      "of its length once, in a random-looking order; use type 2 for a starting value and step)" },
+    { "type 1 length 3 step 2", "type 1 takes no step (it hands out every number "
+      "of its length once, in a random-looking order; use type 2 for a starting value and step)" },
+    { "type 2 length 3 starting 99", "type 2 length 3 needs starting 100..999 (a 3-digit number)" },
+    { "type 2 length 3 starting 1000", "type 2 length 3 needs starting 100..999 (a 3-digit number)" },
+    { "type 2 length 1 starting 0", "type 2 length 1 needs starting 1..9 (a 1-digit number)" },
+    { "type 2 length 18 starting 99999999999999999", "type 2 length 18 needs starting "
+      "100000000000000000..999999999999999999 (a 18-digit number)" },
+    { "type 3 starting 1.5", "starting must be an integer from -9223372036854775808 to "
+      "9223372036854775807" },
+    { "type 3 starting 9223372036854775808", "starting must be an integer from "
+      "-9223372036854775808 to 9223372036854775807" },
+    { "type 3 step 0", "step must be an integer >= 1 (the increment between numbers)" },
+    { "type 3 step -1", "step must be an integer >= 1 (the increment between numbers)" },
+    { "type 2 length 4 step x", "step must be an integer >= 1 (the increment between numbers)" },
+    { "type 3 segment 0", "segment must be an integer 1..1000000000 (counters claimed at a time)" },
+    { "type 3 segment 1000000001", "segment must be an integer 1..1000000000 (counters "
+      "claimed at a time)" },
+    { "type 3 segment -5", "segment must be an integer 1..1000000000 (counters claimed at a time)" },
+    { "type 3 type 3", "field 'type' given twice (give each field once)" },
+    { "type 3 step 2 STEP 3", "field 'step' given twice (give each field once)" },
+    { "type 3 auto_disk sometimes", "auto_disk must be one of memory, pre_base, "
+      "pre_checkpoint, elegant_close, pre_close" },
+};
+
+START_TEST(test_seqdef_hset_bad_fields_give_a_helpful_error)
+{
+    const struct bad_case *c = &bad_cases[_i];
+    struct seqdef def;
+    char err[256];
+
+    ck_assert_msg(from_string(&def, c->fields, err, sizeof(err)) == -1,
+                  "'%s' accepted", c->fields);
+    ck_assert_str_eq(err, c->error);
+}
+END_TEST
+
+static int from_pairs(struct seqdef *def, const char *f1, const char *v1, size_t v1len,
+                      char *err, size_t errlen)
+{
+    const char *argv[4] = { "type", "3", f1, v1 };
+    size_t argl[4] = { 4, 1, strlen(f1), v1len };
+
+    return seqdef_from_fields(def, "seq", 3, 4, argv, argl, DEFAULT_SEGMENT, KEY, err, errlen);
+}
+
+START_TEST(test_seqdef_description_is_kept_and_checked)
+{
+    struct seqdef def;
+    char err[256], text[300];
+
+    ck_assert_int_eq(from_pairs(&def, "description", "order numbers, shop 2", 21,
+                                err, sizeof(err)), 0);
+    ck_assert_str_eq(def.description, "order numbers, shop 2");
+
+    memset(text, 'd', sizeof(text));
+    ck_assert_int_eq(from_pairs(&def, "description", text, SEQ_DESC_MAX, err, sizeof(err)), 0);
+    ck_assert_uint_eq(strlen(def.description), SEQ_DESC_MAX);
+    ck_assert_int_eq(from_pairs(&def, "description", text, SEQ_DESC_MAX + 1,
+                                err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "description must be at most 256 printable ASCII characters");
+    ck_assert_int_eq(from_pairs(&def, "description", "two\nlines", 9, err, sizeof(err)), -1);
+    ck_assert_int_eq(from_pairs(&def, "description", "nul\0byte", 8, err, sizeof(err)), -1);
+    ck_assert_int_eq(from_pairs(&def, "description", "", 0, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_seqdef_unknown_field_is_shown_safely)
+{
+    struct seqdef def;
+    char err[256], longname[200];
+    const char *argv[2];
+    size_t argl[2];
+
+    /* CR/LF in a field name must not break the reply line. */
+    argv[0] = "a\r\nb";
+    argl[0] = 4;
+    argv[1] = "1";
+    argl[1] = 1;
+    ck_assert_int_eq(seqdef_from_fields(&def, "seq", 3, 2, argv, argl, 1, 0, err,
+                                        sizeof(err)), -1);
+    ck_assert_ptr_null(strpbrk(err, "\r\n"));
+    ck_assert_ptr_nonnull(strstr(err, "unknown field 'a??b'"));
+
+    memset(longname, 'x', sizeof(longname));
+    argv[0] = longname;
+    argl[0] = sizeof(longname);
+    ck_assert_int_eq(seqdef_from_fields(&def, "seq", 3, 2, argv, argl, 1, 0, err,
+                                        sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "xxx...' (fields:"));
+    ck_assert_uint_lt(strlen(err), 140);
+
+    /* A small err buffer is filled, terminated, never overrun. */
+    char small[8];
+    memset(small, 'Z', sizeof(small));
+    ck_assert_int_eq(seqdef_from_fields(&def, "seq", 3, 2, argv, argl, 1, 0, small, 5), -1);
+    ck_assert_uint_eq(strlen(small), 4);
+    ck_assert_int_eq(small[5], 'Z');
+}
+END_TEST
+
+START_TEST(test_seqdef_default_segment_zero_becomes_one)
+{
+    struct seqdef def;
+    char err[256];
+    const char *argv[2] = { "type", "3" };
+    size_t argl[2] = { 4, 1 };
+
+    ck_assert_int_eq(seqdef_from_fields(&def, "seq", 3, 2, argv, argl, 0, 0, err,
+                                        sizeof(err)), 0);
+    ck_assert_uint_eq(def.segment, 1);
+}
+END_TEST
+
+START_TEST(test_seqdef_name_rules)
+{
+    char err[256], name[SEQ_NAME_MAX + 2];
+
+    memset(name, 'n', sizeof(name));
+    ck_assert(seqdef_name_ok("order_id", 8, err, sizeof(err)));
+    ck_assert(seqdef_name_ok("a", 1, err, sizeof(err)));
+    ck_assert(seqdef_name_ok("!~{}:/.-", 8, err, sizeof(err)));
+    ck_assert(seqdef_name_ok(name, SEQ_NAME_MAX, err, sizeof(err)));
+    ck_assert(!seqdef_name_ok(name, SEQ_NAME_MAX + 1, err, sizeof(err)));
+    ck_assert_str_eq(err, "sequence name must be 1..128 bytes long");
+    ck_assert(!seqdef_name_ok("", 0, err, sizeof(err)));
+    ck_assert_str_eq(err, "sequence name must be 1..128 bytes long");
+    ck_assert(!seqdef_name_ok("a b", 3, err, sizeof(err)));
+    ck_assert_str_eq(err, "sequence name may only hold printable ASCII without spaces "
+                     "(byte 2 is not)");
+    ck_assert(!seqdef_name_ok("ab\x7f", 3, err, sizeof(err)));
+    ck_assert(!seqdef_name_ok("a\tb", 3, err, sizeof(err)));
+    ck_assert(!seqdef_name_ok("caf\xc3\xa9", 5, err, sizeof(err)));
+    ck_assert(!seqdef_name_ok("a\0b", 3, err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(test_seqdef_hset_rejects_a_bad_name)
+{
+    struct seqdef def;
+    char err[256];
+    const char *argv[2] = { "type", "3" };
+    size_t argl[2] = { 4, 1 };
+
+    ck_assert_int_eq(seqdef_from_fields(&def, "my seq", 6, 2, argv, argl, 1, 0, err,
+                                        sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "sequence name"));
+    ck_assert_int_eq(seqdef_from_fields(&def, "", 0, 2, argv, argl, 1, 0, err,
+                                        sizeof(err)), -1);
+}
+END_TEST
+
+/* A valid definition to break one field at a time. */
+static struct seqdef good_def(int kind)
+{
+    struct seqdef d;
+
+    memset(&d, 0, sizeof(d));
+    strcpy(d.name, "order_id");
+    d.kind = kind;
+    d.length = kind == SEQ_INCREASING ? 0 : 4;
+    d.starting = kind == SEQ_FIXED ? 1000 : kind == SEQ_INCREASING ? 1 : 0;
+    d.increment = 1;
+    d.segment = 1000;
+    d.perm_key = 5;
+    return d;
+}
+
+START_TEST(test_seqdef_validate_rejects_broken_store_rows)
+{
+    struct seqdef d;
+    char err[256];
+
+    for (int kind = 1; kind <= 3; kind++) {
+        d = good_def(kind);
+        ck_assert_msg(seqdef_validate(&d, err, sizeof(err)) == 0, "kind %d: %s", kind, err);
+    }
+    /* A Leaf-shaped row: kind 3, starting 0, increment 1. */
+    d = good_def(SEQ_INCREASING);
+    d.starting = 0;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), 0);
+
+    d = good_def(SEQ_INCREASING); d.kind = 0;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "kind 0 is not 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
+                     "increasing, 3 increasing)");
+    d = good_def(SEQ_INCREASING); d.kind = 4;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_FIXED); d.length = 0;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "kind 2 needs length 1..18, has 0");
+    d = good_def(SEQ_RANDOM); d.length = 19;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_FIXED); d.starting = 999;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "kind 2 length 4 needs starting 1000..9999, has 999");
+    d = good_def(SEQ_FIXED); d.starting = 10000;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_INCREASING); d.length = 5;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "kind 3 takes no length, has 5 (set it to 0, or use kind 2 for "
+                     "fixed-length numbers)");
+    d = good_def(SEQ_INCREASING); d.increment = 0;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "increment must be >= 1, has 0");
+    d = good_def(SEQ_FIXED); d.increment = -3;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_INCREASING); d.segment = 0;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "segment (the table's step) must be >= 1");
+    d = good_def(SEQ_INCREASING); d.auto_disk = 6;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_INCREASING); d.auto_disk = -1;
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_INCREASING); d.name[0] = '\0';
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_INCREASING); strcpy(d.name, "two words");
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_INCREASING); memset(d.name, 'n', sizeof(d.name));
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+    d = good_def(SEQ_INCREASING); memset(d.description, 'd', sizeof(d.description));
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
+}
+END_TEST
+
+static struct seqdef make_def(int kind, int length, int64_t starting, int64_t increment)
+{
+    struct seqdef d = good_def(kind);
+
+    d.length = length;
+    d.starting = starting;
+    d.increment = increment;
+    return d;
+}
+
+START_TEST(test_seqdef_fixed_length_stops_at_its_last_number)
+{
+    struct seqdef d;
+    char err[256];
+
+    /* type 2 length 3 starting 998: 998, 999, then no more. */
+    ck_assert_int_eq(from_string(&d, "type 2 length 3 starting 998", err, sizeof(err)), 0);
+    ck_assert_uint_eq(seqdef_limit(&d), 2);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), 998);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 1), 999);
+
+    d = make_def(SEQ_FIXED, 3, 100, 1);
+    ck_assert_uint_eq(seqdef_limit(&d), 900);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), 100);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 899), 999);
+
+    /* step 7 from 100: 100, 107, ..., 996 (129 numbers); 1003 has 4 digits. */
+    d = make_def(SEQ_FIXED, 3, 100, 7);
+    ck_assert_uint_eq(seqdef_limit(&d), 129);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 128), 996);
+
+    d = make_def(SEQ_FIXED, 3, 999, 1000);
+    ck_assert_uint_eq(seqdef_limit(&d), 1);
+
+    d = make_def(SEQ_FIXED, 1, 1, 1);
+    ck_assert_uint_eq(seqdef_limit(&d), 9);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 8), 9);
+
+    d = make_def(SEQ_FIXED, 18, 100000000000000000LL, 1);
+    ck_assert_uint_eq(seqdef_limit(&d), 900000000000000000ULL);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 899999999999999999ULL), 999999999999999999LL);
+
+    d = make_def(SEQ_FIXED, 18, 100000000000000000LL, INT64_MAX);
+    ck_assert_uint_eq(seqdef_limit(&d), 1);
+}
+END_TEST
+
+START_TEST(test_seqdef_random_length3_gives_100_to_999_once_each)
+{
+    struct seqdef d;
+    struct perm p;
+    char err[256];
+    int seen[1000] = { 0 };
+    int in_order = 0;
+
+    ck_assert_int_eq(from_string(&d, "type 1 length 3", err, sizeof(err)), 0);
+    ck_assert_uint_eq(seqdef_limit(&d), 900);
+    seqdef_perm_init(&d, &p);
+    for (uint64_t c = 0; c < 900; c++) {
+        int64_t n = seqdef_number(&d, &p, c);
+        ck_assert_int_ge(n, 100);
+        ck_assert_int_le(n, 999);
+        ck_assert_int_eq(seen[n], 0);
+        seen[n] = 1;
+        in_order += n == (int64_t)(100 + c);
+    }
+    for (int n = 100; n <= 999; n++)
+        ck_assert_int_eq(seen[n], 1);
+    ck_assert_int_lt(in_order, 10);      /* not simply 100, 101, 102, ... */
+}
+END_TEST
+
+START_TEST(test_seqdef_random_every_length_stays_in_its_digits)
+{
+    struct seqdef d;
+    struct perm p;
+    uint64_t lo = 1;
+
+    for (int len = 1; len <= SEQ_LENGTH_MAX; len++, lo *= 10) {
+        d = make_def(SEQ_RANDOM, len, 0, 1);
+        ck_assert_uint_eq(seqdef_limit(&d), 9 * lo);
+        seqdef_perm_init(&d, &p);
+        ck_assert_uint_eq(p.domain, 9 * lo);
+        for (uint64_t c = 0; c < 2000 && c < 9 * lo; c++) {
+            int64_t n = seqdef_number(&d, &p, c);
+            uint64_t top = 9 * lo - 1 - c;
+            int64_t m = seqdef_number(&d, &p, top);
+            if (n < (int64_t)lo || n > (int64_t)(10 * lo - 1) ||
+                m < (int64_t)lo || m > (int64_t)(10 * lo - 1))
+                ck_abort_msg("length %d: counter %llu -> %lld, %llu -> %lld", len,
+                             (unsigned long long)c, (long long)n,
+                             (unsigned long long)top, (long long)m);
+        }
+    }
+    /* The key picks the order: two keys, two different first numbers
+     * (at length 12 a clash is a one in 9*10^11 chance). */
+    {
+        struct perm p2;
+        d = make_def(SEQ_RANDOM, 12, 0, 1);
+        d.perm_key = 1;
+        seqdef_perm_init(&d, &p);
+        d.perm_key = 2;
+        seqdef_perm_init(&d, &p2);
+        ck_assert_int_ne(seqdef_number(&d, &p, 0), seqdef_number(&d, &p2, 0));
+    }
+}
+END_TEST
+
+START_TEST(test_seqdef_increasing_steps_from_starting)
+{
+    struct seqdef d;
+    char err[256];
+
+    ck_assert_int_eq(from_string(&d, "type 3 starting 100 step 5", err, sizeof(err)), 0);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), 100);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 1), 105);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 10), 150);
+    ck_assert_uint_eq(seqdef_limit(&d), (uint64_t)(INT64_MAX - 100) / 5 + 1);
+
+    /* Defaults: 1, 2, 3, ... */
+    ck_assert_int_eq(from_string(&d, "type 3", err, sizeof(err)), 0);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), 1);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 41), 42);
+    ck_assert_uint_eq(seqdef_limit(&d), (uint64_t)INT64_MAX);
+    ck_assert_int_eq(seqdef_number(&d, NULL, (uint64_t)INT64_MAX - 1), INT64_MAX);
+
+    /* A Leaf-shaped row: the number is the counter (max_id). */
+    d = make_def(SEQ_INCREASING, 0, 0, 1);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), 0);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 123456789), 123456789);
+    ck_assert_uint_eq(seqdef_limit(&d), (uint64_t)INT64_MAX + 1);
+
+    /* Negative starting crosses zero. */
+    d = make_def(SEQ_INCREASING, 0, -5, 1);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), -5);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 5), 0);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 10), 5);
+    ck_assert_uint_eq(seqdef_limit(&d), (uint64_t)INT64_MAX + 6);
+}
+END_TEST
+
+START_TEST(test_seqdef_increasing_limit_stops_before_int64_overflow)
+{
+    struct seqdef d;
+    uint64_t lim;
+
+    d = make_def(SEQ_INCREASING, 0, INT64_MAX, 1);
+    ck_assert_uint_eq(seqdef_limit(&d), 1);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), INT64_MAX);
+
+    d = make_def(SEQ_INCREASING, 0, INT64_MAX - 10, 3);
+    ck_assert_uint_eq(seqdef_limit(&d), 4);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 3), INT64_MAX - 1);
+
+    d = make_def(SEQ_INCREASING, 0, INT64_MAX - 1, INT64_MAX);
+    ck_assert_uint_eq(seqdef_limit(&d), 1);
+
+    /* The last counter's number is the largest one that fits; one more
+     * step would not. */
+    d = make_def(SEQ_INCREASING, 0, 100, 5);
+    lim = seqdef_limit(&d);
+    ck_assert_int_eq(seqdef_number(&d, NULL, lim - 1), 100 + (int64_t)(lim - 1) * 5);
+    ck_assert_int_gt(seqdef_number(&d, NULL, lim - 1), INT64_MAX - 5);
+
+    /* The whole int64 range: the limit saturates instead of wrapping to 0. */
+    d = make_def(SEQ_INCREASING, 0, INT64_MIN, 1);
+    ck_assert_uint_eq(seqdef_limit(&d), UINT64_MAX);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), INT64_MIN);
+    ck_assert_int_eq(seqdef_number(&d, NULL, (uint64_t)1 << 63), 0);
+    ck_assert_int_eq(seqdef_number(&d, NULL, UINT64_MAX - 1), INT64_MAX - 1);
+
+    d = make_def(SEQ_INCREASING, 0, INT64_MIN, 2);
+    ck_assert_uint_eq(seqdef_limit(&d), (uint64_t)1 << 63);
+    ck_assert_int_eq(seqdef_number(&d, NULL, ((uint64_t)1 << 63) - 1), INT64_MAX - 1);
+
+    /* An invalid definition has no counters at all. */
+    d = make_def(SEQ_INCREASING, 0, 1, 0);
+    ck_assert_uint_eq(seqdef_limit(&d), 0);
+    d = make_def(SEQ_FIXED, 0, 1, 1);
+    ck_assert_uint_eq(seqdef_limit(&d), 0);
+    d = make_def(9, 0, 1, 1);
+    ck_assert_uint_eq(seqdef_limit(&d), 0);
+}
+END_TEST
+
+START_TEST(test_seqdef_names_for_info_round_trip)
+{
+    ck_assert_str_eq(seqdef_kind_name(SEQ_RANDOM), "random");
+    ck_assert_str_eq(seqdef_kind_name(SEQ_FIXED), "fixed");
+    ck_assert_str_eq(seqdef_kind_name(SEQ_INCREASING), "increasing");
+    ck_assert_str_eq(seqdef_kind_name(0), "unknown");
+    for (int a = AUTO_DISK_DEFAULT; a <= AUTO_DISK_PRE_CLOSE; a++) {
+        const char *name = seqdef_auto_disk_name(a);
+        ck_assert_int_eq(seqdef_auto_disk_parse(name, strlen(name)), a);
+    }
+    ck_assert_str_eq(seqdef_auto_disk_name(AUTO_DISK_PRE_BASE), "pre_base");
+    ck_assert_str_eq(seqdef_auto_disk_name(99), "unknown");
+    ck_assert_int_eq(seqdef_auto_disk_parse("memoryx", 6), AUTO_DISK_MEMORY);
+    ck_assert_int_eq(seqdef_auto_disk_parse("memoryx", 7), -1);
+    ck_assert_int_eq(seqdef_auto_disk_parse("", 0), -1);
+}
+END_TEST
+
+static Suite *seqdef_suite(void)
+{
+    Suite *s = suite_create("seqdef");
+    TCase *tc = tcase_create("hset");
+    TCase *tn = tcase_create("numbers");
+
+    tcase_add_loop_test(tc, test_seqdef_hset_fields_build_the_definition, 0,
+                        sizeof(good_cases) / sizeof(good_cases[0]));
+    tcase_add_loop_test(tc, test_seqdef_hset_bad_fields_give_a_helpful_error, 0,
+                        sizeof(bad_cases) / sizeof(bad_cases[0]));
+    tcase_add_test(tc, test_seqdef_description_is_kept_and_checked);
+    tcase_add_test(tc, test_seqdef_unknown_field_is_shown_safely);
+    tcase_add_test(tc, test_seqdef_default_segment_zero_becomes_one);
+    tcase_add_test(tc, test_seqdef_name_rules);
+    tcase_add_test(tc, test_seqdef_hset_rejects_a_bad_name);
+    tcase_add_test(tc, test_seqdef_validate_rejects_broken_store_rows);
+    suite_add_tcase(s, tc);
+    tcase_add_test(tn, test_seqdef_fixed_length_stops_at_its_last_number);
+    tcase_add_test(tn, test_seqdef_random_length3_gives_100_to_999_once_each);
+    tcase_add_test(tn, test_seqdef_random_every_length_stays_in_its_digits);
+    tcase_add_test(tn, test_seqdef_increasing_steps_from_starting);
+    tcase_add_test(tn, test_seqdef_increasing_limit_stops_before_int64_overflow);
+    tcase_add_test(tn, test_seqdef_names_for_info_round_trip);
+    suite_add_tcase(s, tn);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(seqdef_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
