@@ -3,7 +3,7 @@
  *
  * Every key lives in one table in config.c (name, type, bounds, default,
  * reloadable). Loading is pure: config_load_string() parses and validates
- * text into a struct config and reports "file: key: reason" on the first
+ * text into a struct config and reports "FILE: key 'k': reason" on the first
  * error, so tests drive it without touching a disk.
  */
 #ifndef SEQD_CONFIG_H

@@ -6,6 +6,7 @@
  * results are installed under the sequence's lock.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,7 +283,7 @@ static void claim_done(struct store_job *job)
             log_warn("claim for '%s' failed: %s%s", s->def.name, job->err,
                      job->status == STORE_UNKNOWN ? " (outcome unknown: range thrown away)" : "");
         s->failures++;
-        snprintf(s->last_error, sizeof(s->last_error), "%s", job->err);
+        strlcpy_safe(s->last_error, job->err, sizeof(s->last_error));
         if (stopping) {
             s->claim_in_flight = false;
         } else {
@@ -373,11 +374,21 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->given_back = s->given_back;
     info->claims = s->claims;
     info->last_claim_size = s->last_claim_size;
-    snprintf(info->last_error, sizeof(info->last_error), "%s", s->last_error);
+    strlcpy_safe(info->last_error, s->last_error, sizeof(info->last_error));
     pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- graceful stop ----------------------------------------------------- */
+
+/* The first counter of the unused tail that ends at top (the end of the
+ * newest claim): what a graceful stop can give back. Counters of cur that
+ * are not next to next's start are not part of it (they are wasted). */
+static uint64_t segbuf_giveback_from(const struct segbuf *sb, uint64_t top)
+{
+    if (sb->has_next)
+        return sb->next.start == sb->cur.end ? sb->cur.pos : sb->next.start;
+    return sb->cur.pos < top ? sb->cur.pos : top;
+}
 
 struct give_back_ctx {
     struct store *st;

@@ -54,6 +54,17 @@ static void worker_push(struct worker *w, struct worker_msg *m)
     }
 }
 
+/* A stopping worker gets this long to flush replies and finish store jobs
+ * of its connections before they are dropped. */
+#define WORKER_STOP_GRACE_MS 3000
+
+static void worker_on_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    log_warn("worker %d: dropping %d connections that did not finish in time", w->id, w->nconns);
+    event_base_loopbreak(w->base);
+}
+
 static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
@@ -149,17 +160,6 @@ void workers_start(int n)
     while (workers.ready < n)
         pthread_cond_wait(&workers.ready_cond, &workers.ready_lock);
     pthread_mutex_unlock(&workers.ready_lock);
-}
-
-/* A stopping worker gets this long to flush replies and finish store jobs
- * of its connections before they are dropped. */
-#define WORKER_STOP_GRACE_MS 3000
-
-static void worker_on_grace_over(evutil_socket_t fd, short what, void *arg)
-{
-    struct worker *w = arg;
-    log_warn("worker %d: dropping %d connections that did not finish in time", w->id, w->nconns);
-    event_base_loopbreak(w->base);
 }
 
 void workers_stop(void)

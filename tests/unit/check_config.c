@@ -204,6 +204,13 @@ START_TEST(test_bounds_themselves_are_accepted)
 }
 END_TEST
 
+START_TEST(test_byte_order_mark_is_skipped)
+{
+    ck_assert_msg(load("\xEF\xBB\xBF{\"port\": 7000}") == 0, "%s", err);
+    ck_assert_int_eq(cfg.port, 7000);
+}
+END_TEST
+
 START_TEST(test_empty_object_keeps_defaults)
 {
     struct config before = cfg;
@@ -595,6 +602,16 @@ START_TEST(test_load_file_reports_path_and_line)
     ck_assert_msg(strstr(err, ": line 3: JSON syntax error near 'x'") != NULL, "%s", err);
     unlink(path);
 
+    /* A NUL byte would hide the rest of the file from the parser. */
+    snprintf(path, sizeof path, "/tmp/check_config_XXXXXX");
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "{}\0{", 4), 4);
+    close(fd);
+    ck_assert_int_eq(config_load_file(&cfg, path, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, ": contains a NUL byte") != NULL, "%s", err);
+    unlink(path);
+
     ck_assert_int_eq(config_load_file(&cfg, "/nonexistent/seqd.json", err, sizeof err), -1);
     ck_assert_str_eq(err, "/nonexistent/seqd.json: cannot open: No such file or directory");
     ck_assert_int_eq(config_load_file(&cfg, "/tmp", err, sizeof err), -1);
@@ -680,6 +697,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_full_file_sets_every_key);
     tcase_add_test(tc, test_bounds_themselves_are_accepted);
     tcase_add_test(tc, test_empty_object_keeps_defaults);
+    tcase_add_test(tc, test_byte_order_mark_is_skipped);
     tcase_add_loop_test(tc, test_bad_input_names_file_key_and_reason, 0, (int)(sizeof bad_inputs / sizeof bad_inputs[0]));
     tcase_add_test(tc, test_hint_only_when_one_key_fits);
     tcase_add_test(tc, test_too_long_string_is_refused_with_its_length);

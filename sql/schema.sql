@@ -1,0 +1,41 @@
+-- seqd's shared table: every seqd node (and any Meituan Leaf node) that
+-- points at this table serves the same sequences without ever handing out
+-- a number twice.
+--
+--   mysql seqd < sql/schema.sql
+--
+-- The first five columns are Leaf's, unchanged, so a Leaf-shaped row works:
+-- `INSERT INTO seqd_segments (biz_tag, max_id, step) VALUES ('msg', 1, 1000)`
+-- is a plain increasing sequence whose first number is 1. seqd's own
+-- columns follow, with defaults that mean exactly that.
+--
+-- max_id is the next counter nobody has claimed: a claim of n takes
+-- [max_id, max_id + n) and adds n in the same transaction. Number = counter
+-- for kind 3 with starting 0 and increment 1; see sql/README.md for the
+-- other kinds.
+
+CREATE TABLE IF NOT EXISTS `seqd_segments` (
+    -- Leaf's columns
+    `biz_tag`     VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL
+                  COMMENT 'sequence name: printable ASCII, no spaces, case-sensitive',
+    `max_id`      BIGINT NOT NULL DEFAULT 1
+                  COMMENT 'next unclaimed counter',
+    `step`        INT NOT NULL
+                  COMMENT 'base segment size: counters claimed at a time, at least',
+    `description` VARCHAR(256) DEFAULT '',
+    `update_time` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    -- seqd's columns
+    `kind`        TINYINT NOT NULL DEFAULT 3
+                  COMMENT '1 random-looking fixed length, 2 fixed length, 3 increasing',
+    `length`      TINYINT NOT NULL DEFAULT 0
+                  COMMENT 'digits, kinds 1 and 2; 0 for kind 3',
+    `starting`    BIGINT NOT NULL DEFAULT 0
+                  COMMENT 'number of counter 0 (kinds 2 and 3)',
+    `increment`   BIGINT NOT NULL DEFAULT 1
+                  COMMENT 'difference between consecutive numbers (HSET step)',
+    `perm_key`    BIGINT UNSIGNED NOT NULL DEFAULT 0
+                  COMMENT 'kind 1: permutation key, the same on every node',
+    `auto_disk`   VARCHAR(16) NOT NULL DEFAULT ''
+                  COMMENT 'Number Dispenser auto_disk value, kept for INFO',
+    PRIMARY KEY (`biz_tag`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

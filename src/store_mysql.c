@@ -1,0 +1,1057 @@
+/*
+ * store_mysql: the store backend on one shared MySQL/MariaDB table
+ * (store.type "mysql"), so that any number of seqd nodes hand out numbers
+ * from the same sequences without ever handing one out twice.
+ *
+ * Each store thread has its own session: one MYSQL connection, made on
+ * first use and remade with backoff after it breaks. The library's
+ * automatic reconnect (MYSQL_OPT_RECONNECT) stays off: it would silently
+ * replace a connection whose transaction was lost, and a claim must know
+ * when that happened. All data goes through prepared statements; the SQL
+ * texts, the meaning of each error and the row checks are in
+ * store_mysql_logic.c, which unit tests drive without a server.
+ *
+ * A claim is one transaction:
+ *     SELECT max_id, step, ... FROM t WHERE biz_tag = ? FOR UPDATE
+ *     UPDATE t SET max_id = max_id + ? WHERE biz_tag = ?
+ *     COMMIT
+ * and hands out [old max_id, old max_id + n). A failure before COMMIT
+ * changes nothing (STORE_UNAVAILABLE); a failure at COMMIT leaves it
+ * unknown whether the range was recorded (STORE_UNKNOWN: thrown away).
+ */
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "log.h"
+#include "store_mysql_logic.h"
+#include "util.h"
+
+/* MySQL 8's client dropped my_bool for bool; MariaDB's keeps it. */
+#if defined(MARIADB_PACKAGE_VERSION_ID) || (defined(MYSQL_VERSION_ID) && MYSQL_VERSION_ID < 80000)
+typedef my_bool mysql_flag;
+#else
+typedef bool mysql_flag;
+#endif
+
+/* The logic module names the codes it reasons about itself, so that it
+ * needs no client headers; they must be the library's numbers. */
+_Static_assert(SML_ER_ACCESS_DENIED == ER_ACCESS_DENIED_ERROR, "error code");
+_Static_assert(SML_ER_DBACCESS_DENIED == ER_DBACCESS_DENIED_ERROR, "error code");
+_Static_assert(SML_ER_BAD_DB == ER_BAD_DB_ERROR, "error code");
+_Static_assert(SML_ER_NO_SUCH_TABLE == ER_NO_SUCH_TABLE, "error code");
+_Static_assert(SML_ER_BAD_FIELD == ER_BAD_FIELD_ERROR, "error code");
+_Static_assert(SML_ER_DUP_ENTRY == ER_DUP_ENTRY, "error code");
+_Static_assert(SML_ER_LOCK_WAIT_TIMEOUT == ER_LOCK_WAIT_TIMEOUT, "error code");
+_Static_assert(SML_ER_LOCK_DEADLOCK == ER_LOCK_DEADLOCK, "error code");
+_Static_assert(SML_ER_SERVER_SHUTDOWN == ER_SERVER_SHUTDOWN, "error code");
+_Static_assert(SML_ER_TABLEACCESS_DENIED == ER_TABLEACCESS_DENIED_ERROR, "error code");
+_Static_assert(SML_ER_DATA_OUT_OF_RANGE == ER_DATA_OUT_OF_RANGE, "error code");
+_Static_assert(SML_CR_SERVER_GONE == CR_SERVER_GONE_ERROR, "error code");
+_Static_assert(SML_CR_SERVER_LOST == CR_SERVER_LOST, "error code");
+_Static_assert(SML_CR_CONNECTION_ERROR == CR_CONNECTION_ERROR, "error code");
+_Static_assert(SML_CR_CONN_HOST_ERROR == CR_CONN_HOST_ERROR, "error code");
+_Static_assert(SML_CR_SSL_CONNECTION_ERROR == CR_SSL_CONNECTION_ERROR, "error code");
+
+#define MYSQL_DEFAULT_CONNECT_TIMEOUT_S 5
+#define MYSQL_DEFAULT_RW_TIMEOUT_S 10
+#define MYSQL_MAX_COLUMNS 256         /* columns read from information_schema */
+
+struct mysql_store {
+    struct config cfg;                /* a copy: connection settings */
+    char where[CONFIG_STR_MAX * 2];   /* "database.table", for messages */
+    struct sml_shape shape;
+    struct sml_sql sql;
+    atomic_bool down;                 /* an outage is logged once, by the first session to see it */
+};
+
+struct mysql_sess {
+    struct mysql_store *ms;
+    MYSQL *conn;                      /* NULL: not connected */
+    MYSQL_STMT *stmt[SML_SQL_COUNT];  /* prepared on first use, per connection */
+    bool fresh;                       /* conn made during the current call */
+    bool lost;                        /* the last failure was a broken connection before COMMIT */
+    unsigned failures;                /* consecutive failed connection attempts */
+    uint64_t retry_at_ms;             /* no attempt before this (mono_ms) */
+    char last_err[256];               /* why the last attempt failed */
+};
+
+/* Result buffers for one row, in enum sml_col order. */
+struct row_binds {
+    MYSQL_BIND b[SML_COL_COUNT];
+    mysql_flag is_null[SML_COL_COUNT];
+    mysql_flag error[SML_COL_COUNT];
+};
+
+/* ---- connections ------------------------------------------------------------ */
+
+static unsigned mysql_timeout(int configured, unsigned fallback)
+{
+    return configured > 0 ? (unsigned)configured : fallback;
+}
+
+/* TLS options from store.mysql.ssl_*. "" leaves the library's default
+ * (MariaDB's Connector/C: TLS only when a CA, cert or key is given). */
+static int mysql_set_tls(MYSQL *c, const struct config *cfg, char *err, size_t errlen)
+{
+    const char *mode = cfg->mysql_ssl_mode;
+    const char *ca = cfg->mysql_ssl_ca[0] ? cfg->mysql_ssl_ca : NULL;
+    const char *cert = cfg->mysql_ssl_cert[0] ? cfg->mysql_ssl_cert : NULL;
+    const char *key = cfg->mysql_ssl_key[0] ? cfg->mysql_ssl_key : NULL;
+
+    if (strcmp(mode, "disabled") == 0) {
+#if !defined(MARIADB_PACKAGE_VERSION_ID) && defined(SSL_MODE_DISABLED)
+        unsigned m = SSL_MODE_DISABLED;
+        mysql_options(c, MYSQL_OPT_SSL_MODE, &m);
+#endif
+        return 0;                     /* and the files are not given to the library */
+    }
+    if (ca)
+        mysql_options(c, MYSQL_OPT_SSL_CA, ca);
+    if (cert)
+        mysql_options(c, MYSQL_OPT_SSL_CERT, cert);
+    if (key)
+        mysql_options(c, MYSQL_OPT_SSL_KEY, key);
+    if (mode[0] == '\0')
+        return 0;
+
+#if defined(MARIADB_PACKAGE_VERSION_ID)
+    {
+        mysql_flag on = 1;
+        if (strcmp(mode, "preferred") == 0) {
+            /* Ask for TLS; Connector/C falls back to plain when the
+             * server has none, unless it is enforced. */
+            mysql_ssl_set(c, key, cert, ca, NULL, NULL);
+        } else if (strcmp(mode, "required") == 0) {
+            mysql_options(c, MYSQL_OPT_SSL_ENFORCE, &on);
+        } else if (strcmp(mode, "verify_ca") == 0 || strcmp(mode, "verify_identity") == 0) {
+            /* Connector/C verifies chain and host name together: verify_ca
+             * is as strict as verify_identity here. */
+            mysql_options(c, MYSQL_OPT_SSL_ENFORCE, &on);
+            mysql_options(c, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+        } else {
+            goto bad_mode;
+        }
+    }
+#else
+    {
+        unsigned m;
+        if (strcmp(mode, "preferred") == 0)
+            m = SSL_MODE_PREFERRED;
+        else if (strcmp(mode, "required") == 0)
+            m = SSL_MODE_REQUIRED;
+        else if (strcmp(mode, "verify_ca") == 0)
+            m = SSL_MODE_VERIFY_CA;
+        else if (strcmp(mode, "verify_identity") == 0)
+            m = SSL_MODE_VERIFY_IDENTITY;
+        else
+            goto bad_mode;
+        mysql_options(c, MYSQL_OPT_SSL_MODE, &m);
+    }
+#endif
+    return 0;
+
+bad_mode:
+    snprintf(err, errlen, "store.mysql.ssl_mode '%s' is not one of disabled, preferred, "
+             "required, verify_ca, verify_identity", mode);
+    return -1;
+}
+
+/* Run one fixed statement (no data in it) on a fresh connection. */
+static int mysql_setup_query(MYSQL *c, const char *sql, unsigned *code, char *msg, size_t msglen)
+{
+    if (mysql_query(c, sql) == 0)
+        return 0;
+    *code = mysql_errno(c);
+    strlcpy_safe(msg, mysql_error(c), msglen);
+    return -1;
+}
+
+/* Connect and set the session up for claims. Returns the connection, or
+ * NULL with the error's code (0 for a local problem) and text. */
+static MYSQL *mysql_connect(const struct config *cfg, unsigned *code, char *msg, size_t msglen)
+{
+    unsigned connect_s = mysql_timeout(cfg->mysql_connect_timeout_s, MYSQL_DEFAULT_CONNECT_TIMEOUT_S);
+    unsigned rw_s = mysql_timeout(cfg->mysql_rw_timeout_s, MYSQL_DEFAULT_RW_TIMEOUT_S);
+    unsigned protocol = cfg->mysql_socket[0] ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
+    mysql_flag off = 0;
+    char sql[160];
+    MYSQL *c = mysql_init(NULL);
+
+    *code = 0;
+    if (c == NULL) {
+        strlcpy_safe(msg, "mysql_init failed (out of memory)", msglen);
+        return NULL;
+    }
+    /* Bounded waits everywhere: a stopped or frozen server must give an
+     * error, never a hung store thread. */
+    mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
+    mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &rw_s);
+    mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &rw_s);
+    mysql_options(c, MYSQL_OPT_RECONNECT, &off);
+    mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* TCP unless a socket is configured: "localhost" must not quietly
+     * mean some default socket. */
+    mysql_options(c, MYSQL_OPT_PROTOCOL, &protocol);
+    if (mysql_set_tls(c, cfg, msg, msglen) < 0) {
+        mysql_close(c);
+        return NULL;
+    }
+
+    if (mysql_real_connect(c, cfg->mysql_socket[0] ? "localhost" : cfg->mysql_host,
+                           cfg->mysql_user, cfg->mysql_password, cfg->mysql_database,
+                           (unsigned)cfg->mysql_port,
+                           cfg->mysql_socket[0] ? cfg->mysql_socket : NULL, 0) == NULL) {
+        *code = mysql_errno(c);
+        strlcpy_safe(msg, mysql_error(c), msglen);
+        mysql_close(c);
+        return NULL;
+    }
+
+    /* Every statement runs in a transaction that seqd ends itself. */
+    if (mysql_autocommit(c, 0) != 0) {
+        *code = mysql_errno(c);
+        strlcpy_safe(msg, mysql_error(c), msglen);
+        mysql_close(c);
+        return NULL;
+    }
+    /* READ COMMITTED is safe for claims: SELECT ... FOR UPDATE is a
+     * locking read, which always reads the newest committed row whatever
+     * the isolation level, and holds the row's lock until COMMIT; the
+     * UPDATE is relative (max_id = max_id + n). No stale read can lead to
+     * an overlapping range. What READ COMMITTED buys: no gap locks (a claim
+     * of a missing name does not block inserts next to it), and look-ups
+     * and rescans see what other nodes committed.
+     * The one setting where it cannot be used: a binary log in STATEMENT
+     * format refuses InnoDB writes under READ COMMITTED; there the
+     * default REPEATABLE READ is kept, which is just as safe for claims. */
+    if (mysql_query(c, "SELECT @@GLOBAL.log_bin = 1 AND @@SESSION.binlog_format = 'STATEMENT'") == 0) {
+        MYSQL_RES *res = mysql_store_result(c);
+        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+        bool statement_log = row && row[0] && strcmp(row[0], "1") == 0;
+        mysql_free_result(res);
+        if (!statement_log &&
+            mysql_setup_query(c, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                              code, msg, msglen) < 0)
+            goto fail;
+    } else {
+        *code = mysql_errno(c);
+        strlcpy_safe(msg, mysql_error(c), msglen);
+        goto fail;
+    }
+    /* Strict mode: an out-of-range value is an error, never clipped. A
+     * lock wait gives up before the read timeout would, so it surfaces as
+     * a clean "lock wait timeout" (ROLLBACK, connection kept). */
+    snprintf(sql, sizeof(sql), "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
+             "innodb_lock_wait_timeout = %u", rw_s > 2 ? rw_s / 2 : 1);
+    if (mysql_setup_query(c, sql, code, msg, msglen) < 0)
+        goto fail;
+    return c;
+
+fail:
+    mysql_close(c);
+    return NULL;
+}
+
+/* "mysql: <what>: <server text> [code]; <hint>" into err. */
+static void mysql_format_error(char *err, size_t errlen, const char *what, unsigned code,
+                               const char *msg, const char *hint)
+{
+    if (code)
+        snprintf(err, errlen, "mysql: %s: %s [%u]%s%s", what, msg, code,
+                 hint[0] ? "; " : "", hint);
+    else
+        snprintf(err, errlen, "mysql: %s: %s", what, msg);
+}
+
+/* ---- sessions ----------------------------------------------------------------- */
+
+static void sess_drop(struct mysql_sess *s)
+{
+    int i;
+
+    for (i = 0; i < SML_SQL_COUNT; i++) {
+        if (s->stmt[i] != NULL)
+            mysql_stmt_close(s->stmt[i]);
+        s->stmt[i] = NULL;
+    }
+    if (s->conn != NULL)
+        mysql_close(s->conn);
+    s->conn = NULL;
+}
+
+/* Make sure s has a connection. Within the backoff after a failed attempt
+ * it fails at once, repeating the last reason. Returns STORE_OK or
+ * STORE_UNAVAILABLE with err set. */
+static int sess_connect(struct mysql_sess *s, char *err, size_t errlen)
+{
+    struct mysql_store *ms = s->ms;
+    struct sml_verdict v;
+    char msg[256], what[CONFIG_STR_MAX * 3];
+    uint64_t now;
+    unsigned code;
+
+    if (s->conn != NULL)
+        return STORE_OK;
+    now = mono_ms();
+    if (now < s->retry_at_ms) {
+        snprintf(err, errlen, "%s (next try in %" PRIu64 " ms)", s->last_err, s->retry_at_ms - now);
+        return STORE_UNAVAILABLE;
+    }
+
+    s->conn = mysql_connect(&ms->cfg, &code, msg, sizeof(msg));
+    if (s->conn == NULL) {
+        sml_classify(code, SML_PHASE_CONNECT, &v);
+        snprintf(what, sizeof(what), "cannot connect to %s", ms->where);
+        mysql_format_error(s->last_err, sizeof(s->last_err), what, code, msg, v.hint);
+        s->failures++;
+        s->retry_at_ms = now + sml_backoff_ms(s->failures);
+        if (!atomic_exchange(&ms->down, true))
+            log_warn("%s; serving from buffered segments and retrying with backoff "
+                     "(up to %d ms)", s->last_err, SML_BACKOFF_MAX_MS);
+        strlcpy_safe(err, s->last_err, errlen);
+        return STORE_UNAVAILABLE;
+    }
+    s->failures = 0;
+    s->retry_at_ms = 0;
+    s->fresh = true;
+    if (atomic_exchange(&ms->down, false))
+        log_notice("mysql: connected to %s again", ms->where);
+    return STORE_OK;
+}
+
+/* Handle an error from `phase`: classify it, roll back or drop the
+ * connection as the verdict says, write the message. Returns the status
+ * for the caller. msg may point into the connection: it is copied first. */
+static int sess_fail(struct mysql_sess *s, enum sml_phase phase, unsigned code, const char *msg,
+                     const char *what, char *err, size_t errlen)
+{
+    struct sml_verdict v;
+    char text[256];
+
+    strlcpy_safe(text, msg ? msg : "", sizeof(text));
+    sml_classify(code, phase, &v);
+    if (v.rollback && !v.drop_conn && s->conn != NULL && mysql_rollback(s->conn) != 0)
+        v.drop_conn = true;
+    if (v.drop_conn) {
+        if (s->conn != NULL)
+            log_verbose("mysql: closing the connection after: %s [%u]", text, code);
+        sess_drop(s);
+    }
+    s->lost = v.conn_lost;
+    mysql_format_error(err, errlen, what, code, text, v.hint);
+    return v.status;
+}
+
+static int sess_stmt_fail(struct mysql_sess *s, MYSQL_STMT *st, enum sml_phase phase,
+                          const char *what, char *err, size_t errlen)
+{
+    return sess_fail(s, phase, mysql_stmt_errno(st), mysql_stmt_error(st), what, err, errlen);
+}
+
+/* End a transaction that changed nothing (or that we give up). A failure
+ * here only means the connection is gone, which undoes it as well. */
+static void sess_end_quietly(struct mysql_sess *s)
+{
+    if (s->conn != NULL && mysql_rollback(s->conn) != 0)
+        sess_drop(s);
+}
+
+/* The prepared statement idx on s's connection, preparing it on first
+ * use. Returns STORE_OK with *out, or a status with err set. */
+static int sess_stmt(struct mysql_sess *s, enum sml_stmt idx, enum sml_phase phase,
+                     const char *what, MYSQL_STMT **out, char *err, size_t errlen)
+{
+    const char *sql = s->ms->sql.text[idx];
+    MYSQL_STMT *st = s->stmt[idx];
+
+    if (st == NULL) {
+        st = mysql_stmt_init(s->conn);
+        if (st == NULL)
+            return sess_fail(s, phase, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
+        if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+            int rc = sess_stmt_fail(s, st, phase, what, err, errlen);
+            mysql_stmt_close(st);
+            return rc;
+        }
+        s->stmt[idx] = st;
+    }
+    *out = st;
+    return STORE_OK;
+}
+
+/* Parameters: a string and 64-bit integers. */
+static void bind_str(MYSQL_BIND *b, const char *s, unsigned long *len)
+{
+    memset(b, 0, sizeof(*b));
+    *len = (unsigned long)strlen(s);
+    b->buffer_type = MYSQL_TYPE_STRING;
+    b->buffer = (void *)s;
+    b->buffer_length = *len;
+    b->length = len;
+}
+
+static void bind_i64(MYSQL_BIND *b, int64_t *v)
+{
+    memset(b, 0, sizeof(*b));
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = v;
+}
+
+static void bind_u64(MYSQL_BIND *b, uint64_t *v)
+{
+    bind_i64(b, (int64_t *)(void *)v);
+    b->is_unsigned = 1;
+}
+
+/* Bind the result columns of the table's SELECTs to row. */
+static void bind_row(struct row_binds *rb, struct sml_row *row, int ncols)
+{
+    int c;
+
+    memset(rb, 0, sizeof(*rb));
+    memset(row, 0, sizeof(*row));
+    for (c = 0; c < ncols; c++) {
+        MYSQL_BIND *b = &rb->b[c];
+        b->is_null = &rb->is_null[c];
+        b->error = &rb->error[c];
+        b->length = &row->len[c];
+        b->buffer_type = MYSQL_TYPE_LONGLONG;
+        switch ((enum sml_col)c) {
+        case SML_COL_NAME:
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = row->name;
+            b->buffer_length = sizeof(row->name);
+            break;
+        case SML_COL_DESCRIPTION:
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = row->description;
+            b->buffer_length = sizeof(row->description);
+            break;
+        case SML_COL_AUTO_DISK:
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = row->auto_disk;
+            b->buffer_length = sizeof(row->auto_disk);
+            break;
+        case SML_COL_MAX_ID:    b->buffer = &row->max_id; break;
+        case SML_COL_STEP:      b->buffer = &row->step; break;
+        case SML_COL_KIND:      b->buffer = &row->kind; break;
+        case SML_COL_LENGTH:    b->buffer = &row->length; break;
+        case SML_COL_STARTING:  b->buffer = &row->starting; break;
+        case SML_COL_INCREMENT: b->buffer = &row->increment; break;
+        case SML_COL_PERM_KEY:
+            b->buffer = &row->perm_key;
+            b->is_unsigned = 1;
+            break;
+        case SML_COL_COUNT:
+            break;
+        }
+    }
+}
+
+/* Copy NULL and range flags into the row after a fetch. */
+static void row_flags(const struct row_binds *rb, struct sml_row *row, int ncols)
+{
+    int c;
+
+    for (c = 0; c < ncols; c++) {
+        row->null[c] = rb->is_null[c] != 0;
+        /* A string longer than its buffer shows in len[]; only numbers
+         * that did not fit are out of range. */
+        row->out_of_range[c] = rb->error[c] != 0 && rb->b[c].buffer_type == MYSQL_TYPE_LONGLONG;
+    }
+}
+
+/* Fetch at most one row of an executed statement, then read the rest of
+ * the result so that the connection is ready for the next statement.
+ * Returns 1 row there, 0 none, -1 error (see mysql_stmt_errno). */
+static int stmt_fetch_one(MYSQL_STMT *st)
+{
+    int r = mysql_stmt_fetch(st), more;
+
+    if (r == 1)
+        return -1;
+    if (r == MYSQL_NO_DATA) {
+        mysql_stmt_free_result(st);
+        return 0;
+    }
+    /* biz_tag is the primary key: no second row, but drain to be sure. */
+    do
+        more = mysql_stmt_fetch(st);
+    while (more == 0 || more == MYSQL_DATA_TRUNCATED);
+    if (more == 1)
+        return -1;
+    mysql_stmt_free_result(st);
+    return 1;
+}
+
+/* Run op on s, connecting first. If op fails only because a connection
+ * kept from an earlier call had broken (the server closed an idle
+ * connection, or restarted) and nothing reached COMMIT, run it once more
+ * on a new connection: nothing was done, and this spares the caller a
+ * needless "unavailable". */
+typedef int sess_op_fn(struct mysql_sess *s, void *arg, char *err, size_t errlen);
+
+static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
+{
+    int attempt, rc = STORE_UNAVAILABLE;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        bool reused;
+        rc = sess_connect(s, err, errlen);
+        if (rc != STORE_OK)
+            return rc;
+        reused = !s->fresh;
+        s->lost = false;
+        rc = op(s, arg, err, errlen);
+        s->fresh = false;
+        if (!(rc == STORE_UNAVAILABLE && s->lost && reused))
+            break;
+        log_verbose("%s; retrying on a new connection", err);
+    }
+    return rc;
+}
+
+/* ---- claim ---------------------------------------------------------------- */
+
+struct claim_args {
+    const char *name;
+    uint64_t want;
+    struct claim *out;
+};
+
+static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    struct claim_args *a = arg;
+    struct mysql_store *ms = s->ms;
+    struct row_binds rb;
+    struct sml_row row;
+    struct seqdef def;
+    MYSQL_BIND param[2];
+    MYSQL_STMT *sel, *upd;
+    unsigned long name_len, name_len2;
+    char what[SEQ_NAME_MAX + 32], why[300];
+    int64_t max_id, n_signed;
+    uint64_t n;
+    int rc, found;
+
+    snprintf(what, sizeof(what), "claim of '%s'", a->name);
+
+    rc = sess_stmt(s, SML_SQL_CLAIM_SELECT, SML_PHASE_SELECT, what, &sel, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    bind_str(&param[0], a->name, &name_len);
+    bind_row(&rb, &row, ms->sql.nselect);
+    if (mysql_stmt_bind_param(sel, param) != 0 || mysql_stmt_execute(sel) != 0 ||
+        mysql_stmt_bind_result(sel, rb.b) != 0)
+        return sess_stmt_fail(s, sel, SML_PHASE_SELECT, what, err, errlen);
+    found = stmt_fetch_one(sel);
+    if (found < 0)
+        return sess_stmt_fail(s, sel, SML_PHASE_SELECT, what, err, errlen);
+    if (found == 0) {
+        sess_end_quietly(s);
+        snprintf(err, errlen, "no such sequence '%s' in %s", a->name, ms->where);
+        return STORE_NOT_FOUND;
+    }
+    row_flags(&rb, &row, ms->sql.nselect);
+    if (sml_row_to_def(&row, &ms->shape, &def, &max_id, why, sizeof(why)) < 0) {
+        sess_end_quietly(s);
+        snprintf(err, errlen, "mysql: %s: %s", ms->where, why);
+        return STORE_ERROR;
+    }
+    if (sml_claim_size(max_id, row.step, a->want, &n) < 0) {
+        sess_end_quietly(s);
+        snprintf(err, errlen, "mysql: %s: row '%s' has max_id %" PRId64
+                 ": no counters left below BIGINT's top", ms->where, a->name, max_id);
+        return STORE_ERROR;
+    }
+
+    rc = sess_stmt(s, SML_SQL_CLAIM_UPDATE, SML_PHASE_UPDATE, what, &upd, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    n_signed = (int64_t)n;                      /* n <= INT64_MAX - max_id */
+    bind_i64(&param[0], &n_signed);
+    bind_str(&param[1], a->name, &name_len2);
+    if (mysql_stmt_bind_param(upd, param) != 0 || mysql_stmt_execute(upd) != 0)
+        return sess_stmt_fail(s, upd, SML_PHASE_UPDATE, what, err, errlen);
+    if (mysql_stmt_affected_rows(upd) != 1) {
+        /* Cannot happen while we hold the row's lock; never guess. */
+        sess_end_quietly(s);
+        snprintf(err, errlen, "mysql: %s: the row of '%s' was not updated", ms->where, a->name);
+        return STORE_UNAVAILABLE;
+    }
+
+    if (mysql_commit(s->conn) != 0)
+        return sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
+                         what, err, errlen);
+
+    a->out->start = (uint64_t)max_id;
+    a->out->count = n;
+    a->out->def = def;
+    return STORE_OK;
+}
+
+static int my_claim(struct store *st, void *sess, const char *name, uint64_t want,
+                    struct claim *out, char *err, size_t errlen)
+{
+    struct claim_args a = { name, want, out };
+    return sess_run(sess, claim_op, &a, err, errlen);
+}
+
+/* ---- give back ---------------------------------------------------------------- */
+
+struct give_back_args {
+    const char *name;
+    int64_t from, to;
+};
+
+static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    struct give_back_args *a = arg;
+    MYSQL_BIND param[3];
+    MYSQL_STMT *st;
+    unsigned long name_len;
+    char what[SEQ_NAME_MAX + 32];
+    int rc;
+
+    snprintf(what, sizeof(what), "give-back of '%s'", a->name);
+    rc = sess_stmt(s, SML_SQL_GIVE_BACK, SML_PHASE_OTHER, what, &st, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    bind_i64(&param[0], &a->from);
+    bind_str(&param[1], a->name, &name_len);
+    bind_i64(&param[2], &a->to);
+    if (mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    /* 0 rows: someone claimed after us (or the row is gone): nothing to do. */
+    if (mysql_commit(s->conn) != 0) {
+        /* Either given back or not: both are safe, the tail is ours no more. */
+        sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
+                  what, err, errlen);
+        return STORE_UNKNOWN;
+    }
+    return STORE_OK;
+}
+
+static int my_give_back(struct store *st, void *sess, const char *name, uint64_t from,
+                        uint64_t to, char *err, size_t errlen)
+{
+    struct give_back_args a;
+
+    if (from >= to || to > (uint64_t)INT64_MAX) {
+        snprintf(err, errlen, "mysql: give-back of '%s': bad range [%" PRIu64 ", %" PRIu64 ")",
+                 name, from, to);
+        return STORE_ERROR;
+    }
+    a.name = name;
+    a.from = (int64_t)from;
+    a.to = (int64_t)to;
+    return sess_run(sess, give_back_op, &a, err, errlen);
+}
+
+/* ---- create and drop ------------------------------------------------------------ */
+
+static int create_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    const struct seqdef *def = arg;
+    struct mysql_store *ms = s->ms;
+    MYSQL_BIND param[SML_COL_COUNT];
+    unsigned long lens[SML_COL_COUNT];
+    int64_t max_id = 0, step = (int64_t)def->segment, kind = def->kind, length = def->length;
+    int64_t starting = def->starting, increment = def->increment;
+    uint64_t perm_key = def->perm_key;
+    const char *auto_disk = sml_auto_disk_text(def->auto_disk);
+    char what[SEQ_NAME_MAX + 32];
+    MYSQL_STMT *st;
+    int rc, i;
+
+    snprintf(what, sizeof(what), "create of '%s'", def->name);
+    rc = sess_stmt(s, SML_SQL_INSERT, SML_PHASE_OTHER, what, &st, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    for (i = 0; i < ms->sql.ninsert; i++) {
+        switch (sml_insert_col(&ms->shape, i)) {
+        case SML_COL_NAME:        bind_str(&param[i], def->name, &lens[i]); break;
+        case SML_COL_MAX_ID:      bind_i64(&param[i], &max_id); break;   /* counters start at 0 */
+        case SML_COL_STEP:        bind_i64(&param[i], &step); break;
+        case SML_COL_DESCRIPTION: bind_str(&param[i], def->description, &lens[i]); break;
+        case SML_COL_KIND:        bind_i64(&param[i], &kind); break;
+        case SML_COL_LENGTH:      bind_i64(&param[i], &length); break;
+        case SML_COL_STARTING:    bind_i64(&param[i], &starting); break;
+        case SML_COL_INCREMENT:   bind_i64(&param[i], &increment); break;
+        case SML_COL_PERM_KEY:    bind_u64(&param[i], &perm_key); break;
+        case SML_COL_AUTO_DISK:   bind_str(&param[i], auto_disk, &lens[i]); break;
+        case SML_COL_COUNT:       break;
+        }
+    }
+    if (mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0) {
+        rc = sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+        if (rc == STORE_EXISTS)
+            snprintf(err, errlen, "sequence '%s' already exists (redefining is an error: "
+                     "DEL it first)", def->name);
+        return rc;
+    }
+    if (mysql_commit(s->conn) != 0) {
+        sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
+                  what, err, errlen);
+        snprintf(err, errlen, "mysql: the connection broke while creating '%s': it may or "
+                 "may not exist now (check with EXISTS)", def->name);
+        return STORE_UNAVAILABLE;
+    }
+    return STORE_OK;
+}
+
+static int my_create(struct store *st, void *sess, const struct seqdef *def, char *err, size_t errlen)
+{
+    struct mysql_sess *s = sess;
+
+    if (!s->ms->shape.seqd_columns && sml_leaf_can_hold(def, s->ms->where, err, errlen) < 0)
+        return STORE_ERROR;
+    if (def->segment > INT32_MAX) {
+        snprintf(err, errlen, "segment %" PRIu64 " does not fit the table's step column (INT)",
+                 def->segment);
+        return STORE_ERROR;
+    }
+    return sess_run(s, create_op, (void *)def, err, errlen);
+}
+
+static int drop_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    const char *name = arg;
+    MYSQL_BIND param[1];
+    unsigned long name_len;
+    char what[SEQ_NAME_MAX + 32];
+    MYSQL_STMT *st;
+    int rc;
+
+    snprintf(what, sizeof(what), "drop of '%s'", name);
+    rc = sess_stmt(s, SML_SQL_DELETE, SML_PHASE_OTHER, what, &st, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    bind_str(&param[0], name, &name_len);
+    if (mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    if (mysql_stmt_affected_rows(st) == 0) {
+        sess_end_quietly(s);
+        snprintf(err, errlen, "no such sequence '%s' in %s", name, s->ms->where);
+        return STORE_NOT_FOUND;
+    }
+    if (mysql_commit(s->conn) != 0) {
+        sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
+                  what, err, errlen);
+        snprintf(err, errlen, "mysql: the connection broke while deleting '%s': it may or "
+                 "may not exist now (check with EXISTS)", name);
+        return STORE_UNAVAILABLE;
+    }
+    return STORE_OK;
+}
+
+static int my_drop(struct store *st, void *sess, const char *name, char *err, size_t errlen)
+{
+    return sess_run(sess, drop_op, (void *)name, err, errlen);
+}
+
+/* ---- lookup and list -------------------------------------------------------------- */
+
+struct lookup_args {
+    const char *name;
+    struct seqdef *def;
+};
+
+static int lookup_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    struct lookup_args *a = arg;
+    struct mysql_store *ms = s->ms;
+    struct row_binds rb;
+    struct sml_row row;
+    MYSQL_BIND param[1];
+    unsigned long name_len;
+    char what[SEQ_NAME_MAX + 32], why[300];
+    MYSQL_STMT *st;
+    int64_t max_id;
+    int rc, found;
+
+    snprintf(what, sizeof(what), "look-up of '%s'", a->name);
+    rc = sess_stmt(s, SML_SQL_LOOKUP, SML_PHASE_OTHER, what, &st, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    bind_str(&param[0], a->name, &name_len);
+    bind_row(&rb, &row, ms->sql.nselect);
+    if (mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0 ||
+        mysql_stmt_bind_result(st, rb.b) != 0)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    found = stmt_fetch_one(st);
+    if (found < 0)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    /* End the read-only transaction: an open one would hold the table's
+     * metadata lock and block an ALTER TABLE (e.g. upgrade-from-leaf). */
+    sess_end_quietly(s);
+    if (found == 0) {
+        snprintf(err, errlen, "no such sequence '%s' in %s", a->name, ms->where);
+        return STORE_NOT_FOUND;
+    }
+    row_flags(&rb, &row, ms->sql.nselect);
+    if (sml_row_to_def(&row, &ms->shape, a->def, &max_id, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "mysql: %s: %s", ms->where, why);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static int my_lookup(struct store *st, void *sess, const char *name, struct seqdef *def,
+                     char *err, size_t errlen)
+{
+    struct lookup_args a = { name, def };
+    return sess_run(sess, lookup_op, &a, err, errlen);
+}
+
+struct list_args {
+    store_list_fn *each;
+    void *arg;
+};
+
+static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    struct list_args *a = arg;
+    struct mysql_store *ms = s->ms;
+    struct row_binds rb;
+    struct sml_row row;
+    struct seqdef def;
+    char why[300];
+    MYSQL_STMT *st;
+    int64_t max_id;
+    int rc, r;
+    unsigned bad = 0;
+
+    rc = sess_stmt(s, SML_SQL_LIST, SML_PHASE_OTHER, "list", &st, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    bind_row(&rb, &row, ms->sql.nselect);
+    /* Buffer the whole result: each() runs while no statement is open. */
+    if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, rb.b) != 0 ||
+        mysql_stmt_store_result(st) != 0)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, "list", err, errlen);
+    sess_end_quietly(s);
+    while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+        row_flags(&rb, &row, ms->sql.nselect);
+        if (sml_row_to_def(&row, &ms->shape, &def, &max_id, why, sizeof(why)) < 0) {
+            /* One bad row must not hide the others; say which, at most a few. */
+            if (bad++ < 5)
+                log_warn("mysql: %s: skipping %s", ms->where, why);
+        } else {
+            a->each(&def, a->arg);
+        }
+        memset(&row, 0, sizeof(row));
+    }
+    if (r == 1)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, "list", err, errlen);
+    mysql_stmt_free_result(st);
+    return STORE_OK;
+}
+
+static int my_list(struct store *st, void *sess, store_list_fn *each, void *arg,
+                   char *err, size_t errlen)
+{
+    struct list_args a = { each, arg };
+    return sess_run(sess, list_op, &a, err, errlen);
+}
+
+/* ---- open, close, sessions ------------------------------------------------------ */
+
+/* Read the table's column names (information_schema) and decide its shape.
+ * Returns 0, or -1 with a message saying what to do. */
+static int my_read_shape(MYSQL *c, struct mysql_store *ms, char *err, size_t errlen)
+{
+    const struct config *cfg = &ms->cfg;
+    char (*names)[65] = xcalloc(MYSQL_MAX_COLUMNS, sizeof(*names));
+    const char *cols[MYSQL_MAX_COLUMNS];
+    char colbuf[65], why[300];
+    unsigned long name_len, col_len = 0;
+    mysql_flag col_null = 0;
+    MYSQL_BIND param[1], result[1];
+    MYSQL_STMT *st = mysql_stmt_init(c);
+    size_t n = 0;
+    int r, rc = -1;
+
+    if (st == NULL) {
+        snprintf(err, errlen, "mysql: %s", mysql_error(c));
+        free(names);
+        return -1;
+    }
+    bind_str(&param[0], cfg->mysql_table, &name_len);
+    memset(result, 0, sizeof(result));
+    result[0].buffer_type = MYSQL_TYPE_STRING;
+    result[0].buffer = colbuf;
+    result[0].buffer_length = sizeof(colbuf) - 1;
+    result[0].length = &col_len;
+    result[0].is_null = &col_null;
+    if (mysql_stmt_prepare(st, SML_SQL_COLUMNS, strlen(SML_SQL_COLUMNS)) != 0 ||
+        mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0 ||
+        mysql_stmt_bind_result(st, result) != 0) {
+        snprintf(err, errlen, "mysql: reading the columns of %s: %s [%u]", ms->where,
+                 mysql_stmt_error(st), mysql_stmt_errno(st));
+        goto out;
+    }
+    while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+        size_t len = col_len < sizeof(colbuf) - 1 ? col_len : sizeof(colbuf) - 1;
+        if (n == MYSQL_MAX_COLUMNS || col_null)
+            continue;
+        memcpy(names[n], colbuf, len);
+        names[n][len] = '\0';
+        cols[n] = names[n];
+        n++;
+    }
+    if (r == 1) {
+        snprintf(err, errlen, "mysql: reading the columns of %s: %s [%u]", ms->where,
+                 mysql_stmt_error(st), mysql_stmt_errno(st));
+        goto out;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "mysql: table %s not found: create it with "
+                 "`mysql %s < sql/schema.sql` (or fix store.mysql.table, or grant the "
+                 "user access to it)", ms->where, cfg->mysql_database);
+        goto out;
+    }
+    if (sml_shape_from_columns(cols, n, &ms->shape, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "mysql: table %s: %s", ms->where, why);
+        goto out;
+    }
+    rc = 0;
+out:
+    mysql_stmt_close(st);
+    free(names);
+    return rc;
+}
+
+static int my_open(struct store *st, const struct config *cfg, char *err, size_t errlen)
+{
+    struct mysql_store *ms;
+    struct sml_verdict v;
+    char msg[256], why[300], what[CONFIG_STR_MAX * 3];
+    unsigned code;
+    MYSQL *c = NULL;
+    int i;
+
+    if (!sml_table_name_ok(cfg->mysql_table)) {
+        snprintf(err, errlen, "store.mysql.table '%s' must be 1..%d characters of "
+                 "A-Z a-z 0-9 _", cfg->mysql_table, SML_TABLE_MAX);
+        return -1;
+    }
+    if (cfg->mysql_database[0] == '\0') {
+        snprintf(err, errlen, "store.mysql.database must be set");
+        return -1;
+    }
+    if (mysql_library_init(0, NULL, NULL) != 0) {
+        snprintf(err, errlen, "mysql: the client library failed to initialise");
+        return -1;
+    }
+    ms = xcalloc(1, sizeof(*ms));
+    ms->cfg = *cfg;
+    snprintf(ms->where, sizeof(ms->where), "%s.%s", cfg->mysql_database, cfg->mysql_table);
+    atomic_init(&ms->down, false);
+
+    c = mysql_connect(cfg, &code, msg, sizeof(msg));
+    if (c == NULL) {
+        sml_classify(code, SML_PHASE_CONNECT, &v);
+        if (cfg->mysql_socket[0])
+            snprintf(what, sizeof(what), "cannot connect as '%s' through socket %s",
+                     cfg->mysql_user, cfg->mysql_socket);
+        else
+            snprintf(what, sizeof(what), "cannot connect as '%s' to %s:%d",
+                     cfg->mysql_user, cfg->mysql_host, cfg->mysql_port);
+        mysql_format_error(err, errlen, what, code, msg, v.hint);
+        goto fail;
+    }
+    if (my_read_shape(c, ms, err, errlen) < 0)
+        goto fail;
+    if (sml_build_sql(&ms->sql, cfg->mysql_table, &ms->shape, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "mysql: %s", why);
+        goto fail;
+    }
+    /* Prepare every statement once now, so that a table the server sees
+     * differently (types, rights) fails at start-up, not on first use. */
+    for (i = 0; i < SML_SQL_COUNT; i++) {
+        MYSQL_STMT *s = mysql_stmt_init(c);
+        if (s == NULL || mysql_stmt_prepare(s, ms->sql.text[i], strlen(ms->sql.text[i])) != 0) {
+            sml_classify(s ? mysql_stmt_errno(s) : mysql_errno(c), SML_PHASE_OTHER, &v);
+            snprintf(what, sizeof(what), "table %s cannot be used", ms->where);
+            mysql_format_error(err, errlen, what, s ? mysql_stmt_errno(s) : mysql_errno(c),
+                               s ? mysql_stmt_error(s) : mysql_error(c), v.hint);
+            if (s)
+                mysql_stmt_close(s);
+            goto fail;
+        }
+        mysql_stmt_close(s);
+    }
+    mysql_rollback(c);
+    mysql_close(c);
+    log_notice("mysql: using table %s (%s) as %s", ms->where,
+               ms->shape.seqd_columns ? "seqd's columns" :
+               "Leaf's columns only: type 3 sequences from 0 by 1",
+               cfg->mysql_user);
+    st->priv = ms;
+    return 0;
+
+fail:
+    if (c)
+        mysql_close(c);
+    free(ms);
+    mysql_library_end();
+    return -1;
+}
+
+/* After every session has been closed (the store pool has stopped). */
+static void my_close(struct store *st)
+{
+    free(st->priv);
+    st->priv = NULL;
+    mysql_library_end();
+}
+
+/* Runs on the store thread that will use the session: the client library
+ * keeps per-thread state. Connects lazily, on the first call. */
+static void *my_session_open(struct store *st)
+{
+    struct mysql_sess *s;
+
+    mysql_thread_init();
+    s = xcalloc(1, sizeof(*s));
+    s->ms = st->priv;
+    return s;
+}
+
+static void my_session_close(struct store *st, void *sess)
+{
+    struct mysql_sess *s = sess;
+
+    if (s != NULL) {
+        if (s->conn != NULL)
+            sess_end_quietly(s);
+        sess_drop(s);
+        free(s);
+    }
+    mysql_thread_end();
+}
+
+const struct store_ops store_mysql_ops = {
+    .name = "mysql",
+    .shared = true,
+    .open = my_open,
+    .close = my_close,
+    .session_open = my_session_open,
+    .session_close = my_session_close,
+    .claim = my_claim,
+    .give_back = my_give_back,
+    .create = my_create,
+    .drop = my_drop,
+    .lookup = my_lookup,
+    .list = my_list,
+};
