@@ -54,7 +54,10 @@ bool seqdef_name_ok(const char *name, size_t len, char *err, size_t errlen);
 /* Build a definition from HSET's field/value pairs (argv[0] is the first
  * field). default_segment is used when no 'segment' field is given; key is
  * the permutation key for type 1 (the caller draws it at random).
- * Returns 0, or -1 with a message for "-ERR <msg>" in err. */
+ * Field names are case-insensitive; a field given twice is an error.
+ * Type 1 gets starting 0 and increment 1 (it takes neither field).
+ * Returns 0, or -1 with a message for "-ERR <msg>" in err (one line, no
+ * CR/LF; *def is then unspecified). */
 int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
                        int argc, const char *const *argv, const size_t *argl,
                        uint64_t default_segment, uint64_t key, char *err, size_t errlen);

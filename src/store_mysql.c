@@ -596,6 +596,9 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     a->out->start = (uint64_t)max_id;
     a->out->count = n;
     a->out->def = def;
+    /* The name asked for: a Leaf table's case-insensitive biz_tag may have
+     * matched a row spelled differently (same counters, so still safe). */
+    strlcpy_safe(a->out->def.name, a->name, sizeof(a->out->def.name));
     return STORE_OK;
 }
 
@@ -803,6 +806,7 @@ static int lookup_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
         snprintf(err, errlen, "mysql: %s: %s", ms->where, why);
         return STORE_ERROR;
     }
+    strlcpy_safe(a->def->name, a->name, sizeof(a->def->name));   /* as in claim_op */
     return STORE_OK;
 }
 

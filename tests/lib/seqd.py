@@ -1,0 +1,245 @@
+"""Start and stop a real seqd for integration tests.
+
+Every server listens on 127.0.0.1 on a free port, with its own data dir
+under a temporary directory, and is stopped when the test ends (atexit
+too). The binary is $SEQD_BIN (set by `make check`), else src/seqd of the
+source tree.
+"""
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SRCDIR = os.environ.get("SEQD_SRCDIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("SEQD_BIN") or os.path.join(SRCDIR, "src", "seqd")
+
+_running = []
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+class Seqd:
+    """One seqd process. config: dict merged over a test default config."""
+
+    def __init__(self, config=None, store="file", datadir=None, port=None, extra_args=()):
+        self.tmp = tempfile.mkdtemp(prefix="seqd-test-")
+        self.port = port or free_port()
+        self.datadir = datadir or os.path.join(self.tmp, "data")
+        cfg = {
+            "bind": "127.0.0.1",
+            "port": self.port,
+            "workers": 2,
+            "log": {"level": "verbose"},
+            "store": {"type": store, "dir": self.datadir},
+        }
+        for key, value in (config or {}).items():
+            if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+                cfg[key] = dict(cfg[key], **value)
+            else:
+                cfg[key] = value
+        self.config = cfg
+        self.config_path = os.path.join(self.tmp, "seqd.json")
+        self.log_path = os.path.join(self.tmp, "seqd.log")
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.write_config()
+
+    def write_config(self):
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=2)
+
+    def start(self, timeout=10.0):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([BIN, "-c", self.config_path] + self.extra_args,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        _running.append(self)
+        if not wait_port(self.port, timeout, self.proc):
+            raise RuntimeError("seqd did not start on port %d:\n%s" % (self.port, self.log()))
+        return self
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout=15.0):
+        """SIGTERM and wait: a graceful stop. Returns the exit code."""
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise RuntimeError("seqd did not stop within %.0f s after SIGTERM" % timeout)
+        finally:
+            self._log.close()
+            if self in _running:
+                _running.remove(self)
+        return rc
+
+    def kill(self):
+        """SIGKILL: a crash."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+        if self in _running:
+            _running.remove(self)
+
+    def cli(self, *args, timeout=10.0, check=False):
+        """Run the real redis-cli against this server; returns stdout stripped."""
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)] + [str(a) for a in args],
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError("redis-cli %s failed: %s" % (args, r.stderr))
+        return r.stdout.rstrip("\n")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.stop()
+
+
+class Client:
+    """A raw RESP client over a socket, for exact protocol checks."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def command(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.send(out)
+        return self.read_reply()
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_reply(self):
+        """Parse one RESP2/RESP3 reply. Errors come back as RespError objects."""
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t in (b"+",):
+            return rest.decode()
+        if t == b"-":
+            return RespError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t in (b"$", b"="):
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data.decode("utf-8", "replace")
+        if t in (b"*", b"~"):
+            n = int(rest)
+            return None if n < 0 else [self.read_reply() for _ in range(n)]
+        if t == b"%":
+            n = int(rest)
+            return {self.read_reply(): self.read_reply() for _ in range(n)}
+        if t == b"_":
+            return None
+        raise ValueError("bad reply type %r" % line)
+
+    def closed_by_server(self, timeout=3.0):
+        """True when the server closes the connection (after any pending bytes)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+class RespError(str):
+    pass
+
+
+def _cleanup():
+    for s in list(_running):
+        try:
+            s.kill()
+        except Exception:
+            pass
+
+
+atexit.register(_cleanup)
+
+
+def run_tests(tests):
+    """Run test functions in order; print 'N passed, N failed'; exit 0/1."""
+    passed = failed = 0
+    for t in tests:
+        name = t.__name__
+        start = time.monotonic()
+        try:
+            t()
+        except Exception as e:  # noqa: BLE001 - report every failure
+            failed += 1
+            import traceback
+            traceback.print_exc()
+            print("FAIL %s: %s" % (name, e), flush=True)
+        else:
+            passed += 1
+            print("PASS %s (%.1f s)" % (name, time.monotonic() - start), flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
