@@ -2,6 +2,8 @@
 -- serves a row inserted here on the first GET (a look-up on a miss) and
 -- notices changes at its next rescan (store.mysql.rescan_s).
 --
+-- `starting` is a reserved word in MySQL and MariaDB: keep the backticks.
+--
 -- Rules that keep numbers unique:
 --   * max_id only ever grows while nodes run (seqd adds to it when it
 --     claims a segment). Never lower it: numbers would repeat.
@@ -15,11 +17,11 @@ VALUES ('msg', 1, 1000, 'message ids');
 
 -- Type 3, increasing from 1000 by 5: 1000, 1005, 1010, ...
 -- (max_id 0 is the first counter; number = starting + counter * increment)
-INSERT INTO seqd_segments (biz_tag, max_id, step, kind, starting, `increment`)
+INSERT INTO seqd_segments (biz_tag, max_id, step, kind, `starting`, `increment`)
 VALUES ('order_id', 0, 1000, 3, 1000, 5);
 
 -- Type 2, fixed length: 8-digit numbers from 10000000, by 1, until 99999999.
-INSERT INTO seqd_segments (biz_tag, max_id, step, kind, `length`, starting, `increment`)
+INSERT INTO seqd_segments (biz_tag, max_id, step, kind, `length`, `starting`, `increment`)
 VALUES ('invoice_no', 0, 1000, 2, 8, 10000000, 1);
 
 -- Type 1, random-looking: every 10-digit number once, in an order that
@@ -36,8 +38,8 @@ UPDATE seqd_segments SET step = 5000 WHERE biz_tag = 'msg';
 UPDATE seqd_segments SET max_id = max_id + 1000000 WHERE biz_tag = 'msg';
 
 -- Look at the sequences and the next number each will hand out (kinds 2, 3).
-SELECT biz_tag, kind, `length`, starting, `increment`, step, max_id,
-       starting + max_id * `increment` AS next_unclaimed_number,
+SELECT biz_tag, kind, `length`, `starting`, `increment`, step, max_id,
+       `starting` + max_id * `increment` AS next_unclaimed_number,
        description, update_time
 FROM seqd_segments ORDER BY biz_tag;
 

@@ -243,8 +243,11 @@ static void conn_run(struct conn *c)
         const char *err = NULL;
         const struct resp_limits *lim = c->authed ? &limits_authed : &limits_preauth;
         enum resp_status st = resp_parse(buf_head(&c->in), buf_used(&c->in), lim, req, &consumed, &err);
-        if (st == RESP_AGAIN)
+        if (st == RESP_AGAIN) {
+            if (buf_used(&c->in) > CONN_MAX_REQUEST)
+                conn_protocol_error(c, "request too large", buf_head(&c->in), buf_used(&c->in));
             break;
+        }
         if (st == RESP_ERR) {
             conn_protocol_error(c, err, buf_head(&c->in), buf_used(&c->in));
             break;

@@ -23,6 +23,9 @@
  * is cut off. */
 #define CONN_OUTPUT_SOFT (256 * 1024)
 #define CONN_STALL_MS 30000
+/* A request may not be larger than this (all its arguments together):
+ * the input buffer of one client stays bounded. */
+#define CONN_MAX_REQUEST (1024 * 1024)
 /* One read event reads at most this much, so one pipelining client
  * cannot starve the others. */
 #define CONN_READ_BUDGET (64 * 1024)

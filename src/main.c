@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "discovery.h"
 #include "listener.h"
 #include "log.h"
 #include "seq.h"
@@ -178,6 +179,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
     config_apply_reload(&server.cfg, &fresh, changed, sizeof(changed));
     pthread_mutex_unlock(&server.reload_lock);
     log_set_level(server.cfg.log_level);
+    discovery_set_interval(server.cfg.mysql_rescan_s);
     log_notice("SIGHUP: configuration reloaded%s%s", changed[0] ? ": " : " (nothing changed)", changed);
 }
 
@@ -327,6 +329,7 @@ int main(int argc, char **argv)
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
     event_add(sighup, NULL);
+    discovery_start(main_base);
 
     log_notice("seqd %s ready on %s:%d (%s store, %zu sequences, %d workers, pid %ld)", PACKAGE_VERSION,
                server.cfg.bind, server.cfg.port, ops->name, ndefs, server.nworkers, (long)getpid());
@@ -336,6 +339,7 @@ int main(int argc, char **argv)
 
     /* Graceful stop. */
     listener_close();
+    discovery_stop();
     seq_registry_stop_claims();
     workers_stop();
     store_pool_stop(server.pool);

@@ -122,6 +122,7 @@ struct seq *seq_add(const struct seqdef *def)
     if (def->kind == SEQ_RANDOM)
         seqdef_perm_init(def, &s->perm);
     segbuf_init(&s->sb, seqdef_limit(def));
+    s->added_ms = mono_ms();
     s->refs = 2;                      /* the registry's and the caller's */
     s->hnext = reg.buckets[b];
     reg.buckets[b] = s;
@@ -349,6 +350,13 @@ enum seq_take seq_take(struct seq *s, int worker_id, int64_t *out, uint64_t want
         store_pool_submit(reg.env.pool, job);
     *got = n;
     return result;
+}
+
+void seq_set_segment(struct seq *s, uint64_t segment)
+{
+    pthread_mutex_lock(&s->lock);
+    s->def.segment = segment;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void seq_wait_reason(struct seq *s, char *buf, size_t len)

@@ -42,6 +42,7 @@ struct seq {
     int failures;                   /* consecutive failed claims */
     char last_error[200];           /* why the last claim failed ("" after success) */
     uint64_t generated, wasted, given_back, claims;
+    uint64_t added_ms;              /* when it joined the registry */
     struct seq *hnext;              /* registry hash chain */
 };
 
@@ -74,6 +75,9 @@ struct seq *seq_add(const struct seqdef *def);
  * still holds are wasted. Wakes its parked commands. */
 void seq_remove(const char *name, size_t len);
 size_t seq_count(void);
+
+/* The store says the base segment size (the row's step) is now `segment`. */
+void seq_set_segment(struct seq *s, uint64_t segment);
 
 /* Take up to `want` numbers into out[]; *got is how many. SEQ_TAKEN when
  * *got == want; SEQ_WAIT when the buffers ran dry first (a claim is on its

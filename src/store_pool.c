@@ -28,6 +28,17 @@ struct store_pool {
     pthread_t *threads;
 };
 
+/* JOB_LIST: collect every definition into the job. */
+static void list_append(const struct seqdef *def, void *arg)
+{
+    struct store_job *job = arg;
+    if (job->ndefs == job->capdefs) {
+        job->capdefs = job->capdefs ? job->capdefs * 2 : 64;
+        job->defs = xrealloc(job->defs, job->capdefs * sizeof(*job->defs));
+    }
+    job->defs[job->ndefs++] = *def;
+}
+
 static void run_job(struct store *st, void *sess, struct store_job *job)
 {
     const struct store_ops *ops = st->ops;
@@ -50,9 +61,8 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
         job->status = ops->lookup(st, sess, job->name, &job->def, job->err, sizeof(job->err));
         break;
     case JOB_LIST:
-        /* Lists run through store_run_now() with a callback of their own. */
-        job->status = STORE_ERROR;
-        strlcpy_safe(job->err, "list is not a pool job", sizeof(job->err));
+        job->ndefs = 0;
+        job->status = ops->list(st, sess, list_append, job, job->err, sizeof(job->err));
         break;
     }
     if (job->status != STORE_OK && job->err[0] == '\0')

@@ -24,6 +24,8 @@ struct store_job {
     uint64_t want;                /* JOB_CLAIM: counters wanted */
     struct seqdef def;            /* JOB_CREATE: in; JOB_LOOKUP: out */
     struct claim claim;           /* JOB_CLAIM: out */
+    struct seqdef *defs;          /* JOB_LIST: out, xmalloc'ed, the done callback frees */
+    size_t ndefs, capdefs;
     int status;                   /* enum store_status, set before done */
     char err[256];
     uint64_t not_before_ms;       /* mono_ms() before which it must not run */

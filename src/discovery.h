@@ -1,0 +1,22 @@
+/*
+ * discovery: keep this node's sequences in step with a shared store.
+ *
+ * On a shared store (mysql) other nodes and administrators add, change and
+ * remove rows. A name this node does not know is looked up on its first
+ * use (cmd.c); this module adds the periodic rescan
+ * (store.mysql.rescan_s): new rows are registered, rows that are gone are
+ * dropped from the registry, and a changed step is taken up.
+ */
+#ifndef SEQD_DISCOVERY_H
+#define SEQD_DISCOVERY_H
+
+struct event_base;
+
+/* Start the rescan timer on the main thread's event base (shared stores
+ * only; does nothing otherwise). */
+void discovery_start(struct event_base *base);
+/* Apply a new rescan interval (SIGHUP). */
+void discovery_set_interval(int seconds);
+void discovery_stop(void);
+
+#endif
