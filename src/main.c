@@ -82,13 +82,19 @@ static int apply_overrides(struct config *cfg, char *err, size_t errlen)
 /* Read the configuration: the file (when there is one), then the flags. */
 static int load_config(struct config *cfg, const char *file, bool file_given, char *err, size_t errlen)
 {
+    char why[512];
+
     config_defaults(cfg);
     if (file_given || access(file, F_OK) == 0) {
         if (config_load_file(cfg, file, err, errlen) != 0)
             return -1;
         strlcpy_safe(cfg->config_file, file, sizeof(cfg->config_file));
     }
-    return apply_overrides(cfg, err, errlen);
+    if (apply_overrides(cfg, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s: %s", cfg->config_file[0] ? cfg->config_file : "(defaults and flags)", why);
+        return -1;
+    }
+    return 0;
 }
 
 static void make_run_id(char *out)

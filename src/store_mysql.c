@@ -165,6 +165,13 @@ bad_mode:
     return -1;
 }
 
+static bool mysql_tls_required(const struct config *cfg)
+{
+    return strcmp(cfg->mysql_ssl_mode, "required") == 0 ||
+           strcmp(cfg->mysql_ssl_mode, "verify_ca") == 0 ||
+           strcmp(cfg->mysql_ssl_mode, "verify_identity") == 0;
+}
+
 /* Run one fixed statement (no data in it) on a fresh connection. */
 static int mysql_setup_query(MYSQL *c, const char *sql, unsigned *code, char *msg, size_t msglen)
 {
@@ -214,6 +221,15 @@ static MYSQL *mysql_connect(const struct config *cfg, unsigned *code, char *msg,
         strlcpy_safe(msg, mysql_error(c), msglen);
         mysql_close(c);
         return NULL;
+    }
+
+    /* Connector/C may connect in plain text when the server offers no
+     * TLS even though TLS was asked for: check what we actually got. */
+    if (mysql_tls_required(cfg) && mysql_get_ssl_cipher(c) == NULL) {
+        *code = CR_SSL_CONNECTION_ERROR;
+        snprintf(msg, msglen, "store.mysql.ssl_mode is '%s' but the connection is not "
+                 "encrypted (the server offers no TLS)", cfg->mysql_ssl_mode);
+        goto fail;
     }
 
     /* Every statement runs in a transaction that seqd ends itself. */
