@@ -270,6 +270,15 @@ static MYSQL *mysql_connect(const struct config *cfg, unsigned *code, char *msg,
              "innodb_lock_wait_timeout = %u", rw_s > 2 ? rw_s / 2 : 1);
     if (mysql_setup_query(c, sql, code, msg, msglen) < 0)
         goto fail;
+    /* MariaDB only (MySQL has no such variable, hence no error check): a
+     * node that stops between its SELECT ... FOR UPDATE and its COMMIT
+     * (frozen, cut off by the network) would hold the row's lock until
+     * the server noticed the dead connection, hours later; every other
+     * node's claims of that sequence would fail meanwhile. Our claim
+     * transactions last milliseconds, so the server may kill one that
+     * sits idle for the read timeout. */
+    snprintf(sql, sizeof(sql), "SET SESSION idle_transaction_timeout = %u", rw_s);
+    mysql_query(c, sql);
     return c;
 
 fail:
@@ -277,15 +286,19 @@ fail:
     return NULL;
 }
 
-/* "mysql: <what>: <server text> [code]; <hint>" into err. */
+/* "mysql: <what>: <server text> [code]; <hint>" into err, cut to fit. */
 static void mysql_format_error(char *err, size_t errlen, const char *what, unsigned code,
                                const char *msg, const char *hint)
 {
+    int n;
+
     if (code)
-        snprintf(err, errlen, "mysql: %s: %s [%u]%s%s", what, msg, code,
-                 hint[0] ? "; " : "", hint);
+        n = snprintf(err, errlen, "mysql: %s: %s [%u]%s%s", what, msg, code,
+                     hint[0] ? "; " : "", hint);
     else
-        snprintf(err, errlen, "mysql: %s: %s", what, msg);
+        n = snprintf(err, errlen, "mysql: %s: %s", what, msg);
+    if (n > 0 && (size_t)n >= errlen && errlen > 4)
+        memcpy(err + errlen - 4, "...", 4);      /* show that it was cut */
 }
 
 /* ---- sessions ----------------------------------------------------------------- */
@@ -394,9 +407,12 @@ static int sess_stmt(struct mysql_sess *s, enum sml_stmt idx, enum sml_phase pha
         if (st == NULL)
             return sess_fail(s, phase, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
         if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-            int rc = sess_stmt_fail(s, st, phase, what, err, errlen);
+            /* Close the statement before sess_fail() may close its connection. */
+            unsigned code = mysql_stmt_errno(st);
+            char msg[256];
+            strlcpy_safe(msg, mysql_stmt_error(st), sizeof(msg));
             mysql_stmt_close(st);
-            return rc;
+            return sess_fail(s, phase, code, msg, what, err, errlen);
         }
         s->stmt[idx] = st;
     }
@@ -552,7 +568,7 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     struct sml_row row;
     struct seqdef def;
     MYSQL_BIND param[2];
-    MYSQL_STMT *sel, *upd;
+    MYSQL_STMT *sel = NULL, *upd = NULL;
     unsigned long name_len, name_len2;
     char what[SEQ_NAME_MAX + 32], why[300];
     int64_t max_id, n_signed;
@@ -636,7 +652,7 @@ static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errle
 {
     struct give_back_args *a = arg;
     MYSQL_BIND param[3];
-    MYSQL_STMT *st;
+    MYSQL_STMT *st = NULL;
     unsigned long name_len;
     char what[SEQ_NAME_MAX + 32];
     int rc;
@@ -689,7 +705,7 @@ static int create_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     uint64_t perm_key = def->perm_key;
     const char *auto_disk = sml_auto_disk_text(def->auto_disk);
     char what[SEQ_NAME_MAX + 32];
-    MYSQL_STMT *st;
+    MYSQL_STMT *st = NULL;
     int rc, i;
 
     snprintf(what, sizeof(what), "create of '%s'", def->name);
@@ -748,7 +764,7 @@ static int drop_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     MYSQL_BIND param[1];
     unsigned long name_len;
     char what[SEQ_NAME_MAX + 32];
-    MYSQL_STMT *st;
+    MYSQL_STMT *st = NULL;
     int rc;
 
     snprintf(what, sizeof(what), "drop of '%s'", name);
@@ -794,7 +810,7 @@ static int lookup_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     MYSQL_BIND param[1];
     unsigned long name_len;
     char what[SEQ_NAME_MAX + 32], why[300];
-    MYSQL_STMT *st;
+    MYSQL_STMT *st = NULL;
     int64_t max_id;
     int rc, found;
 
@@ -846,7 +862,7 @@ static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     struct sml_row row;
     struct seqdef def;
     char why[300];
-    MYSQL_STMT *st;
+    MYSQL_STMT *st = NULL;
     int64_t max_id;
     int rc, r;
     unsigned bad = 0;
@@ -859,7 +875,6 @@ static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, rb.b) != 0 ||
         mysql_stmt_store_result(st) != 0)
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, "list", err, errlen);
-    sess_end_quietly(s);
     while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
         row_flags(&rb, &row, ms->sql.nselect);
         if (sml_row_to_def(&row, &ms->shape, &def, &max_id, why, sizeof(why)) < 0) {
@@ -874,6 +889,7 @@ static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     if (r == 1)
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, "list", err, errlen);
     mysql_stmt_free_result(st);
+    sess_end_quietly(s);               /* may close st: it is not used after */
     return STORE_OK;
 }
 

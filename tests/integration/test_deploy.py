@@ -6,17 +6,22 @@ a private MariaDB (tests/lib/mariadb.py), three seqd nodes with the mysql
 store, and Debian's HAProxy with contrib/haproxy/haproxy.cfg rewritten for
 free loopback ports. Load goes through HAProxy from redis-benchmark and
 from client threads that keep every number they get (raw RESP over
-sockets, pipelined, reconnecting on error). In the middle of the run one
-node is killed with SIGKILL; HAProxy must route around it, the clients
-must see at most one reconnect each, and the node is restarted and taken
-back. At the end: no number may have been handed out twice.
+sockets, pipelined, reconnecting on error). During the run:
+  1. one node is killed with SIGKILL; HAProxy must route around it, each
+     client may see at most one reconnect; the node is restarted and HAProxy
+     takes it back (new connections reach it);
+  2. another node is removed the way contrib/haproxy/README.md says (drain
+     through the runtime API, SIGTERM, which must exit 0) and added back
+     (start, set ready).
+At the end: no number may have been handed out twice, and no request may
+have failed outside those two events.
 
 Prints the numbers collected, duplicates found and requests failed while
-the node was down. Exit 0 pass, 1 fail, 77 skip (only with
+the node was down (and during the graceful removal). Exit 0 pass, 1 fail, 77 skip (only with
 SEQD_ALLOW_SKIP=1, when MariaDB, HAProxy or redis-benchmark is missing).
 
 Environment: SEQD_BIN (default src/seqd), SEQD_SRCDIR, SEQD_DEPLOY_SECONDS
-(load duration, default 40), SEQD_DEPLOY_CLIENTS (collector threads,
+(load duration, default 30), SEQD_DEPLOY_CLIENTS (collector threads,
 default 6), SEQD_KEEP_TMP=1 (keep logs and configs).
 """
 
@@ -42,7 +47,7 @@ HAPROXY_BIN = os.environ.get("HAPROXY_BIN", "/usr/sbin/haproxy")
 REDIS_BENCHMARK = shutil.which("redis-benchmark")
 CONTRIB_CFG = os.path.join(SRCDIR, "contrib", "haproxy", "haproxy.cfg")
 
-LOAD_SECONDS = float(os.environ.get("SEQD_DEPLOY_SECONDS", "40"))
+LOAD_SECONDS = float(os.environ.get("SEQD_DEPLOY_SECONDS", "30"))
 CLIENTS = int(os.environ.get("SEQD_DEPLOY_CLIENTS", "6"))
 PIPELINE = 8                 # GETs per round trip of a collector
 BENCH_REQUESTS = 20000       # per redis-benchmark run (bounded)
@@ -183,7 +188,7 @@ def ping(port, timeout=1.0):
 class Node:
     """One seqd process with the mysql store, run in the foreground."""
 
-    def __init__(self, idx, port, workdir, mysql):
+    def __init__(self, idx, port, workdir, store):
         self.idx = idx
         self.port = port
         self.name = "node%d" % (idx + 1)
@@ -196,7 +201,7 @@ class Node:
             "workers": 1,
             "maxclients": 1000,
             "log": {"level": "notice", "file": ""},
-            "store": {"type": "mysql", "mysql": mysql},
+            "store": store,
             # Small segments: the nodes claim from the shared row several
             # times a second, so claims really interleave.
             "segment": {"max": 5000, "duration_s": 900, "wait_ms": 3000},
@@ -366,6 +371,7 @@ class Collector(threading.Thread):
         self.numbers = array("q")
         self.failures = []           # (monotonic time, count, reason)
         self.connection_losses = 0   # connections lost mid-use
+        self.loss_times = []         # when they were lost (monotonic)
         self.connect_failures = 0    # connects that did not succeed
         self.error = None
 
@@ -394,6 +400,7 @@ class Collector(threading.Thread):
                 except (OSError, ConnectionError) as e:
                     self.failures.append((time.monotonic(), PIPELINE - got, str(e)))
                     self.connection_losses += 1
+                    self.loss_times.append(time.monotonic())
                     conn.close()
                     conn = None
         except Exception as e:  # a bug in the test or a garbled reply
@@ -401,6 +408,10 @@ class Collector(threading.Thread):
         finally:
             if conn:
                 conn.close()
+
+
+def collected(collectors):
+    return sum(len(col.numbers) for col in collectors)
 
 
 def run_benchmark(port, label):
@@ -426,12 +437,13 @@ def preconditions():
     if not REDIS_BENCHMARK:
         unmet("redis-benchmark is missing (apt-get install redis-tools)")
     try:
-        import mariadb  # noqa: F401  (tests/lib/mariadb.py)
+        import mariadb  # tests/lib/mariadb.py
     except ImportError as e:
         raise TestFailure("cannot import tests/lib/mariadb.py: %s" % e)
-    if not (shutil.which("mariadbd") or shutil.which("mysqld")
-            or os.path.exists("/usr/sbin/mariadbd") or os.path.exists("/usr/sbin/mysqld")):
-        unmet("no MariaDB server (apt-get install mariadb-server)")
+    try:
+        mariadb.find_binaries()
+    except mariadb.MariaDBMissing as e:
+        unmet(str(e))
 
 
 def watchdog(pids):
@@ -452,12 +464,16 @@ def watchdog(pids):
 
 def deploy(workdir, db):
     results = {}
-    mysql = db_params(db)
+    # The private MariaDB over TCP; the nodes rescan the table often.
+    store = db.store_config(threads=2, rescan_s=5)
     node_ports = free_ports(NODES + 1)
     hp_port, node_ports = node_ports[0], node_ports[1:]
-    nodes = [Node(i, p, workdir, mysql) for i, p in enumerate(node_ports)]
+    nodes = [Node(i, p, workdir, store) for i, p in enumerate(node_ports)]
     haproxy = HAProxy(workdir, hp_port, node_ports)
-    procs = lambda: [n.proc.pid for n in nodes if n.proc] + ([haproxy.proc.pid] if haproxy.proc else [])
+
+    def procs():
+        ps = [n.proc for n in nodes] + [haproxy.proc, db.proc]
+        return [p.pid for p in ps if p is not None]
     dog = watchdog(procs)
     try:
         for n in nodes:
@@ -493,18 +509,19 @@ def deploy(workdir, db):
         log("redis-benchmark through haproxy, all nodes up: %.0f requests/s"
             % results["bench_before"])
 
+        # ---- phase 1: a node dies (SIGKILL) and comes back -------------
         victim = nodes[VICTIM]
-        time.sleep(max(0.0, t0 + LOAD_SECONDS * 0.35 - time.monotonic()))
+        time.sleep(max(0.0, t0 + LOAD_SECONDS * 0.3 - time.monotonic()))
         sessions_before = haproxy.servers()[victim.name]["stot"]
-        count_at_kill = sum(len(col.numbers) for col in collectors)
+        count_at_kill = collected(collectors)
         t_kill = time.monotonic()
         victim.kill()
         log("killed %s (SIGKILL) at t=%.1fs" % (victim.name, t_kill - t0))
         results["detect_s"] = haproxy.wait_status(victim.name, "DOWN", 10)
         log("haproxy marked %s DOWN after %.2fs" % (victim.name, results["detect_s"]))
 
-        time.sleep(max(0.0, t_kill + LOAD_SECONDS * 0.25 - time.monotonic()))
-        count_at_restart = sum(len(col.numbers) for col in collectors)
+        time.sleep(max(0.0, t_kill + LOAD_SECONDS * 0.2 - time.monotonic()))
+        count_at_restart = collected(collectors)
         victim.start()
         results["rise_s"] = haproxy.wait_status(victim.name, "UP", 15)
         t_up = time.monotonic()
@@ -515,6 +532,30 @@ def deploy(workdir, db):
         log("redis-benchmark through haproxy, after the restart: %.0f requests/s"
             % results["bench_after"])
         sessions_after = haproxy.servers()[victim.name]["stot"]
+
+        # ---- phase 2: remove a node and add it back, as the README says -
+        leaver = nodes[(VICTIM + 1) % NODES]
+        time.sleep(max(0.0, t0 + LOAD_SECONDS * 0.7 - time.monotonic()))
+        t_drain = time.monotonic()
+        haproxy.admin("set server seqd/%s state drain" % leaver.name)
+        time.sleep(0.5)
+        rc = leaver.stop()
+        if rc != 0:
+            raise TestFailure("%s exited with %s on SIGTERM while draining:\n%s"
+                              % (leaver.name, rc, leaver.log_tail()))
+        haproxy.admin("set server seqd/%s state maint" % leaver.name)
+        log("drained %s and stopped it with SIGTERM (exit 0) at t=%.1fs"
+            % (leaver.name, t_drain - t0))
+        time.sleep(max(0.0, t_drain + LOAD_SECONDS * 0.1 - time.monotonic()))
+        leaver.start()
+        haproxy.admin("set server seqd/%s state ready" % leaver.name)
+        haproxy.wait_status(leaver.name, "UP", 15)
+        t_added = time.monotonic()
+        log("started %s again and set it ready; UP after %.1fs"
+            % (leaver.name, t_added - t_drain))
+        results["bench_end"] = run_benchmark(hp_port, "after the node was added")
+        log("redis-benchmark through haproxy, after the node was added: %.0f requests/s"
+            % results["bench_end"])
 
         time.sleep(max(0.0, t0 + LOAD_SECONDS - time.monotonic()))
         stop.set()
@@ -527,35 +568,44 @@ def deploy(workdir, db):
         load_s = time.monotonic() - t0
 
         # ---- the figures ------------------------------------------------
-        total = sum(len(col.numbers) for col in collectors)
+        total = collected(collectors)
         allnums = array("q")
         for col in collectors:
             allnums.extend(col.numbers)
         ordered = sorted(allnums)
         dups = sum(1 for a, b in zip(ordered, ordered[1:]) if a == b)
-        failed_down = failed_other = 0
+        del allnums
+
+        def window(t):
+            if t_kill <= t <= t_up:
+                return "down"
+            if t_drain <= t <= t_added:
+                return "removal"
+            return "other"
+        failed = {"down": 0, "removal": 0, "other": 0}
         reasons = {}
+        worst_losses = 0
         for col in collectors:
             for t, n, why in col.failures:
-                if t_kill <= t <= t_up:
-                    failed_down += n
-                else:
-                    failed_other += n
+                failed[window(t)] += n
                 reasons[why] = reasons.get(why, 0) + n
-        losses = [col.connection_losses for col in collectors]
+            for w in ("down", "removal"):
+                worst_losses = max(worst_losses, sum(1 for t in col.loss_times if window(t) == w))
         counts = haproxy.servers()
 
         log("load: %d client threads x %d pipelined GETs through haproxy for %.1fs"
             % (CLIENTS, PIPELINE, load_s))
-        log("numbers collected: %d (%.0f/s); during the outage: %d"
-            % (total, total / load_s, count_at_restart - count_at_kill))
+        log("numbers collected: %d (%.0f/s); while %s was down: %d"
+            % (total, total / load_s, victim.name, count_at_restart - count_at_kill))
         log("duplicates found: %d" % dups)
-        log("requests failed while %s was down: %d; at other times: %d"
-            % (victim.name, failed_down, failed_other))
+        log("requests failed while %s was down: %d; during the graceful removal of %s: %d;"
+            " at other times: %d" % (victim.name, failed["down"], leaver.name,
+                                     failed["removal"], failed["other"]))
         if reasons:
             log("failure reasons: %s" % "; ".join("%s x%d" % kv for kv in sorted(reasons.items())))
         log("connections lost per client: %s; connects refused: %d"
-            % (losses, sum(col.connect_failures for col in collectors)))
+            % ([col.connection_losses for col in collectors],
+               sum(col.connect_failures for col in collectors)))
         log("haproxy sessions per node: %s"
             % ", ".join("%s %d" % (k, v["stot"]) for k, v in sorted(counts.items())))
         if ordered:
@@ -570,11 +620,12 @@ def deploy(workdir, db):
             raise TestFailure("no numbers were served while %s was down" % victim.name)
         if total - count_at_restart <= 0:
             raise TestFailure("no numbers were served after the restart")
-        if failed_other:
-            raise TestFailure("%d requests failed outside the outage" % failed_other)
-        if max(losses) > 1:
-            raise TestFailure("a client lost its connection %d times (at most once allowed)"
-                              % max(losses))
+        if failed["other"]:
+            raise TestFailure("%d requests failed outside the outage and the removal"
+                              % failed["other"])
+        if worst_losses > 1:
+            raise TestFailure("a client lost its connection %d times in one event"
+                              " (at most one reconnect allowed)" % worst_losses)
         if sessions_after <= sessions_before:
             raise TestFailure("haproxy sent no new connection to the restarted %s"
                               % victim.name)
@@ -589,7 +640,7 @@ def deploy(workdir, db):
             if rc != 0:
                 raise TestFailure("%s exited with %s on SIGTERM:\n%s" % (n.name, rc, n.log_tail()))
         log("all nodes stopped with SIGTERM, exit 0")
-        results.update(total=total, dups=dups, failed_down=failed_down)
+        results.update(total=total, dups=dups, failed_down=failed["down"])
         return results
     except TestFailure:
         for n in nodes:
@@ -603,19 +654,6 @@ def deploy(workdir, db):
         dog.cancel()
 
 
-def db_params(db):
-    """The store.mysql settings for the private MariaDB."""
-    p = {"user": db.user, "password": db.password, "database": db.database,
-         "table": "seqd_segments", "threads": 2, "rescan_s": 5}
-    if getattr(db, "socket", None):
-        p["socket"] = db.socket
-        p["host"] = "localhost"
-    else:
-        p["host"] = "127.0.0.1"
-        p["port"] = db.port
-    return p
-
-
 def main():
     try:
         preconditions()
@@ -626,12 +664,14 @@ def main():
     workdir = tempfile.mkdtemp(prefix="seqd-deploy.")
     ok = False
     try:
-        with mariadb.MariaDB(workdir=os.path.join(workdir, "db")) as db:
-            schema = os.path.join(SRCDIR, "sql", "schema.sql")
-            db.sql(open(schema).read())
+        # A private server on its own socket and free port, with the
+        # database, the seqd user and sql/schema.sql loaded.
+        with mariadb.MariaDB() as db:
+            log("private MariaDB on 127.0.0.1:%d (started in %.1fs)"
+                % (db.port, db.start_seconds))
             deploy(workdir, db)
             ok = True
-    except TestFailure as e:
+    except (TestFailure, RuntimeError) as e:
         log("FAIL: %s" % e)
     finally:
         if os.environ.get("SEQD_KEEP_TMP") == "1" or not ok:

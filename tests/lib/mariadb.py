@@ -110,6 +110,7 @@ class MariaDB:
         self.installed = False
         self.start_seconds = None       # how long the last start() took
         atexit.register(self._atexit)
+        _exit_on_sigterm()
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -291,6 +292,15 @@ class MariaDB:
             return "(no log: %s)" % e
 
 
+def _exit_on_sigterm():
+    """Turn SIGTERM (e.g. a test harness' timeout) into a normal exit, so
+    that atexit stops the server instead of leaving it running."""
+    import threading
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def _tail(text, lines):
     return "\n".join(text.splitlines()[-lines:])
 
@@ -303,8 +313,12 @@ def _whoami():
 if __name__ == "__main__":
     # Smoke test: python3 tests/lib/mariadb.py
     with MariaDB() as db:
-        print("started in %.2f s on port %d" % (db.start_seconds, db.port))
+        print("installed and started in %.2f s on port %d" % (db.start_seconds, db.port))
         print(db.sql("SHOW COLUMNS FROM seqd_segments"))
         t0 = time.monotonic()
         db.restart()
-        print("restarted in %.2f s" % (time.monotonic() - t0))
+        print("stopped and started again in %.2f s" % (time.monotonic() - t0))
+        t0 = time.monotonic()
+        db.kill()
+        db.start()
+        print("killed and started again (crash recovery) in %.2f s" % (time.monotonic() - t0))

@@ -192,6 +192,33 @@ class Client:
             return None
         raise ValueError("bad reply type %r" % line)
 
+    def read_raw_reply(self):
+        """The raw bytes of one RESP2/RESP3 reply, CRLFs and type bytes
+        included (for exact checks such as `_\\r\\n` or CRLF line ends)."""
+        line = self._line()
+        out = line + b"\r\n"
+        t, rest = line[:1], line[1:]
+        if t in (b"$", b"=", b"!"):
+            n = int(rest)
+            if n >= 0:
+                while len(self.buf) < n + 2:
+                    self._fill()
+                out += self.buf[:n + 2]
+                self.buf = self.buf[n + 2:]
+        elif t in (b"*", b"~", b">", b"%", b"|"):
+            n = int(rest)
+            if t in (b"%", b"|"):
+                n *= 2
+            for _ in range(max(n, 0)):
+                out += self.read_raw_reply()
+        return out
+
+    def raw(self, data):
+        """Send bytes as they are (an inline command, say) and return the
+        raw bytes of the one reply they bring."""
+        self.send(data)
+        return self.read_raw_reply()
+
     def closed_by_server(self, timeout=3.0):
         """True when the server closes the connection (after any pending bytes)."""
         self.sock.settimeout(timeout)
@@ -214,6 +241,11 @@ class RespError(str):
     pass
 
 
+class Skip(Exception):
+    """Raise in a test to report it as skipped (a missing optional tool, with
+    SEQD_ALLOW_SKIP=1): run_tests counts it apart, not as a failure."""
+
+
 def _cleanup():
     for s in list(_running):
         try:
@@ -227,12 +259,15 @@ atexit.register(_cleanup)
 
 def run_tests(tests):
     """Run test functions in order; print 'N passed, N failed'; exit 0/1."""
-    passed = failed = 0
+    passed = failed = skipped = 0
     for t in tests:
         name = t.__name__
         start = time.monotonic()
         try:
             t()
+        except Skip as e:
+            skipped += 1
+            print("SKIP %s: %s" % (name, e), flush=True)
         except Exception as e:  # noqa: BLE001 - report every failure
             failed += 1
             import traceback
@@ -241,5 +276,5 @@ def run_tests(tests):
         else:
             passed += 1
             print("PASS %s (%.1f s)" % (name, time.monotonic() - start), flush=True)
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
     sys.exit(1 if failed else 0)

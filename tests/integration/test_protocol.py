@@ -1,0 +1,486 @@
+#!/usr/bin/env python3
+"""The Redis protocol at the byte level, with the raw Client (DESIGN.md
+section 6a): inline commands, pipelining, requests split over many writes,
+every protocol error (reply, then close, while another client keeps being
+served), the stricter limits before AUTH, maxclients, a client that
+pipelines without reading, clients that vanish mid-request, and random
+bytes.
+"""
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from seqd import Client, RespError, Seqd, run_tests  # noqa: E402
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def req(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def info(c, section):
+    out = {}
+    for line in c.command("INFO", section).split("\r\n"):
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def alive(s):
+    check(s.proc.poll() is None, "seqd died (exit %r):\n%s" % (s.proc.poll(), s.log()[-3000:]))
+
+
+def wait_clients(c, n, timeout=5.0):
+    """Wait until INFO says n clients are connected; return the count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = int(info(c, "clients")["connected_clients"])
+        if got == n or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def nodelay(sock):
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def reset_close(sock):
+    """Close with an RST (SO_LINGER 0), as a crashed client does."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# ---- inline and pipelining ------------------------------------------------
+
+def test_inline_commands():
+    with Seqd() as s:
+        c = Client(s.port)
+        eq(c.raw(b"PING\r\n"), b"+PONG\r\n", "inline PING")
+        eq(c.raw(b"PING\n"), b"+PONG\r\n", "inline PING with LF only")
+        eq(c.raw(b"ECHO \"a b\"\r\n"), b"$3\r\na b\r\n", "inline quoted argument")
+        eq(c.raw(b"ECHO 'c d'\r\n"), b"$3\r\nc d\r\n", "inline single-quoted argument")
+        eq(c.raw(b"ECHO \"\\x41\\n\"\r\n"), b"$2\r\nA\n\r\n", "inline escapes")
+        eq(c.raw(b"  ECHO \t  x  \r\n"), b"$1\r\nx\r\n", "inline extra blanks")
+        eq(c.raw(b"HSET x type 3\r\n"), b":1\r\n", "inline HSET")
+        eq(c.raw(b"get x\r\n"), b"$1\r\n1\r\n", "lowercase inline get")
+        eq(c.raw(b"incr x\r\n"), b":2\r\n", "lowercase inline incr")
+        # Empty lines and empty arrays are skipped, as Redis does.
+        eq(c.raw(b"\r\n\r\n\n*0\r\n*-1\r\nPING\r\n"), b"+PONG\r\n", "empty lines and *0 / *-1 skipped")
+        eq(c.raw(b"nosuchcmd a b\r\n"),
+           b"-ERR unknown command 'nosuchcmd', with args beginning with: 'a' 'b' \r\n", "unknown inline")
+        eq(c.raw(b"GET\r\n"), b"-ERR wrong number of arguments for 'get' command\r\n", "inline arity")
+        # Inline and multibulk mixed in one write.
+        c.send(b"PING\r\n" + req("GET", "x") + b"ECHO hi\r\n" + req("PING"))
+        eq([c.read_reply() for _ in range(4)], ["PONG", "3", "hi", "PONG"], "mixed pipeline")
+
+
+def test_pipeline_answered_in_order():
+    with Seqd() as s:
+        c = Client(s.port)
+        c.command("HSET", "p", "type", "3")
+        c.command("HSET", "q", "type", "2", "length", "6", "segment", "3")
+        batch = b""
+        want = []
+        for i in range(2000):
+            k = i % 5
+            if k == 0:
+                batch += req("GET", "p")
+            elif k == 1:
+                batch += req("ECHO", "m%d" % i)
+                want.append(("echo", "m%d" % i))
+                continue
+            elif k == 2:
+                batch += req("INCR", "q")
+            elif k == 3:
+                batch += b"PING\r\n"
+                want.append(("pong", "PONG"))
+                continue
+            else:
+                batch += req("MGET", "p", "q")
+            want.append(("num", k))
+        c.send(batch)
+        last = {"p": 0, "q": 0}
+        for i, (kind, v) in enumerate(want):
+            r = c.read_reply()
+            if kind == "num":
+                if v == 0:
+                    n = int(r)
+                    check(n > last["p"], "reply %d: p went from %d to %d" % (i, last["p"], n))
+                    last["p"] = n
+                elif v == 2:
+                    check(isinstance(r, int) and r > last["q"], "reply %d: INCR q %r after %d" % (i, r, last["q"]))
+                    last["q"] = r
+                else:
+                    check(isinstance(r, list) and len(r) == 2, "reply %d: MGET %r" % (i, r))
+                    check(int(r[0]) > last["p"] and int(r[1]) > last["q"], "reply %d: MGET %r" % (i, r))
+                    last["p"], last["q"] = int(r[0]), int(r[1])
+            else:
+                eq(r, v, "reply %d" % i)
+        eq(last["p"], 800, "p: 400 GETs + 400 MGETs")
+        eq(last["q"], 100000 + 799, "q: 800 numbers with segment 3 (many claims)")
+
+
+def test_request_split_over_many_writes():
+    with Seqd() as s:
+        c = Client(s.port)
+        nodelay(c.sock)
+        c.command("HSET", "sp", "type", "3")
+        # One request, one byte per write, with pauses so each arrives alone.
+        for b in req("GET", "sp"):
+            c.send(bytes([b]))
+            time.sleep(0.002)
+        eq(c.read_reply(), "1", "GET sent byte by byte")
+        for b in b"ECHO \"x y\"\r\n":
+            c.send(bytes([b]))
+            time.sleep(0.002)
+        eq(c.read_reply(), "x y", "inline command sent byte by byte")
+        # A bulk argument across many writes, with the CRLF split too.
+        payload = bytes(random.Random(1).randrange(256) for _ in range(60000))
+        data = req("ECHO", payload)
+        for i in range(0, len(data), 997):
+            c.send(data[i:i + 997])
+            if i % 9970 == 0:
+                time.sleep(0.002)
+        c.send(b"")
+        line = c._line()
+        eq(line, b"$60000", "ECHO of 60000 bytes")
+        while len(c.buf) < 60002:
+            c._fill()
+        eq(c.buf[:60000], payload, "the bytes come back as sent")
+        c.buf = c.buf[60002:]
+        # Many requests cut at random points.
+        rnd = random.Random(7)
+        data = b"".join(req("GET", "sp") if i % 2 else b"PING\r\n" for i in range(400))
+        pos = 0
+        while pos < len(data):
+            n = rnd.randint(1, 13)
+            c.send(data[pos:pos + n])
+            pos += n
+            if rnd.random() < 0.05:
+                time.sleep(0.001)
+        got = [c.read_reply() for _ in range(400)]
+        eq(got[0::2], ["PONG"] * 200, "PINGs")
+        eq([int(x) for x in got[1::2]], list(range(2, 202)), "GETs")
+
+
+# ---- protocol errors --------------------------------------------------------
+
+BIG = 70 * 1024
+
+PROTOCOL_ERRORS = [
+    # (bytes, exact error after "-ERR Protocol error: ", or a prefix ending in "*")
+    (b"*abc\r\n", "invalid multibulk length"),
+    (b"*1x\r\n", "invalid multibulk length"),
+    (b"*99999999\r\n", "invalid multibulk length"),
+    (b"*5000\r\n", "invalid multibulk length"),
+    (b"*1\r\n$abc\r\n", "invalid bulk length"),
+    (b"*1\r\n$-1\r\n", "invalid bulk length"),
+    (b"*1\r\n$70000\r\n", "invalid bulk length"),
+    (b"*1\r\n$99999999999999999999\r\n", "invalid bulk length"),
+    (b"*1\r\nfoo\r\n", "expected '$', got 'f'"),
+    (b"*2\r\n$4\r\nECHO\r\n:1\r\n", "expected '$', got ':'"),
+    (b"*1\r\n\x01\r\n", "expected '$', got '\\x01'"),
+    (b"*1\r\n$4\r\nPINGxx\r\n", "expected CRLF after bulk data"),
+    (b"ECHO \"abc\r\n", "unbalanced quotes in request"),
+    (b"ECHO \"a\"b\r\n", "unbalanced quotes in request"),
+    (b"ECHO 'abc\r\n", "unbalanced quotes in request"),
+    (b"A" * BIG, "too big inline request"),
+    (b"*" + b"1" * BIG, "too big mbulk count string"),
+    (b"*1\r\n$" + b"1" * BIG, "too big bulk count string"),
+]
+
+
+def expect_protocol_error(port, data, want, what):
+    """Send data on a fresh connection: the reply is the protocol error
+    and then the server closes the connection."""
+    c = Client(port)
+    try:
+        c.send(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass   # the server may close before it has read all of a big input
+    line = c._line().decode("utf-8", "replace")
+    prefix = "-ERR Protocol error: "
+    check(line.startswith(prefix), "%s: reply %r" % (what, line))
+    eq(line[len(prefix):], want, what)
+    check(c.closed_by_server(3.0), "%s: the server did not close the connection" % what)
+    eq(c.buf, b"", "%s: nothing after the error" % what)
+    c.close()
+
+
+def test_protocol_errors_close_only_that_client():
+    with Seqd() as s:
+        other = Client(s.port)
+        other.command("HSET", "o", "type", "3")
+        for i, (data, want) in enumerate(PROTOCOL_ERRORS):
+            expect_protocol_error(s.port, data, want, "case %d %r" % (i, data[:24]))
+            eq(other.command("PING"), "PONG", "other client after case %d" % i)
+            eq(other.command("GET", "o"), str(i + 1), "other client's GET after case %d" % i)
+        alive(s)
+        eq(int(info(other, "stats")["total_protocol_errors"]), len(PROTOCOL_ERRORS), "protocol errors counted")
+        # Good requests before the bad one are answered; nothing after it.
+        c = Client(s.port)
+        c.send(b"PING\r\n" + req("GET", "o") + b"*x\r\n" + b"PING\r\n")
+        eq(c.read_reply(), "PONG")
+        eq(c.read_reply(), str(len(PROTOCOL_ERRORS) + 1))
+        eq(c.read_reply(), "ERR Protocol error: invalid multibulk length")
+        check(c.closed_by_server(), "closed after the error")
+        eq(c.buf, b"", "the PING after the bad request is not answered")
+        # The limits are on lines and bulks, not on the request: 4096 args
+        # and 64 KB bulks are fine once authenticated (no requirepass here).
+        c = Client(s.port)
+        eq(len(c.command("MGET", *(["o"] * 4095))), 4095, "MGET with 4095 names")
+        eq(len(c.command("ECHO", "z" * 65536)), 65536, "ECHO of 64 KB")
+        eq(wait_clients(other, 2), 2, "closed connections are gone from connected_clients")
+
+
+def test_preauth_limits():
+    with Seqd(config={"requirepass": "pw"}) as s:
+        other = Client(s.port)
+        eq(other.command("AUTH", "pw"), "OK")
+        # 10 arguments before AUTH are fine (NOAUTH or a reply), 11 are not.
+        c = Client(s.port)
+        eq(c.command("EXISTS", *(["a"] * 9)), "NOAUTH Authentication required.", "10 args before AUTH")
+        expect_protocol_error(s.port, req("EXISTS", *(["a"] * 10)), "invalid multibulk length",
+                              "11 args before AUTH")
+        expect_protocol_error(s.port, b"EXISTS" + b" a" * 10 + b"\r\n", "too many arguments",
+                              "11 inline args before AUTH")
+        eq(other.command("PING"), "PONG")
+        # 16 KB bulks before AUTH are fine, one byte more is not.
+        c = Client(s.port)
+        eq(c.command("PING", "b" * 16384), "b" * 16384, "16384-byte bulk before AUTH")
+        expect_protocol_error(s.port, req("PING", "b" * 16385), "invalid bulk length", "16385-byte bulk before AUTH")
+        expect_protocol_error(s.port, b"*1\r\n$16385\r\n", "invalid bulk length", "16385 header before AUTH")
+        eq(other.command("PING"), "PONG")
+        # After AUTH the wider limits apply on the same connection.
+        c = Client(s.port)
+        eq(c.command("AUTH", "pw"), "OK")
+        eq(c.command("EXISTS", *(["a"] * 20)), 0, "20 args after AUTH")
+        eq(len(c.command("ECHO", "e" * 40000)), 40000, "40000-byte bulk after AUTH")
+        # A wrong password does not lift the limits.
+        c = Client(s.port)
+        eq(c.command("AUTH", "nope"), "WRONGPASS invalid username-password pair or user is disabled.")
+        c.send(req("EXISTS", *(["a"] * 10)))
+        eq(c.read_reply(), "ERR Protocol error: invalid multibulk length", "limits after a failed AUTH")
+        check(c.closed_by_server(), "closed")
+        eq(other.command("PING"), "PONG")
+        alive(s)
+
+
+# ---- connections ------------------------------------------------------------
+
+def test_maxclients():
+    with Seqd(config={"maxclients": 5}) as s:
+        clients = [Client(s.port) for _ in range(5)]
+        for i, c in enumerate(clients):
+            eq(c.command("PING"), "PONG", "client %d of 5" % (i + 1))
+        eq(wait_clients(clients[0], 5), 5, "five connected")
+        sixth = Client(s.port)
+        eq(sixth.raw(b""), b"-ERR max number of clients reached\r\n", "the 6th connection")
+        check(sixth.closed_by_server(), "the 6th connection is closed")
+        r = s.cli("PING")
+        check("max number of clients reached" in r, "redis-cli sees the error: %r" % r)
+        for c in clients:
+            eq(c.command("PING"), "PONG", "the five keep working")
+        eq(info(clients[0], "stats")["rejected_connections"], "2", "rejected_connections")
+        clients.pop().close()
+        eq(wait_clients(clients[0], 4), 4, "one left")
+        c = Client(s.port)
+        eq(c.command("PING"), "PONG", "a slot is free again")
+
+
+def test_pipelining_without_reading():
+    """200,000 GETs from a client that does not read: another client on the
+    same worker is still answered within 1 s, memory stays bounded; the
+    client that reads late gets every reply, in order; one that never
+    reads is cut off."""
+    with Seqd(config={"workers": 1}) as s:
+        other = Client(s.port)
+        other.command("HSET", "f", "type", "3")
+        pid = s.proc.pid
+        rss_before = rss_kb(pid)
+        one = req("GET", "f")
+        flood = one * 200000
+        sent = {}
+
+        def sender(name, sock):
+            try:
+                sock.settimeout(60)
+                sock.sendall(flood)
+                sent[name] = True
+            except OSError as e:
+                sent[name] = e
+
+        silent = Client(s.port)      # never reads
+        late = Client(s.port)        # reads after a while
+        ts = [threading.Thread(target=sender, args=("silent", silent.sock), daemon=True),
+              threading.Thread(target=sender, args=("late", late.sock), daemon=True)]
+        for t in ts:
+            t.start()
+        worst, peak = 0.0, 0
+        end = time.monotonic() + 3.0
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            eq(other.command("PING"), "PONG", "PING during the flood")
+            worst = max(worst, time.monotonic() - t0)
+            peak = max(peak, rss_kb(pid))
+            time.sleep(0.05)
+        check(worst < 1.0, "PING took %.2f s during the flood" % worst)
+        check(peak < 200 * 1024, "RSS %d kB during the flood (before: %d kB)" % (peak, rss_before))
+        # The late reader now reads everything: all 200,000 replies, in order.
+        late.sock.settimeout(30)
+        prev = 0
+        deadline = time.monotonic() + 40
+        for i in range(200000):
+            r = late.read_reply()
+            n = int(r)
+            if n <= prev:
+                raise AssertionError("reply %d: %d after %d" % (i, n, prev))
+            prev = n
+            if i % 20000 == 0:
+                check(time.monotonic() < deadline, "reading the replies took too long")
+                peak = max(peak, rss_kb(pid))
+        ts[1].join(10)
+        eq(sent.get("late"), True, "the late reader's requests were all taken")
+        check(peak < 200 * 1024, "RSS %d kB (before: %d kB)" % (peak, rss_before))
+        t0 = time.monotonic()
+        eq(other.command("PING"), "PONG")
+        check(time.monotonic() - t0 < 1.0, "PING after the flood")
+        # The silent one is cut off once its output has stalled long enough.
+        deadline = time.monotonic() + 45
+        while int(info(other, "stats")["total_output_limit_closes"]) < 1:
+            check(time.monotonic() < deadline, "the client that never reads was not cut off")
+            alive(s)
+            time.sleep(0.5)
+        check(silent.closed_by_server(10.0), "the silent client's connection is closed")
+        alive(s)
+        eq(wait_clients(other, 1), 1, "the flooding clients are gone")
+        check(rss_kb(pid) < 200 * 1024, "RSS at the end")
+
+
+def test_clients_vanishing_mid_request():
+    with Seqd(config={"store": {"test_delay_ms": 300}, "segment": {"wait_ms": 5000}}) as s:
+        other = Client(s.port)
+        eq(other.command("HSET", "v", "type", "3"), 1)
+        eq(other.command("GET", "v"), "1")
+        partials = [
+            b"*3\r\n$4\r\nHSET",
+            b"*2\r\n$3\r\nGET\r\n$1",
+            b"*2\r\n$4\r\nECHO\r\n$60000\r\n" + b"x" * 100,
+            b"ECHO \"unterminated",
+            b"PING",
+            b"*",
+        ]
+        for i, data in enumerate(partials):
+            c = Client(s.port)
+            c.send(data)
+            c.close()
+            c = Client(s.port)
+            c.send(data)
+            reset_close(c.sock)
+            eq(other.command("PING"), "PONG", "after partial %d" % i)
+        # Many requests, then gone before reading a reply (the server's
+        # writes fail).
+        for close in (lambda k: k.close(), lambda k: reset_close(k.sock)):
+            c = Client(s.port)
+            c.send(req("GET", "v") * 5000 + req("ECHO", "y" * 60000) * 20)
+            close(c)
+        # A command waiting for a slow store job (HSET) and one parked on a
+        # slow claim (a new sequence's first GET), then gone.
+        c = Client(s.port)
+        c.send(req("HSET", "slowdef", "type", "3"))
+        c.close()
+        other.command("HSET", "dry", "type", "3")
+        for _ in range(3):
+            c = Client(s.port)
+            c.send(req("GET", "dry"))
+            time.sleep(0.05)
+            reset_close(c.sock)
+        time.sleep(0.7)   # let the jobs and claims come back to closed connections
+        alive(s)
+        eq(other.command("PING"), "PONG")
+        eq(int(other.command("GET", "v")) > 1, True, "v still served")
+        check(int(other.command("GET", "dry")) >= 1, "dry still served")
+        eq(wait_clients(other, 1), 1, "no connection left behind")
+
+
+def test_random_bytes_never_crash():
+    rnd = random.Random(20261121)
+    with Seqd() as s:
+        other = Client(s.port)
+        other.command("HSET", "j", "type", "3")
+        prefixes = [b"", b"*", b"*3\r\n", b"*2\r\n$3\r\nGET\r\n", b"*2\r\n$", b"PING ", b"\"", b"*1\r\n$4\r\nPING\r\n"]
+        for round_ in range(8):
+            conns = []
+            for _ in range(40):
+                k = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+                n = rnd.choice([1, 2, 8, 64, 512, 4096, 20000])
+                junk = rnd.choice(prefixes) + bytes(rnd.randrange(256) for _ in range(n))
+                try:
+                    k.sendall(junk)
+                except OSError:
+                    pass
+                conns.append(k)
+            # Give the server a moment to answer or close, then go.
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end and conns:
+                r, _, _ = select.select(conns, [], [], 0.05)
+                for k in r:
+                    try:
+                        if not k.recv(65536):
+                            conns.remove(k)
+                            k.close()
+                    except OSError:
+                        conns.remove(k)
+                        k.close()
+            for k in conns:
+                if rnd.random() < 0.5:
+                    reset_close(k)
+                else:
+                    k.close()
+            alive(s)
+            eq(other.command("PING"), "PONG", "round %d" % round_)
+            eq(int(other.command("GET", "j")), round_ + 1, "GET after round %d" % round_)
+        eq(wait_clients(other, 1), 1, "junk connections are gone")
+        check(rss_kb(s.proc.pid) < 200 * 1024, "RSS after the junk")
+
+
+if __name__ == "__main__":
+    run_tests([
+        test_inline_commands,
+        test_pipeline_answered_in_order,
+        test_request_split_over_many_writes,
+        test_protocol_errors_close_only_that_client,
+        test_preauth_limits,
+        test_maxclients,
+        test_clients_vanishing_mid_request,
+        test_random_bytes_never_crash,
+        test_pipelining_without_reading,
+    ])

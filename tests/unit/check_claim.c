@@ -1,0 +1,717 @@
+/*
+ * Unit tests of store_mysql_logic: what the MySQL store sends and how it
+ * reads the answers, without a server. The rules under test are the ones
+ * that keep numbers unique: a failure at COMMIT is never taken for a
+ * success or a clean failure, a claim never runs past BIGINT, a row is
+ * checked before it is served, and names never become SQL text.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_mysql_logic.h"
+
+static const struct sml_shape SEQD_SHAPE = { .seqd_columns = true, .description = true };
+static const struct sml_shape LEAF_SHAPE = { .seqd_columns = false, .description = true };
+static const struct sml_shape BARE_LEAF_SHAPE = { .seqd_columns = false, .description = false };
+
+static int count_char(const char *s, char c)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == c;
+    return n;
+}
+
+/* ---- table names and SQL ---------------------------------------------------- */
+
+START_TEST(table_name_accepts_only_plain_identifiers)
+{
+    char longest[SML_TABLE_MAX + 2];
+
+    ck_assert(sml_table_name_ok("seqd_segments"));
+    ck_assert(sml_table_name_ok("leaf_alloc"));
+    ck_assert(sml_table_name_ok("T1"));
+    ck_assert(!sml_table_name_ok(""));
+    ck_assert(!sml_table_name_ok(NULL));
+    ck_assert(!sml_table_name_ok("bad-name"));
+    ck_assert(!sml_table_name_ok("a b"));
+    ck_assert(!sml_table_name_ok("t`; DROP TABLE x; --"));
+    ck_assert(!sml_table_name_ok("db.table"));
+    ck_assert(!sml_table_name_ok("t\xc3\xa9"));
+
+    memset(longest, 'a', SML_TABLE_MAX);
+    longest[SML_TABLE_MAX] = '\0';
+    ck_assert(sml_table_name_ok(longest));
+    longest[SML_TABLE_MAX] = 'a';
+    longest[SML_TABLE_MAX + 1] = '\0';
+    ck_assert(!sml_table_name_ok(longest));
+}
+END_TEST
+
+START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
+{
+    struct sml_sql sql;
+    char err[256];
+
+    ck_assert_int_eq(sml_build_sql(&sql, "seqd_segments", &SEQD_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT],
+                     "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
+                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
+                     "WHERE `biz_tag` = ? FOR UPDATE");
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE],
+                     "UPDATE `seqd_segments` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_GIVE_BACK],
+                     "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_INSERT],
+                     "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
+                     "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    ck_assert_str_eq(sql.text[SML_SQL_DELETE], "DELETE FROM `seqd_segments` WHERE `biz_tag` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_LOOKUP],
+                     "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
+                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
+                     "WHERE `biz_tag` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_LIST],
+                     "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
+                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
+                     "ORDER BY `biz_tag`");
+    ck_assert_int_eq(sql.nselect, SML_COL_COUNT);
+    ck_assert_int_eq(sql.ninsert, SML_COL_COUNT);
+}
+END_TEST
+
+START_TEST(sql_binds_every_value_as_a_parameter)
+{
+    /* Placeholders per statement: the SQL text holds no data at all. */
+    static const int params[SML_SQL_COUNT] = { 1, 2, 3, SML_COL_COUNT, 1, 1, 0 };
+    const struct sml_shape *shapes[] = { &SEQD_SHAPE, &LEAF_SHAPE, &BARE_LEAF_SHAPE };
+    struct sml_sql sql;
+    char err[256];
+    size_t s;
+    int i;
+
+    for (s = 0; s < 3; s++) {
+        ck_assert_int_eq(sml_build_sql(&sql, "t", shapes[s], err, sizeof(err)), 0);
+        for (i = 0; i < SML_SQL_COUNT; i++) {
+            int want = i == SML_SQL_INSERT ? sql.ninsert : params[i];
+            ck_assert_msg(count_char(sql.text[i], '?') == want, "statement %d: %s", i, sql.text[i]);
+            /* No quoted literal anywhere, except the '' that stands in
+             * for a missing description column. */
+            int quotes = (!shapes[s]->description &&
+                          (i == SML_SQL_CLAIM_SELECT || i == SML_SQL_LOOKUP ||
+                           i == SML_SQL_LIST)) ? 2 : 0;
+            ck_assert_msg(count_char(sql.text[i], '\'') == quotes, "statement %d: %s",
+                          i, sql.text[i]);
+        }
+    }
+}
+END_TEST
+
+START_TEST(sql_for_leaf_table_reads_only_leaf_columns)
+{
+    struct sml_sql sql;
+    char err[256];
+
+    ck_assert_int_eq(sml_build_sql(&sql, "leaf_alloc", &LEAF_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT],
+                     "SELECT `biz_tag`, `max_id`, `step`, `description` FROM `leaf_alloc` "
+                     "WHERE `biz_tag` = ? FOR UPDATE");
+    ck_assert_str_eq(sql.text[SML_SQL_INSERT],
+                     "INSERT INTO `leaf_alloc` (`biz_tag`, `max_id`, `step`, `description`) "
+                     "VALUES (?, ?, ?, ?)");
+    ck_assert_int_eq(sql.nselect, SML_COL_FIRST_SEQD);
+    ck_assert_int_eq(sql.ninsert, 4);
+    ck_assert_ptr_null(strstr(sql.text[SML_SQL_LIST], "kind"));
+}
+END_TEST
+
+START_TEST(sql_for_leaf_table_without_description_selects_empty_text)
+{
+    struct sml_sql sql;
+    char err[256];
+
+    ck_assert_int_eq(sml_build_sql(&sql, "leaf_alloc", &BARE_LEAF_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.text[SML_SQL_LOOKUP],
+                     "SELECT `biz_tag`, `max_id`, `step`, '' AS `description` FROM `leaf_alloc` "
+                     "WHERE `biz_tag` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_INSERT],
+                     "INSERT INTO `leaf_alloc` (`biz_tag`, `max_id`, `step`) VALUES (?, ?, ?)");
+    ck_assert_int_eq(sql.ninsert, 3);
+    ck_assert_int_eq(sml_insert_col(&BARE_LEAF_SHAPE, 2), SML_COL_STEP);
+    ck_assert_int_eq(sml_insert_col(&SEQD_SHAPE, 3), SML_COL_DESCRIPTION);
+    ck_assert_int_eq(sml_insert_col(&SEQD_SHAPE, 9), SML_COL_AUTO_DISK);
+}
+END_TEST
+
+START_TEST(sql_refuses_a_table_name_that_is_not_an_identifier)
+{
+    struct sml_sql sql;
+    char err[256] = "";
+
+    ck_assert_int_eq(sml_build_sql(&sql, "x` WHERE 1; --", &SEQD_SHAPE, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "table name"));
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT], "");
+}
+END_TEST
+
+/* ---- table shape ------------------------------------------------------------- */
+
+START_TEST(shape_of_seqd_table_in_any_case_and_order)
+{
+    const char *cols[] = { "AUTO_DISK", "perm_key", "Increment", "starting", "length", "kind",
+                           "update_time", "description", "step", "max_id", "BIZ_TAG", "extra" };
+    struct sml_shape shape;
+    char err[256];
+
+    ck_assert_int_eq(sml_shape_from_columns(cols, 12, &shape, err, sizeof(err)), 0);
+    ck_assert(shape.seqd_columns);
+    ck_assert(shape.description);
+}
+END_TEST
+
+START_TEST(shape_of_leaf_table_is_leaf_only)
+{
+    const char *cols[] = { "biz_tag", "max_id", "step", "description", "update_time" };
+    const char *bare[] = { "biz_tag", "max_id", "step" };
+    struct sml_shape shape;
+    char err[256];
+
+    ck_assert_int_eq(sml_shape_from_columns(cols, 5, &shape, err, sizeof(err)), 0);
+    ck_assert(!shape.seqd_columns);
+    ck_assert(shape.description);
+    ck_assert_int_eq(sml_shape_from_columns(bare, 3, &shape, err, sizeof(err)), 0);
+    ck_assert(!shape.seqd_columns);
+    ck_assert(!shape.description);
+}
+END_TEST
+
+START_TEST(shape_refuses_missing_core_or_partial_seqd_columns)
+{
+    const char *no_step[] = { "biz_tag", "max_id", "description" };
+    const char *half[] = { "biz_tag", "max_id", "step", "kind", "length", "starting" };
+    struct sml_shape shape;
+    char err[256];
+
+    ck_assert_int_eq(sml_shape_from_columns(no_step, 3, &shape, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "step"));
+    ck_assert_int_eq(sml_shape_from_columns(half, 6, &shape, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "increment"));
+    ck_assert_ptr_nonnull(strstr(err, "upgrade-from-leaf.sql"));
+    ck_assert_int_eq(sml_shape_from_columns(NULL, 0, &shape, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "does not exist"));
+}
+END_TEST
+
+/* ---- errors --------------------------------------------------------------- */
+
+/* Codes a claim can meet: client errors, connection loss, passing and
+ * permanent server errors, and ones this module has never heard of. */
+static const unsigned some_codes[] = {
+    0, 1040, 1044, 1045, 1049, 1053, 1054, 1062, 1064, 1114, 1142, 1146, 1152, 1158,
+    1180, 1205, 1213, 1264, 1290, 1317, 1615, 1690, 1792, 1836, 1927, 1969, 2002,
+    2003, 2006, 2013, 2014, 2026, 2055, 4031, 5014, 9999,
+};
+
+START_TEST(commit_failure_is_always_unknown_and_drops_the_connection)
+{
+    struct sml_verdict v;
+    size_t i;
+
+    for (i = 0; i < sizeof(some_codes) / sizeof(some_codes[0]); i++) {
+        sml_classify(some_codes[i], SML_PHASE_COMMIT, &v);
+        ck_assert_msg(v.status == STORE_UNKNOWN, "code %u", some_codes[i]);
+        ck_assert_msg(v.drop_conn, "code %u", some_codes[i]);
+        ck_assert(!v.conn_lost);          /* never retried as if nothing happened */
+    }
+}
+END_TEST
+
+START_TEST(failure_before_commit_is_never_unknown)
+{
+    static const enum sml_phase phases[] = {
+        SML_PHASE_CONNECT, SML_PHASE_SELECT, SML_PHASE_UPDATE, SML_PHASE_OTHER
+    };
+    struct sml_verdict v;
+    size_t i, p;
+
+    for (p = 0; p < 4; p++) {
+        for (i = 0; i < sizeof(some_codes) / sizeof(some_codes[0]); i++) {
+            sml_classify(some_codes[i], phases[p], &v);
+            ck_assert_msg(v.status != STORE_UNKNOWN && v.status != STORE_OK,
+                          "code %u phase %d", some_codes[i], (int)phases[p]);
+            /* Either the connection is kept after a ROLLBACK, or dropped
+             * (which rolls back on the server). */
+            ck_assert_msg(v.rollback || v.drop_conn, "code %u phase %d", some_codes[i],
+                          (int)phases[p]);
+            ck_assert_ptr_nonnull(v.hint);
+        }
+    }
+}
+END_TEST
+
+START_TEST(lost_connection_before_commit_is_unavailable_and_retryable)
+{
+    static const unsigned lost[] = { 2006, 2013, 2055, 1053, 1927, 4031, 5014 };
+    struct sml_verdict v;
+    size_t i;
+
+    for (i = 0; i < sizeof(lost) / sizeof(lost[0]); i++) {
+        sml_classify(lost[i], SML_PHASE_SELECT, &v);
+        ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+        ck_assert(v.drop_conn);
+        ck_assert(v.conn_lost);
+        ck_assert(!v.permanent);
+        sml_classify(lost[i], SML_PHASE_UPDATE, &v);
+        ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+        ck_assert(v.conn_lost);
+    }
+}
+END_TEST
+
+START_TEST(lock_wait_and_deadlock_roll_back_and_keep_the_connection)
+{
+    struct sml_verdict v;
+
+    sml_classify(SML_ER_LOCK_WAIT_TIMEOUT, SML_PHASE_SELECT, &v);
+    ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+    ck_assert(v.rollback);
+    ck_assert(!v.drop_conn);
+    ck_assert(!v.conn_lost);
+    sml_classify(SML_ER_LOCK_DEADLOCK, SML_PHASE_UPDATE, &v);
+    ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+    ck_assert(v.rollback);
+    ck_assert(!v.drop_conn);
+    sml_classify(SML_ER_OPTION_PREVENTS_STATEMENT, SML_PHASE_UPDATE, &v);   /* read-only */
+    ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+    ck_assert(!v.permanent);
+}
+END_TEST
+
+START_TEST(bad_credentials_database_or_tls_at_connect_are_permanent_with_a_hint)
+{
+    struct sml_verdict v;
+
+    sml_classify(SML_ER_ACCESS_DENIED, SML_PHASE_CONNECT, &v);
+    ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+    ck_assert(v.permanent);
+    ck_assert_ptr_nonnull(strstr(v.hint, "store.mysql.password"));
+    sml_classify(SML_ER_BAD_DB, SML_PHASE_CONNECT, &v);
+    ck_assert(v.permanent);
+    ck_assert_ptr_nonnull(strstr(v.hint, "store.mysql.database"));
+    sml_classify(SML_ER_DBACCESS_DENIED, SML_PHASE_CONNECT, &v);
+    ck_assert(v.permanent);
+    sml_classify(SML_CR_SSL_CONNECTION_ERROR, SML_PHASE_CONNECT, &v);
+    ck_assert(v.permanent);
+    ck_assert_ptr_nonnull(strstr(v.hint, "ssl_mode"));
+    sml_classify(SML_ER_NO_SUCH_TABLE, SML_PHASE_CONNECT, &v);
+    ck_assert(v.permanent);
+    ck_assert_ptr_nonnull(strstr(v.hint, "schema.sql"));
+}
+END_TEST
+
+START_TEST(unreachable_server_at_connect_is_passing_with_a_hint)
+{
+    struct sml_verdict v;
+
+    sml_classify(SML_CR_CONNECTION_ERROR, SML_PHASE_CONNECT, &v);
+    ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+    ck_assert(!v.permanent);
+    ck_assert_ptr_nonnull(strstr(v.hint, "store.mysql.host"));
+    sml_classify(SML_CR_SERVER_LOST, SML_PHASE_CONNECT, &v);
+    ck_assert(!v.permanent);
+}
+END_TEST
+
+START_TEST(missing_table_or_column_while_running_is_an_error)
+{
+    struct sml_verdict v;
+
+    sml_classify(SML_ER_NO_SUCH_TABLE, SML_PHASE_SELECT, &v);
+    ck_assert_int_eq(v.status, STORE_ERROR);
+    ck_assert(v.permanent);
+    ck_assert(v.drop_conn);             /* re-prepare on a new connection */
+    ck_assert_ptr_nonnull(strstr(v.hint, "schema.sql"));
+    sml_classify(SML_ER_BAD_FIELD, SML_PHASE_OTHER, &v);
+    ck_assert_int_eq(v.status, STORE_ERROR);
+    sml_classify(SML_ER_DATA_OUT_OF_RANGE, SML_PHASE_UPDATE, &v);
+    ck_assert_int_eq(v.status, STORE_ERROR);
+    ck_assert_ptr_nonnull(strstr(v.hint, "BIGINT"));
+}
+END_TEST
+
+START_TEST(duplicate_key_on_create_is_exists_only_outside_claims)
+{
+    struct sml_verdict v;
+
+    sml_classify(SML_ER_DUP_ENTRY, SML_PHASE_OTHER, &v);
+    ck_assert_int_eq(v.status, STORE_EXISTS);
+    ck_assert(v.rollback);
+    ck_assert(!v.drop_conn);
+    sml_classify(SML_ER_DUP_ENTRY, SML_PHASE_UPDATE, &v);
+    ck_assert_int_ne(v.status, STORE_EXISTS);
+}
+END_TEST
+
+START_TEST(unknown_error_before_commit_starts_afresh)
+{
+    struct sml_verdict v;
+
+    sml_classify(9999, SML_PHASE_UPDATE, &v);
+    ck_assert_int_eq(v.status, STORE_UNAVAILABLE);
+    ck_assert(v.drop_conn);
+    ck_assert(!v.conn_lost);            /* not retried at once: we do not know why */
+    ck_assert(!v.permanent);
+}
+END_TEST
+
+/* ---- backoff and claim size ------------------------------------------------ */
+
+START_TEST(backoff_doubles_from_100ms_to_5s)
+{
+    ck_assert_uint_eq(sml_backoff_ms(0), 0);
+    ck_assert_uint_eq(sml_backoff_ms(1), 100);
+    ck_assert_uint_eq(sml_backoff_ms(2), 200);
+    ck_assert_uint_eq(sml_backoff_ms(3), 400);
+    ck_assert_uint_eq(sml_backoff_ms(6), 3200);
+    ck_assert_uint_eq(sml_backoff_ms(7), 5000);
+    ck_assert_uint_eq(sml_backoff_ms(100), 5000);
+    ck_assert_uint_eq(sml_backoff_ms(UINT_MAX), 5000);
+}
+END_TEST
+
+START_TEST(claim_size_is_at_least_want_and_step)
+{
+    uint64_t n;
+
+    ck_assert_int_eq(sml_claim_size(0, 1000, 1, &n), 0);
+    ck_assert_uint_eq(n, 1000);
+    ck_assert_int_eq(sml_claim_size(5, 1000, 4000, &n), 0);
+    ck_assert_uint_eq(n, 4000);
+    ck_assert_int_eq(sml_claim_size(5, 0, 0, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(sml_claim_size(1, 7, 7, &n), 0);
+    ck_assert_uint_eq(n, 7);
+}
+END_TEST
+
+START_TEST(claim_size_never_runs_past_bigint)
+{
+    static const int64_t tops[] = { INT64_MAX - 1, INT64_MAX - 999, INT64_MAX - 1000,
+                                    INT64_MAX / 2, 0 };
+    uint64_t n;
+    size_t i;
+
+    ck_assert_int_eq(sml_claim_size(INT64_MAX - 5, 1000, 1, &n), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_int_eq(sml_claim_size(INT64_MAX, 1000, 1, &n), -1);
+    ck_assert_int_eq(sml_claim_size(-1, 1000, 1, &n), -1);
+    for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+        ck_assert_int_eq(sml_claim_size(tops[i], 1000, UINT64_MAX, &n), 0);
+        ck_assert(n >= 1);
+        ck_assert((uint64_t)tops[i] + n <= (uint64_t)INT64_MAX);
+    }
+}
+END_TEST
+
+/* ---- rows ------------------------------------------------------------------ */
+
+static void row_set_str(struct sml_row *row, enum sml_col col, const char *s)
+{
+    char *dst = col == SML_COL_NAME ? row->name :
+                col == SML_COL_DESCRIPTION ? row->description : row->auto_disk;
+    size_t len = strlen(s);
+    memcpy(dst, s, len);
+    row->len[col] = (unsigned long)len;
+    row->null[col] = false;
+}
+
+/* A Leaf-shaped row as a Leaf table returns it. */
+static struct sml_row leaf_row(const char *name, int64_t max_id, int64_t step)
+{
+    struct sml_row row;
+    memset(&row, 0, sizeof(row));
+    row_set_str(&row, SML_COL_NAME, name);
+    row.max_id = max_id;
+    row.step = step;
+    row.null[SML_COL_DESCRIPTION] = true;
+    return row;
+}
+
+/* A row of seqd's table with every column set. */
+static struct sml_row seqd_row(const char *name, int kind, int length, int64_t starting,
+                               int64_t increment)
+{
+    struct sml_row row = leaf_row(name, 42, 500);
+    row_set_str(&row, SML_COL_DESCRIPTION, "order numbers");
+    row.kind = kind;
+    row.length = length;
+    row.starting = starting;
+    row.increment = increment;
+    row.perm_key = 0x0123456789abcdefULL;
+    row_set_str(&row, SML_COL_AUTO_DISK, "");
+    return row;
+}
+
+START_TEST(leaf_row_is_a_plain_counter_from_its_max_id)
+{
+    struct sml_row row = leaf_row("msg", 1, 1000);
+    struct seqdef def;
+    int64_t max_id = -1;
+    char err[256];
+
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), 0);
+    ck_assert_str_eq(def.name, "msg");
+    ck_assert_int_eq(def.kind, SEQ_INCREASING);
+    ck_assert_int_eq(def.length, 0);
+    ck_assert_int_eq(def.starting, 0);
+    ck_assert_int_eq(def.increment, 1);
+    ck_assert_uint_eq(def.segment, 1000);
+    ck_assert_int_eq(def.auto_disk, AUTO_DISK_DEFAULT);
+    ck_assert_str_eq(def.description, "");
+    ck_assert_int_eq(max_id, 1);
+    /* so its first number is its max_id */
+    ck_assert_int_eq(seqdef_number(&def, NULL, (uint64_t)max_id), 1);
+}
+END_TEST
+
+START_TEST(seqd_row_keeps_every_column)
+{
+    struct sml_row row = seqd_row("invoice", SEQ_FIXED, 8, 10000000, 3);
+    struct seqdef def;
+    int64_t max_id;
+    char err[256];
+
+    row_set_str(&row, SML_COL_AUTO_DISK, "pre-base");
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), 0);
+    ck_assert_str_eq(def.name, "invoice");
+    ck_assert_int_eq(def.kind, SEQ_FIXED);
+    ck_assert_int_eq(def.length, 8);
+    ck_assert_int_eq(def.starting, 10000000);
+    ck_assert_int_eq(def.increment, 3);
+    ck_assert_uint_eq(def.segment, 500);
+    ck_assert_uint_eq(def.perm_key, 0x0123456789abcdefULL);
+    ck_assert_int_eq(def.auto_disk, AUTO_DISK_PRE_BASE);
+    ck_assert_str_eq(def.description, "order numbers");
+    ck_assert_int_eq(max_id, 42);
+}
+END_TEST
+
+START_TEST(row_with_unusable_counter_or_step_is_refused)
+{
+    struct sml_row row;
+    struct seqdef def;
+    int64_t max_id;
+    char err[256];
+
+    row = leaf_row("neg", -4, 10);
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "row 'neg'"));
+    ck_assert_ptr_nonnull(strstr(err, "max_id -4"));
+
+    row = leaf_row("zero", 1, 0);
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "step 0"));
+
+    row = leaf_row("nul", 1, 10);
+    row.null[SML_COL_MAX_ID] = true;
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "max_id is NULL"));
+
+    row = seqd_row("big", SEQ_INCREASING, 0, 0, 1);
+    row.out_of_range[SML_COL_PERM_KEY] = true;
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "perm_key is out of range"));
+}
+END_TEST
+
+START_TEST(row_with_bad_definition_is_refused)
+{
+    struct sml_row row;
+    struct seqdef def;
+    int64_t max_id;
+    char err[256];
+
+    row = seqd_row("k4", 4, 0, 0, 1);
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "kind 4"));
+
+    row = seqd_row("l19", SEQ_FIXED, 19, 1, 1);
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "length 19"));
+
+    /* seqdef_validate's own rules apply: type 2 starting outside its digits */
+    row = seqd_row("fix", SEQ_FIXED, 4, 5, 1);
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "row 'fix'"));
+
+    row = seqd_row("inc0", SEQ_INCREASING, 0, 0, 0);
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+
+    row = seqd_row("ad", SEQ_INCREASING, 0, 0, 1);
+    row_set_str(&row, SML_COL_AUTO_DISK, "sometimes");
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "auto_disk"));
+
+    row = seqd_row("nk", SEQ_INCREASING, 0, 0, 1);
+    row.null[SML_COL_KIND] = true;
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "kind is NULL"));
+}
+END_TEST
+
+START_TEST(row_name_must_be_a_name_seqd_serves)
+{
+    struct sml_row row;
+    struct seqdef def;
+    int64_t max_id;
+    char err[256], longname[SEQ_NAME_MAX + 2];
+
+    row = leaf_row("has space", 1, 10);
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "biz_tag"));
+
+    memset(longname, 'n', SEQ_NAME_MAX + 1);
+    longname[SEQ_NAME_MAX + 1] = '\0';
+    row = leaf_row(longname, 1, 10);
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    longname[SEQ_NAME_MAX] = '\0';
+    row = leaf_row(longname, 1, 10);
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), 0);
+    ck_assert_uint_eq(strlen(def.name), SEQ_NAME_MAX);
+
+    /* a name longer than the fetch buffer: len says so */
+    row = leaf_row("x", 1, 10);
+    row.len[SML_COL_NAME] = SML_NAME_BUF + 10;
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+
+    row = leaf_row("n", 1, 10);
+    row.null[SML_COL_NAME] = true;
+    ck_assert_int_eq(sml_row_to_def(&row, &LEAF_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(description_is_cut_at_a_character_and_kept_on_one_line)
+{
+    struct sml_row row = seqd_row("d", SEQ_INCREASING, 0, 0, 1);
+    struct seqdef def;
+    int64_t max_id;
+    char err[256], text[SEQ_DESC_MAX + 8];
+    size_t i;
+
+    /* 255 ASCII bytes then a 3-byte character: it does not fit in 256. */
+    memset(text, 'a', SEQ_DESC_MAX - 1);
+    memcpy(text + SEQ_DESC_MAX - 1, "\xe4\xb8\xad", 3);
+    text[SEQ_DESC_MAX + 2] = '\0';
+    row_set_str(&row, SML_COL_DESCRIPTION, text);
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), 0);
+    ck_assert_uint_eq(strlen(def.description), SEQ_DESC_MAX - 1);
+    for (i = 0; i < SEQ_DESC_MAX - 1; i++)
+        ck_assert_int_eq(def.description[i], 'a');
+
+    row_set_str(&row, SML_COL_DESCRIPTION, "two\nlines\t\xe4\xb8\xad");
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), 0);
+    ck_assert_str_eq(def.description, "two?lines?\xe4\xb8\xad");
+}
+END_TEST
+
+START_TEST(leaf_table_holds_only_plain_counters)
+{
+    struct seqdef def;
+    char err[300];
+
+    memset(&def, 0, sizeof(def));
+    strcpy(def.name, "x");
+    def.kind = SEQ_INCREASING;
+    def.starting = 0;
+    def.increment = 1;
+    def.segment = 1000;
+    ck_assert_int_eq(sml_leaf_can_hold(&def, "seqd.leaf_alloc", err, sizeof(err)), 0);
+
+    def.starting = 1;                   /* HSET's default for type 3 */
+    ck_assert_int_eq(sml_leaf_can_hold(&def, "seqd.leaf_alloc", err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "upgrade-from-leaf.sql"));
+    ck_assert_ptr_nonnull(strstr(err, "seqd.leaf_alloc"));
+
+    def.starting = 0;
+    def.increment = 2;
+    ck_assert_int_eq(sml_leaf_can_hold(&def, "t", err, sizeof(err)), -1);
+    def.increment = 1;
+    def.auto_disk = AUTO_DISK_MEMORY;
+    ck_assert_int_eq(sml_leaf_can_hold(&def, "t", err, sizeof(err)), -1);
+    def.auto_disk = AUTO_DISK_DEFAULT;
+    def.kind = SEQ_RANDOM;
+    def.length = 6;
+    ck_assert_int_eq(sml_leaf_can_hold(&def, "t", err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(auto_disk_default_is_stored_as_empty_text)
+{
+    ck_assert_str_eq(sml_auto_disk_text(AUTO_DISK_DEFAULT), "");
+    ck_assert_str_eq(sml_auto_disk_text(AUTO_DISK_PRE_BASE), "pre_base");
+    ck_assert_str_eq(sml_col_name(SML_COL_MAX_ID), "max_id");
+}
+END_TEST
+
+static Suite *claim_suite(void)
+{
+    Suite *s = suite_create("store_mysql_logic");
+    TCase *sql = tcase_create("sql");
+    TCase *errors = tcase_create("errors");
+    TCase *claims = tcase_create("claims");
+    TCase *rows = tcase_create("rows");
+
+    tcase_add_test(sql, table_name_accepts_only_plain_identifiers);
+    tcase_add_test(sql, sql_for_seqd_table_is_the_documented_claim_transaction);
+    tcase_add_test(sql, sql_binds_every_value_as_a_parameter);
+    tcase_add_test(sql, sql_for_leaf_table_reads_only_leaf_columns);
+    tcase_add_test(sql, sql_for_leaf_table_without_description_selects_empty_text);
+    tcase_add_test(sql, sql_refuses_a_table_name_that_is_not_an_identifier);
+    tcase_add_test(sql, shape_of_seqd_table_in_any_case_and_order);
+    tcase_add_test(sql, shape_of_leaf_table_is_leaf_only);
+    tcase_add_test(sql, shape_refuses_missing_core_or_partial_seqd_columns);
+    suite_add_tcase(s, sql);
+
+    tcase_add_test(errors, commit_failure_is_always_unknown_and_drops_the_connection);
+    tcase_add_test(errors, failure_before_commit_is_never_unknown);
+    tcase_add_test(errors, lost_connection_before_commit_is_unavailable_and_retryable);
+    tcase_add_test(errors, lock_wait_and_deadlock_roll_back_and_keep_the_connection);
+    tcase_add_test(errors, bad_credentials_database_or_tls_at_connect_are_permanent_with_a_hint);
+    tcase_add_test(errors, unreachable_server_at_connect_is_passing_with_a_hint);
+    tcase_add_test(errors, missing_table_or_column_while_running_is_an_error);
+    tcase_add_test(errors, duplicate_key_on_create_is_exists_only_outside_claims);
+    tcase_add_test(errors, unknown_error_before_commit_starts_afresh);
+    suite_add_tcase(s, errors);
+
+    tcase_add_test(claims, backoff_doubles_from_100ms_to_5s);
+    tcase_add_test(claims, claim_size_is_at_least_want_and_step);
+    tcase_add_test(claims, claim_size_never_runs_past_bigint);
+    suite_add_tcase(s, claims);
+
+    tcase_add_test(rows, leaf_row_is_a_plain_counter_from_its_max_id);
+    tcase_add_test(rows, seqd_row_keeps_every_column);
+    tcase_add_test(rows, row_with_unusable_counter_or_step_is_refused);
+    tcase_add_test(rows, row_with_bad_definition_is_refused);
+    tcase_add_test(rows, row_name_must_be_a_name_seqd_serves);
+    tcase_add_test(rows, description_is_cut_at_a_character_and_kept_on_one_line);
+    tcase_add_test(rows, leaf_table_holds_only_plain_counters);
+    tcase_add_test(rows, auto_disk_default_is_stored_as_empty_text);
+    suite_add_tcase(s, rows);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(claim_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
