@@ -16,11 +16,14 @@ the buffers dry and parks.
 * NEXT and MGET that park partway complete with the right numbers.
 * A client that disconnects while parked does no harm.
 * INFO stats: total_commands_parked and total_parked_timeouts move.
+* SIGTERM while parked: -TRYAGAIN, exit 0, no number lost over the restart.
+* DEL while parked: answered at once; the re-created name starts afresh.
 
 Environment: SEQD_BIN, SEQD_SRCDIR.
 """
 import os
 import select
+import signal
 import socket
 import sys
 import time
@@ -253,6 +256,60 @@ def test_disconnect_while_parked():
             s.stop()
 
 
+def test_sigterm_while_parked():
+    """SIGTERM while a GET is parked: it is answered -TRYAGAIN (shutting
+    down), seqd exits 0 once the claim is in, and after a restart nothing
+    was lost: the first GET is 1."""
+    s = slow_server(1500, 5000)
+    c = Client(s.port)
+    assert c.command("HSET", "t", "type", "3", "segment", SEG) == 1
+    c.send(pipeline([("GET", "t")] * 3))
+    time.sleep(0.2)
+    s.signal(signal.SIGTERM)
+    r = c.read_reply()
+    assert isinstance(r, RespError) and r.startswith("TRYAGAIN") and "shutting down" in r, \
+        "parked GET at shutdown: %r" % r
+    assert c.closed_by_server(5), "the connection stayed open after the shutdown reply"
+    c.close()
+    assert s.proc.wait(15) == 0, "graceful stop with a claim in flight did not exit 0"
+    assert s.stop() == 0
+    s.config["store"]["test_delay_ms"] = 0
+    s.write_config()
+    s.start()
+    try:
+        c = Client(s.port)
+        assert [c.command("GET", "t") for _ in range(3)] == ["1", "2", "3"], "numbers lost over the stop"
+        c.close()
+    finally:
+        s.stop()
+
+
+def test_del_while_parked():
+    """DEL from another client while a GET is parked: the GET is answered
+    'no such sequence' at once. A sequence created again under the same
+    name starts at its starting value: the claim that was on its way for
+    the deleted one must not eat the new one's numbers."""
+    s = slow_server(1000, 5000, workers=2)
+    try:
+        a, b = Client(s.port), Client(s.port)
+        assert a.command("HSET", "z", "type", "3", "segment", SEG) == 1
+        a.send(pipeline([("GET", "z"), ("PING",)]))
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        assert b.command("DEL", "z") == 1
+        r = a.read_reply()
+        assert isinstance(r, RespError) and "no such sequence 'z'" in r, "parked GET after DEL: %r" % r
+        assert time.monotonic() - t0 < 0.5, "the parked GET waited for the claim of a deleted sequence"
+        assert a.read_reply() == "PONG"
+        assert b.command("HSET", "z", "type", "3", "starting", "1", "segment", SEG) == 1
+        r = a.command("GET", "z")
+        assert r == "1", "GET of the re-created 'z' gave %r, want 1 (its starting value)" % r
+        a.close()
+        b.close()
+    finally:
+        s.stop()
+
+
 if __name__ == "__main__":
     run_tests([
         test_parked_gets_do_not_block_others,
@@ -260,4 +317,6 @@ if __name__ == "__main__":
         test_parked_get_times_out_with_tryagain,
         test_next_and_mget_park_partway,
         test_disconnect_while_parked,
+        test_sigterm_while_parked,
+        test_del_while_parked,
     ])

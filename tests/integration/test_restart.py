@@ -12,6 +12,7 @@
   and then reports exhaustion, the log says "0 wasted" and INFO name after
   the restart shows wasted:0. Also under concurrent load: the numbers
   handed out before and after the stop form one gapless run.
+* file store: HSET and DEL are durable when they answer (kill -9 at once).
 * memory store: nothing survives a restart ('no such sequence').
 
 Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_RESTART_ROUNDS (kill -9 rounds,
@@ -19,8 +20,6 @@ default 6).
 """
 import os
 import random
-import signal
-import socket
 import sys
 import threading
 import time
@@ -217,8 +216,10 @@ def test_sigterm_wastes_nothing():
     assert c.command("HSET", "t3", "type", "3", "starting", "500", "step", "7", "segment", "10") == 1
     assert c.command("HSET", "t2", "type", "2", "length", "5", "segment", "10") == 1
     assert c.command("HSET", "t1", "type", "1", "length", "3", "segment", "50") == 1
+    assert c.command("HSET", "e2", "type", "2", "length", "2", "segment", "30") == 1
     k = 137                                 # not a multiple of any segment
     a3, a2, a1 = take(c, "t3", k), take(c, "t2", k), take(c, "t1", k)
+    e2 = take(c, "e2", 45)
     assert a3 == list(range(500, 500 + 7 * k, 7)), a3[:5]
     assert a2 == list(range(10000, 10000 + k)), a2[:5]
     c.close()
@@ -237,7 +238,12 @@ def test_sigterm_wastes_nothing():
     assert set(every) == set(range(100, 1000)), "type 1 did not cover 100..999"
     r = c.command("GET", "t1")
     assert isinstance(r, RespError) and "exhausted" in r, "901st GET: %r" % r
-    for n in ("t1", "t2", "t3"):
+    # A type 2 of length 2 taken across the restart: 10..99, then exhausted.
+    e2 += take(c, "e2", 45)
+    assert e2 == list(range(10, 100)), "type 2 across the restart: %r" % e2
+    r = c.command("GET", "e2")
+    assert r == "ERR sequence 'e2' is exhausted", "91st GET of a length-2 type 2: %r" % r
+    for n in ("t1", "t2", "t3", "e2"):
         info = info_fields(c, n)
         assert info.get("wasted") == "0", "INFO %s after graceful restart: wasted %s" % (n, info.get("wasted"))
     c.close()
@@ -281,6 +287,29 @@ def test_sigterm_under_load_is_gapless():
     assert s.stop() == 0
 
 
+def test_hset_and_del_durable_at_once():
+    """A definition is durable when HSET answers, a removal when DEL does:
+    kill -9 right after them changes nothing."""
+    s = Seqd().start()
+    c = Client(s.port)
+    assert c.command("HSET", "d1", "type", "1", "length", "5", "segment", "7", "description", "a b c") == 1
+    assert c.command("HSET", "d2", "type", "3") == 1
+    want = {k: info_fields(c, "d1").get(k) for k in DEF_FIELDS + ("segment",)}
+    assert c.command("DEL", "d2") == 1
+    c.close()
+    s.kill()
+    s.start()
+    c = Client(s.port)
+    assert c.command("EXISTS", "d1") == 1 and c.command("EXISTS", "d2") == 0, "HSET/DEL not durable"
+    got = {k: info_fields(c, "d1").get(k) for k in DEF_FIELDS + ("segment",)}
+    assert got == want, "d1 after kill -9: %r != %r" % (got, want)
+    assert got["description"] == "a b c", got
+    x = int(c.command("GET", "d1"))
+    assert 10000 <= x <= 99999, x
+    c.close()
+    assert s.stop() == 0
+
+
 def test_memory_store_forgets():
     """memory store: a restart (graceful or kill -9) forgets everything."""
     s = Seqd(store="memory").start()
@@ -311,5 +340,6 @@ if __name__ == "__main__":
         test_kill9_rounds_never_repeat,
         test_sigterm_wastes_nothing,
         test_sigterm_under_load_is_gapless,
+        test_hset_and_del_durable_at_once,
         test_memory_store_forgets,
     ])

@@ -1,0 +1,215 @@
+#!/bin/sh
+# bench-stores.sh: GET throughput of one seqd node on the mysql store
+# against the same binary on the file store, same load, same run.
+#
+# Starts a private MariaDB server (tests/lib/mariadb.py: its own data dir,
+# socket and loopback port, schema loaded) and two seqd nodes from the same
+# binary and the same settings except the store: one on the mysql store
+# (that MariaDB), one on the file store (a temporary directory). For each
+# pipeline depth it runs the same redis-benchmark load (50 clients) of
+# `GET bench_id` against each node, alternating file and mysql R times,
+# and prints the median requests/s of each and the ratio mysql/file, then
+# how many claims each node made. Builds nothing: it runs $SEQD_BIN, else
+# src/seqd next to this script's checkout.
+#
+# Usage: contrib/bench-stores.sh
+# Environment (all optional):
+#   SEQD_BIN       seqd binary (default: <checkout>/src/seqd)
+#   N              requests per redis-benchmark run (default 200000)
+#   R              runs per store and depth (default 3; the median is shown)
+#   CLIENTS        parallel connections (default 50)
+#   DEPTHS         pipeline depths (default "1 16")
+#   SEQD_WORKERS   seqd "workers" (default 0: one per CPU)
+#   SEGMENT_MAX    seqd segment.max for both nodes (default: seqd's default)
+#   RUN_TIMEOUT    seconds after which one redis-benchmark run is stopped
+#                  (default 120)
+# Needs mariadb-server (mariadbd, mariadb-install-db, mariadb), redis-tools
+# and python3. A run that fails (an error reply aborts redis-benchmark, or
+# the timeout) stops the script with exit status 1. Everything it started
+# is stopped and its temporary directories removed on exit.
+
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+SEQD_BIN=${SEQD_BIN:-$top/src/seqd}
+N=${N:-200000}
+R=${R:-3}
+CLIENTS=${CLIENTS:-50}
+DEPTHS=${DEPTHS:-1 16}
+SEQD_WORKERS=${SEQD_WORKERS:-0}
+SEGMENT_MAX=${SEGMENT_MAX:-}
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+KEY=bench_id
+
+die() { echo "bench-stores.sh: $*" >&2; exit 1; }
+
+[ -x "$SEQD_BIN" ] || die "no seqd binary at $SEQD_BIN (build it, or set SEQD_BIN)"
+command -v redis-benchmark >/dev/null || die "redis-benchmark not found (apt-get install redis-tools)"
+command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install redis-tools)"
+command -v python3 >/dev/null || die "python3 not found (runs the MariaDB helper)"
+[ -f "$top/tests/lib/mariadb.py" ] || die "no $top/tests/lib/mariadb.py (run from a seqd checkout)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqd-bench-stores.XXXXXX")
+db_pid=
+file_pid=
+mysql_pid=
+cleanup() {
+    status=$?
+    trap - EXIT INT TERM
+    for pid in $file_pid $mysql_pid $db_pid; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in $file_pid $mysql_pid $db_pid; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The MariaDB helper: starts a private server, writes the "store" object
+# for seqd.json to $tmp/store.json, and keeps the server until it gets
+# SIGTERM (mariadb.py then stops the server and removes its directory).
+SEQD_SRCDIR=$top python3 -c '
+import json, os, sys, time
+sys.path.insert(0, os.path.join(sys.argv[1], "tests", "lib"))
+from mariadb import MariaDB
+db = MariaDB(tmpdir=os.path.join(sys.argv[2], "mariadb"))
+db.start()
+try:
+    with open(sys.argv[2] + "/store.json.new", "w") as f:
+        json.dump(db.store_config(), f)
+    os.rename(sys.argv[2] + "/store.json.new", sys.argv[2] + "/store.json")
+    while True:
+        time.sleep(1)
+finally:
+    db.close()
+' "$top" "$tmp" >"$tmp/mariadb-helper.log" 2>&1 &
+db_pid=$!
+mkdir "$tmp/mariadb"
+
+i=0
+while [ ! -f "$tmp/store.json" ]; do
+    kill -0 "$db_pid" 2>/dev/null || die "the MariaDB helper failed:
+$(tail -n 20 "$tmp/mariadb-helper.log")"
+    i=$((i + 1))
+    [ $i -lt 1200 ] || die "MariaDB did not start within 120 s"
+    sleep 0.1
+done
+
+# Two distinct free loopback ports.
+# shellcheck disable=SC2046 # two words, split on purpose
+set -- $(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+')
+file_port=$1
+mysql_port=$2
+
+segment=
+[ -z "$SEGMENT_MAX" ] || segment=", \"segment\": { \"max\": $SEGMENT_MAX, \"default\": $SEGMENT_MAX }"
+mkdir "$tmp/data"
+cat >"$tmp/file.json" <<EOF
+{ "bind": "127.0.0.1", "port": $file_port, "workers": $SEQD_WORKERS,
+  "log": { "level": "warning" }$segment,
+  "store": { "type": "file", "dir": "$tmp/data" } }
+EOF
+cat >"$tmp/mysql.json" <<EOF
+{ "bind": "127.0.0.1", "port": $mysql_port, "workers": $SEQD_WORKERS,
+  "log": { "level": "warning" }$segment,
+  "store": $(cat "$tmp/store.json") }
+EOF
+
+wait_ping() {  # port what pid
+    i=0
+    while [ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" != PONG ]; do
+        kill -0 "$3" 2>/dev/null || die "$2 exited at start-up (log: $tmp/$2.log):
+$(tail -n 20 "$tmp/$2.log" 2>/dev/null)"
+        i=$((i + 1))
+        [ $i -lt 100 ] || die "$2 does not answer PING on port $1"
+        sleep 0.1
+    done
+}
+
+"$SEQD_BIN" -c "$tmp/file.json" >"$tmp/file.log" 2>&1 &
+file_pid=$!
+"$SEQD_BIN" -c "$tmp/mysql.json" >"$tmp/mysql.log" 2>&1 &
+mysql_pid=$!
+wait_ping "$file_port" file "$file_pid"
+wait_ping "$mysql_port" mysql "$mysql_pid"
+for port in $file_port $mysql_port; do
+    [ "$(redis-cli -h 127.0.0.1 -p "$port" HSET "$KEY" type 3)" = 1 ] || die "HSET $KEY failed on port $port"
+done
+
+# One redis-benchmark run; prints its requests per second.
+run() {  # port depth
+    out=$(timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$1" -q -c "$CLIENTS" -n "$N" \
+          -P "$2" GET "$KEY" 2>&1) || die "redis-benchmark GET on port $1 (-P $2) failed:
+$(printf '%s\n' "$out" | tr '\r' '\n' | tail -n 5)"
+    rps=$(printf '%s\n' "$out" | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1)
+    [ -n "$rps" ] || die "no requests/s in the output of redis-benchmark (port $1):
+$(printf '%s\n' "$out" | tr '\r' '\n' | tail -n 5)"
+    echo "$rps"
+}
+
+median() {  # numbers...
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+info_field() {  # port field
+    redis-cli -h 127.0.0.1 -p "$1" INFO "$KEY" | tr -d '\r' | sed -n "s/^$2://p"
+}
+
+cpus=$(nproc 2>/dev/null || echo "?")
+mariadbd=$(command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd)
+echo "seqd $("$SEQD_BIN" -v | sed 's/^seqd //') ($SEQD_BIN), file store vs mysql store"
+echo "($("$mariadbd" --version 2>/dev/null | sed 's/^.*Ver //' | cut -d' ' -f1 || echo MariaDB), private server on loopback TCP)"
+echo "redis-benchmark -c $CLIENTS -n $N GET $KEY, $R runs each (alternating), median shown; $cpus CPUs, same machine"
+echo
+
+results=
+for depth in $DEPTHS; do
+    file_all=''
+    mysql_all=''
+    i=1
+    while [ $i -le "$R" ]; do
+        # Alternate which store goes first, so neither always runs warm.
+        if [ $((i % 2)) -eq 1 ]; then
+            f=$(run "$file_port" "$depth")
+            m=$(run "$mysql_port" "$depth")
+        else
+            m=$(run "$mysql_port" "$depth")
+            f=$(run "$file_port" "$depth")
+        fi
+        echo "  -P $depth run $i: file $f/s, mysql $m/s"
+        file_all="$file_all $f"
+        mysql_all="$mysql_all $m"
+        i=$((i + 1))
+    done
+    # shellcheck disable=SC2086 # a list of numbers, split on purpose
+    fm=$(median $file_all)
+    # shellcheck disable=SC2086
+    mm=$(median $mysql_all)
+    results="$results$depth $fm $mm
+"
+done
+
+echo
+printf '%-6s %16s %16s %12s\n' depth "file GET r/s" "mysql GET r/s" mysql/file
+printf '%s' "$results" | while read -r depth fm mm; do
+    printf '%-6s %16s %16s %12s\n' "-P $depth" "$fm" "$mm" "$(awk -v a="$mm" -v b="$fm" 'BEGIN { printf "%.2f", a / b }')"
+done
+echo
+echo "segments claimed: file $(info_field "$file_port" claims) (last of $(info_field "$file_port" last_claim_size))," \
+     "mysql $(info_field "$mysql_port" claims) (last of $(info_field "$mysql_port" last_claim_size))"
+
+# Both nodes must still be there: a crash under load is a failure too.
+kill -0 "$file_pid" 2>/dev/null || die "seqd (file) died during the run (log: $(tail -n 5 "$tmp/file.log"))"
+kill -0 "$mysql_pid" 2>/dev/null || die "seqd (mysql) died during the run (log: $(tail -n 5 "$tmp/mysql.log"))"

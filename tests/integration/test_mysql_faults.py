@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""test_mysql_faults: no duplicate number, whatever fails.
+
+Three seqd nodes on one private MariaDB table, small segments (50..200, so
+claims are always in flight), and client threads that keep taking
+pipelined GETs of types 3, 2, 1 and a row inserted by hand through all
+nodes, keeping every number they receive. They reconnect when a
+connection breaks, retry on -TRYAGAIN and count both. Meanwhile a fault
+schedule (about 50 s) injects:
+
+* SIGKILL of seqd nodes 0 and 1 (several times, once both at once, once
+  while MariaDB is down: that node comes back after MariaDB does), each
+  restarted on its port;
+* MariaDB stopped and started again (graceful), and killed with SIGKILL
+  (crash recovery);
+* MariaDB frozen (SIGSTOP) for a few seconds, then thawed: claims in
+  flight time out with an unknown outcome.
+
+Node 2 is never restarted: it must recover from every MariaDB fault by
+itself. At the end every node answers GET for every sequence, no number
+was handed out twice (per sequence, across all nodes, runs and faults),
+each connection saw a type 2/3 sequence strictly increase, no counter is
+at or above the row's max_id, and the only error replies were -TRYAGAIN.
+The figures (numbers checked, faults by kind, duplicates, failed and
+retried requests, claims thrown away) are printed.
+
+Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_FAULT_SCALE (multiplies the
+schedule's times, default 1).
+"""
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from mariadb import MariaDB  # noqa: E402
+from seqd import Client, Getter, RespError, Seqd, run_tests  # noqa: E402
+
+SCALE = float(os.environ.get("SEQD_FAULT_SCALE", "1"))
+PIPELINE = 20
+CLIENTS = 6
+DB = None
+
+# name -> (HSET fields or None for a row inserted by hand, kind, number -> counter)
+SEQS = {
+    "f3": (["type", "3", "starting", "1", "segment", "50"], 3, lambda v: v - 1),
+    "f2": (["type", "2", "length", "12", "segment", "100"], 2, lambda v: v - 10 ** 11),
+    "f1": (["type", "1", "length", "10", "segment", "80"], 1, None),
+    "frow": (None, 3, lambda v: v),
+}
+
+
+def node_config():
+    return {"store": DB.store_config(rescan_s=1, connect_timeout_s=2, rw_timeout_s=2),
+            "segment": {"max": 200, "default": 100, "wait_ms": 1000}}
+
+
+class Collector(threading.Thread):
+    """A client that takes numbers through every node in turn until told to
+    stop, keeping all it gets per connection. Connection failures and
+    -TRYAGAIN are counted, then it moves on (next node, or a short pause)."""
+
+    def __init__(self, idx, nodes, stop):
+        super().__init__(daemon=True)
+        self.idx, self.nodes, self.stop = idx, nodes, stop
+        self.got = {}             # (conn serial, node, name) -> numbers in order received
+        self.count = 0
+        self.tryagain = 0         # -TRYAGAIN replies (each retried)
+        self.conn_failures = 0    # connections that broke or timed out mid-request
+        self.connect_failures = 0 # connects refused (node down)
+        self.errors = []          # other error replies
+        self.requests = 0
+        self.last_number_at = 0.0
+        self.exc = None
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.exc = e
+
+    def _run(self):
+        conns = [None] * len(self.nodes)
+        serial = 0
+        names = list(SEQS)
+        r = self.idx
+        while not self.stop.is_set():
+            k = r % len(self.nodes)
+            r += 1
+            if conns[k] is None:
+                try:
+                    conns[k] = (Getter(self.nodes[k].port, timeout=15), serial)
+                    serial += 1
+                except OSError:
+                    self.connect_failures += 1
+                    time.sleep(0.02)
+                    continue
+            g, cid = conns[k]
+            batch = [names[(r + j) % len(names)] for j in range(PIPELINE)]
+            out = []
+            self.requests += len(batch)
+            try:
+                g.gets(batch, out)
+            except (OSError, ValueError):
+                # ConnectionError, socket.timeout, a reply cut in half: what
+                # arrived before still counts.
+                self.conn_failures += 1
+                g.close()
+                conns[k] = None
+            retry = False
+            for name, v in zip(batch, out):
+                if isinstance(v, int):
+                    self.got.setdefault((cid, k, name), []).append(v)
+                    self.count += 1
+                elif isinstance(v, RespError) and v.startswith("TRYAGAIN"):
+                    self.tryagain += 1
+                    retry = True
+                else:
+                    self.errors.append((k, name, v))
+            if out and isinstance(out[-1], int):
+                self.last_number_at = time.monotonic()
+            time.sleep(0.03 if retry else 0.004)
+        for c in conns:
+            if c:
+                c[0].close()
+
+
+class Faults(threading.Thread):
+    """Runs the fault schedule; records what it did."""
+
+    def __init__(self, nodes):
+        super().__init__(daemon=True)
+        self.nodes = nodes
+        self.done = {}            # kind -> count
+        self.log = []
+        self.exc = None
+        self.t0 = None
+
+    def note(self, kind, what):
+        self.done[kind] = self.done.get(kind, 0) + 1
+        self.log.append("%5.1f s  %s" % (time.monotonic() - self.t0, what))
+        print("  fault at %5.1f s: %s" % (time.monotonic() - self.t0, what), flush=True)
+
+    def at(self, t):
+        delay = self.t0 + t * SCALE - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def start_node(self, i):
+        """Start node i again; it exits at start-up while MariaDB is away,
+        so try for a while."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.nodes[i].start(timeout=10)
+                return
+            except RuntimeError:
+                self.nodes[i].kill()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def kill_node(self, i, down_s=0.5):
+        self.nodes[i].kill()
+        self.note("seqd SIGKILL", "SIGKILL seqd node %d" % i)
+        time.sleep(down_s)
+        self.start_node(i)
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:  # noqa: BLE001
+            self.exc = e
+
+    def _run(self):
+        self.t0 = time.monotonic()
+        self.at(3)
+        self.kill_node(0)
+        self.at(7)
+        DB.stop()
+        self.note("mariadb stop/start", "MariaDB stopped (graceful)")
+        time.sleep(3 * SCALE)
+        DB.start()
+        self.note("mariadb back", "MariaDB started again")
+        self.at(14)
+        self.kill_node(1)
+        self.at(18)
+        DB.kill()
+        self.note("mariadb SIGKILL/start", "MariaDB killed (SIGKILL)")
+        time.sleep(2 * SCALE)
+        DB.start()
+        self.note("mariadb back", "MariaDB started again (crash recovery)")
+        self.at(25)
+        self.kill_node(0, down_s=0.1)
+        self.at(28)
+        DB.freeze()
+        self.note("mariadb freeze", "MariaDB frozen (SIGSTOP)")
+        time.sleep(4 * SCALE)
+        DB.thaw()
+        self.note("mariadb back", "MariaDB thawed (SIGCONT)")
+        self.at(35)
+        self.nodes[0].kill()
+        self.nodes[1].kill()
+        self.note("seqd SIGKILL", "SIGKILL seqd node 0")
+        self.note("seqd SIGKILL", "SIGKILL seqd node 1 (at the same time)")
+        time.sleep(0.5)
+        self.start_node(0)
+        self.start_node(1)
+        self.at(40)
+        # Node 1 dies while MariaDB is down: it can only come back after.
+        DB.stop()
+        self.note("mariadb stop/start", "MariaDB stopped (graceful)")
+        self.nodes[1].kill()
+        self.note("seqd SIGKILL", "SIGKILL seqd node 1 (MariaDB down)")
+        time.sleep(2 * SCALE)
+        DB.start()
+        self.note("mariadb back", "MariaDB started again")
+        self.start_node(1)
+        self.at(46)
+        DB.freeze()
+        self.note("mariadb freeze", "MariaDB frozen (SIGSTOP)")
+        time.sleep(3 * SCALE)
+        DB.kill()                  # a hung server that is then killed
+        self.note("mariadb SIGKILL/start", "MariaDB killed (SIGKILL) while frozen")
+        time.sleep(1 * SCALE)
+        DB.start()
+        self.note("mariadb back", "MariaDB started again (crash recovery)")
+        self.at(52)
+        self.kill_node(0, down_s=0.2)
+
+
+def get_with_retry(port, name, within):
+    """GET name, retrying -TRYAGAIN and refused connects for `within` s.
+    Returns the reply (an int on success)."""
+    deadline = time.monotonic() + within
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            c = Client(port, timeout=10)
+            last = c.command("GET", name)
+            c.close()
+        except OSError as e:
+            last = e
+        if isinstance(last, str) and not isinstance(last, RespError):
+            return int(last)
+        time.sleep(0.2)
+    return last
+
+
+def test_no_duplicate_while_nodes_and_mariadb_fail():
+    nodes = []
+    stop = threading.Event()
+    try:
+        cfg = node_config()
+        nodes = [Seqd(config=cfg, store="mysql").start() for _ in range(3)]
+        for i, (name, (fields, _, _)) in enumerate(SEQS.items()):
+            if fields is None:
+                DB.sql("INSERT INTO seqd_segments (biz_tag, max_id, step) VALUES ('%s', 1, 60)" % name)
+            else:
+                c = Client(nodes[i % 3].port)
+                assert c.command("HSET", name, *fields) == 1
+                c.close()
+        node2_pid = nodes[2].proc.pid
+
+        clients = [Collector(i, nodes, stop) for i in range(CLIENTS)]
+        faults = Faults(nodes)
+        t0 = time.monotonic()
+        for c in clients:
+            c.start()
+        faults.start()
+        faults.join(120 * SCALE)
+        assert not faults.is_alive(), "the fault schedule did not finish"
+        assert faults.exc is None, "fault schedule: %r" % faults.exc
+        # A quiet end: everything must work again without help.
+        time.sleep(6)
+        stop.set()
+        for c in clients:
+            c.join(30)
+        elapsed = time.monotonic() - t0
+        for c in clients:
+            assert not c.is_alive(), "a client hangs"
+            assert c.exc is None, "client %d: %r" % (c.idx, c.exc)
+
+        # Every node serves every sequence again; node 2 was never restarted.
+        final = {}
+        for i, node in enumerate(nodes):
+            assert node.proc.poll() is None, "node %d exited:\n%s" % (i, node.log()[-1500:])
+            for name in SEQS:
+                v = get_with_retry(node.port, name, 15)
+                assert isinstance(v, int), "node %d GET %s at the end: %r" % (i, name, v)
+                final.setdefault(name, []).append((i, v))
+        assert nodes[2].proc.pid == node2_pid, "node 2 was restarted"
+
+        total = sum(c.count for c in clients)
+        tryagain = sum(c.tryagain for c in clients)
+        conn_failures = sum(c.conn_failures for c in clients)
+        connect_failures = sum(c.connect_failures for c in clients)
+        requests = sum(c.requests for c in clients)
+        errors = [e for c in clients for e in c.errors]
+        thrown = sum(n.log().count("outcome unknown") for n in nodes)
+        late = [c.idx for c in clients if c.last_number_at < time.monotonic() - 8]
+
+        dups_total = 0
+        lines = []
+        for name, (_, kind, to_counter) in SEQS.items():
+            per_conn = [(k, nums) for c in clients for (cid, k, n), nums in c.got.items() if n == name]
+            allnums = [v for _, nums in per_conn for v in nums] + [v for _, v in final[name]]
+            dups = len(allnums) - len(set(allnums))
+            dups_total += dups
+            if dups:
+                seen, twice = set(), []
+                for v in allnums:
+                    if v in seen:
+                        twice.append(v)
+                    seen.add(v)
+                lines.append("  %s: duplicates e.g. %r" % (name, twice[:10]))
+            max_id = int(DB.rows("SELECT max_id FROM seqd_segments WHERE biz_tag = '%s'" % name)[0][0])
+            if kind in (2, 3):
+                for k, nums in per_conn:
+                    for a, b in zip(nums, nums[1:]):
+                        assert a < b, "%s: node %d gave %d then %d on one connection" % (name, k, a, b)
+                top = max(to_counter(v) for v in allnums)
+                assert top < max_id, "%s: counter %d served but max_id is %d" % (name, top, max_id)
+            lines.append("  %-5s type %d: %8d numbers checked, duplicates %d, max_id %d"
+                         % (name, kind, len(allnums), dups, max_id))
+
+        print("faults: %s" % ", ".join("%s x%d" % kv for kv in sorted(faults.done.items())))
+        print("numbers checked: %d in %.0f s by %d clients over 3 nodes; duplicates found: %d"
+              % (total, elapsed, CLIENTS, dups_total))
+        print("requests: %d sent; %d answered -TRYAGAIN (retried), %d lost to broken connections "
+              "(%d events), %d connects refused; other error replies: %d; claims thrown away "
+              "(outcome unknown): %d" % (requests, tryagain, requests - total - tryagain - len(errors),
+                                         conn_failures, connect_failures, len(errors), thrown))
+        print("\n".join(lines), flush=True)
+        assert dups_total == 0, "%d duplicate numbers" % dups_total
+        assert not errors, "error replies other than -TRYAGAIN: %r" % errors[:5]
+        assert not late, "clients %r got no number in the last 8 s" % late
+        assert faults.done.get("seqd SIGKILL", 0) >= 5 and faults.done.get("mariadb freeze", 0) >= 2
+        assert total >= 100000, "only %d numbers" % total
+    finally:
+        stop.set()
+        if DB.proc is not None:
+            DB.thaw()
+        for n in nodes:
+            try:
+                if n.proc and n.proc.poll() is None:
+                    n.stop()
+            except Exception:  # noqa: BLE001
+                n.kill()
+
+
+def main():
+    global DB
+    DB = MariaDB()
+    DB.start()
+    try:
+        run_tests([test_no_duplicate_while_nodes_and_mariadb_fail])
+    finally:
+        DB.close()
+
+
+if __name__ == "__main__":
+    main()
