@@ -446,6 +446,17 @@ static enum cmd_result cmd_select(struct conn *c, struct resp_request *req, size
 static bool auth_try(struct conn *c, const char *user, size_t ulen, const char *pass, size_t plen)
 {
     if (!server_auth_required()) {
+        /* As Redis: the default user has no password, so "AUTH default x"
+         * succeeds, but a bare "AUTH x" is most likely a mistake. */
+        if (user && ulen == 7 && memcmp(user, "default", 7) == 0) {
+            c->authed = true;
+            return true;
+        }
+        if (user) {
+            STAT_INC(&c->w->stats, auth_failures);
+            resp_add_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
+            return false;
+        }
         resp_add_error(&c->out, "ERR AUTH <password> called without any password configured for "
                                 "the default user. Are you sure your configuration is correct?");
         return false;

@@ -46,6 +46,7 @@ enum cfg_type {
 
 #define CFG_RELOAD 0x1 /* SIGHUP applies a new value */
 #define CFG_SECRET 0x2 /* never shown in reload messages */
+#define CFG_MASKED 0x4 /* CONFIG GET shows "********" (a credential of another system) */
 
 struct cfg_key {
     const char *name;            /* JSON path, also the CONFIG GET name */
@@ -105,7 +106,7 @@ static const struct cfg_key config_keys[] = {
     { .name = "store.mysql.port", .type = CFG_INT, FIELD(mysql_port), .min = 1, .max = 65535, .def = "3306" },
     { .name = "store.mysql.socket", .type = CFG_STRING, FIELD(mysql_socket), .def = "" },
     { .name = "store.mysql.user", .type = CFG_STRING, FIELD(mysql_user), .def = "seqd" },
-    { .name = "store.mysql.password", .type = CFG_STRING, FIELD(mysql_password), .def = "", .flags = CFG_SECRET },
+    { .name = "store.mysql.password", .type = CFG_STRING, FIELD(mysql_password), .def = "", .flags = CFG_SECRET | CFG_MASKED },
     { .name = "store.mysql.database", .type = CFG_STRING, FIELD(mysql_database), .def = "seqd" },
     { .name = "store.mysql.table", .type = CFG_STRING, FIELD(mysql_table), .def = "seqd_segments",
       .rule = config_table_name_ok, .rule_what = "a table name of 1 to 64 letters, digits or underscores" },
@@ -784,6 +785,8 @@ void config_get(const struct config *cfg, const char *pattern,
         if (fnmatch(pattern, config_keys[i].name, FNM_CASEFOLD) != 0)
             continue;
         key_render(cfg, &config_keys[i], value, sizeof value);
+        if ((config_keys[i].flags & CFG_MASKED) && value[0])
+            strlcpy_safe(value, "********", sizeof value);
         emit(config_keys[i].name, value, arg);
     }
     for (i = 0; i < ARRAY_SIZE(config_redis_names); i++)

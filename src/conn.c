@@ -275,6 +275,11 @@ static void conn_run(struct conn *c)
     if (buf_used(&c->out) > 0) {
         if (!conn_flush(c))
             return;
+        /* The loop stopped at the output bound and the flush sent it all:
+         * commands already read must run without waiting for more input.
+         * Going through the event loop gives other clients their turn. */
+        if (buf_used(&c->out) == 0 && buf_used(&c->in) > 0 && c->state == CONN_READING)
+            event_active(c->read_ev, EV_READ, 0);
     } else if (c->want_close) {
         conn_close(c);
         return;

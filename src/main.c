@@ -181,6 +181,9 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
         log_warn("SIGHUP: reload failed, keeping the old values: %s", err);
         return;
     }
+    char later[512];
+    if (config_restart_needed(&server.cfg, &fresh, later, sizeof(later)) > 0)
+        log_warn("SIGHUP: these keys changed but take effect only after a restart: %s", later);
     pthread_mutex_lock(&server.reload_lock);
     config_apply_reload(&server.cfg, &fresh, changed, sizeof(changed));
     pthread_mutex_unlock(&server.reload_lock);

@@ -50,6 +50,21 @@ def cli(s, *args, password=None, user=None, input=None, timeout=20.0):
     return r.stdout.rstrip("\n")
 
 
+def covers_once(nums, lo, hi, what):
+    """nums holds every number of lo..hi exactly once; a short message
+    (counts and a few examples) when not."""
+    seen, dups = set(), set()
+    for n in nums:
+        (dups if n in seen else seen).add(n)
+    outside = sorted(n for n in seen if not lo <= n <= hi)
+    missing = sorted(set(range(lo, hi + 1)) - seen)
+    if dups or outside or missing:
+        raise AssertionError("%s: %d numbers, %d repeated (e.g. %r), %d outside %d..%d (e.g. %r), "
+                             "%d missing (e.g. %r)" % (what, len(nums), len(dups), sorted(dups)[:5],
+                                                       len(outside), lo, hi, outside[:5],
+                                                       len(missing), missing[:5]))
+
+
 def info_fields(text):
     """key:value lines of an INFO reply (redis-cli's, or the raw one)."""
     out = {}
@@ -468,6 +483,24 @@ def test_auth():
               "AUTH without requirepass: %r" % r)
 
 
+def test_auth_without_requirepass_is_like_redis():
+    """Redis 7 without requirepass (the default user has nopass): the
+    one-argument AUTH is an error, but AUTH default <anything> and HELLO 3
+    AUTH default <anything> succeed, so a client configured with a
+    password still connects (checked against Debian's redis-server 7.0)."""
+    with server() as s:
+        c = Client(s.port)
+        r = c.command("AUTH", "x")
+        check(isinstance(r, RespError) and r.startswith("ERR AUTH <password> called without any password"),
+              "AUTH x without requirepass: %r" % r)
+        eq(c.command("AUTH", "default", "whatever"), "OK", "AUTH default <any> without requirepass")
+        eq(c.command("AUTH", "bob", "whatever"), "WRONGPASS invalid username-password pair or user is disabled.",
+           "AUTH of an unknown user")
+        m = c.command("HELLO", "3", "AUTH", "default", "whatever")
+        check(isinstance(m, dict) and m.get("proto") == 3,
+              "HELLO 3 AUTH default <any> without requirepass: %r" % (m,))
+
+
 def test_hello():
     with server() as s:
         c = Client(s.port)
@@ -623,7 +656,7 @@ def test_type1_length3_covers_range_then_exhausted():
         out = cli(s, input="GET x\n" * 902, timeout=30).split("\n")
         eq(len(out), 902, "one line per command")
         nums = [bulk_int(x) for x in out[:900]]
-        eq(sorted(nums), list(range(100, 1000)), "900 distinct numbers covering 100..999")
+        covers_once(nums, 100, 999, "900 GETs of type 1 length 3")
         check(nums != sorted(nums), "type 1 order is not increasing")
         eq(out[900], "(error) ERR sequence 'x' is exhausted", "901st GET")
         eq(out[901], "(error) ERR sequence 'x' is exhausted", "902nd GET")
@@ -646,11 +679,10 @@ def test_type1_exhaustion_across_small_segments():
         nums = [c.read_reply() for _ in range(450)]
         nums += c.command("NEXT", "y", "450")
         nums = [int(n) for n in nums]
-        eq(sorted(nums), list(range(100, 1000)), "every 3-digit number once")
+        covers_once(nums, 100, 999, "type 1 length 3 with segment 64")
         eq(c.command("GET", "y"), "ERR sequence 'y' is exhausted")
         eq(c.command("HSET", "one", "type", "1", "length", "1"), 1)
-        got = sorted(int(c.command("GET", "one")) for _ in range(9))
-        eq(got, list(range(1, 10)), "type 1 length 1 gives 1..9")
+        covers_once([int(c.command("GET", "one")) for _ in range(9)], 1, 9, "type 1 length 1")
         eq(c.command("GET", "one"), "ERR sequence 'one' is exhausted")
 
 
@@ -786,6 +818,25 @@ def test_redis_benchmark_get():
         eq(info_fields(c.command("INFO", "stats"))["total_protocol_errors"], "0", "no protocol errors")
 
 
+def test_redis_benchmark_next_pipelined():
+    """Big replies in a deep pipeline (64 x NEXT 1000, ~780 KB of replies
+    per round trip): redis-benchmark must finish, not hang."""
+    with server() as s:
+        c = Client(s.port)
+        c.command("HSET", "nb", "type", "3")
+        try:
+            r = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(s.port), "-q", "-c", "4",
+                                "-n", "2000", "-P", "64", "NEXT", "nb", "1000"],
+                               capture_output=True, text=True, timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("redis-benchmark -P 64 NEXT nb 1000 did not finish within 20 s")
+        eq(r.returncode, 0, "redis-benchmark exit code (%r)" % (r.stdout + r.stderr)[-300:])
+        check("requests per second" in r.stdout, "result line: %r" % r.stdout[-300:])
+        f = info_fields(c.command("INFO", "nb"))
+        check(int(f["generated"]) >= 2000 * 1000, "generated %s" % f["generated"])
+        eq(c.command("PING"), "PONG")
+
+
 def test_concurrent_clients_never_share_a_number():
     """Many connections spread over the workers, small segments so claims
     race: every number is handed out once, each client sees its own
@@ -823,13 +874,13 @@ def test_concurrent_clients_never_share_a_number():
         for kind, total in (("u", 8 * 20 * 50), ("f", 8 * 20 * 25), ("r", 8 * 20 * 2)):
             every = [n for m in results.values() for n in m[kind]]
             eq(len(every), total, "%s count" % kind)
-            eq(len(set(every)), total, "%s: duplicates handed out" % kind)
+            eq(len(set(every)), total, "%s: distinct numbers among %d handed out" % (kind, total))
             if kind != "r":
                 for i, m in results.items():
                     check(all(a < b for a, b in zip(m[kind], m[kind][1:])),
                           "client %d saw %s go down" % (i, kind))
-        eq(sorted(n for m in results.values() for n in m["u"]), list(range(1, 8001)),
-           "type 3 counters with no gap within one run")
+        covers_once([n for m in results.values() for n in m["u"]], 1, 8000,
+                    "type 3 counters with no gap within one run")
 
 
 if __name__ == "__main__":
@@ -850,6 +901,7 @@ if __name__ == "__main__":
         test_info_waste_after_crash,
         test_ping_echo_quit_select,
         test_auth,
+        test_auth_without_requirepass_is_like_redis,
         test_hello,
         test_hello_auth_setname,
         test_client_subcommands,
@@ -861,5 +913,6 @@ if __name__ == "__main__":
         test_redis_cli_interactive_stdin,
         test_redis_cli_interactive_tty,
         test_redis_benchmark_get,
+        test_redis_benchmark_next_pipelined,
         test_concurrent_clients_never_share_a_number,
     ])

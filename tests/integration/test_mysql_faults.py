@@ -14,7 +14,14 @@ schedule (about 50 s) injects:
 * MariaDB stopped and started again (graceful), and killed with SIGKILL
   (crash recovery);
 * MariaDB frozen (SIGSTOP) for a few seconds, then thawed: claims in
-  flight time out with an unknown outcome.
+  flight time out with an unknown outcome;
+* connections cut exactly at a claim's COMMIT: the nodes reach MariaDB
+  through a small TCP proxy that, for a few percent of COMMITs, either
+  drops the COMMIT and closes the connection (the server rolls back) or
+  forwards it and closes the connection before the answer comes back (the
+  server commits). Either way the node cannot know the outcome and must
+  throw the range away: serving it after a rolled-back COMMIT would hand
+  out numbers another node claims next.
 
 Node 2 is never restarted: it must recover from every MariaDB fault by
 itself. At the end every node answers GET for every sequence, no number
@@ -28,6 +35,8 @@ Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_FAULT_SCALE (multiplies the
 schedule's times, default 1).
 """
 import os
+import random
+import socket
 import sys
 import threading
 import time
@@ -50,9 +59,123 @@ SEQS = {
 }
 
 
+CUT_RATE = 0.03            # share of claim COMMITs cut by the proxy while it cuts
+PROXY = None
+
+
 def node_config():
-    return {"store": DB.store_config(rescan_s=1, connect_timeout_s=2, rw_timeout_s=2),
+    return {"store": DB.store_config(port=PROXY.port, rescan_s=1, connect_timeout_s=2, rw_timeout_s=2),
             "segment": {"max": 200, "default": 100, "wait_ms": 1000}}
+
+
+class CommitCutter(threading.Thread):
+    """A TCP proxy in front of MariaDB that can cut a connection at a
+    COMMIT. It reads the client's MySQL packets (3-byte length, sequence
+    byte, payload); a COM_QUERY "COMMIT" is, with probability `rate`,
+    either dropped with both sides closed ("before": the server never sees
+    it and rolls back) or forwarded with the answer withheld and both
+    sides closed ("after": the server commits, the client cannot know)."""
+
+    def __init__(self, upstream_port):
+        super().__init__(daemon=True)
+        self.upstream_port = upstream_port
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(128)
+        self.lsock.settimeout(0.2)
+        self.port = self.lsock.getsockname()[1]
+        self.rate = 0.0
+        self.rng = random.Random(20261121)
+        self.lock = threading.Lock()
+        self.commits = 0
+        self.cuts = {"before": 0, "after": 0}
+        self.stopping = False
+
+    def run(self):
+        while not self.stopping:
+            try:
+                c, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        self.lsock.close()
+
+    def stop(self):
+        self.stopping = True
+
+    def _decide(self):
+        with self.lock:
+            self.commits += 1
+            if self.rng.random() >= self.rate:
+                return None
+            how = "before" if self.cuts["before"] <= self.cuts["after"] else "after"
+            self.cuts[how] += 1
+            return how
+
+    @staticmethod
+    def _close(*socks):
+        for sk in socks:
+            try:
+                sk.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sk.close()
+
+    def _serve(self, c):
+        try:
+            u = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=2)
+            u.settimeout(None)
+        except OSError:
+            c.close()
+            return
+        state = {"hold": False}
+        threading.Thread(target=self._down, args=(u, c, state), daemon=True).start()
+        buf = b""
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                out = b""
+                while len(buf) >= 4:
+                    n = int.from_bytes(buf[:3], "little")
+                    if len(buf) < 4 + n:
+                        break
+                    pkt, buf = buf[:4 + n], buf[4 + n:]
+                    if pkt[4:5] == b"\x03" and pkt[5:].strip().upper() == b"COMMIT":
+                        how = self._decide()
+                        if how == "before":
+                            u.sendall(out)
+                            self._close(c, u)
+                            return
+                        if how == "after":
+                            state["hold"] = True
+                            u.sendall(out + pkt)
+                            time.sleep(0.1)          # the server commits meanwhile
+                            self._close(c, u)
+                            return
+                    out += pkt
+                if out:
+                    u.sendall(out)
+        except OSError:
+            pass
+        self._close(c, u)
+
+    def _down(self, u, c, state):
+        try:
+            while True:
+                data = u.recv(65536)
+                if not data or state["hold"]:
+                    break
+                c.sendall(data)
+        except OSError:
+            pass
+        if not state["hold"]:
+            self._close(c, u)
 
 
 class Collector(threading.Thread):
@@ -265,12 +388,14 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
         clients = [Collector(i, nodes, stop) for i in range(CLIENTS)]
         faults = Faults(nodes)
         t0 = time.monotonic()
+        PROXY.rate = CUT_RATE
         for c in clients:
             c.start()
         faults.start()
         faults.join(120 * SCALE)
         assert not faults.is_alive(), "the fault schedule did not finish"
         assert faults.exc is None, "fault schedule: %r" % faults.exc
+        PROXY.rate = 0.0
         # A quiet end: everything must work again without help.
         time.sleep(6)
         stop.set()
@@ -302,6 +427,7 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
 
         dups_total = 0
         lines = []
+        violations = []
         for name, (_, kind, to_counter) in SEQS.items():
             per_conn = [(k, nums) for c in clients for (cid, k, n), nums in c.got.items() if n == name]
             allnums = [v for _, nums in per_conn for v in nums] + [v for _, v in final[name]]
@@ -317,25 +443,35 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
             max_id = int(DB.rows("SELECT max_id FROM seqd_segments WHERE biz_tag = '%s'" % name)[0][0])
             if kind in (2, 3):
                 for k, nums in per_conn:
-                    for a, b in zip(nums, nums[1:]):
-                        assert a < b, "%s: node %d gave %d then %d on one connection" % (name, k, a, b)
+                    bad = next(((a, b) for a, b in zip(nums, nums[1:]) if a >= b), None)
+                    if bad:
+                        violations.append("%s: node %d gave %d then %d on one connection"
+                                          % (name, k, bad[0], bad[1]))
                 top = max(to_counter(v) for v in allnums)
-                assert top < max_id, "%s: counter %d served but max_id is %d" % (name, top, max_id)
+                if top >= max_id:
+                    violations.append("%s: counter %d served but max_id is %d" % (name, top, max_id))
             lines.append("  %-5s type %d: %8d numbers checked, duplicates %d, max_id %d"
                          % (name, kind, len(allnums), dups, max_id))
 
+        faults.done["connection cut before COMMIT"] = PROXY.cuts["before"]
+        faults.done["connection cut after COMMIT"] = PROXY.cuts["after"]
         print("faults: %s" % ", ".join("%s x%d" % kv for kv in sorted(faults.done.items())))
+        print("claim COMMITs seen by the proxy: %d" % PROXY.commits)
         print("numbers checked: %d in %.0f s by %d clients over 3 nodes; duplicates found: %d"
               % (total, elapsed, CLIENTS, dups_total))
         print("requests: %d sent; %d answered -TRYAGAIN (retried), %d lost to broken connections "
               "(%d events), %d connects refused; other error replies: %d; claims thrown away "
               "(outcome unknown): %d" % (requests, tryagain, requests - total - tryagain - len(errors),
                                          conn_failures, connect_failures, len(errors), thrown))
-        print("\n".join(lines), flush=True)
+        print("\n".join(lines + violations[:10]), flush=True)
         assert dups_total == 0, "%d duplicate numbers" % dups_total
+        assert not violations, "%d order/range violations, e.g. %s" % (len(violations), violations[0])
         assert not errors, "error replies other than -TRYAGAIN: %r" % errors[:5]
         assert not late, "clients %r got no number in the last 8 s" % late
         assert faults.done.get("seqd SIGKILL", 0) >= 5 and faults.done.get("mariadb freeze", 0) >= 2
+        assert PROXY.cuts["before"] >= 5 and PROXY.cuts["after"] >= 5, PROXY.cuts
+        assert thrown >= PROXY.cuts["before"], (
+            "%d COMMITs were cut but only %d claims were thrown away" % (PROXY.cuts["before"], thrown))
         assert total >= 100000, "only %d numbers" % total
     finally:
         stop.set()
@@ -350,12 +486,15 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
 
 
 def main():
-    global DB
+    global DB, PROXY
     DB = MariaDB()
     DB.start()
+    PROXY = CommitCutter(DB.port)
+    PROXY.start()
     try:
         run_tests([test_no_duplicate_while_nodes_and_mariadb_fail])
     finally:
+        PROXY.stop()
         DB.close()
 
 

@@ -102,6 +102,22 @@ def test_inline_commands():
         eq([c.read_reply() for _ in range(4)], ["PONG", "3", "hi", "PONG"], "mixed pipeline")
 
 
+def test_replies_stay_one_line():
+    """Names and arguments with CR, LF or other control bytes, or of any
+    length, never break an error line (the client would read garbage)."""
+    with Seqd() as s:
+        c = Client(s.port)
+        for args in (["GET", "a\r\nb"], ["INCR", "x\ny"], ["FOO", "a\r\n-ERR fake"], ["GET", "n" * 5000],
+                     ["HSET", "bad\r\nname", "type", "3"], ["HSET", "d", "type", "3", "colour\r\n", "x"],
+                     ["CLIENT", "SETINFO", "x\r\n", "y"], ["INFO", "\x00\x01"], ["HELLO", "3", "\r\n"]):
+            raw = c.raw(req(*args))
+            check(raw.startswith(b"-"), "%r: an error reply: %r" % (args, raw[:80]))
+            check(raw.count(b"\r\n") == 1 and raw.endswith(b"\r\n") and b"\n" not in raw[:-2] and b"\r" not in raw[:-2],
+                  "%r: the error is one line: %r" % (args, raw[:200]))
+            check(len(raw) < 1024, "%r: a short error (%d bytes)" % (args, len(raw)))
+        eq(c.command("PING"), "PONG", "the connection is still in step")
+
+
 def test_pipeline_answered_in_order():
     with Seqd() as s:
         c = Client(s.port)
@@ -549,6 +565,7 @@ def test_random_bytes_never_crash():
 if __name__ == "__main__":
     run_tests([
         test_inline_commands,
+        test_replies_stay_one_line,
         test_pipeline_answered_in_order,
         test_request_split_over_many_writes,
         test_protocol_errors_close_only_that_client,
