@@ -230,6 +230,18 @@ static enum cmd_result cmd_incr(struct conn *c, struct resp_request *req, size_t
     return cmd_get_like(c, req, len, true);
 }
 
+/* INCRBY name 1: what redis-py's incr() sends. Other amounts would skip
+ * numbers; NEXT name count hands out several. */
+static enum cmd_result cmd_incrby(struct conn *c, struct resp_request *req, size_t len)
+{
+    int64_t by;
+    if (!parse_i64(req->argv[2], req->argl[2], &by) || by != 1) {
+        resp_add_error(&c->out, "ERR seqd's INCRBY only takes 1 (for several numbers use NEXT name count)");
+        return CMD_DONE;
+    }
+    return cmd_get_like(c, req, len, true);
+}
+
 static enum cmd_result cmd_next(struct conn *c, struct resp_request *req, size_t len)
 {
     uint64_t count;
@@ -747,6 +759,7 @@ static enum cmd_result cmd_info_wrap(struct conn *c, struct resp_request *req, s
 static const struct command commands[] = {
     { "GET", cmd_get, 2, 0 },
     { "INCR", cmd_incr, 2, 0 },
+    { "INCRBY", cmd_incrby, 3, 0 },
     { "MGET", cmd_mget, -2, 0 },
     { "NEXT", cmd_next, 3, 0 },
     { "HSET", cmd_hset, -4, 0 },

@@ -237,6 +237,29 @@ static bool same_sequence(const struct seqdef *a, const struct seqdef *b)
            a->increment == b->increment && a->perm_key == b->perm_key;
 }
 
+static void give_back_done(struct store_job *job)
+{
+    if (job->status != STORE_OK)
+        log_verbose("could not give back [%llu, %llu) of '%s': %s", (unsigned long long)job->from,
+                    (unsigned long long)job->to, job->name, job->err);
+    free(job);
+}
+
+/* A claim landed for a sequence this node no longer serves (deleted, or
+ * the row was recreated): hand the range back at once, so that a new
+ * sequence of the same name does not start with a hole (compare-and-set:
+ * it only happens if nobody claimed after it). */
+static void give_back_unused_claim(const struct store_job *claim)
+{
+    struct store_job *job = xcalloc(1, sizeof(*job));
+    job->kind = JOB_GIVE_BACK;
+    strlcpy_safe(job->name, claim->name, sizeof(job->name));
+    job->from = claim->claim.start;
+    job->to = claim->claim.start + claim->claim.count;
+    job->done = give_back_done;
+    store_pool_submit(reg.env.pool, job);
+}
+
 static void claim_done(struct store_job *job)
 {
     struct seq *s = job->owner;
@@ -246,14 +269,14 @@ static void claim_done(struct store_job *job)
 
     pthread_mutex_lock(&s->lock);
     bool stopping = __atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
+    bool hand_back = false;
     if (s->deleted) {
-        if (job->status == STORE_OK)
-            s->wasted += job->claim.count;
+        hand_back = job->status == STORE_OK;
         s->claim_in_flight = false;
     } else if (job->status == STORE_OK && !same_sequence(&s->def, &job->claim.def)) {
         log_warn("sequence '%s' was redefined in the store; dropping this node's buffers",
                  s->def.name);
-        s->wasted += job->claim.count;
+        hand_back = true;
         s->claim_in_flight = false;
         remove = true;
     } else if (job->status == STORE_OK) {
@@ -298,6 +321,8 @@ static void claim_done(struct store_job *job)
     }
     pthread_mutex_unlock(&s->lock);
 
+    if (hand_back)
+        give_back_unused_claim(job);
     wake_mask(mask);
     if (remove)
         seq_remove(s->def.name, strlen(s->def.name));

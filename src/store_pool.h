@@ -13,7 +13,7 @@
 
 #include "store.h"
 
-enum job_kind { JOB_CLAIM, JOB_CREATE, JOB_DROP, JOB_LOOKUP, JOB_LIST };
+enum job_kind { JOB_CLAIM, JOB_CREATE, JOB_DROP, JOB_LOOKUP, JOB_LIST, JOB_GIVE_BACK };
 
 struct store_job;
 typedef void job_done_fn(struct store_job *job);
@@ -22,6 +22,7 @@ struct store_job {
     enum job_kind kind;
     char name[SEQ_NAME_MAX + 1];
     uint64_t want;                /* JOB_CLAIM: counters wanted */
+    uint64_t from, to;            /* JOB_GIVE_BACK: the range handed back */
     struct seqdef def;            /* JOB_CREATE: in; JOB_LOOKUP: out */
     struct claim claim;           /* JOB_CLAIM: out */
     struct seqdef *defs;          /* JOB_LIST: out, xmalloc'ed, the done callback frees */

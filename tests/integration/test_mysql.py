@@ -33,7 +33,7 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
   same node serves again without a restart.
 
 Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_MYSQL_LOAD (numbers in the load
-test, default 600000).
+test, default 1200000).
 """
 import os
 import re
@@ -44,10 +44,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from mariadb import MariaDB  # noqa: E402
+from mariadb import MariaDB, repo_root  # noqa: E402
 from seqd import Client, Getter, RespError, Seqd, free_port, run_tests  # noqa: E402
 
-LOAD_NUMBERS = int(os.environ.get("SEQD_MYSQL_LOAD", "600000"))
+LOAD_NUMBERS = int(os.environ.get("SEQD_MYSQL_LOAD", "1200000"))
 PIPELINE = 50
 DB = None          # the MariaDB of this file, started in main
 
@@ -236,7 +236,7 @@ def test_three_nodes_many_clients_no_duplicate():
             else:
                 r = cmd(nodes[i % 3].port, "HSET", name, *fields)
                 assert r == 1, "HSET %s: %r" % (name, r)
-        nclients = 9
+        nclients = 16
         deadline = time.monotonic() + 75
         clients = [LoadClient(i, nodes, LOAD_NUMBERS // nclients + 1, deadline) for i in range(nclients)]
         stop = threading.Event()
@@ -526,7 +526,7 @@ def test_leaf_table_and_upgrade():
         served += [int(cmd(n.port, "GET", "leaf-segment-test")) for n in nodes for _ in range(5)]
         stop_all(nodes)
 
-        DB.load(os.path.join(os.environ.get("SEQD_SRCDIR", "."), "sql", "upgrade-from-leaf.sql"))
+        DB.load(os.path.join(repo_root(), "sql", "upgrade-from-leaf.sql"))
         leaf2 = leaf_claim("leaf-segment-test")
         nodes = start_nodes(2, cfg)
         assert "seqd's columns" in nodes[0].log()
