@@ -63,7 +63,16 @@ static void rescan_done(struct store_job *job)
         disc.failing = false;
         size_t added = 0;
         for (size_t i = 0; i < job->ndefs; i++) {
-            struct seq *s = seq_find(job->defs[i].name, strlen(job->defs[i].name));
+            const char *name = job->defs[i].name;
+            struct seq *s = seq_find(name, strlen(name));
+            if (s && !seqdef_same(&s->def, &job->defs[i])) {
+                /* Deleted and created again by another node: this node's
+                 * buffers belong to the old sequence. */
+                log_notice("sequence '%s' was redefined in the store; dropping this node's buffers", name);
+                seq_release(s);
+                seq_remove(name, strlen(name));
+                s = NULL;
+            }
             if (s) {
                 seq_set_segment(s, job->defs[i].segment);
             } else {

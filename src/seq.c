@@ -228,18 +228,9 @@ static bool claim_due(const struct seq *s)
            segbuf_wants_claim(&s->sb) && !__atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Does the store's definition still describe the sequence we serve? The
- * segment size may change (an admin's UPDATE of step); nothing else may
- * without the row being recreated, and then our buffers are stale. */
-static bool same_sequence(const struct seqdef *a, const struct seqdef *b)
-{
-    return a->kind == b->kind && a->length == b->length && a->starting == b->starting &&
-           a->increment == b->increment && a->perm_key == b->perm_key;
-}
-
 static void give_back_done(struct store_job *job)
 {
-    if (job->status != STORE_OK)
+    if (job->status != STORE_OK && job->status != STORE_STALE)
         log_verbose("could not give back [%llu, %llu) of '%s': %s", (unsigned long long)job->from,
                     (unsigned long long)job->to, job->name, job->err);
     free(job);
@@ -273,7 +264,7 @@ static void claim_done(struct store_job *job)
     if (s->deleted) {
         hand_back = job->status == STORE_OK;
         s->claim_in_flight = false;
-    } else if (job->status == STORE_OK && !same_sequence(&s->def, &job->claim.def)) {
+    } else if (job->status == STORE_OK && !seqdef_same(&s->def, &job->claim.def)) {
         log_warn("sequence '%s' was redefined in the store; dropping this node's buffers",
                  s->def.name);
         hand_back = true;
@@ -458,7 +449,10 @@ static void give_back_one(struct seq *s, void *arg)
     pthread_mutex_unlock(&s->lock);
     ctx->returned += returned_numbers;
     ctx->wasted += unused - returned_numbers;
-    if (status != STORE_OK)
+    if (status == STORE_STALE)
+        log_verbose("'%s': another node claimed after us; %" PRIu64 " unused numbers wasted",
+                    s->def.name, unused);
+    else if (status != STORE_OK)
         log_warn("could not give back the unused range of '%s': %s", s->def.name, err);
     else if (from < to && unused > returned_numbers)
         log_verbose("'%s': gave back %" PRIu64 ", wasted %" PRIu64, s->def.name, returned_numbers,

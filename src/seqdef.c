@@ -289,7 +289,10 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
 
     if (seqdef_check_kind(def, has, length, err, errlen) < 0)
         return -1;
-    def->perm_key = def->kind == SEQ_RANDOM ? key : 0;
+    /* Every kind keeps the key: for type 1 it drives the permutation, for
+     * all kinds it tells this definition from a later one of the same name
+     * (seqdef_same), so nodes notice a DEL + HSET on a shared table. */
+    def->perm_key = key;
     return 0;
 }
 
@@ -386,4 +389,11 @@ void seqdef_perm_init(const struct seqdef *def, struct perm *perm)
 {
     uint64_t domain = seqdef_length_ok(def->length) ? 9 * seqdef_pow10[def->length - 1] : 1;
     perm_init(perm, domain, def->perm_key);
+}
+
+bool seqdef_same(const struct seqdef *a, const struct seqdef *b)
+{
+    return strcmp(a->name, b->name) == 0 && a->kind == b->kind && a->length == b->length &&
+           a->starting == b->starting && a->increment == b->increment &&
+           a->perm_key == b->perm_key;
 }

@@ -42,7 +42,8 @@ struct seqdef {
     int64_t starting;          /* types 2 and 3 */
     int64_t increment;         /* >= 1 ("step" in HSET) */
     uint64_t segment;          /* base segment size (the table's step), >= 1 */
-    uint64_t perm_key;         /* type 1 */
+    uint64_t perm_key;         /* type 1: the permutation's key; every kind: tells
+                                  this definition from a later one of the same name */
     int auto_disk;             /* enum seq_auto_disk */
     char description[SEQ_DESC_MAX + 1];
 };
@@ -77,6 +78,11 @@ int64_t seqdef_number(const struct seqdef *def, const struct perm *perm, uint64_
 
 /* Set up the permutation of a type 1 definition (domain and key). */
 void seqdef_perm_init(const struct seqdef *def, struct perm *perm);
+
+/* Do a and b describe the same sequence (not a deleted one and a new one
+ * of the same name)? The segment size may differ: it can be changed in
+ * place. */
+bool seqdef_same(const struct seqdef *a, const struct seqdef *b);
 
 const char *seqdef_kind_name(int kind);
 const char *seqdef_auto_disk_name(int auto_disk);

@@ -37,6 +37,7 @@ const char *store_status_name(int status)
     case STORE_UNAVAILABLE: return "unavailable";
     case STORE_UNKNOWN:     return "unknown outcome";
     case STORE_ERROR:       return "error";
+    case STORE_STALE:       return "stale (someone claimed after)";
     }
     return "invalid status";
 }

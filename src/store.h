@@ -11,7 +11,8 @@
  *    the caller throws the range away: no range is ever served twice.
  *  - give_back(name, from, to): the caller stops holding [from, to), which
  *    is the top of everything claimed; the backend sets max_id back to
- *    `from` only if it is still `to` (compare-and-set), else does nothing.
+ *    `from` only if it is still `to` (compare-and-set) and returns STORE_OK,
+ *    else changes nothing and returns STORE_STALE.
  *  - create / drop / lookup / list: definitions, which live in the store
  *    so that every node agrees on them.
  *
@@ -37,6 +38,7 @@ enum store_status {
     STORE_UNAVAILABLE,    /* could not reach the store; nothing changed; retry later */
     STORE_UNKNOWN,        /* claim: outcome unknown; throw the range away */
     STORE_ERROR,          /* a permanent error (bad row, disk full, ...); err says */
+    STORE_STALE,          /* give_back: max_id was not `to` any more; nothing changed */
 };
 
 struct claim {

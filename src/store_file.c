@@ -813,6 +813,8 @@ static int file_give_back(struct store *st, void *sess, const char *name, uint64
             s->max_id = from;
         else
             rc = STORE_ERROR;
+    } else {
+        rc = STORE_STALE;
     }
     pthread_mutex_unlock(&fs->lock);
     return rc;

@@ -135,6 +135,8 @@ static int mem_give_back(struct store *st, void *sess, const char *name, uint64_
         rc = STORE_NOT_FOUND;
     } else if (from <= to && s->max_id == to) {
         s->max_id = from;
+    } else {
+        rc = STORE_STALE;
     }
     pthread_mutex_unlock(&m->lock);
     return rc;

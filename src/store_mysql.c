@@ -667,13 +667,14 @@ static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errle
     if (mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0)
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
     /* 0 rows: someone claimed after us (or the row is gone): nothing to do. */
+    my_ulonglong changed = mysql_stmt_affected_rows(st);
     if (mysql_commit(s->conn) != 0) {
         /* Either given back or not: both are safe, the tail is ours no more. */
         sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
                   what, err, errlen);
         return STORE_UNKNOWN;
     }
-    return STORE_OK;
+    return changed == 1 ? STORE_OK : STORE_STALE;
 }
 
 static int my_give_back(struct store *st, void *sess, const char *name, uint64_t from,

@@ -18,6 +18,8 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
   DELETEd by hand disappears from every node after the rescan.
 * HSET and DEL through one node create / remove the row for all; all nodes
   show the same definition; redefining through another node is an error.
+  A name deleted and created again through one node is not served from
+  another node's buffer of the deleted sequence (no number twice).
 * type 1 on the shared table: the permutation key is in the row; length 3
   with segment 10, GET round robin over three nodes gives exactly 100..999
   once each, then every node says exhausted.
@@ -28,6 +30,8 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
   non-zero at start-up within seconds with a message naming the problem.
 * graceful stop of a lone node gives back the unused tail: the next number
   after a restart continues exactly; the log reports what was given back.
+  With two nodes the give-back is a compare-and-set: a node whose tail is
+  below another node's claim gives back nothing (and says so).
 * MariaDB stopped: buffered numbers keep coming, an empty sequence answers
   -TRYAGAIN promptly, the outage is logged once; after MariaDB returns the
   same node serves again without a restart.
@@ -413,17 +417,20 @@ def test_hset_and_del_through_one_node_for_all():
 
 
 def test_recreated_name_not_served_from_stale_buffers():
-    """DEL then HSET of the same name through node b, with node a still
-    holding a buffer of the old sequence (rescan 10 s, the default): the
-    new sequence must not hand out a number twice, i.e. node a must not go
-    on serving the deleted sequence's buffer as if it were the new one."""
-    a, b = start_nodes(2, node_config(rescan_s=10))
+    """DEL then HSET of the same name (same definition) through node b,
+    while node a still holds a buffer of the old sequence: the new
+    sequence must not hand out a number twice, even after node a's rescans
+    have seen the (new) row: node a must not serve the deleted sequence's
+    buffer as if it were the new one."""
+    a, b = start_nodes(2)
     try:
         assert cmd(a.port, "HSET", "again", "type", "3", "segment", "1000") == 1
         assert (cmd(a.port, "GET", "again"), cmd(b.port, "GET", "again")) == ("1", "1001")
         assert cmd(b.port, "DEL", "again") == 1
         assert cmd(b.port, "HSET", "again", "type", "3", "segment", "1000") == 1
         new_b = [int(cmd(b.port, "GET", "again")) for _ in range(3)]
+        assert new_b == [1, 2, 3], new_b
+        time.sleep(2.5)                                  # two rescans on node a
         new_a = [cmd(a.port, "GET", "again") for _ in range(3)]
         nums = new_b + [int(v) for v in new_a if not isinstance(v, RespError)]
         assert len(nums) == len(set(nums)), (

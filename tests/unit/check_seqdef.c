@@ -83,7 +83,9 @@ START_TEST(test_seqdef_hset_fields_build_the_definition)
     ck_assert_int_eq(def.increment, c->increment);
     ck_assert_uint_eq(def.segment, c->segment);
     ck_assert_int_eq(def.auto_disk, c->auto_disk);
-    ck_assert_uint_eq(def.perm_key, c->kind == SEQ_RANDOM ? KEY : 0);
+    /* Every kind keeps the key: it tells this definition from a later one
+     * of the same name. */
+    ck_assert_uint_eq(def.perm_key, KEY);
     ck_assert_str_eq(def.description, "");
     /* What HSET builds, a store must accept back. */
     ck_assert_msg(seqdef_validate(&def, err, sizeof(err)) == 0,
@@ -549,10 +551,33 @@ START_TEST(test_seqdef_names_for_info_round_trip)
 }
 END_TEST
 
+START_TEST(test_seqdef_same_tells_a_recreated_sequence_apart)
+{
+    struct seqdef a, b;
+    char err[256];
+    const char *f[] = { "type", "3" };
+    const size_t l[] = { 4, 1 };
+
+    ck_assert_int_eq(seqdef_from_fields(&a, "n", 1, 2, f, l, 1000, 1, err, sizeof(err)), 0);
+    b = a;
+    ck_assert(seqdef_same(&a, &b));
+    b.segment = 5000;                   /* an admin changed the step: same sequence */
+    ck_assert(seqdef_same(&a, &b));
+    /* The same fields after DEL + HSET get a new key: another sequence. */
+    ck_assert_int_eq(seqdef_from_fields(&b, "n", 1, 2, f, l, 1000, 2, err, sizeof(err)), 0);
+    ck_assert(!seqdef_same(&a, &b));
+    b = a;
+    b.starting = 2;
+    ck_assert(!seqdef_same(&a, &b));
+}
+END_TEST
+
+
 static Suite *seqdef_suite(void)
 {
     Suite *s = suite_create("seqdef");
     TCase *tc = tcase_create("hset");
+    tcase_add_test(tc, test_seqdef_same_tells_a_recreated_sequence_apart);
     TCase *tn = tcase_create("numbers");
 
     tcase_add_loop_test(tc, test_seqdef_hset_fields_build_the_definition, 0,
