@@ -318,7 +318,8 @@ static void sess_drop(struct mysql_sess *s)
 }
 
 /* Make sure s has a connection. Within the backoff after a failed attempt
- * it fails at once, repeating the last reason. Returns STORE_OK or
+ * (and while no other session has reconnected) it fails at once, repeating
+ * the last reason. Returns STORE_OK or
  * STORE_UNAVAILABLE with err set. */
 static int sess_connect(struct mysql_sess *s, char *err, size_t errlen)
 {
@@ -331,7 +332,9 @@ static int sess_connect(struct mysql_sess *s, char *err, size_t errlen)
     if (s->conn != NULL)
         return STORE_OK;
     now = mono_ms();
-    if (now < s->retry_at_ms) {
+    /* The backoff holds while the outage lasts; once another session has
+     * connected again (down is cleared), try at once. */
+    if (now < s->retry_at_ms && atomic_load(&ms->down)) {
         snprintf(err, errlen, "%s (next try in %" PRIu64 " ms)", s->last_err, s->retry_at_ms - now);
         return STORE_UNAVAILABLE;
     }
