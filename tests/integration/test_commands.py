@@ -18,23 +18,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, run_tests  # noqa: E402
+from seqd import Client, RespError, Seqd, check, eq, parse_info, run_tests  # noqa: E402
 
 NO_SUCH = ("ERR no such sequence '%s' (create it with HSET %s type 3, "
            "or insert a row into seqd_segments)")
 
 
 # ---- helpers -------------------------------------------------------------
-
-def eq(got, want, what=""):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
 
 def cli(s, *args, password=None, user=None, input=None, timeout=20.0):
     """redis-cli in one-shot mode (or reading commands from stdin when no

@@ -15,20 +15,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import seqd as harness  # noqa: E402
-from seqd import Client, Seqd, free_port, run_tests, wait_port  # noqa: E402
+from seqd import Client, Seqd, check, eq, free_port, run_tests, wait_port  # noqa: E402
 
 BIN = harness.BIN
 SRCDIR = harness.SRCDIR
-
-
-def eq(got, want, what=""):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def tmpdir():

@@ -49,7 +49,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB, repo_root  # noqa: E402
-from seqd import Client, Getter, RespError, Seqd, free_port, run_tests  # noqa: E402
+from seqd import Client, Getter, RespError, Seqd, free_port, parse_info, run_tests  # noqa: E402
 
 LOAD_NUMBERS = int(os.environ.get("SEQD_MYSQL_LOAD", "1200000"))
 PIPELINE = 50
@@ -88,12 +88,7 @@ def info(port, name):
         c.close()
     if isinstance(text, RespError):
         raise AssertionError("INFO %s on port %d: %s" % (name, port, text))
-    out = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v.strip()
-    return out
+    return parse_info(text)
 
 
 def keys(port):

@@ -16,17 +16,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, run_tests  # noqa: E402
-
-
-def eq(got, want, what=""):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
+from seqd import Client, RespError, Seqd, check, eq, parse_info, run_tests  # noqa: E402
 
 
 def req(*args):

@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, run_tests  # noqa: E402
+from seqd import Client, RespError, Seqd, check, eq, parse_info, run_tests  # noqa: E402
 
 ROUNDS = int(os.environ.get("SEQD_RESTART_ROUNDS", "6"))
 PIPELINE = 16
@@ -48,12 +48,7 @@ def info_fields(client, name):
     text = client.command("INFO", name)
     if isinstance(text, RespError):
         raise AssertionError("INFO %s: %s" % (name, text))
-    out = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v.strip()
-    return out
+    return parse_info(text)
 
 
 def create_all(port):

@@ -317,6 +317,28 @@ class RespError(str):
     pass
 
 
+def eq(got, want, what=""):
+    """Assert got == want, saying what differed."""
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what or "value", got, want))
+
+
+def check(cond, what):
+    """Assert cond, with `what` as the message."""
+    if not cond:
+        raise AssertionError(what)
+
+
+def parse_info(text):
+    """INFO text -> {key: value} (section headers and blank lines skipped)."""
+    out = {}
+    for line in text.splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v.strip()
+    return out
+
+
 class Skip(Exception):
     """Raise in a test to report it as skipped (a missing optional tool, with
     SEQD_ALLOW_SKIP=1): run_tests counts it apart, not as a failure."""
