@@ -133,6 +133,8 @@ static enum resolve resolve_seq(struct conn *c, const char *name, size_t len, st
     struct store_job *job = take_job(c, JOB_LOOKUP, name, len);
     if (job) {
         enum resolve r = RESOLVE_MISSING;
+        if (job->status == STORE_NOT_FOUND)
+            seq_miss_remember(name, len);
         if (job->status == STORE_OK) {
             *out = seq_add(&job->def);
             r = RESOLVE_FOUND;
@@ -148,7 +150,7 @@ static enum resolve resolve_seq(struct conn *c, const char *name, size_t len, st
         return r;
     }
     char err[128];
-    if (!seqdef_name_ok(name, len, err, sizeof(err)))
+    if (!seqdef_name_ok(name, len, err, sizeof(err)) || seq_miss_recent(name, len))
         return RESOLVE_MISSING;
     submit(c, job_new(JOB_LOOKUP, name, len));
     return RESOLVE_WAIT;

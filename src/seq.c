@@ -36,6 +36,50 @@ static uint32_t name_hash(const char *name, size_t len)
     return h;
 }
 
+#define MISS_SLOTS 1024
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        char name[SEQ_NAME_MAX + 1];
+        uint64_t until_ms;
+    } slot[MISS_SLOTS];
+} misses = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void seq_miss_remember(const char *name, size_t len)
+{
+    if (len == 0 || len > SEQ_NAME_MAX)
+        return;
+    uint32_t i = name_hash(name, len) % MISS_SLOTS;
+    pthread_mutex_lock(&misses.lock);
+    memcpy(misses.slot[i].name, name, len);
+    misses.slot[i].name[len] = '\0';
+    misses.slot[i].until_ms = mono_ms() + SEQ_MISS_TTL_MS;
+    pthread_mutex_unlock(&misses.lock);
+}
+
+bool seq_miss_recent(const char *name, size_t len)
+{
+    if (len == 0 || len > SEQ_NAME_MAX)
+        return false;
+    uint32_t i = name_hash(name, len) % MISS_SLOTS;
+    pthread_mutex_lock(&misses.lock);
+    bool hit = misses.slot[i].until_ms > mono_ms() && strlen(misses.slot[i].name) == len &&
+               memcmp(misses.slot[i].name, name, len) == 0;
+    pthread_mutex_unlock(&misses.lock);
+    return hit;
+}
+
+void seq_miss_forget(const char *name, size_t len)
+{
+    if (len == 0 || len > SEQ_NAME_MAX)
+        return;
+    uint32_t i = name_hash(name, len) % MISS_SLOTS;
+    pthread_mutex_lock(&misses.lock);
+    misses.slot[i].until_ms = 0;
+    pthread_mutex_unlock(&misses.lock);
+}
+
 static bool name_is(const struct seq *s, const char *name, size_t len)
 {
     return strlen(s->def.name) == len && memcmp(s->def.name, name, len) == 0;
@@ -123,7 +167,8 @@ struct seq *seq_add(const struct seqdef *def)
         seqdef_perm_init(def, &s->perm);
     segbuf_init(&s->sb, seqdef_limit(def));
     s->added_ms = mono_ms();
-    s->refs = 2;                      /* the registry's and the caller's */
+    s->refs = 2;
+    seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
     s->hnext = reg.buckets[b];
     reg.buckets[b] = s;
     reg.count++;

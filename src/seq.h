@@ -89,6 +89,16 @@ enum seq_take seq_take(struct seq *s, int worker_id, int64_t *out, uint64_t want
  * generic text into buf. */
 void seq_wait_reason(struct seq *s, char *buf, size_t len);
 
+/* Names a shared store said it does not have, remembered for a moment
+ * (SEQ_MISS_TTL_MS), so that clients asking again and again for a name
+ * that does not exist do not each cost a store look-up that would queue
+ * in front of claims. A direct-mapped cache: a miss may be forgotten
+ * early, never kept longer. */
+#define SEQ_MISS_TTL_MS 250
+void seq_miss_remember(const char *name, size_t len);
+bool seq_miss_recent(const char *name, size_t len);
+void seq_miss_forget(const char *name, size_t len);
+
 /* Call fn for every sequence (holding a reference during the call). */
 void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg);
 

@@ -331,6 +331,27 @@ def test_row_inserted_by_hand_is_served_by_every_node():
         stop_all(nodes)
 
 
+def test_unknown_name_lookups_do_not_flood_the_store():
+    """Clients asking again and again for a name that does not exist cost a
+    store look-up at most about once a second, and the name is served once
+    a row appears."""
+    nodes = start_nodes(1)
+    try:
+        def executed():
+            return int(DB.rows("SHOW GLOBAL STATUS LIKE 'Com_stmt_execute'")[0][1])
+        before = executed()
+        for _ in range(300):
+            v = cmd(nodes[0].port, "GET", "ghost")
+            assert isinstance(v, RespError) and "no such sequence 'ghost'" in v, v
+        lookups = executed() - before
+        print("300 GETs of an unknown name: %d statements executed" % lookups)
+        assert lookups <= 20, "each GET of an unknown name went to the store (%d)" % lookups
+        DB.sql("INSERT INTO seqd_segments (biz_tag, max_id, step) VALUES ('ghost', 7, 10)")
+        wait_until(lambda: cmd(nodes[0].port, "GET", "ghost") == "7", 3, "the new row is served")
+    finally:
+        stop_all(nodes)
+
+
 def test_rescan_finds_inserted_and_deleted_rows():
     nodes = start_nodes(3)
     try:
@@ -401,8 +422,11 @@ def test_hset_and_del_through_one_node_for_all():
             assert isinstance(r, RespError) and "no such sequence" in r, r
 
         # Created again through another node with another definition: all
-        # nodes serve the new one.
+        # nodes serve the new one (a node that was just told "no such
+        # sequence" remembers that for SEQ_MISS_TTL_MS, 250 ms).
         assert cmd(nodes[1].port, "HSET", "shared", "type", "3", "starting", "900", "segment", "20") == 1
+        wait_until(lambda: all(cmd(n.port, "EXISTS", "shared") == 1 for n in nodes), 1,
+                   "HSET on node 1 seen by nodes 0 and 2")
         defs = [{k: info(n.port, "shared").get(k) for k in DEF_FIELDS} for n in nodes]
         assert defs[0] == defs[1] == defs[2] and defs[0]["type"] == "3" and defs[0]["starting"] == "900", defs
         nums = [int(cmd(n.port, "GET", "shared")) for n in nodes]
@@ -773,6 +797,7 @@ def main():
         run_tests([
             test_three_nodes_many_clients_no_duplicate,
             test_row_inserted_by_hand_is_served_by_every_node,
+            test_unknown_name_lookups_do_not_flood_the_store,
             test_rescan_finds_inserted_and_deleted_rows,
             test_hset_and_del_through_one_node_for_all,
             test_recreated_name_not_served_from_stale_buffers,

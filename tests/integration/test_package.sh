@@ -123,13 +123,20 @@ trap 'exit 130' INT TERM
 WORK=$(mktemp -d /tmp/seqd-pkgtest.XXXXXX)
 COPY=$WORK/seqd-$AC_VERSION
 mkdir "$COPY"
-# Everything but git's own data and leftovers of an earlier package build;
-# an in-tree configured build is cleaned by dh_auto_clean (make distclean).
-tar -C "$SRCDIR" --exclude=./.git --exclude=./debian/seqd \
-	--exclude=./debian/.debhelper --exclude=./debian/tmp \
-	--exclude=./debian/files --exclude='./debian/*.substvars' \
-	--exclude='./debian/*.log' -cf - . | tar -C "$COPY" -xf - ||
+# Everything but git's own data, leftovers of an earlier package build and
+# out-of-tree build directories (any subdirectory with a config.status, such
+# as build/ of contrib/test.sh); an in-tree configured build is cleaned by
+# dh_auto_clean (make distclean).
+set -- --exclude=./.git --exclude=./debian/seqd --exclude=./debian/.debhelper \
+	--exclude=./debian/tmp --exclude=./debian/files \
+	--exclude='./debian/*.substvars' --exclude='./debian/*.log'
+for status in $(cd "$SRCDIR" && find . -mindepth 2 -maxdepth 3 -name config.status \
+	-not -path './.git/*' 2>/dev/null); do
+	set -- "$@" --exclude="$(dirname "$status")"
+done
+tar -C "$SRCDIR" "$@" -cf - . | tar -C "$COPY" -xf - ||
 	die "copying $SRCDIR to $COPY"
+set --
 
 if ! (cd "$COPY" && dpkg-checkbuilddeps) >"$WORK/builddeps.log" 2>&1; then
 	cat "$WORK/builddeps.log"
