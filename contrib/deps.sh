@@ -6,7 +6,7 @@ set -eu
 
 BUILD="build-essential autoconf automake pkgconf libevent-dev default-libmysqlclient-dev libcjson-dev check"
 TEST="redis-tools redis-server mariadb-server mariadb-client haproxy python3 python3-redis \
-libhiredis-dev debhelper dpkg-dev fakeroot lintian valgrind clang procps"
+libhiredis-dev debhelper dpkg-dev fakeroot lintian valgrind clang procps man-db"
 
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

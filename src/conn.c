@@ -21,7 +21,7 @@
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 static void conn_on_park_timeout(evutil_socket_t fd, short what, void *arg);
-static void conn_run(struct conn *c);
+static bool conn_run(struct conn *c);
 static void conn_free(struct conn *c);
 
 static const struct resp_limits limits_authed = { RESP_MAX_ARGS, RESP_MAX_BULK };
@@ -233,8 +233,8 @@ void conn_park(struct conn *c, struct seq *s, size_t request_len)
 }
 
 /* Parse and run commands until the input runs out, a command waits, or
- * the connection is closing. */
-static void conn_run(struct conn *c)
+ * the connection is closing. Returns false when the connection is gone. */
+static bool conn_run(struct conn *c)
 {
     struct resp_request *req = c->w->req;
 
@@ -274,7 +274,7 @@ static void conn_run(struct conn *c)
     buf_compact(&c->in);
     if (buf_used(&c->out) > 0) {
         if (!conn_flush(c))
-            return;
+            return false;
         /* The loop stopped at the output bound and the flush sent it all:
          * commands already read must run without waiting for more input.
          * Going through the event loop gives other clients their turn. */
@@ -282,9 +282,10 @@ static void conn_run(struct conn *c)
             event_active(c->read_ev, EV_READ, 0);
     } else if (c->want_close) {
         conn_close(c);
-        return;
+        return false;
     }
     conn_update_read_interest(c);
+    return true;
 }
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
@@ -392,6 +393,12 @@ void conn_close_all(struct worker *w)
     struct conn *c = w->conns;
     while (c) {
         struct conn *next = c->next;
+        /* Commands already read are answered before the close, so a
+         * client behind a draining balancer loses no request it sent. */
+        if (c->state == CONN_READING && !c->want_close && buf_used(&c->in) > 0 && !conn_run(c)) {
+            c = next;
+            continue;
+        }
         c->want_close = true;
         /* A command waiting for a store job is answered when the job is
          * back, then the connection closes. */
