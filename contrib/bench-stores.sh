@@ -14,7 +14,7 @@
 #
 # Usage: contrib/bench-stores.sh
 # Environment (all optional):
-#   SEQD_BIN       seqd binary (default: <checkout>/src/seqd)
+#   SEQD_BIN       seqd binary (default: <checkout>/build/src/seqd, else <checkout>/src/seqd)
 #   N              requests per redis-benchmark run (default 200000)
 #   R              runs per store and depth (default 3; the median is shown)
 #   CLIENTS        parallel connections (default 50)
@@ -32,7 +32,11 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-SEQD_BIN=${SEQD_BIN:-$top/src/seqd}
+# The build of contrib/run.sh (build/), else an in-place build.
+if [ -z "${SEQD_BIN:-}" ]; then
+    SEQD_BIN=$top/build/src/seqd
+    [ -x "$SEQD_BIN" ] || SEQD_BIN=$top/src/seqd
+fi
 N=${N:-200000}
 R=${R:-3}
 CLIENTS=${CLIENTS:-50}

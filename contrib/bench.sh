@@ -11,7 +11,7 @@
 #
 # Usage: contrib/bench.sh
 # Environment (all optional):
-#   SEQD_BIN       seqd binary (default: <checkout>/src/seqd)
+#   SEQD_BIN       seqd binary (default: <checkout>/build/src/seqd, else <checkout>/src/seqd)
 #   REDIS_SERVER   redis-server binary (default: /usr/bin/redis-server)
 #   N              requests per redis-benchmark run (default 200000)
 #   R              runs per server and depth (default 3; the median is shown)
@@ -27,7 +27,11 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-SEQD_BIN=${SEQD_BIN:-$here/../src/seqd}
+# The build of contrib/run.sh (build/), else an in-place build.
+if [ -z "${SEQD_BIN:-}" ]; then
+    SEQD_BIN=$here/../build/src/seqd
+    [ -x "$SEQD_BIN" ] || SEQD_BIN=$here/../src/seqd
+fi
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 N=${N:-200000}
 R=${R:-3}
