@@ -10,7 +10,8 @@
 # `GET bench_id` against each node, alternating file and mysql R times,
 # and prints the median requests/s of each and the ratio mysql/file, then
 # how many claims each node made. Builds nothing: it runs $SEQD_BIN, else
-# src/seqd next to this script's checkout.
+# src/seqd next to this script's checkout. The shared machinery is in
+# bench-lib.sh, beside this script.
 #
 # Usage: contrib/bench-stores.sh
 # Environment (all optional):
@@ -47,6 +48,8 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 KEY=bench_id
 
 die() { echo "bench-stores.sh: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=bench-lib.sh
+. "$here/bench-lib.sh"
 
 [ -x "$SEQD_BIN" ] || die "no seqd binary at $SEQD_BIN (build it, or set SEQD_BIN)"
 command -v redis-benchmark >/dev/null || die "redis-benchmark not found (apt-get install redis-tools)"
@@ -106,13 +109,7 @@ done
 
 # Two distinct free loopback ports.
 # shellcheck disable=SC2046 # two words, split on purpose
-set -- $(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
+set -- $(bench_free_ports 2)
 file_port=$1
 mysql_port=$2
 
@@ -130,42 +127,15 @@ cat >"$tmp/mysql.json" <<EOF
   "store": $(cat "$tmp/store.json") }
 EOF
 
-wait_ping() {  # port what pid
-    i=0
-    while [ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" != PONG ]; do
-        kill -0 "$3" 2>/dev/null || die "$2 exited at start-up (log: $tmp/$2.log):
-$(tail -n 20 "$tmp/$2.log" 2>/dev/null)"
-        i=$((i + 1))
-        [ $i -lt 100 ] || die "$2 does not answer PING on port $1"
-        sleep 0.1
-    done
-}
-
 "$SEQD_BIN" -c "$tmp/file.json" >"$tmp/file.log" 2>&1 &
 file_pid=$!
 "$SEQD_BIN" -c "$tmp/mysql.json" >"$tmp/mysql.log" 2>&1 &
 mysql_pid=$!
-wait_ping "$file_port" file "$file_pid"
-wait_ping "$mysql_port" mysql "$mysql_pid"
+bench_wait_ping "$file_port" file "$file_pid"
+bench_wait_ping "$mysql_port" mysql "$mysql_pid"
 for port in $file_port $mysql_port; do
     [ "$(redis-cli -h 127.0.0.1 -p "$port" HSET "$KEY" type 3)" = 1 ] || die "HSET $KEY failed on port $port"
 done
-
-# One redis-benchmark run; prints its requests per second.
-run() {  # port depth
-    out=$(timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$1" -q -c "$CLIENTS" -n "$N" \
-          -P "$2" GET "$KEY" 2>&1) || die "redis-benchmark GET on port $1 (-P $2) failed:
-$(printf '%s\n' "$out" | tr '\r' '\n' | tail -n 5)"
-    rps=$(printf '%s\n' "$out" | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1)
-    [ -n "$rps" ] || die "no requests/s in the output of redis-benchmark (port $1):
-$(printf '%s\n' "$out" | tr '\r' '\n' | tail -n 5)"
-    echo "$rps"
-}
-
-median() {  # numbers...
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 info_field() {  # port field
     redis-cli -h 127.0.0.1 -p "$1" INFO "$KEY" | tr -d '\r' | sed -n "s/^$2://p"
@@ -178,38 +148,7 @@ echo "($("$mariadbd" --version 2>/dev/null | sed 's/^.*Ver //' | cut -d' ' -f1 |
 echo "redis-benchmark -c $CLIENTS -n $N GET $KEY, $R runs each (alternating), median shown; $cpus CPUs, same machine"
 echo
 
-results=
-for depth in $DEPTHS; do
-    file_all=''
-    mysql_all=''
-    i=1
-    while [ $i -le "$R" ]; do
-        # Alternate which store goes first, so neither always runs warm.
-        if [ $((i % 2)) -eq 1 ]; then
-            f=$(run "$file_port" "$depth")
-            m=$(run "$mysql_port" "$depth")
-        else
-            m=$(run "$mysql_port" "$depth")
-            f=$(run "$file_port" "$depth")
-        fi
-        echo "  -P $depth run $i: file $f/s, mysql $m/s"
-        file_all="$file_all $f"
-        mysql_all="$mysql_all $m"
-        i=$((i + 1))
-    done
-    # shellcheck disable=SC2086 # a list of numbers, split on purpose
-    fm=$(median $file_all)
-    # shellcheck disable=SC2086
-    mm=$(median $mysql_all)
-    results="$results$depth $fm $mm
-"
-done
-
-echo
-printf '%-6s %16s %16s %12s\n' depth "file GET r/s" "mysql GET r/s" mysql/file
-printf '%s' "$results" | while read -r depth fm mm; do
-    printf '%-6s %16s %16s %12s\n' "-P $depth" "$fm" "$mm" "$(awk -v a="$mm" -v b="$fm" 'BEGIN { printf "%.2f", a / b }')"
-done
+bench_compare "file GET" "$file_port" "GET $KEY" "mysql GET" "$mysql_port" "GET $KEY"
 echo
 echo "segments claimed: file $(info_field "$file_port" claims) (last of $(info_field "$file_port" last_claim_size))," \
      "mysql $(info_field "$mysql_port" claims) (last of $(info_field "$mysql_port" last_claim_size))"

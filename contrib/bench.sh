@@ -7,7 +7,8 @@
 # redis-benchmark load (50 clients) against Redis `INCR bench_id` and seqd
 # `GET bench_id`, alternating Redis and seqd R times, and prints the median
 # requests/s of each and the ratio seqd/redis. Builds nothing: it runs
-# $SEQD_BIN, else src/seqd next to this script's checkout.
+# $SEQD_BIN, else src/seqd next to this script's checkout. The shared
+# machinery is in bench-lib.sh, beside this script.
 #
 # Usage: contrib/bench.sh
 # Environment (all optional):
@@ -42,6 +43,8 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 KEY=bench_id
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=bench-lib.sh
+. "$here/bench-lib.sh"
 
 [ -x "$SEQD_BIN" ] || die "no seqd binary at $SEQD_BIN (build it, or set SEQD_BIN)"
 [ -x "$REDIS_SERVER" ] || die "no redis-server at $REDIS_SERVER (apt-get install redis-server, or set REDIS_SERVER)"
@@ -70,26 +73,9 @@ trap 'exit 143' TERM
 
 # Two distinct free loopback ports.
 # shellcheck disable=SC2046 # two words, split on purpose
-set -- $(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
+set -- $(bench_free_ports 2)
 redis_port=$1
 seqd_port=$2
-
-wait_ping() {  # port what pid
-    i=0
-    while [ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" != PONG ]; do
-        kill -0 "$3" 2>/dev/null || die "$2 exited at start-up (log: $tmp/$2.log):
-$(tail -n 20 "$tmp/$2.log" 2>/dev/null)"
-        i=$((i + 1))
-        [ $i -lt 100 ] || die "$2 does not answer PING on port $1"
-        sleep 0.1
-    done
-}
 
 "$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$tmp" --daemonize no --loglevel warning >"$tmp/redis.log" 2>&1 &
@@ -104,60 +90,17 @@ EOF
 "$SEQD_BIN" -c "$tmp/seqd.json" >"$tmp/seqd.log" 2>&1 &
 seqd_pid=$!
 
-wait_ping "$redis_port" redis "$redis_pid"
-wait_ping "$seqd_port" seqd "$seqd_pid"
+bench_wait_ping "$redis_port" redis "$redis_pid"
+bench_wait_ping "$seqd_port" seqd "$seqd_pid"
 [ "$(redis-cli -h 127.0.0.1 -p "$seqd_port" HSET "$KEY" type 3)" = 1 ] || die "HSET $KEY failed on seqd"
 redis-cli -h 127.0.0.1 -p "$redis_port" DEL "$KEY" >/dev/null
-
-# One redis-benchmark run; prints its requests per second.
-run() {  # port depth command...
-    port=$1 depth=$2
-    shift 2
-    out=$(timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -q -c "$CLIENTS" -n "$N" \
-          -P "$depth" "$@" 2>&1) || die "redis-benchmark $* on port $port (-P $depth) failed:
-$(printf '%s\n' "$out" | tr '\r' '\n' | tail -n 5)"
-    rps=$(printf '%s\n' "$out" | tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1)
-    [ -n "$rps" ] || die "no requests/s in the output of redis-benchmark $* (port $port):
-$(printf '%s\n' "$out" | tr '\r' '\n' | tail -n 5)"
-    echo "$rps"
-}
-
-median() {  # numbers...
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 cpus=$(nproc 2>/dev/null || echo "?")
 echo "seqd $("$SEQD_BIN" -v | sed 's/^seqd //') ($SEQD_BIN) vs $("$REDIS_SERVER" --version | sed 's/ sha=.*//')"
 echo "redis-benchmark -c $CLIENTS -n $N, $R runs each (alternating), median shown; $cpus CPUs, same machine"
 echo
 
-results=
-for depth in $DEPTHS; do
-    redis_all=''
-    seqd_all=''
-    i=1
-    while [ $i -le "$R" ]; do
-        r=$(run "$redis_port" "$depth" INCR "$KEY")
-        s=$(run "$seqd_port" "$depth" GET "$KEY")
-        echo "  -P $depth run $i: redis INCR $r/s, seqd GET $s/s"
-        redis_all="$redis_all $r"
-        seqd_all="$seqd_all $s"
-        i=$((i + 1))
-    done
-    # shellcheck disable=SC2086 # a list of numbers, split on purpose
-    rm=$(median $redis_all)
-    # shellcheck disable=SC2086
-    sm=$(median $seqd_all)
-    results="$results$depth $rm $sm
-"
-done
-
-echo
-printf '%-6s %16s %16s %12s\n' depth "redis INCR r/s" "seqd GET r/s" seqd/redis
-printf '%s' "$results" | while read -r depth rm sm; do
-    printf '%-6s %16s %16s %12s\n' "-P $depth" "$rm" "$sm" "$(awk -v a="$sm" -v b="$rm" 'BEGIN { printf "%.2f", a / b }')"
-done
+bench_compare "redis INCR" "$redis_port" "INCR $KEY" "seqd GET" "$seqd_port" "GET $KEY"
 
 # Both servers must still be there: a crash under load is a failure too.
 kill -0 "$redis_pid" 2>/dev/null || die "redis-server died during the run"

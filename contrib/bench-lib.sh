@@ -1,0 +1,98 @@
+# shellcheck shell=sh
+# bench-lib.sh: the machinery shared by contrib/bench.sh and
+# contrib/bench-stores.sh. Sourced (`. bench-lib.sh`), not run.
+#
+# The sourcing script defines die() (message to stderr, exit 1) and sets
+# tmp (its temporary directory; start-up logs are $tmp/<what>.log), N,
+# R, CLIENTS, DEPTHS and RUN_TIMEOUT (see the scripts' headers). POSIX sh
+# has no local variables: the functions keep theirs under the bench_
+# prefix. Everything talks to 127.0.0.1 only.
+
+# Prints n distinct free loopback TCP ports, on one line.
+bench_free_ports() {  # n
+    python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+' "$1"
+}
+
+# Waits (up to 10 s) until the server on port answers PING; dies if the
+# process pid exits first (showing the end of $tmp/<what>.log) or on timeout.
+bench_wait_ping() {  # port what pid
+    bench_i=0
+    while [ "$(redis-cli -h 127.0.0.1 -p "$1" PING 2>/dev/null)" != PONG ]; do
+        # shellcheck disable=SC2154 # tmp is set by the sourcing script
+        kill -0 "$3" 2>/dev/null || die "$2 exited at start-up (log: $tmp/$2.log):
+$(tail -n 20 "$tmp/$2.log" 2>/dev/null)"
+        bench_i=$((bench_i + 1))
+        [ $bench_i -lt 100 ] || die "$2 does not answer PING on port $1"
+        sleep 0.1
+    done
+}
+
+# One redis-benchmark run (CLIENTS connections, N requests, pipeline depth,
+# at most RUN_TIMEOUT seconds); prints its requests per second, or dies.
+bench_run() {  # port depth command...
+    bench_port=$1 bench_depth=$2
+    shift 2
+    bench_out=$(timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$bench_port" -q -c "$CLIENTS" \
+          -n "$N" -P "$bench_depth" "$@" 2>&1) || die "redis-benchmark $* on port $bench_port (-P $bench_depth) failed:
+$(printf '%s\n' "$bench_out" | tr '\r' '\n' | tail -n 5)"
+    bench_rps=$(printf '%s\n' "$bench_out" | tr '\r' '\n' |
+          sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1)
+    [ -n "$bench_rps" ] || die "no requests/s in the output of redis-benchmark $* (port $bench_port):
+$(printf '%s\n' "$bench_out" | tr '\r' '\n' | tail -n 5)"
+    echo "$bench_rps"
+}
+
+# Prints the median of its arguments, rounded to an integer.
+bench_median() {  # numbers...
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# For each depth in DEPTHS, runs the same load R times against A and B
+# (which of the two goes first alternates, so neither always runs warm),
+# printing one line per run, then a table of the median requests/s of
+# each and the ratio B/A. The column titles are "<label> r/s"; the ratio's
+# title is the first words of the labels, "B/A". A command is one string,
+# split on blanks (e.g. "GET bench_id").
+bench_compare() {  # labelA portA "cmdA..." labelB portB "cmdB..."
+    bench_la=$1 bench_pa=$2 bench_ca=$3 bench_lb=$4 bench_pb=$5 bench_cb=$6
+    bench_results=
+    for bench_d in $DEPTHS; do
+        bench_all_a=
+        bench_all_b=
+        bench_n=1
+        while [ $bench_n -le "$R" ]; do
+            # shellcheck disable=SC2086 # the commands are split on purpose
+            if [ $((bench_n % 2)) -eq 1 ]; then
+                bench_a=$(bench_run "$bench_pa" "$bench_d" $bench_ca)
+                bench_b=$(bench_run "$bench_pb" "$bench_d" $bench_cb)
+            else
+                bench_b=$(bench_run "$bench_pb" "$bench_d" $bench_cb)
+                bench_a=$(bench_run "$bench_pa" "$bench_d" $bench_ca)
+            fi
+            echo "  -P $bench_d run $bench_n: $bench_la $bench_a/s, $bench_lb $bench_b/s"
+            bench_all_a="$bench_all_a $bench_a"
+            bench_all_b="$bench_all_b $bench_b"
+            bench_n=$((bench_n + 1))
+        done
+        # shellcheck disable=SC2086 # a list of numbers, split on purpose
+        bench_ma=$(bench_median $bench_all_a)
+        # shellcheck disable=SC2086
+        bench_mb=$(bench_median $bench_all_b)
+        bench_results="$bench_results$bench_d $bench_ma $bench_mb
+"
+    done
+
+    echo
+    printf '%-6s %16s %16s %12s\n' depth "$bench_la r/s" "$bench_lb r/s" "${bench_lb%% *}/${bench_la%% *}"
+    printf '%s' "$bench_results" | while read -r bench_d bench_ma bench_mb; do
+        printf '%-6s %16s %16s %12s\n' "-P $bench_d" "$bench_ma" "$bench_mb" \
+            "$(awk -v a="$bench_mb" -v b="$bench_ma" 'BEGIN { printf "%.2f", a / b }')"
+    done
+}
