@@ -93,3 +93,10 @@ uint64_t segment_next_size(uint64_t prev, uint64_t elapsed_ms, uint64_t duration
         size = min;
     return size ? size : 1;             /* a claim of 0 would never end */
 }
+
+uint64_t segbuf_giveback_from(const struct segbuf *sb, uint64_t top)
+{
+    if (sb->has_next)
+        return sb->next.start == sb->cur.end ? sb->cur.pos : sb->next.start;
+    return sb->cur.pos < top ? sb->cur.pos : top;
+}

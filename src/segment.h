@@ -61,6 +61,13 @@ bool segbuf_install(struct segbuf *sb, uint64_t start, uint64_t count);
 /* Counters claimed but not handed out: cur's rest and all of next. */
 uint64_t segbuf_unused(const struct segbuf *sb);
 
+/* The first counter of the unused tail that ends at top (the end of the
+ * newest claim, before any cut at limit): what a graceful stop can give
+ * back with a compare-and-set on max_id == top. cur's rest counts only
+ * when next starts right where cur ends; otherwise it is wasted. Returns
+ * top when there is nothing to give back. */
+uint64_t segbuf_giveback_from(const struct segbuf *sb, uint64_t top);
+
 /* Leaf's dynamic step. prev: size of the last claim; elapsed_ms: time since
  * that claim was installed (0 if this is the first claim); min: the row's
  * step; max: segment.max. elapsed < duration: prev * 2; elapsed < 2 *

@@ -449,16 +449,6 @@ void seq_get_info(struct seq *s, struct seq_info *info)
 
 /* ---- graceful stop ----------------------------------------------------- */
 
-/* The first counter of the unused tail that ends at top (the end of the
- * newest claim): what a graceful stop can give back. Counters of cur that
- * are not next to next's start are not part of it (they are wasted). */
-static uint64_t segbuf_giveback_from(const struct segbuf *sb, uint64_t top)
-{
-    if (sb->has_next)
-        return sb->next.start == sb->cur.end ? sb->cur.pos : sb->next.start;
-    return sb->cur.pos < top ? sb->cur.pos : top;
-}
-
 struct give_back_ctx {
     struct store *st;
     void *sess;

@@ -317,6 +317,57 @@ START_TEST(test_segment_size_settles_for_steady_traffic)
 }
 END_TEST
 
+START_TEST(test_segment_give_back_covers_the_contiguous_unused_tail)
+{
+    struct segbuf sb;
+
+    /* Nothing claimed: nothing to give back. */
+    segbuf_init(&sb, UINT64_MAX);
+    ck_assert_uint_eq(segbuf_giveback_from(&sb, 0), 0);
+
+    /* Only cur: its rest up to the top. */
+    segbuf_install(&sb, 100, 50);
+    take_run(&sb, 100, 7);
+    ck_assert_uint_eq(segbuf_giveback_from(&sb, 150), 107);
+
+    /* next right after cur: cur's rest and all of next. */
+    ck_assert(segbuf_install(&sb, 150, 50));
+    ck_assert_uint_eq(segbuf_giveback_from(&sb, 200), 107);
+
+    /* Used up entirely: the top itself, an empty range. */
+    take_run(&sb, 107, 93);
+    ck_assert_uint_eq(segbuf_giveback_from(&sb, 200), 200);
+}
+END_TEST
+
+START_TEST(test_segment_give_back_skips_cur_when_another_node_claimed_between)
+{
+    struct segbuf sb;
+
+    segbuf_init(&sb, UINT64_MAX);
+    segbuf_install(&sb, 0, 100);
+    take_run(&sb, 0, 20);
+    /* Another node took [100, 300): our next starts at 300. cur's rest is
+     * not below the top any more; only next can go back. */
+    ck_assert(segbuf_install(&sb, 300, 100));
+    ck_assert_uint_eq(segbuf_giveback_from(&sb, 400), 300);
+}
+END_TEST
+
+START_TEST(test_segment_give_back_reaches_past_a_limit_cut)
+{
+    struct segbuf sb;
+
+    /* A fixed-length kind with 120 counters: the claim [100, 200) is cut to
+     * [100, 120), but the store's max_id is 200: the compare-and-set needs
+     * the uncut top, and the range starts at what is unused. */
+    segbuf_init(&sb, 120);
+    segbuf_install(&sb, 100, 100);
+    take_run(&sb, 100, 5);
+    ck_assert_uint_eq(segbuf_giveback_from(&sb, 200), 105);
+}
+END_TEST
+
 static Suite *segment_suite(void)
 {
     Suite *s = suite_create("segment");
@@ -335,6 +386,9 @@ static Suite *segment_suite(void)
     tcase_add_test(tc, test_segment_limit_zero_is_exhausted_at_once);
     tcase_add_test(tc, test_segment_empty_not_exhausted_below_limit);
     tcase_add_test(tc, test_segment_install_near_uint64_max_does_not_wrap);
+    tcase_add_test(tc, test_segment_give_back_covers_the_contiguous_unused_tail);
+    tcase_add_test(tc, test_segment_give_back_skips_cur_when_another_node_claimed_between);
+    tcase_add_test(tc, test_segment_give_back_reaches_past_a_limit_cut);
     suite_add_tcase(s, tc);
     tcase_add_test(ts, test_segment_size_first_claim_keeps_prev);
     tcase_add_test(ts, test_segment_size_doubles_when_used_up_fast);
