@@ -8,6 +8,36 @@
 # has no local variables: the functions keep theirs under the bench_
 # prefix. Everything talks to 127.0.0.1 only.
 
+# The servers the script started, newest first; bench_cleanup stops them
+# (so a database started first is stopped last) and removes $tmp.
+bench_pids=
+
+# Remembers a started server for bench_cleanup.
+bench_started() {  # pid
+    bench_pids="$1 $bench_pids"
+}
+
+bench_cleanup() {
+    bench_status=$?
+    trap - EXIT INT TERM
+    for bench_pid in $bench_pids; do
+        kill "$bench_pid" 2>/dev/null || true
+    done
+    for bench_pid in $bench_pids; do
+        wait "$bench_pid" 2>/dev/null || true
+    done
+    # shellcheck disable=SC2154 # tmp is set by the sourcing script
+    rm -rf "$tmp"
+    exit "$bench_status"
+}
+
+# Runs bench_cleanup on exit and on INT / TERM (exit 130 / 143).
+bench_trap_cleanup() {
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
 # Prints n distinct free loopback TCP ports, on one line.
 bench_free_ports() {  # n
     python3 -c '

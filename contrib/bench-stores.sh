@@ -58,24 +58,7 @@ command -v python3 >/dev/null || die "python3 not found (runs the MariaDB helper
 [ -f "$top/tests/lib/mariadb.py" ] || die "no $top/tests/lib/mariadb.py (run from a seqd checkout)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqd-bench-stores.XXXXXX")
-db_pid=
-file_pid=
-mysql_pid=
-cleanup() {
-    status=$?
-    trap - EXIT INT TERM
-    for pid in $file_pid $mysql_pid $db_pid; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in $file_pid $mysql_pid $db_pid; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_trap_cleanup
 
 # The MariaDB helper: starts a private server, writes the "store" object
 # for seqd.json to $tmp/store.json, and keeps the server until it gets
@@ -96,6 +79,7 @@ finally:
     db.close()
 ' "$top" "$tmp" >"$tmp/mariadb-helper.log" 2>&1 &
 db_pid=$!
+bench_started "$db_pid"
 mkdir "$tmp/mariadb"
 
 i=0
@@ -129,8 +113,10 @@ EOF
 
 "$SEQD_BIN" -c "$tmp/file.json" >"$tmp/file.log" 2>&1 &
 file_pid=$!
+bench_started "$file_pid"
 "$SEQD_BIN" -c "$tmp/mysql.json" >"$tmp/mysql.log" 2>&1 &
 mysql_pid=$!
+bench_started "$mysql_pid"
 bench_wait_ping "$file_port" file "$file_pid"
 bench_wait_ping "$mysql_port" mysql "$mysql_pid"
 for port in $file_port $mysql_port; do

@@ -53,23 +53,7 @@ command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install red
 command -v python3 >/dev/null || die "python3 not found (used to pick free ports)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqd-bench.XXXXXX")
-redis_pid=
-seqd_pid=
-cleanup() {
-    status=$?
-    trap - EXIT INT TERM
-    for pid in $seqd_pid $redis_pid; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in $seqd_pid $redis_pid; do
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_trap_cleanup
 
 # Two distinct free loopback ports.
 # shellcheck disable=SC2046 # two words, split on purpose
@@ -80,6 +64,7 @@ seqd_port=$2
 "$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$tmp" --daemonize no --loglevel warning >"$tmp/redis.log" 2>&1 &
 redis_pid=$!
+bench_started "$redis_pid"
 
 mkdir "$tmp/data"
 cat >"$tmp/seqd.json" <<EOF
@@ -89,6 +74,7 @@ cat >"$tmp/seqd.json" <<EOF
 EOF
 "$SEQD_BIN" -c "$tmp/seqd.json" >"$tmp/seqd.log" 2>&1 &
 seqd_pid=$!
+bench_started "$seqd_pid"
 
 bench_wait_ping "$redis_port" redis "$redis_pid"
 bench_wait_ping "$seqd_port" seqd "$seqd_pid"

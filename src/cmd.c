@@ -781,11 +781,6 @@ static const struct command commands[] = {
 };
 static const size_t ncommands = ARRAY_SIZE(commands);
 
-size_t cmd_count(void)
-{
-    return ncommands;
-}
-
 static void reply_unknown_command(struct conn *c, struct resp_request *req)
 {
     char name[64];

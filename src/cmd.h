@@ -26,8 +26,6 @@ enum cmd_result cmd_dispatch(struct conn *c, struct resp_request *req, size_t re
 void cmd_park_timeout(struct conn *c);
 /* Free the connection's store job (c->job). */
 void cmd_job_free(struct conn *c);
-/* Number of commands in the table (COMMAND COUNT). */
-size_t cmd_count(void);
 
 /* cmd_info.c */
 /* Is this an INFO section name (server, clients, ..., all)? */

@@ -106,8 +106,6 @@ static void conn_unpark(struct conn *c)
  * the socket and free the rest when the job comes back. */
 static void conn_close(struct conn *c)
 {
-    struct worker *w = c->w;
-
     if (c->fd_closed)
         return;
     log_verbose("client %llu %s closed", (unsigned long long)c->id, c->addr);
@@ -120,10 +118,9 @@ static void conn_close(struct conn *c)
     if (c->job && !c->job_done)
         return;                      /* conn_job_done() frees us */
     conn_free(c);
-    if (w->stopping && w->nconns == 0)
-        event_base_loopbreak(w->base);
 }
 
+/* Free the connection; the last one of a stopping worker ends its loop. */
 static void conn_free(struct conn *c)
 {
     struct worker *w = c->w;
@@ -147,6 +144,8 @@ static void conn_free(struct conn *c)
     buf_free(&c->out);
     free(c->partial);
     free(c);
+    if (w->stopping && w->nconns == 0)
+        event_base_loopbreak(w->base);
 }
 
 /* Send what we can now; arm the write event for the rest. Returns false
@@ -374,13 +373,10 @@ void conn_submit_job(struct conn *c, struct store_job *job)
 void conn_job_done(struct store_job *job)
 {
     struct conn *c = job->owner;
-    struct worker *w = c->w;
 
     c->job_done = true;
     if (c->fd_closed) {
         conn_free(c);
-        if (w->stopping && w->nconns == 0)
-            event_base_loopbreak(w->base);
         return;
     }
     /* The waiting command runs again and takes the job's result. */

@@ -303,7 +303,6 @@ int main(int argc, char **argv)
     server.pool = store_pool_start(&server.store, store_threads);
     struct seq_env env = {
         .pool = server.pool,
-        .store = &server.store,
         .segment_max = server.cfg.segment_max,
         .duration_ms = (uint64_t)server.cfg.segment_duration_s * 1000,
         .wake_worker = worker_wake,

@@ -52,7 +52,6 @@ enum seq_take { SEQ_TAKEN, SEQ_WAIT, SEQ_EXHAUSTED, SEQ_GONE };
 /* How the registry reaches the rest of the server. */
 struct seq_env {
     struct store_pool *pool;
-    struct store *store;
     uint64_t segment_max;
     uint64_t duration_ms;
     /* Wake a worker that has commands parked on a sequence (thread-safe). */

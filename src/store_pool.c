@@ -72,13 +72,6 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
         strlcpy_safe(job->err, store_status_name(job->status), sizeof(job->err));
 }
 
-void store_run_now(struct store *st, struct store_job *job)
-{
-    void *sess = st->ops->session_open(st);
-    run_job(st, sess, job);
-    st->ops->session_close(st, sess);
-}
-
 /* The first job that is due, unlinked; or NULL and *wait_ms until one is. */
 static struct store_job *take_due(struct store_pool *p, uint64_t now, uint64_t *wait_ms)
 {

@@ -49,8 +49,4 @@ void store_pool_stop(struct store_pool *pool);
 /* Jobs queued or running (for INFO). */
 int store_pool_pending(struct store_pool *pool);
 
-/* Run one job synchronously on the calling thread with a temporary session
- * (start-up and shutdown only: the main thread may block then). */
-void store_run_now(struct store *st, struct store_job *job);
-
 #endif

@@ -204,16 +204,6 @@ void workers_free(void)
     workers.n = 0;
 }
 
-int workers_count(void)
-{
-    return workers.n;
-}
-
-struct worker *worker_get(int id)
-{
-    return &workers.all[id];
-}
-
 void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
 {
     struct worker *w = &workers.all[workers.next++ % (unsigned)workers.n];

@@ -47,8 +47,6 @@ void workers_start(int n);
 void workers_stop(void);
 /* After the store pool has stopped: free what the workers held. */
 void workers_free(void);
-int workers_count(void);
-struct worker *worker_get(int id);
 
 /* Thread-safe: hand a new connection to the next worker (round robin). */
 void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen);

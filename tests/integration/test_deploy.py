@@ -73,6 +73,16 @@ def unmet(msg):
     sys.exit(1)
 
 
+
+def log_tail(path, n=30):
+    """The last n lines of a log file, indented, for failure messages."""
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join("    " + l for l in lines[-n:])
+    except OSError:
+        return "    (no log)"
+
 class TestFailure(Exception):
     pass
 
@@ -243,12 +253,7 @@ class Node:
             return None
 
     def log_tail(self, n=30):
-        try:
-            with open(self.logpath, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-            return "\n".join("    " + l for l in lines[-n:])
-        except OSError:
-            return "    (no log)"
+        return log_tail(self.logpath, n)
 
 
 class HAProxy:
@@ -349,12 +354,7 @@ class HAProxy:
                           % (server, want, timeout, self.servers()[server]["status"]))
 
     def log_tail(self, n=30):
-        try:
-            with open(self.logpath, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-            return "\n".join("    " + l for l in lines[-n:])
-        except OSError:
-            return "    (no log)"
+        return log_tail(self.logpath, n)
 
 
 # ---- load -------------------------------------------------------------------
