@@ -153,3 +153,14 @@ size_t strlcpy_safe(char *dst, const char *src, size_t dstlen)
     }
     return srclen;
 }
+
+char *str_printable(const char *p, size_t len, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return out;
+    size_t n = len < outlen - 1 ? len : outlen - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = ((unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f) ? p[i] : '?';
+    out[n] = '\0';
+    return out;
+}

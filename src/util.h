@@ -34,6 +34,12 @@ bool str_ieq(const char *s, size_t len, const char *cstr);
 /* Copy at most dstlen-1 bytes and always terminate. Returns strlen(src). */
 size_t strlcpy_safe(char *dst, const char *src, size_t dstlen);
 
+/* Make untrusted bytes safe to show in a log line or an error reply: copy
+ * at most outlen-1 bytes of p[0..len) into out, printable ASCII (0x20..0x7e)
+ * as it is and every other byte as '?'; always terminated. The one rule
+ * for quoting what a client, a file or a database row sent. Returns out. */
+char *str_printable(const char *p, size_t len, char *out, size_t outlen);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
