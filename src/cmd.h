@@ -1,12 +1,17 @@
 /*
- * cmd: the command table and the commands (GET, INCR, MGET, NEXT, HSET,
- * DEL, EXISTS, INFO, and what Redis clients send on connect).
+ * cmd: the RESP door's commands. Each command turns its arguments into a
+ * core call (core.h) and the core's result into a reply; none of them
+ * reaches the store. One file per family, as redis' t_*.c:
+ *   cmd.c        the table, dispatch, replies several families share
+ *   cmd_seq.c    numbers: GET, INCR, INCRBY, MGET, NEXT
+ *   cmd_def.c    definitions: HSET, DEL, EXISTS, DBSIZE
+ *   cmd_conn.c   the connection: PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT
+ *   cmd_admin.c  COMMAND, CONFIG
+ *   cmd_info.c   INFO and INFO <name>
  *
- * A command either answers at once (CMD_DONE), closes after answering
- * (CMD_CLOSE), parks until numbers arrive (CMD_PARKED, via conn_park), or
- * waits for a store job (CMD_WAIT_JOB, via conn_submit_job). A command
- * that parked or waited is run again with the same arguments later and
- * goes on from where it stood (conn.h: cmd_index, partial, job).
+ * A command answers at once (CMD_DONE), answers and closes (CMD_CLOSE), or
+ * waits for its core call (CMD_WAIT, through cmd_answer): the connection
+ * then runs the command's reply function when the core calls back.
  */
 #ifndef SEQD_CMD_H
 #define SEQD_CMD_H
@@ -14,25 +19,49 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conn.h"
 #include "resp.h"
 
-struct conn;
+enum cmd_result { CMD_DONE, CMD_CLOSE, CMD_WAIT };
 
-enum cmd_result { CMD_DONE, CMD_CLOSE, CMD_PARKED, CMD_WAIT_JOB };
+/* Run one request of c. */
+enum cmd_result cmd_dispatch(struct conn *c, struct resp_request *req);
 
-/* Run one request; request_len is its size in the input buffer. */
-enum cmd_result cmd_dispatch(struct conn *c, struct resp_request *req, size_t request_len);
-/* A parked command waited segment.wait_ms: answer -TRYAGAIN. */
-void cmd_park_timeout(struct conn *c);
-/* Free the connection's store job (c->job). */
-void cmd_job_free(struct conn *c);
+/* ---- for the command files ------------------------------------------------ */
 
+typedef enum cmd_result cmd_fn(struct conn *c, struct resp_request *req);
+
+#define CMD_NOAUTH 1    /* allowed before AUTH */
+
+struct command {
+    const char *name;
+    cmd_fn *fn;
+    int arity;          /* Redis' convention: n exact, -n at least n */
+    int flags;
+};
+
+/* The command table (for COMMAND). */
+const struct command *cmd_table(size_t *n);
+
+#define ARG_IS(req, i, s) str_ieq((req)->argv[i], (req)->argl[i], (s))
+
+/* A core call returned status: answer now with reply(c), or wait for the
+ * core and answer then. */
+enum cmd_result cmd_answer(struct conn *c, int status, conn_reply_fn *reply);
+/* The error of the finished core call (c->wt): -TRYAGAIN when it may
+ * work later, else -ERR, with the core's text. */
+void cmd_reply_core_error(struct conn *c);
+void cmd_reply_wrong_args(struct conn *c, const char *cmd);
+
+/* cmd_seq.c */
+cmd_fn cmd_get, cmd_incr, cmd_incrby, cmd_mget, cmd_next;
+/* cmd_def.c */
+cmd_fn cmd_hset, cmd_del, cmd_exists, cmd_dbsize;
+/* cmd_conn.c */
+cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_auth, cmd_hello, cmd_client;
+/* cmd_admin.c */
+cmd_fn cmd_command, cmd_config;
 /* cmd_info.c */
-/* Is this an INFO section name (server, clients, ..., all)? */
-bool cmd_info_is_section(const char *arg, size_t len);
-void cmd_info(struct conn *c, struct resp_request *req);
-/* INFO for one sequence, as "key:value\r\n" lines. */
-struct seq;
-void cmd_info_sequence(struct seq *s, struct buf *out);
+cmd_fn cmd_info;
 
 #endif

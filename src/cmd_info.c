@@ -10,7 +10,7 @@
 
 #include "cmd.h"
 #include "conn.h"
-#include "seq.h"
+#include "core.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -25,7 +25,7 @@
 
 static const char *const sections[] = { "server", "clients", "memory", "stats", "store", "keyspace" };
 
-bool cmd_info_is_section(const char *arg, size_t len)
+static bool is_section(const char *arg, size_t len)
 {
     if (str_ieq(arg, len, "all") || str_ieq(arg, len, "default") || str_ieq(arg, len, "everything"))
         return true;
@@ -59,8 +59,6 @@ static void info_server(struct buf *b)
 
 static void info_clients(struct buf *b)
 {
-    struct stats st;
-    workers_stats(&st);
     buf_printf(b, "# Clients\r\n");
     buf_printf(b, "connected_clients:%d\r\n", workers_clients());
     buf_printf(b, "maxclients:%d\r\n", server.cfg.maxclients);
@@ -87,8 +85,7 @@ static void info_memory(struct buf *b)
 static void info_stats(struct buf *b)
 {
     struct stats st;
-    workers_stats(&st);
-    stats_sum(&st, &server.listener_stats);
+    core_stats(&st);
     buf_printf(b, "# Stats\r\n");
     stats_render(&st, b);
     buf_printf(b, "\r\n");
@@ -96,17 +93,20 @@ static void info_stats(struct buf *b)
 
 static void info_store(struct buf *b)
 {
+    struct core_store_stats st;
+    core_store_stats(&st);
     buf_printf(b, "# Store\r\n");
-    buf_printf(b, "store_type:%s\r\n", server.store.ops->name);
-    buf_printf(b, "store_pending_jobs:%d\r\n", store_pool_pending(server.pool));
-    buf_printf(b, "sequences:%zu\r\n", seq_count());
+    buf_printf(b, "store_type:%s\r\n", st.type);
+    buf_printf(b, "store_pending_jobs:%d\r\n", st.pending_jobs);
+    buf_printf(b, "store_rescans:%" PRIu64 "\r\n", st.rescans);
+    buf_printf(b, "sequences:%zu\r\n", core_sequence_count());
     buf_printf(b, "\r\n");
 }
 
 static void info_keyspace(struct buf *b)
 {
     buf_printf(b, "# Keyspace\r\n");
-    size_t n = seq_count();
+    size_t n = core_sequence_count();
     if (n > 0)
         buf_printf(b, "db0:keys=%zu,expires=0,avg_ttl=0\r\n", n);
     buf_printf(b, "\r\n");
@@ -116,7 +116,7 @@ typedef void section_fn(struct buf *b);
 static section_fn *const section_fns[] = { info_server, info_clients, info_memory,
                                            info_stats, info_store, info_keyspace };
 
-void cmd_info(struct conn *c, struct resp_request *req)
+static void info_sections(struct conn *c, struct resp_request *req)
 {
     struct buf b;
     buf_init(&b);
@@ -146,37 +146,59 @@ static void segment_line(struct buf *b, const char *key, const struct segment *s
                    sg->start, sg->end, sg->pos, segment_left(sg));
 }
 
-void cmd_info_sequence(struct seq *s, struct buf *b)
+/* INFO <name>, as "key:value\r\n" lines. */
+static void info_sequence(const struct seq_info *info, struct buf *b)
 {
-    struct seq_info in;
-    seq_get_info(s, &in);
-
-    uint64_t total = in.generated + in.wasted;
-    double rate = total ? 100.0 * (double)in.wasted / (double)total : 0.0;
+    const struct seq_info *in = info;
+    uint64_t total = in->generated + in->wasted;
+    double rate = total ? 100.0 * (double)in->wasted / (double)total : 0.0;
 
     buf_printf(b, "# Sequence\r\n");
-    buf_printf(b, "name:%s\r\n", in.def.name);
-    buf_printf(b, "type:%d\r\n", in.def.kind);
-    buf_printf(b, "kind:%s\r\n", seqdef_kind_name(in.def.kind));
-    buf_printf(b, "length:%d\r\n", in.def.length);
-    buf_printf(b, "starting:%" PRId64 "\r\n", in.def.starting);
-    buf_printf(b, "step:%" PRId64 "\r\n", in.def.increment);
-    buf_printf(b, "segment:%" PRIu64 "\r\n", in.def.segment);
-    buf_printf(b, "auto_disk:%s\r\n", seqdef_auto_disk_name(in.def.auto_disk));
-    buf_printf(b, "description:%s\r\n", in.def.description);
-    if (in.has_current)
-        buf_printf(b, "current:%" PRId64 "\r\n", in.current);
+    buf_printf(b, "name:%s\r\n", in->def.name);
+    buf_printf(b, "type:%d\r\n", in->def.kind);
+    buf_printf(b, "kind:%s\r\n", seqdef_kind_name(in->def.kind));
+    buf_printf(b, "length:%d\r\n", in->def.length);
+    buf_printf(b, "starting:%" PRId64 "\r\n", in->def.starting);
+    buf_printf(b, "step:%" PRId64 "\r\n", in->def.increment);
+    buf_printf(b, "segment:%" PRIu64 "\r\n", in->def.segment);
+    buf_printf(b, "auto_disk:%s\r\n", seqdef_auto_disk_name(in->def.auto_disk));
+    buf_printf(b, "description:%s\r\n", in->def.description);
+    if (in->has_current)
+        buf_printf(b, "current:%" PRId64 "\r\n", in->current);
     else
         buf_printf(b, "current:none\r\n");
-    bool has_cur = in.sb.cur.end > in.sb.cur.start;
-    segment_line(b, "segment_current", &in.sb.cur, has_cur);
-    segment_line(b, "segment_next", &in.sb.next, in.sb.has_next);
-    buf_printf(b, "last_claim_size:%" PRIu64 "\r\n", in.last_claim_size);
-    buf_printf(b, "claims:%" PRIu64 "\r\n", in.claims);
-    buf_printf(b, "claim_in_flight:%d\r\n", in.claim_in_flight ? 1 : 0);
-    buf_printf(b, "last_error:%s\r\n", in.last_error);
-    buf_printf(b, "generated:%" PRIu64 "\r\n", in.generated);
-    buf_printf(b, "wasted:%" PRIu64 "\r\n", in.wasted);
-    buf_printf(b, "given_back:%" PRIu64 "\r\n", in.given_back);
+    bool has_cur = in->sb.cur.end > in->sb.cur.start;
+    segment_line(b, "segment_current", &in->sb.cur, has_cur);
+    segment_line(b, "segment_next", &in->sb.next, in->sb.has_next);
+    buf_printf(b, "last_claim_size:%" PRIu64 "\r\n", in->last_claim_size);
+    buf_printf(b, "claims:%" PRIu64 "\r\n", in->claims);
+    buf_printf(b, "claim_in_flight:%d\r\n", in->claim_in_flight ? 1 : 0);
+    buf_printf(b, "last_error:%s\r\n", in->last_error);
+    buf_printf(b, "generated:%" PRIu64 "\r\n", in->generated);
+    buf_printf(b, "wasted:%" PRIu64 "\r\n", in->wasted);
+    buf_printf(b, "given_back:%" PRIu64 "\r\n", in->given_back);
     buf_printf(b, "waste_rate:%.2f%%\r\n", rate);
+}
+
+static void reply_sequence(struct conn *c)
+{
+    if (c->wt.status != CORE_OK) {
+        cmd_reply_core_error(c);
+        return;
+    }
+    struct buf b;
+    buf_init(&b);
+    info_sequence(c->wt.info, &b);
+    resp_add_verbatim(&c->out, buf_head(&b), buf_used(&b), c->proto);
+    buf_free(&b);
+}
+
+enum cmd_result cmd_info(struct conn *c, struct resp_request *req)
+{
+    /* INFO <name>: one sequence (looked up in a shared store if this node
+     * has not met it yet). */
+    if (req->argc == 2 && !is_section(req->argv[1], req->argl[1]))
+        return cmd_answer(c, core_describe(&c->wt, req->argv[1], req->argl[1]), reply_sequence);
+    info_sections(c, req);
+    return CMD_DONE;
 }

@@ -2,6 +2,8 @@
  * conn: reading, running and answering one client's commands (see conn.h).
  */
 #include <arpa/inet.h>
+#include <assert.h>
+#include <stddef.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -11,16 +13,16 @@
 
 #include "cmd.h"
 #include "conn.h"
+#include "core.h"
 #include "log.h"
 #include "resp.h"
-#include "seq.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void conn_on_write(evutil_socket_t fd, short what, void *arg);
-static void conn_on_park_timeout(evutil_socket_t fd, short what, void *arg);
+static void conn_on_core_done(struct core_waiter *wt);
 static bool conn_run(struct conn *c);
 static void conn_free(struct conn *c);
 
@@ -31,8 +33,7 @@ static const char *state_name(enum conn_state s)
 {
     switch (s) {
     case CONN_READING: return "reading";
-    case CONN_PARKED: return "parked";
-    case CONN_WAITING_JOB: return "waiting-job";
+    case CONN_WAITING: return "waiting";
     case CONN_CLOSING: return "closing";
     }
     return "?";
@@ -79,9 +80,9 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     buf_init(&c->in);
     buf_init(&c->out);
     format_addr(addr, c->addr, sizeof(c->addr));
+    core_waiter_init(&c->wt, w, conn_on_core_done, c->addr);
     c->read_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->write_ev = event_new(w->base, fd, EV_WRITE, conn_on_write, c);
-    c->park_ev = evtimer_new(w->base, conn_on_park_timeout, c);
     event_add(c->read_ev, NULL);
 
     c->next = w->conns;
@@ -93,30 +94,12 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     log_verbose("client %llu connected from %s", (unsigned long long)c->id, c->addr);
 }
 
-static void conn_unpark(struct conn *c)
-{
-    if (c->park_seq) {
-        seq_release(c->park_seq);
-        c->park_seq = NULL;
-    }
-    evtimer_del(c->park_ev);
-}
-
-/* Drop the connection now, or, when a store job still refers to it, close
- * the socket and free the rest when the job comes back. */
+/* The client is gone or is cut off: drop the connection. A core call it
+ * waits for is cancelled (a store job still finishes on its own). */
 static void conn_close(struct conn *c)
 {
-    if (c->fd_closed)
-        return;
     log_verbose("client %llu %s closed", (unsigned long long)c->id, c->addr);
-    conn_unpark(c);
-    event_del(c->read_ev);
-    event_del(c->write_ev);
-    close(c->fd);
-    c->fd_closed = true;
     conn_set_state(c, CONN_CLOSING);
-    if (c->job && !c->job_done)
-        return;                      /* conn_job_done() frees us */
     conn_free(c);
 }
 
@@ -125,9 +108,8 @@ static void conn_free(struct conn *c)
 {
     struct worker *w = c->w;
 
-    if (!c->fd_closed)
-        close(c->fd);
-    conn_unpark(c);
+    close(c->fd);
+    core_waiter_free(&c->wt);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -137,12 +119,8 @@ static void conn_free(struct conn *c)
     __atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
     event_free(c->read_ev);
     event_free(c->write_ev);
-    event_free(c->park_ev);
-    if (c->job)
-        cmd_job_free(c);
     buf_free(&c->in);
     buf_free(&c->out);
-    free(c->partial);
     free(c);
     if (w->stopping && w->nconns == 0)
         event_base_loopbreak(w->base);
@@ -195,10 +173,7 @@ static void conn_update_read_interest(struct conn *c)
 static void conn_protocol_error(struct conn *c, const char *err, const char *sample, size_t len)
 {
     char clean[64];
-    size_t n = len < sizeof(clean) - 1 ? len : sizeof(clean) - 1;
-    for (size_t i = 0; i < n; i++)
-        clean[i] = (sample[i] >= 0x20 && sample[i] < 0x7f) ? sample[i] : '.';
-    clean[n] = '\0';
+    str_printable(sample, len, clean, sizeof(clean));
     log_verbose("client %llu %s: protocol error: %s (input starts '%s')", (unsigned long long)c->id,
                 c->addr, err, clean);
     resp_add_errorf(&c->out, "ERR Protocol error: %s", err);
@@ -207,28 +182,24 @@ static void conn_protocol_error(struct conn *c, const char *err, const char *sam
     conn_set_state(c, CONN_CLOSING);
 }
 
-void conn_park(struct conn *c, struct seq *s, size_t request_len)
+void conn_wait(struct conn *c, conn_reply_fn *reply)
 {
-    /* Parked again after a wake-up: the clock keeps running from the
-     * first time, so segment.wait_ms bounds the whole wait. */
-    if (c->park_seq == NULL) {
-        c->parked_since_ms = mono_ms();
-        STAT_INC(&c->w->stats, commands_parked);
-    }
-    conn_set_state(c, CONN_PARKED);
-    if (c->park_seq != s) {
-        if (c->park_seq)
-            seq_release(c->park_seq);
-        c->park_seq = s;
-    } else {
-        seq_release(s);             /* already held */
-    }
-    c->park_request_len = request_len;
-    uint64_t waited = mono_ms() - c->parked_since_ms;
-    uint64_t bound = (uint64_t)server.cfg.segment_wait_ms;
-    uint64_t left = waited >= bound ? 0 : bound - waited;
-    struct timeval tv = { (time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000) };
-    evtimer_add(c->park_ev, &tv);
+    c->reply = reply;
+    conn_set_state(c, CONN_WAITING);
+}
+
+/* The core finished the waiting command: answer it and go on with the
+ * requests behind it. */
+static void conn_on_core_done(struct core_waiter *wt)
+{
+    struct conn *c = (struct conn *)((char *)wt - offsetof(struct conn, wt));
+
+    assert(c->state == CONN_WAITING && c->reply);
+    c->reply(c);
+    c->reply = NULL;
+    STAT_INC(&c->w->stats, commands_processed);
+    conn_set_state(c, CONN_READING);
+    conn_run(c);
 }
 
 /* Parse and run commands until the input runs out, a command waits, or
@@ -255,16 +226,12 @@ static bool conn_run(struct conn *c)
             buf_consume(&c->in, consumed);
             continue;
         }
-        enum cmd_result r = cmd_dispatch(c, req, consumed);
-        if (r == CMD_PARKED || r == CMD_WAIT_JOB)
+        enum cmd_result r = cmd_dispatch(c, req);
+        /* The core keeps what a waiting command needs: its bytes can go. */
+        buf_consume(&c->in, consumed);
+        if (r == CMD_WAIT)
             break;
         STAT_INC(&c->w->stats, commands_processed);
-        /* The command is answered: whatever it waited for is over. */
-        if (c->park_seq)
-            conn_unpark(c);
-        c->npartial = 0;
-        c->cmd_index = 0;
-        buf_consume(&c->in, consumed);
         if (r == CMD_CLOSE) {
             c->want_close = true;
             break;
@@ -330,60 +297,6 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
         conn_run(c);
 }
 
-static void conn_on_park_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-
-    if (c->state != CONN_PARKED)
-        return;
-    cmd_park_timeout(c);
-    STAT_INC(&c->w->stats, parked_timeouts);
-    buf_consume(&c->in, c->park_request_len);
-    conn_unpark(c);
-    c->npartial = 0;
-    c->cmd_index = 0;
-    conn_set_state(c, CONN_READING);
-    conn_run(c);
-}
-
-void conn_wake_parked(struct worker *w)
-{
-    struct conn *c = w->conns;
-    while (c) {
-        struct conn *next = c->next;
-        if (c->state == CONN_PARKED) {
-            /* Run the parked command again; it parks again if still dry. */
-            conn_set_state(c, CONN_READING);
-            conn_run(c);
-        }
-        c = next;
-    }
-}
-
-void conn_submit_job(struct conn *c, struct store_job *job)
-{
-    c->job = job;
-    c->job_done = false;
-    job->owner = c;
-    job->owner2 = c->w;
-    conn_set_state(c, CONN_WAITING_JOB);
-    store_pool_submit(server.pool, job);
-}
-
-void conn_job_done(struct store_job *job)
-{
-    struct conn *c = job->owner;
-
-    c->job_done = true;
-    if (c->fd_closed) {
-        conn_free(c);
-        return;
-    }
-    /* The waiting command runs again and takes the job's result. */
-    conn_set_state(c, CONN_READING);
-    conn_run(c);
-}
-
 void conn_close_all(struct worker *w)
 {
     struct conn *c = w->conns;
@@ -396,13 +309,16 @@ void conn_close_all(struct worker *w)
             continue;
         }
         c->want_close = true;
-        /* A command waiting for a store job is answered when the job is
-         * back, then the connection closes. */
-        if (c->state != CONN_WAITING_JOB) {
-            if (c->state == CONN_PARKED) {
-                resp_add_error(&c->out, "TRYAGAIN server is shutting down");
-                conn_unpark(c);
-            }
+        /* No claim lands any more: a command waiting for numbers is told
+         * so now. One waiting for a store job (HSET, DEL, a look-up) is
+         * answered when the job is back, then the connection closes. */
+        if (c->state == CONN_WAITING && core_waits_for_numbers(&c->wt)) {
+            core_cancel(&c->wt);
+            c->reply = NULL;
+            resp_add_error(&c->out, "TRYAGAIN server is shutting down");
+            conn_set_state(c, CONN_READING);
+        }
+        if (c->state != CONN_WAITING) {
             conn_set_state(c, CONN_CLOSING);
             event_del(c->read_ev);
             conn_flush(c);          /* closes once everything is sent */

@@ -1,12 +1,13 @@
 /*
  * conn: one client connection, owned by one worker thread.
  *
- * States: READING (parse and run commands as they come), PARKED (a command
- * waits for numbers: its bytes stay in the input buffer and it is run again
- * when the worker is woken, or answered -TRYAGAIN after segment.wait_ms),
- * WAITING_JOB (a command waits for a store job: HSET, DEL, a look-up), and
- * CLOSING (reply sent or being sent, then close). Commands complete in
- * pipeline order: nothing behind a parked command runs before it.
+ * Its job is bytes in and out and the request loop: parse a request, run
+ * the command (cmd.c), send the replies. States: READING (parse and run
+ * commands as they come), WAITING (a command waits for the core: numbers
+ * on their way, a store job; the core calls back, and the command's reply
+ * function writes the answer), CLOSING (reply sent or being sent, then
+ * close). Commands complete in pipeline order: nothing behind a waiting
+ * command runs before it.
  */
 #ifndef SEQD_CONN_H
 #define SEQD_CONN_H
@@ -16,7 +17,7 @@
 #include <sys/socket.h>
 
 #include "buf.h"
-#include "store_pool.h"
+#include "core.h"
 
 /* Past this much unsent output, stop reading the client's commands
  * (back-pressure); a client that then does not read for CONN_STALL_MS
@@ -30,35 +31,27 @@
  * cannot starve the others. */
 #define CONN_READ_BUDGET (64 * 1024)
 
-enum conn_state { CONN_READING, CONN_PARKED, CONN_WAITING_JOB, CONN_CLOSING };
+enum conn_state { CONN_READING, CONN_WAITING, CONN_CLOSING };
 
 struct worker;
-struct seq;
+struct conn;
+
+/* Writes the answer of a command whose core call has finished. */
+typedef void conn_reply_fn(struct conn *c);
 
 struct conn {
     uint64_t id;
     int fd;
     struct worker *w;
     enum conn_state state;
-    struct event *read_ev, *write_ev, *park_ev;
+    struct event *read_ev, *write_ev;
     struct buf in, out;
     int proto;                      /* 2 or 3 (HELLO 3) */
     bool authed;
     bool want_close;                /* close once out is sent */
-    bool fd_closed;                 /* gone, but a store job still refers to us */
-    /* PARKED */
-    struct seq *park_seq;           /* reference, while parked */
-    uint64_t parked_since_ms;
-    size_t park_request_len;        /* bytes of the parked request */
-    /* A command that runs in steps (MGET, DEL, EXISTS) keeps its place here
-     * between runs, and a parked MGET / NEXT the numbers it already has. */
-    int cmd_index;
-    int64_t cmd_count;
-    int64_t *partial;
-    uint64_t npartial, partial_cap;
-    /* WAITING_JOB */
-    struct store_job *job;
-    bool job_done;
+    /* The core call of the running command, and how to answer it. */
+    struct core_waiter wt;
+    conn_reply_fn *reply;
     /* For CLIENT and logs. */
     char addr[64];
     char name[64];
@@ -69,19 +62,13 @@ struct conn {
 };
 
 void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen);
-/* A store job of a connection finished (on the connection's worker). */
-void conn_job_done(struct store_job *job);
-/* Run again the parked commands of a worker's connections. */
-void conn_wake_parked(struct worker *w);
-/* Graceful stop: stop reading, flush, close (see worker_stop). */
+/* Graceful stop: stop reading, answer what was read, flush, close (see
+ * worker_stop). */
 void conn_close_all(struct worker *w);
 /* Free every connection immediately (after the worker's loop ended). */
 void conn_free_all(struct worker *w);
-/* Park the running command on s (takes the reference) until the worker is
- * woken or segment.wait_ms passes since it was first parked. */
-void conn_park(struct conn *c, struct seq *s, size_t request_len);
-/* Submit a store job for this connection; the command is run again when
- * it completes, and then finds c->job with c->job_done set. */
-void conn_submit_job(struct conn *c, struct store_job *job);
+/* The running command's core call returned CORE_PENDING: the connection
+ * waits, and reply(c) answers when the core calls back. */
+void conn_wait(struct conn *c, conn_reply_fn *reply);
 
 #endif

@@ -12,12 +12,14 @@
 #include "discovery.h"
 #include "log.h"
 #include "seq.h"
-#include "server.h"
+#include "store_pool.h"
 #include "util.h"
 
 static struct {
     struct event *timer;
+    struct store_pool *pool;
     int interval_s;
+    uint64_t rescans;            /* atomic: completed rescans, for INFO */
     bool in_flight;              /* atomic: one rescan at a time */
     bool failing;                /* the last rescan failed (log once) */
 } disc;
@@ -92,6 +94,7 @@ static void rescan_done(struct store_job *job)
             log_verbose("rescan: %zu new sequences", added);
         free(ctx.gone);
     }
+    __atomic_add_fetch(&disc.rescans, 1, __ATOMIC_RELAXED);
     free(job->defs);
     free(job);
     __atomic_store_n(&disc.in_flight, false, __ATOMIC_RELEASE);
@@ -111,16 +114,15 @@ static void on_rescan_timer(evutil_socket_t fd, short what, void *arg)
         job->done = rescan_done;
         /* not_before_ms doubles as the scan's start time for find_stale. */
         job->not_before_ms = mono_ms();
-        store_pool_submit(server.pool, job);
+        store_pool_submit(disc.pool, job);
     }
     arm();
 }
 
-void discovery_start(struct event_base *base)
+void discovery_start(struct event_base *base, struct store_pool *pool, int interval_s)
 {
-    if (!server.store.ops->shared)
-        return;
-    disc.interval_s = server.cfg.mysql_rescan_s;
+    disc.pool = pool;
+    disc.interval_s = interval_s;
     disc.timer = evtimer_new(base, on_rescan_timer, NULL);
     arm();
 }
@@ -132,6 +134,11 @@ void discovery_set_interval(int seconds)
     disc.interval_s = seconds;
     evtimer_del(disc.timer);
     arm();
+}
+
+uint64_t discovery_rescans(void)
+{
+    return __atomic_load_n(&disc.rescans, __ATOMIC_RELAXED);
 }
 
 void discovery_stop(void)

@@ -21,12 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "discovery.h"
+#include "core.h"
 #include "listener.h"
 #include "log.h"
-#include "seq.h"
 #include "server.h"
-#include "store_pool.h"
 #include "util.h"
 #include "worker.h"
 
@@ -188,15 +186,8 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
     config_apply_reload(&server.cfg, &fresh, changed, sizeof(changed));
     pthread_mutex_unlock(&server.reload_lock);
     log_set_level(server.cfg.log_level);
-    discovery_set_interval(server.cfg.mysql_rescan_s);
+    core_set_rescan_interval(server.cfg.mysql_rescan_s);
     log_notice("SIGHUP: configuration reloaded%s%s", changed[0] ? ": " : " (nothing changed)", changed);
-}
-
-static void load_definition(const struct seqdef *def, void *arg)
-{
-    size_t *n = arg;
-    seq_release(seq_add(def));
-    (*n)++;
 }
 
 static int workers_wanted(const struct config *cfg)
@@ -263,7 +254,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "seqd: %s\n", err);
         return 1;
     }
-    const struct store_ops *ops = store_find(server.cfg.store_type);
     if (test_only) {
         printf("seqd: configuration %s is OK\n", server.cfg.config_file[0] ? server.cfg.config_file : "(defaults)");
         return 0;
@@ -292,30 +282,9 @@ int main(int argc, char **argv)
     server.started = time(NULL);
     server.started_ms = mono_ms();
     make_run_id(server.run_id);
-    server.store.ops = ops;
-    server.store.test_delay_ms = server.cfg.store_delay_ms;
-    if (ops->open(&server.store, &server.cfg, err, sizeof(err)) != 0) {
-        log_warn("cannot open the %s store: %s", ops->name, err);
-        return 1;
-    }
-
-    int store_threads = strcmp(ops->name, "mysql") == 0 ? server.cfg.mysql_threads : server.cfg.store_threads;
-    server.pool = store_pool_start(&server.store, store_threads);
-    struct seq_env env = {
-        .pool = server.pool,
-        .segment_max = server.cfg.segment_max,
-        .duration_ms = (uint64_t)server.cfg.segment_duration_s * 1000,
-        .wake_worker = worker_wake,
-    };
-    seq_registry_init(&env);
-
-    /* Definitions: start-up may block on the store (no client is served yet). */
     size_t ndefs = 0;
-    void *sess = ops->session_open(&server.store);
-    int rc = ops->list(&server.store, sess, load_definition, &ndefs, err, sizeof(err));
-    ops->session_close(&server.store, sess);
-    if (rc != STORE_OK) {
-        log_warn("cannot read the sequence definitions from the %s store: %s", ops->name, err);
+    if (core_open(&server.cfg, &ndefs, err, sizeof(err)) != 0) {
+        log_warn("cannot open the %s store: %s", server.cfg.store_type, err);
         return 1;
     }
 
@@ -337,24 +306,21 @@ int main(int argc, char **argv)
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
     event_add(sighup, NULL);
-    discovery_start(main_base);
+    core_start_rescans(main_base);
 
     log_notice("seqd %s ready on %s:%d (%s store, %zu sequences, %d workers, pid %ld)", PACKAGE_VERSION,
-               server.cfg.bind, server.cfg.port, ops->name, ndefs, server.nworkers, (long)getpid());
+               server.cfg.bind, server.cfg.port, server.cfg.store_type, ndefs, server.nworkers, (long)getpid());
     daemon_ready();
 
     event_base_dispatch(main_base);
 
     /* Graceful stop. */
     listener_close();
-    discovery_stop();
-    seq_registry_stop_claims();
+    core_stop_claims();
     workers_stop();
-    store_pool_stop(server.pool);
-    seq_give_back_all(&server.store);
+    core_finish_jobs();
     workers_free();
-    seq_registry_free();
-    ops->close(&server.store);
+    core_close();
     event_free(sigterm);
     event_free(sigint);
     event_free(sighup);

@@ -5,6 +5,7 @@
  * happen under either: claims run on the store pool, and only their
  * results are installed under the sequence's lock.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 
 #include "log.h"
 #include "seq.h"
+#include "store.h"
+#include "store_pool.h"
 #include "util.h"
 
 #define REGISTRY_BUCKETS 4096
@@ -99,6 +102,7 @@ void seq_registry_stop_claims(void)
 
 static void seq_free(struct seq *s)
 {
+    assert(s->waiters == NULL);     /* a waiter holds a reference */
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -109,7 +113,7 @@ void seq_release(struct seq *s)
         seq_free(s);
 }
 
-static void seq_ref(struct seq *s)
+void seq_ref(struct seq *s)
 {
     __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
 }
@@ -176,12 +180,16 @@ struct seq *seq_add(const struct seqdef *def)
     return s;
 }
 
-/* Wake the workers of a mask (bit i = worker i). */
-static void wake_mask(uint64_t mask)
+/* Tell the workers of a mask (bit i = worker i) that s changed; each
+ * message carries its own reference. */
+static void wake_mask(struct seq *s, uint64_t mask)
 {
-    for (int i = 0; mask; i++, mask >>= 1)
-        if (mask & 1)
-            reg.env.wake_worker(i);
+    for (int i = 0; mask; i++, mask >>= 1) {
+        if (mask & 1) {
+            seq_ref(s);
+            reg.env.wake(i, s);
+        }
+    }
 }
 
 void seq_remove(const char *name, size_t len)
@@ -208,7 +216,7 @@ void seq_remove(const char *name, size_t len)
     uint64_t mask = victim->waiting_workers;
     victim->waiting_workers = 0;
     pthread_mutex_unlock(&victim->lock);
-    wake_mask(mask);
+    wake_mask(victim, mask);
     seq_release(victim);
 }
 
@@ -359,7 +367,7 @@ static void claim_done(struct store_job *job)
 
     if (hand_back)
         give_back_unused_claim(job);
-    wake_mask(mask);
+    wake_mask(s, mask);
     if (remove)
         seq_remove(s->def.name, strlen(s->def.name));
     if (retry) {
@@ -372,7 +380,64 @@ static void claim_done(struct store_job *job)
     free(job);
 }
 
-enum seq_take seq_take(struct seq *s, int worker_id, int64_t *out, uint64_t want, uint64_t *got)
+/* Caller holds s->lock. */
+static void waiter_link(struct seq *s, struct seq_waiter *wt)
+{
+    if (wt->linked)
+        return;
+    wt->prev = NULL;
+    wt->next = s->waiters;
+    if (s->waiters)
+        s->waiters->prev = wt;
+    s->waiters = wt;
+    wt->linked = true;
+    s->waiting_workers |= 1ULL << wt->worker_id;
+}
+
+/* Caller holds s->lock. */
+static void waiter_unlink(struct seq *s, struct seq_waiter *wt)
+{
+    assert(wt->linked);
+    if (wt->prev)
+        wt->prev->next = wt->next;
+    else
+        s->waiters = wt->next;
+    if (wt->next)
+        wt->next->prev = wt->prev;
+    wt->prev = wt->next = NULL;
+    wt->linked = false;
+}
+
+void seq_unpark(struct seq *s, struct seq_waiter *wt)
+{
+    pthread_mutex_lock(&s->lock);
+    if (wt->linked)
+        waiter_unlink(s, wt);
+    pthread_mutex_unlock(&s->lock);
+}
+
+struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
+{
+    struct seq_waiter *ready = NULL, **tail = &ready;
+
+    pthread_mutex_lock(&s->lock);
+    struct seq_waiter *wt = s->waiters;
+    while (wt) {
+        struct seq_waiter *next = wt->next;
+        if (wt->worker_id == worker_id) {
+            waiter_unlink(s, wt);
+            *tail = wt;
+            tail = &wt->next;
+        }
+        wt = next;
+    }
+    /* Waiters of this worker parked after the wake-up was sent keep the
+     * bit set; the claim that lands for them sends another. */
+    pthread_mutex_unlock(&s->lock);
+    return ready;
+}
+
+enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got)
 {
     enum seq_take result = SEQ_TAKEN;
     struct store_job *job = NULL;
@@ -396,7 +461,7 @@ enum seq_take seq_take(struct seq *s, int worker_id, int64_t *out, uint64_t want
             result = SEQ_EXHAUSTED;
         } else {
             result = SEQ_WAIT;
-            s->waiting_workers |= 1ULL << worker_id;
+            waiter_link(s, wt);
         }
         break;
     }

@@ -5,8 +5,9 @@
  * (segment.h) and the state of its claim. Workers take numbers under the
  * sequence's own short mutex; they never touch the store. When a claim is
  * due, seq.c submits a job to the store pool; when it completes (on a store
- * thread) the segment is installed and every worker with commands parked on
- * the sequence is woken.
+ * thread) the segment is installed and each worker with waiters parked on
+ * the sequence is told so (env.wake); that worker then takes its own
+ * waiters off the sequence (seq_ready_waiters) and lets them go on.
  *
  * Sequences are reference counted: the registry holds one reference, and
  * each in-flight claim holds one. seq_find() returns a new reference.
@@ -21,8 +22,18 @@
 #include "perm.h"
 #include "segment.h"
 #include "seqdef.h"
-#include "store.h"
-#include "store_pool.h"
+
+struct store;
+struct store_pool;
+
+/* A request waiting for numbers of a sequence: linked into the sequence's
+ * list while it waits. Only the worker it belongs to links and unlinks
+ * it, always under the sequence's lock. */
+struct seq_waiter {
+    struct seq_waiter *prev, *next;
+    int worker_id;
+    bool linked;
+};
 
 struct seq {
     pthread_mutex_t lock;
@@ -38,7 +49,8 @@ struct seq {
     bool deleted;                   /* gone from the store (DEL, or rescan) */
     uint64_t last_claim_size;
     uint64_t last_install_ms;
-    uint64_t waiting_workers;       /* bit i: worker i has commands parked here */
+    struct seq_waiter *waiters;     /* parked on this sequence, any worker */
+    uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
     int failures;                   /* consecutive failed claims */
     char last_error[200];           /* why the last claim failed ("" after success) */
     uint64_t generated, wasted, given_back, claims;
@@ -54,8 +66,9 @@ struct seq_env {
     struct store_pool *pool;
     uint64_t segment_max;
     uint64_t duration_ms;
-    /* Wake a worker that has commands parked on a sequence (thread-safe). */
-    void (*wake_worker)(int worker_id);
+    /* Tell a worker that s has numbers again, or is gone (thread-safe;
+     * wake gets a reference to s that it releases). */
+    void (*wake)(int worker_id, struct seq *s);
 };
 
 void seq_registry_init(const struct seq_env *env);
@@ -79,10 +92,17 @@ size_t seq_count(void);
 void seq_set_segment(struct seq *s, uint64_t segment);
 
 /* Take up to `want` numbers into out[]; *got is how many. SEQ_TAKEN when
- * *got == want; SEQ_WAIT when the buffers ran dry first (a claim is on its
- * way; worker `worker_id` is woken when it lands); SEQ_EXHAUSTED when the
- * kind has no more numbers; SEQ_GONE when the sequence was deleted. */
-enum seq_take seq_take(struct seq *s, int worker_id, int64_t *out, uint64_t want, uint64_t *got);
+ * *got == want; SEQ_WAIT when the buffers ran dry first: a claim is on its
+ * way, and wt is parked on s (its worker is told when the claim lands);
+ * SEQ_EXHAUSTED when the kind has no more numbers; SEQ_GONE when the
+ * sequence was deleted. */
+enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got);
+/* Stop waiting on s (a timeout, a client gone). No-op when not parked. */
+void seq_unpark(struct seq *s, struct seq_waiter *wt);
+/* The waiters of worker_id parked on s, unlinked, chained through next. */
+struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id);
+/* Another reference to s. */
+void seq_ref(struct seq *s);
 
 /* Why numbers are not there now (for -TRYAGAIN): copies last_error or a
  * generic text into buf. */

@@ -14,13 +14,9 @@
 
 #include "config.h"
 #include "stats.h"
-#include "store.h"
-#include "store_pool.h"
 
 struct server {
     struct config cfg;              /* as loaded; reloadable fields change under reload_lock */
-    struct store store;
-    struct store_pool *pool;
     time_t started;                 /* wall clock, for INFO uptime */
     uint64_t started_ms;            /* monotonic */
     char run_id[41];

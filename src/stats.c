@@ -12,6 +12,13 @@ void stats_sum(struct stats *total, const struct stats *one)
 #undef STATS_SUM
 }
 
+void stats_subtract(struct stats *total, const struct stats *base)
+{
+#define STATS_SUB(f, name) total->f = total->f > base->f ? total->f - base->f : 0;
+    STATS_LIST(STATS_SUB)
+#undef STATS_SUB
+}
+
 void stats_render(const struct stats *st, struct buf *out)
 {
 #define STATS_RENDER(f, name) buf_printf(out, "%s:%" PRIu64 "\r\n", name, st->f);

@@ -35,6 +35,8 @@ struct stats {
 
 /* total += one (relaxed reads of another thread's counters). */
 void stats_sum(struct stats *total, const struct stats *one);
+/* total -= base (counters since base was taken; never below 0). */
+void stats_subtract(struct stats *total, const struct stats *base);
 /* Append "name:value\r\n" for every counter. */
 void stats_render(const struct stats *st, struct buf *out);
 

@@ -31,8 +31,7 @@ struct store_job {
     char err[256];
     uint64_t not_before_ms;       /* mono_ms() before which it must not run */
     job_done_fn *done;            /* called on the store thread, owns the job after */
-    void *owner;                  /* the submitter's context (a seq, a conn) */
-    void *owner2;
+    void *owner;                  /* the submitter's context (seq.c: the sequence) */
     struct store_job *next;
 };
 

@@ -1,6 +1,7 @@
 /*
  * worker: worker threads, their inboxes and wake-ups (see worker.h).
  */
+#include <assert.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
@@ -13,14 +14,15 @@
 #include "util.h"
 #include "worker.h"
 
-enum msg_kind { MSG_NEW_CONN, MSG_JOB_DONE, MSG_WAKE, MSG_STOP };
+enum msg_kind { MSG_NEW_CONN, MSG_CALL, MSG_STOP };
 
 struct worker_msg {
     enum msg_kind kind;
-    int fd;
+    int fd;                         /* MSG_NEW_CONN */
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    struct store_job *job;
+    worker_fn *fn;                  /* MSG_CALL */
+    void *arg;
     struct worker_msg *next;
 };
 
@@ -70,7 +72,6 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     uint64_t count;
     struct worker_msg *m;
-    bool wake = false;
 
     while (read(fd, &count, sizeof(count)) < 0 && errno == EINTR)
         ;
@@ -88,11 +89,8 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
             else
                 conn_new(w, m->fd, &m->addr, m->addrlen);
             break;
-        case MSG_JOB_DONE:
-            conn_job_done(m->job);
-            break;
-        case MSG_WAKE:
-            wake = true;
+        case MSG_CALL:
+            m->fn(w, m->arg);
             break;
         case MSG_STOP: {
             struct timeval grace = { WORKER_STOP_GRACE_MS / 1000, (WORKER_STOP_GRACE_MS % 1000) * 1000 };
@@ -106,8 +104,6 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
         free(m);
         m = next;
     }
-    if (wake)
-        conn_wake_parked(w);
     if (w->stopping && w->nconns == 0)
         event_base_loopbreak(w->base);
 }
@@ -177,20 +173,23 @@ void workers_free(void)
 {
     for (int i = 0; i < workers.n; i++) {
         struct worker *w = &workers.all[i];
-        __atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);
-        /* Messages that came after the stop are dropped here; finished
-         * jobs are marked so that freeing their connection frees them. */
+        /* The connections go first (their waiters stop waiting), then the
+         * messages that came after the stop: calls run with no one left to
+         * answer, so they only let go of what they carry. */
+        conn_free_all(w);
+        pthread_mutex_lock(&w->inbox_lock);
         struct worker_msg *m = w->inbox_head;
+        w->inbox_head = w->inbox_tail = NULL;
+        pthread_mutex_unlock(&w->inbox_lock);
         while (m) {
             struct worker_msg *next = m->next;
             if (m->kind == MSG_NEW_CONN)
                 close(m->fd);
-            if (m->kind == MSG_JOB_DONE)
-                ((struct conn *)m->job->owner)->job_done = true;
+            if (m->kind == MSG_CALL)
+                m->fn(w, m->arg);
             free(m);
             m = next;
         }
-        conn_free_all(w);
         if (w->grace_ev)
             event_free(w->grace_ev);
         event_free(w->notify_ev);
@@ -215,21 +214,19 @@ void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t
     worker_push(w, m);
 }
 
-void worker_post_job(struct worker *w, struct store_job *job)
+void worker_call(struct worker *w, worker_fn *fn, void *arg)
 {
     struct worker_msg *m = xcalloc(1, sizeof(*m));
-    m->kind = MSG_JOB_DONE;
-    m->job = job;
+    m->kind = MSG_CALL;
+    m->fn = fn;
+    m->arg = arg;
     worker_push(w, m);
 }
 
-void worker_wake(int id)
+struct worker *worker_by_id(int id)
 {
-    if (workers.all == NULL || __atomic_load_n(&workers.all[id].exited, __ATOMIC_ACQUIRE))
-        return;
-    struct worker_msg *m = xcalloc(1, sizeof(*m));
-    m->kind = MSG_WAKE;
-    worker_push(&workers.all[id], m);
+    assert(workers.all != NULL && id >= 0 && id < workers.n);
+    return &workers.all[id];
 }
 
 void workers_stats(struct stats *total)

@@ -2,9 +2,9 @@
  * worker: the threads that serve connections (memcached's thread.c model).
  *
  * Each worker has its own event_base and an inbox: other threads push a
- * message (a new connection, a finished store job, a wake-up for parked
- * commands, stop) and write to the worker's eventfd; the worker drains the
- * inbox on its own thread. Nothing else touches a worker's connections.
+ * message (a new connection, a function to run on the worker, stop) and
+ * write to the worker's eventfd; the worker drains the inbox on its own
+ * thread. Nothing else touches a worker's connections.
  */
 #ifndef SEQD_WORKER_H
 #define SEQD_WORKER_H
@@ -16,7 +16,6 @@
 
 #include "resp.h"
 #include "stats.h"
-#include "store_pool.h"
 
 #define WORKERS_MAX 64
 
@@ -36,7 +35,6 @@ struct worker {
     struct stats stats;
     bool stopping;                  /* closing its connections */
     struct event *grace_ev;         /* bounds the time a stop may take */
-    bool exited;                    /* atomic: its loop ended; drop wake-ups */
 };
 
 /* Start n workers; returns once all of them run. */
@@ -50,10 +48,12 @@ void workers_free(void);
 
 /* Thread-safe: hand a new connection to the next worker (round robin). */
 void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen);
-/* Thread-safe: a store job owned by a connection of worker w is done. */
-void worker_post_job(struct worker *w, struct store_job *job);
-/* Thread-safe: parked commands of worker id may go on. */
-void worker_wake(int id);
+/* Thread-safe: run fn(w, arg) on worker w's thread. After the workers
+ * have stopped, workers_free() runs what is left, once every connection
+ * is gone, so fn always runs exactly once. */
+typedef void worker_fn(struct worker *w, void *arg);
+void worker_call(struct worker *w, worker_fn *fn, void *arg);
+struct worker *worker_by_id(int id);
 
 /* Sum of every worker's counters, and of connected clients. */
 void workers_stats(struct stats *total);

@@ -1,0 +1,105 @@
+/*
+ * cmd_admin: COMMAND (what redis-cli and client libraries ask about the
+ * command table) and CONFIG (GET, RESETSTAT; SET says how to change).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "core.h"
+#include "server.h"
+#include "util.h"
+
+static void command_entry(struct buf *out, const struct command *cmd)
+{
+    char lower[32];
+    size_t n = strlen(cmd->name);
+    for (size_t i = 0; i < n && i < sizeof(lower) - 1; i++)
+        lower[i] = (char)(cmd->name[i] | 0x20);
+    lower[n < sizeof(lower) - 1 ? n : sizeof(lower) - 1] = '\0';
+    resp_add_array(out, 6);
+    resp_add_bulk_cstr(out, lower);
+    resp_add_int(out, cmd->arity);
+    resp_add_array(out, 0);
+    resp_add_int(out, cmd->arity == 1 ? 0 : 1);   /* first key */
+    resp_add_int(out, cmd->arity == 1 ? 0 : 1);   /* last key */
+    resp_add_int(out, cmd->arity == 1 ? 0 : 1);   /* step */
+}
+
+enum cmd_result cmd_command(struct conn *c, struct resp_request *req)
+{
+    size_t ncommands;
+    const struct command *commands = cmd_table(&ncommands);
+
+    if (req->argc == 1) {
+        resp_add_array(&c->out, ncommands);
+        for (size_t i = 0; i < ncommands; i++)
+            command_entry(&c->out, &commands[i]);
+    } else if (ARG_IS(req, 1, "COUNT")) {
+        resp_add_int(&c->out, (int64_t)ncommands);
+    } else if (ARG_IS(req, 1, "DOCS")) {
+        /* No docs to give: an empty map (redis-cli then shows no hints). */
+        resp_add_map(&c->out, 0, c->proto);
+    } else if (ARG_IS(req, 1, "INFO")) {
+        resp_add_array(&c->out, (size_t)(req->argc - 2));
+        for (int i = 2; i < req->argc; i++) {
+            const struct command *found = NULL;
+            for (size_t k = 0; k < ncommands && !found; k++)
+                if (str_ieq(req->argv[i], req->argl[i], commands[k].name))
+                    found = &commands[k];
+            if (found)
+                command_entry(&c->out, found);
+            else
+                resp_add_null(&c->out, c->proto);
+        }
+    } else {
+        char sub[64];
+        str_printable(req->argv[1], req->argl[1], sub, sizeof(sub));
+        resp_add_errorf(&c->out, "ERR unknown subcommand '%s'. Try COMMAND HELP.", sub);
+    }
+    return CMD_DONE;
+}
+
+struct config_get_ctx {
+    struct buf tmp;
+    size_t n;
+};
+
+static void config_get_emit(const char *name, const char *value, void *arg)
+{
+    struct config_get_ctx *ctx = arg;
+    resp_add_bulk_cstr(&ctx->tmp, name);
+    resp_add_bulk_cstr(&ctx->tmp, value);
+    ctx->n++;
+}
+
+enum cmd_result cmd_config(struct conn *c, struct resp_request *req)
+{
+    if (ARG_IS(req, 1, "GET") && req->argc >= 3) {
+        struct config_get_ctx ctx;
+        buf_init(&ctx.tmp);
+        ctx.n = 0;
+        pthread_mutex_lock(&server.reload_lock);
+        for (int i = 2; i < req->argc; i++) {
+            char pattern[128];
+            str_printable(req->argv[i], req->argl[i], pattern, sizeof(pattern));
+            config_get(&server.cfg, pattern, config_get_emit, &ctx);
+        }
+        pthread_mutex_unlock(&server.reload_lock);
+        resp_add_map(&c->out, ctx.n, c->proto);
+        buf_append(&c->out, buf_head(&ctx.tmp), buf_used(&ctx.tmp));
+        buf_free(&ctx.tmp);
+    } else if (ARG_IS(req, 1, "SET")) {
+        resp_add_error(&c->out, "ERR CONFIG SET is not supported: edit the config file and send SIGHUP "
+                                "(reloads log.level, requirepass, store.mysql.rescan_s)");
+    } else if (ARG_IS(req, 1, "RESETSTAT") && req->argc == 2) {
+        core_stats_reset();
+        resp_add_simple(&c->out, "OK");
+    } else {
+        char sub[64];
+        str_printable(req->argv[1], req->argl[1], sub, sizeof(sub));
+        resp_add_errorf(&c->out, "ERR unknown subcommand or wrong number of arguments for '%s'. Try CONFIG HELP.", sub);
+    }
+    return CMD_DONE;
+}

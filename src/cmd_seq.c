@@ -1,0 +1,74 @@
+/*
+ * cmd_seq: the commands that hand out numbers (GET, INCR, INCRBY, NEXT,
+ * MGET). Each is one core_take call and a reply function.
+ */
+#include "cmd.h"
+#include "core.h"
+#include "util.h"
+
+#define NEXT_MAX_COUNT 100000
+
+static void reply_bulk_number(struct conn *c)
+{
+    if (c->wt.status != CORE_OK)
+        cmd_reply_core_error(c);
+    else
+        resp_add_bulk_i64(&c->out, c->wt.numbers[0]);
+}
+
+static void reply_int_number(struct conn *c)
+{
+    if (c->wt.status != CORE_OK)
+        cmd_reply_core_error(c);
+    else
+        resp_add_int(&c->out, c->wt.numbers[0]);
+}
+
+static void reply_number_array(struct conn *c)
+{
+    if (c->wt.status != CORE_OK) {
+        cmd_reply_core_error(c);
+        return;
+    }
+    resp_add_array(&c->out, c->wt.nnumbers);
+    for (uint64_t i = 0; i < c->wt.nnumbers; i++)
+        resp_add_bulk_i64(&c->out, c->wt.numbers[i]);
+}
+
+enum cmd_result cmd_get(struct conn *c, struct resp_request *req)
+{
+    return cmd_answer(c, core_take(&c->wt, req->argv[1], req->argl[1], 1), reply_bulk_number);
+}
+
+enum cmd_result cmd_incr(struct conn *c, struct resp_request *req)
+{
+    return cmd_answer(c, core_take(&c->wt, req->argv[1], req->argl[1], 1), reply_int_number);
+}
+
+/* INCRBY name 1: what redis-py's incr() sends. Other amounts would skip
+ * numbers; NEXT name count hands out several. */
+enum cmd_result cmd_incrby(struct conn *c, struct resp_request *req)
+{
+    int64_t by;
+    if (!parse_i64(req->argv[2], req->argl[2], &by) || by != 1) {
+        resp_add_error(&c->out, "ERR seqd's INCRBY only takes 1 (for several numbers use NEXT name count)");
+        return CMD_DONE;
+    }
+    return cmd_incr(c, req);
+}
+
+enum cmd_result cmd_next(struct conn *c, struct resp_request *req)
+{
+    uint64_t count;
+    if (!parse_u64(req->argv[2], req->argl[2], &count) || count < 1 || count > NEXT_MAX_COUNT) {
+        resp_add_errorf(&c->out, "ERR count must be an integer from 1 to %d", NEXT_MAX_COUNT);
+        return CMD_DONE;
+    }
+    return cmd_answer(c, core_take(&c->wt, req->argv[1], req->argl[1], count), reply_number_array);
+}
+
+enum cmd_result cmd_mget(struct conn *c, struct resp_request *req)
+{
+    int st = core_take_each(&c->wt, req->argc - 1, req->argv + 1, req->argl + 1);
+    return cmd_answer(c, st, reply_number_array);
+}

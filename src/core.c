@@ -1,0 +1,796 @@
+/*
+ * core: the protocol-neutral operations and their waiting (see core.h).
+ *
+ * An operation runs as a small loop over its names (op_run), from where it
+ * stands (wt->cursor). When it cannot go on, it parks the waiter on a
+ * sequence (numbers are on their way) or submits a store job (a look-up,
+ * a create, a drop) and returns CORE_PENDING; the sequence's wake-up or
+ * the job's completion comes back to the waiter's worker thread
+ * (worker_call) and runs the loop again. A timer bounds the whole wait.
+ *
+ * The core owns the store, the store pool and every store job a request
+ * needs: it creates, submits, completes and frees them here. Claims and
+ * give-backs are seq.c's; rescans are discovery.c's.
+ */
+#include <assert.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core.h"
+#include "discovery.h"
+#include "log.h"
+#include "seq.h"
+#include "server.h"
+#include "store.h"
+#include "store_pool.h"
+#include "util.h"
+#include "worker.h"
+
+enum core_op { OP_NONE, OP_TAKE, OP_EXISTS, OP_DESCRIBE, OP_DEFINE, OP_DROP };
+
+/* A store job a waiter waits for. The job's result is applied on the
+ * waiter's worker; wt is NULL once the waiter stopped waiting for it
+ * (cancelled or timed out): then only the job's effect on this node's
+ * registry is applied. */
+struct core_job {
+    struct store_job job;           /* first: the pool's done() gets &job */
+    struct core_waiter *wt;
+    struct worker *w;
+};
+
+static struct {
+    struct store store;
+    struct store_pool *pool;
+    int wait_ms;
+    pthread_mutex_t stats_lock;
+    struct stats stats_base;        /* the counters at the last CONFIG RESETSTAT */
+} core = { .stats_lock = PTHREAD_MUTEX_INITIALIZER };
+
+static int op_run(struct core_waiter *wt);
+
+/* ---- results ------------------------------------------------------------ */
+
+static int fail(struct core_waiter *wt, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct core_waiter *wt, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(wt->err, sizeof(wt->err), fmt, ap);
+    va_end(ap);
+    wt->status = status;
+    return status;
+}
+
+static const char *shown(const char *name, size_t len, char *buf, size_t buflen)
+{
+    return str_printable(name, len, buf, buflen);
+}
+
+static int fail_no_such(struct core_waiter *wt, const char *name, size_t len)
+{
+    char n[SEQ_NAME_MAX + 1];
+    shown(name, len, n, sizeof(n));
+    return fail(wt, CORE_NO_SUCH,
+                "no such sequence '%s' (create it with HSET %s type 3, or insert a row into %s)", n, n,
+                core.store.ops->shared ? server.cfg.mysql_table : "seqd_segments");
+}
+
+/* A store job failed: CORE_TRYAGAIN when it may work later. */
+static int fail_store(struct core_waiter *wt, const struct store_job *job, const char *what,
+                      const char *name)
+{
+    char n[SEQ_NAME_MAX + 1];
+    shown(name, strlen(name), n, sizeof(n));
+    if (job->status == STORE_UNAVAILABLE || job->status == STORE_UNKNOWN)
+        return fail(wt, CORE_TRYAGAIN, "%s '%s': the store is unavailable: %s", what, n, job->err);
+    return fail(wt, CORE_ERROR, "%s '%s': %s", what, n, job->err);
+}
+
+/* ---- the waiter's buffers ----------------------------------------------- */
+
+static void reserve_numbers(struct core_waiter *wt, uint64_t n)
+{
+    if (wt->cap_numbers >= n)
+        return;
+    wt->numbers = xrealloc(wt->numbers, n * sizeof(*wt->numbers));
+    wt->cap_numbers = n;
+}
+
+/* Several names: the waiter's own arrays, grown as needed and kept. */
+static void set_names(struct core_waiter *wt, int n, const char *const *names, const size_t *lens)
+{
+    if (n > wt->cap_names) {
+        wt->own_names = xrealloc(wt->own_names, (size_t)n * sizeof(*wt->own_names));
+        wt->own_lens = xrealloc(wt->own_lens, (size_t)n * sizeof(*wt->own_lens));
+        wt->own_seqs = xrealloc(wt->own_seqs, (size_t)n * sizeof(*wt->own_seqs));
+        wt->cap_names = n;
+    }
+    wt->names = wt->own_names;
+    wt->lens = wt->own_lens;
+    wt->seqs = wt->own_seqs;
+    for (int i = 0; i < n; i++) {
+        wt->names[i] = names[i];
+        wt->lens[i] = lens[i];
+        wt->seqs[i] = NULL;
+    }
+    wt->nnames = n;
+}
+
+/* One name: the single slots. */
+static void set_name1(struct core_waiter *wt, const char *name, size_t len)
+{
+    wt->name1 = name;
+    wt->len1 = len;
+    wt->seq1 = NULL;
+    wt->names = &wt->name1;
+    wt->lens = &wt->len1;
+    wt->seqs = &wt->seq1;
+    wt->nnames = 1;
+}
+
+/* The operation waits: the door's argument bytes go away after this
+ * call returns, so keep a copy of the names. */
+static void keep_names(struct core_waiter *wt)
+{
+    size_t total = 0;
+    for (int i = 0; i < wt->nnames; i++)
+        total += wt->lens[i];
+    char *copy = xmalloc(total ? total : 1);
+    char *p = copy;
+    for (int i = 0; i < wt->nnames; i++) {
+        memcpy(p, wt->names[i], wt->lens[i]);
+        wt->names[i] = p;
+        p += wt->lens[i];
+    }
+    free(wt->names_copy);
+    wt->names_copy = copy;
+}
+
+static void release_seqs(struct core_waiter *wt)
+{
+    for (int i = 0; i < wt->nnames; i++) {
+        if (wt->seqs[i]) {
+            seq_release(wt->seqs[i]);
+            wt->seqs[i] = NULL;
+        }
+    }
+}
+
+/* ---- waiting -------------------------------------------------------------- */
+
+static void on_wait_timeout(evutil_socket_t fd, short what, void *arg);
+
+/* Arm the bound: segment.wait_ms from the first wait of the operation. */
+static void arm_timer(struct core_waiter *wt)
+{
+    if (wt->wait_since_ms == 0)
+        wt->wait_since_ms = mono_ms();
+    if (!wt->timer)
+        wt->timer = evtimer_new(wt->w->base, on_wait_timeout, wt);
+    uint64_t waited = mono_ms() - wt->wait_since_ms;
+    uint64_t bound = (uint64_t)core.wait_ms;
+    uint64_t left = waited >= bound ? 0 : bound - waited;
+    struct timeval tv = { (time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000) };
+    evtimer_add(wt->timer, &tv);
+}
+
+static void park(struct core_waiter *wt, struct seq *s)
+{
+    if (wt->parked != s) {
+        if (wt->parked)
+            seq_release(wt->parked);
+        seq_ref(s);
+        wt->parked = s;
+    }
+    if (wt->wait_since_ms == 0)
+        STAT_INC(&wt->w->stats, commands_parked);
+    arm_timer(wt);
+}
+
+static void unpark(struct core_waiter *wt)
+{
+    if (wt->parked) {
+        seq_unpark(wt->parked, &wt->hook);
+        seq_release(wt->parked);
+        wt->parked = NULL;
+    }
+}
+
+static void job_done_on_store_thread(struct store_job *job);
+
+static void submit(struct core_waiter *wt, enum job_kind kind, const char *name, size_t len)
+{
+    struct core_job *cj = xcalloc(1, sizeof(*cj));
+    cj->job.kind = kind;
+    memcpy(cj->job.name, name, len < SEQ_NAME_MAX ? len : SEQ_NAME_MAX);
+    if (kind == JOB_CREATE)
+        cj->job.def = *wt->def;
+    cj->job.done = job_done_on_store_thread;
+    cj->wt = wt;
+    cj->w = wt->w;
+    wt->job = cj;
+    arm_timer(wt);
+    store_pool_submit(core.pool, &cj->job);
+}
+
+/* The operation is over: let go of what it held. */
+static void op_end(struct core_waiter *wt)
+{
+    unpark(wt);
+    if (wt->job) {
+        wt->job->wt = NULL;         /* it finishes on its own */
+        wt->job = NULL;
+    }
+    if (wt->timer)
+        evtimer_del(wt->timer);
+    release_seqs(wt);
+    if (wt->def) {
+        free(wt->def);
+        wt->def = NULL;
+    }
+    free(wt->names_copy);
+    wt->names_copy = NULL;
+    wt->nnames = 0;
+    wt->pending = false;
+    wt->op = OP_NONE;
+}
+
+/* A pending operation reached its result: tell the door. */
+static void op_finish(struct core_waiter *wt, int status)
+{
+    wt->status = status;
+    op_end(wt);
+    wt->done(wt);
+}
+
+/* Run again after a wake-up or a job's result. */
+static void op_resume(struct core_waiter *wt)
+{
+    int st = op_run(wt);
+    if (st != CORE_PENDING)
+        op_finish(wt, st);
+}
+
+static void on_wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct core_waiter *wt = arg;
+    char n[SEQ_NAME_MAX + 1];
+
+    if (!wt->pending)
+        return;
+    if (wt->parked) {
+        char reason[256];
+        struct seq *s = wt->parked;
+        seq_wait_reason(s, reason, sizeof(reason));
+        STAT_INC(&wt->w->stats, parked_timeouts);
+        fail(wt, CORE_TRYAGAIN, "no numbers for '%s' within %d ms: %s", s->def.name, core.wait_ms, reason);
+    } else if (wt->job) {
+        shown(wt->job->job.name, strlen(wt->job->job.name), n, sizeof(n));
+        if (wt->op == OP_DEFINE || wt->op == OP_DROP)
+            fail(wt, CORE_TRYAGAIN,
+                 "the store did not confirm %s '%s' within %d ms; it may still happen (check with EXISTS %s)",
+                 wt->op == OP_DEFINE ? "creating" : "deleting", n, core.wait_ms, n);
+        else
+            fail(wt, CORE_TRYAGAIN, "the store did not answer a look-up of '%s' within %d ms", n, core.wait_ms);
+    } else {
+        return;
+    }
+    op_finish(wt, wt->status);
+}
+
+/* ---- store jobs ------------------------------------------------------------ */
+
+/* On a store thread: the result goes to the worker that asked. */
+static void job_done_on_worker(struct worker *w, void *arg);
+
+static void job_done_on_store_thread(struct store_job *job)
+{
+    struct core_job *cj = (struct core_job *)job;
+    worker_call(cj->w, job_done_on_worker, cj);
+}
+
+/* What a finished job means for this node, whether or not anyone still
+ * waits for it. Returns a new reference for a found or created sequence. */
+static struct seq *job_apply(const struct store_job *job, const char *peer)
+{
+    size_t len = strlen(job->name);
+    switch (job->kind) {
+    case JOB_LOOKUP:
+        if (job->status == STORE_OK)
+            return seq_add(&job->def);
+        if (job->status == STORE_NOT_FOUND)
+            seq_miss_remember(job->name, len);
+        return NULL;
+    case JOB_CREATE:
+        if (job->status == STORE_OK) {
+            log_notice("client %s created sequence '%s' (type %d)", peer ? peer : "(gone)", job->def.name,
+                       job->def.kind);
+            return seq_add(&job->def);
+        }
+        return NULL;
+    case JOB_DROP:
+        if (job->status == STORE_OK)
+            log_notice("client %s deleted sequence '%s'", peer ? peer : "(gone)", job->name);
+        if (job->status == STORE_OK || job->status == STORE_NOT_FOUND)
+            seq_remove(job->name, len);
+        return NULL;
+    default:
+        assert(!"a core job is a look-up, a create or a drop");
+        return NULL;
+    }
+}
+
+static void job_done_on_worker(struct worker *w, void *arg)
+{
+    struct core_job *cj = arg;
+    const struct store_job *job = &cj->job;
+    struct core_waiter *wt = cj->wt;
+    struct seq *s = job_apply(job, wt ? wt->peer : NULL);
+
+    if (!wt) {
+        if (s)
+            seq_release(s);
+        free(cj);
+        return;
+    }
+    assert(wt->job == cj && wt->w == w);
+    wt->job = NULL;
+    int st = CORE_PENDING;
+    switch (job->kind) {
+    case JOB_LOOKUP:
+        if (s)
+            wt->seqs[wt->cursor] = s;
+        else if (job->status == STORE_NOT_FOUND)
+            wt->lookup_missing = true;
+        else
+            st = fail_store(wt, job, "cannot look up", job->name);
+        break;
+    case JOB_CREATE:
+        if (s) {
+            seq_release(s);
+            st = CORE_OK;
+        } else if (job->status == STORE_EXISTS) {
+            st = fail(wt, CORE_EXISTS, "sequence '%s' already exists (redefining is not allowed; DEL it first)",
+                      job->def.name);
+        } else {
+            st = fail_store(wt, job, "cannot create", job->def.name);
+        }
+        break;
+    case JOB_DROP:
+        if (job->status == STORE_OK) {
+            wt->count++;
+            wt->cursor++;
+        } else if (job->status == STORE_NOT_FOUND) {
+            wt->cursor++;
+        } else {
+            wt->count = 0;
+            st = fail_store(wt, job, "cannot delete", job->name);
+        }
+        break;
+    default:
+        break;
+    }
+    free(cj);
+    if (st == CORE_PENDING)
+        op_resume(wt);
+    else
+        op_finish(wt, st);
+}
+
+/* ---- the operations ---------------------------------------------------------- */
+
+enum resolved { FOUND, MISSING, WAITING };
+
+/* Find names[i] (into seqs[i]). A name a shared store may have but this
+ * node has not met is looked up there: WAITING until the answer is in. */
+static enum resolved resolve(struct core_waiter *wt, int i)
+{
+    if (wt->seqs[i])
+        return FOUND;
+    if (wt->lookup_missing) {
+        wt->lookup_missing = false;
+        return MISSING;
+    }
+    const char *name = wt->names[i];
+    size_t len = wt->lens[i];
+    wt->seqs[i] = seq_find(name, len);
+    if (wt->seqs[i])
+        return FOUND;
+    char why[128];
+    if (!core.store.ops->shared || !seqdef_name_ok(name, len, why, sizeof(why)) || seq_miss_recent(name, len))
+        return MISSING;
+    submit(wt, JOB_LOOKUP, name, len);
+    return WAITING;
+}
+
+/* Resolve every name from the cursor on; a missing one is an error
+ * (strict) or skipped. Returns CORE_OK when all are done. */
+static int resolve_all(struct core_waiter *wt, bool strict)
+{
+    for (; wt->cursor < wt->nnames; wt->cursor++) {
+        enum resolved r = resolve(wt, wt->cursor);
+        if (r == WAITING)
+            return CORE_PENDING;
+        if (r == MISSING && strict)
+            return fail_no_such(wt, wt->names[wt->cursor], wt->lens[wt->cursor]);
+        if (r == FOUND && !strict)
+            wt->count++;
+    }
+    return CORE_OK;
+}
+
+/* OP_TAKE: every name found first (cursor over the names), then `want`
+ * numbers of each (nnumbers says how far). */
+static int run_take(struct core_waiter *wt)
+{
+    if (wt->cursor < wt->nnames) {
+        int st = resolve_all(wt, true);
+        if (st != CORE_OK)
+            return st;
+    }
+    for (;;) {
+        uint64_t i = wt->nnumbers / wt->want;
+        if (i >= (uint64_t)wt->nnames)
+            return CORE_OK;
+        struct seq *s = wt->seqs[i];
+        uint64_t need = wt->want - wt->nnumbers % wt->want, got = 0;
+        enum seq_take r = seq_take(s, &wt->hook, wt->numbers + wt->nnumbers, need, &got);
+        wt->nnumbers += got;
+        STAT_ADD(&wt->w->stats, numbers_served, got);
+        switch (r) {
+        case SEQ_TAKEN:
+            continue;
+        case SEQ_WAIT:
+            park(wt, s);
+            return CORE_PENDING;
+        case SEQ_EXHAUSTED:
+            return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted", s->def.name);
+        case SEQ_GONE:
+            return fail_no_such(wt, s->def.name, strlen(s->def.name));
+        }
+    }
+}
+
+static int run_drop(struct core_waiter *wt)
+{
+    while (wt->cursor < wt->nnames) {
+        const char *name = wt->names[wt->cursor];
+        size_t len = wt->lens[wt->cursor];
+        char why[128];
+        struct seq *s = seq_find(name, len);
+        bool known = s != NULL;
+        if (s)
+            seq_release(s);
+        if (!seqdef_name_ok(name, len, why, sizeof(why)) || (!known && !core.store.ops->shared)) {
+            wt->cursor++;
+            continue;
+        }
+        submit(wt, JOB_DROP, name, len);
+        return CORE_PENDING;
+    }
+    return CORE_OK;
+}
+
+static int op_run(struct core_waiter *wt)
+{
+    switch (wt->op) {
+    case OP_TAKE:
+        return run_take(wt);
+    case OP_EXISTS:
+        return resolve_all(wt, false);
+    case OP_DESCRIBE: {
+        int st = resolve_all(wt, true);
+        if (st != CORE_OK)
+            return st;
+        wt->info = xmalloc(sizeof(*wt->info));
+        seq_get_info(wt->seqs[0], wt->info);
+        return CORE_OK;
+    }
+    case OP_DEFINE:
+        /* Waiting for the create job: job_done_on_worker decides. */
+        return CORE_PENDING;
+    case OP_DROP:
+        return run_drop(wt);
+    }
+    return fail(wt, CORE_ERROR, "internal error: no operation");
+}
+
+/* Start an operation on the names already set. */
+static int op_start(struct core_waiter *wt, int op)
+{
+    assert(!wt->pending && wt->op == OP_NONE);
+    wt->op = op;
+    wt->status = CORE_OK;
+    wt->err[0] = '\0';
+    wt->nnumbers = 0;
+    wt->count = 0;
+    wt->cursor = 0;
+    wt->lookup_missing = false;
+    wt->wait_since_ms = 0;
+    free(wt->info);
+    wt->info = NULL;
+    int st = op_run(wt);
+    if (st == CORE_PENDING) {
+        wt->pending = true;
+        keep_names(wt);
+        return st;
+    }
+    wt->status = st;
+    op_end(wt);
+    return st;
+}
+
+/* ---- the door's calls ----------------------------------------------------------- */
+
+void core_waiter_init(struct core_waiter *wt, struct worker *w, core_done_fn *done, const char *peer)
+{
+    memset(wt, 0, sizeof(*wt));
+    wt->w = w;
+    wt->done = done;
+    wt->peer = peer;
+    wt->hook.worker_id = w->id;
+}
+
+void core_cancel(struct core_waiter *wt)
+{
+    if (wt->pending)
+        op_end(wt);
+}
+
+void core_waiter_free(struct core_waiter *wt)
+{
+    core_cancel(wt);
+    if (wt->timer)
+        event_free(wt->timer);
+    free(wt->own_names);
+    free(wt->own_lens);
+    free(wt->own_seqs);
+    free(wt->numbers);
+    free(wt->info);
+    memset(wt, 0, sizeof(*wt));
+}
+
+bool core_waits_for_numbers(const struct core_waiter *wt)
+{
+    return wt->pending && wt->parked != NULL;
+}
+
+int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t want)
+{
+    set_name1(wt, name, len);
+    wt->want = want;
+    reserve_numbers(wt, want);
+    return op_start(wt, OP_TAKE);
+}
+
+int core_take_each(struct core_waiter *wt, int n, const char *const *names, const size_t *lens)
+{
+    set_names(wt, n, names, lens);
+    wt->want = 1;
+    reserve_numbers(wt, (uint64_t)n);
+    return op_start(wt, OP_TAKE);
+}
+
+int core_exists(struct core_waiter *wt, int n, const char *const *names, const size_t *lens)
+{
+    set_names(wt, n, names, lens);
+    return op_start(wt, OP_EXISTS);
+}
+
+int core_describe(struct core_waiter *wt, const char *name, size_t len)
+{
+    set_name1(wt, name, len);
+    return op_start(wt, OP_DESCRIBE);
+}
+
+int core_drop(struct core_waiter *wt, int n, const char *const *names, const size_t *lens)
+{
+    set_names(wt, n, names, lens);
+    return op_start(wt, OP_DROP);
+}
+
+int core_define(struct core_waiter *wt, const struct seqdef *def)
+{
+    size_t len = strlen(def->name);
+    set_name1(wt, def->name, len);
+    struct seq *s = seq_find(def->name, len);
+    if (s) {
+        seq_release(s);
+        return fail(wt, CORE_EXISTS, "sequence '%s' already exists (redefining is not allowed; DEL it first)",
+                    def->name);
+    }
+    wt->def = xmalloc(sizeof(*wt->def));
+    *wt->def = *def;
+    /* Submitted before op_start so that op_run finds the job waiting. */
+    assert(!wt->pending);
+    wt->op = OP_DEFINE;
+    wt->status = CORE_OK;
+    wt->err[0] = '\0';
+    wt->wait_since_ms = 0;
+    submit(wt, JOB_CREATE, def->name, len);
+    wt->pending = true;
+    keep_names(wt);
+    return CORE_PENDING;
+}
+
+static uint64_t random_key(void)
+{
+    uint64_t key = 0;
+    while (getrandom(&key, sizeof(key), 0) != (ssize_t)sizeof(key))
+        ;
+    return key;
+}
+
+int core_definition_from_fields(struct seqdef *def, const char *name, size_t len, int nfields,
+                                const char *const *fields, const size_t *lens, char *err, size_t errlen)
+{
+    if (!seqdef_name_ok(name, len, err, errlen))
+        return CORE_INVALID;
+    if (seqdef_from_fields(def, name, len, nfields, fields, lens, server.cfg.segment_default, random_key(),
+                           err, errlen) != 0)
+        return CORE_INVALID;
+    return CORE_OK;
+}
+
+/* ---- questions without waiting ------------------------------------------------- */
+
+size_t core_sequence_count(void)
+{
+    return seq_count();
+}
+
+struct list_ctx {
+    void (*fn)(const struct seq_info *info, void *arg);
+    void *arg;
+};
+
+static void list_one(struct seq *s, void *arg)
+{
+    struct list_ctx *ctx = arg;
+    struct seq_info info;
+    seq_get_info(s, &info);
+    ctx->fn(&info, ctx->arg);
+}
+
+void core_list(void (*fn)(const struct seq_info *info, void *arg), void *arg)
+{
+    struct list_ctx ctx = { fn, arg };
+    seq_foreach(list_one, &ctx);
+}
+
+void core_store_stats(struct core_store_stats *out)
+{
+    out->type = core.store.ops->name;
+    out->shared = core.store.ops->shared;
+    out->pending_jobs = core.pool ? store_pool_pending(core.pool) : 0;
+    out->rescans = discovery_rescans();
+}
+
+static void stats_now(struct stats *out)
+{
+    workers_stats(out);
+    stats_sum(out, &server.listener_stats);
+}
+
+void core_stats(struct stats *out)
+{
+    stats_now(out);
+    pthread_mutex_lock(&core.stats_lock);
+    stats_subtract(out, &core.stats_base);
+    pthread_mutex_unlock(&core.stats_lock);
+}
+
+void core_stats_reset(void)
+{
+    struct stats now;
+    stats_now(&now);
+    pthread_mutex_lock(&core.stats_lock);
+    core.stats_base = now;
+    pthread_mutex_unlock(&core.stats_lock);
+}
+
+/* ---- start-up and shutdown -------------------------------------------------------- */
+
+static void worker_wake_seq(struct worker *w, void *arg);
+
+/* seq.c's wake-up, on a store thread: run on the worker that waits. */
+static void wake_worker(int worker, struct seq *s)
+{
+    worker_call(worker_by_id(worker), worker_wake_seq, s);
+}
+
+/* On the worker: its waiters parked on s go on. */
+static void worker_wake_seq(struct worker *w, void *arg)
+{
+    struct seq *s = arg;
+    struct seq_waiter *hook = seq_ready_waiters(s, w->id);
+    while (hook) {
+        /* Read next first: the waiter may park again and relink itself. */
+        struct seq_waiter *next = hook->next;
+        struct core_waiter *wt = (struct core_waiter *)((char *)hook - offsetof(struct core_waiter, hook));
+        if (wt->pending && wt->parked == s)
+            op_resume(wt);
+        hook = next;
+    }
+    seq_release(s);
+}
+
+/* How many threads run store jobs: the mysql store has its own key. */
+static int store_threads(const struct config *cfg)
+{
+    return strcmp(cfg->store_type, "mysql") == 0 ? cfg->mysql_threads : cfg->store_threads;
+}
+
+static void load_definition(const struct seqdef *def, void *arg)
+{
+    size_t *n = arg;
+    seq_release(seq_add(def));
+    (*n)++;
+}
+
+int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
+{
+    const struct store_ops *ops = store_find(cfg->store_type);
+
+    core.wait_ms = cfg->segment_wait_ms;
+    core.store.ops = ops;
+    core.store.test_delay_ms = cfg->store_delay_ms;
+    if (ops->open(&core.store, cfg, err, errlen) != 0)
+        return -1;
+    core.pool = store_pool_start(&core.store, store_threads(cfg));
+    struct seq_env env = {
+        .pool = core.pool,
+        .segment_max = cfg->segment_max,
+        .duration_ms = (uint64_t)cfg->segment_duration_s * 1000,
+        .wake = wake_worker,
+    };
+    seq_registry_init(&env);
+
+    /* Start-up may block on the store: no client is served yet. */
+    *ndefs = 0;
+    void *sess = ops->session_open(&core.store);
+    int rc = ops->list(&core.store, sess, load_definition, ndefs, err, errlen);
+    ops->session_close(&core.store, sess);
+    return rc == STORE_OK ? 0 : -1;
+}
+
+void core_start_rescans(struct event_base *base)
+{
+    if (core.store.ops->shared)
+        discovery_start(base, core.pool, server.cfg.mysql_rescan_s);
+}
+
+void core_set_rescan_interval(int seconds)
+{
+    discovery_set_interval(seconds);
+}
+
+void core_stop_claims(void)
+{
+    discovery_stop();
+    seq_registry_stop_claims();
+}
+
+void core_finish_jobs(void)
+{
+    if (core.pool) {
+        store_pool_stop(core.pool);
+        core.pool = NULL;
+        seq_give_back_all(&core.store);
+    }
+}
+
+void core_close(void)
+{
+    seq_registry_free();
+    if (core.store.ops)
+        core.store.ops->close(&core.store);
+}

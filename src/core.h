@@ -1,0 +1,162 @@
+/*
+ * core: what seqd does, whichever door a request comes through.
+ *
+ * A door (the RESP connection and its commands; later HTTP and UDP) turns
+ * a request into one of the calls below and the result into its own kind
+ * of answer. Everything in between belongs to the core: finding a sequence
+ * (looking it up in a shared store when this node has not met it yet),
+ * taking numbers, the store jobs that define and drop sequences, and
+ * waiting. Doors never reach the store, the store pool or a store job.
+ *
+ * Waiting belongs to a waiter, not to a connection. A door embeds a struct
+ * core_waiter in what it keeps per request (a connection, an HTTP request,
+ * a datagram), sets it up with core_waiter_init(), and calls an operation:
+ *  - it returns CORE_OK or an error status: the result is in the waiter
+ *    now, and done() is not called;
+ *  - it returns CORE_PENDING: the operation goes on without the door's
+ *    arguments (the core copied what it needs), and done() is called once,
+ *    later, on the waiter's worker thread, with the result in the waiter.
+ *    No operation waits longer than segment.wait_ms in all: then the status
+ *    is CORE_TRYAGAIN and err says what it was waiting for.
+ * core_cancel() ends a pending operation without calling done() (the
+ * client went away). A store job it started still finishes, and what it
+ * did (a sequence created or dropped) still becomes known to this node.
+ *
+ * Every call on a waiter is made on that waiter's worker thread, one
+ * operation at a time. The start-up and shutdown calls are the main
+ * thread's.
+ */
+#ifndef SEQD_CORE_H
+#define SEQD_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "seq.h"
+#include "seqdef.h"
+#include "stats.h"
+
+enum core_status {
+    CORE_OK = 0,
+    CORE_PENDING,        /* done() will be called with the result */
+    CORE_NO_SUCH,        /* no such sequence */
+    CORE_EXHAUSTED,      /* the kind has no more numbers */
+    CORE_EXISTS,         /* define: the name is taken */
+    CORE_INVALID,        /* a bad name or definition */
+    CORE_TRYAGAIN,       /* not now: no numbers within segment.wait_ms, the store unavailable */
+    CORE_ERROR,          /* the store refused (a bad row, a full disk, ...) */
+};
+
+struct core_waiter;
+struct event;
+struct event_base;
+struct worker;
+typedef void core_done_fn(struct core_waiter *wt);
+
+struct core_waiter {
+    /* The door's: set by core_waiter_init. */
+    struct worker *w;               /* the worker thread it lives on */
+    core_done_fn *done;
+    const char *peer;               /* who asks, for log lines ("127.0.0.1:5000") */
+
+    /* The result of the last operation. */
+    int status;                     /* enum core_status */
+    char err[400];                  /* for an error status: what to tell the client, one line */
+    int64_t *numbers;               /* core_take: the numbers, name after name */
+    uint64_t nnumbers;
+    int64_t count;                  /* core_exists, core_drop: how many */
+    struct seq_info *info;          /* core_describe */
+
+    /* The core's own, while an operation runs. */
+    int op;
+    bool pending;
+    int nnames, cursor;             /* the names it works on, and how far it is */
+    const char **names;             /* the door's bytes until it waits, then names_copy */
+    size_t *lens;
+    struct seq **seqs;              /* the sequence of each name, found so far */
+    char *names_copy;
+    const char *name1;              /* one name: these slots, no allocation */
+    size_t len1;
+    struct seq *seq1;
+    const char **own_names;         /* several names: these arrays, kept for reuse */
+    size_t *own_lens;
+    struct seq **own_seqs;
+    int cap_names;
+    uint64_t cap_numbers;
+    uint64_t want;                  /* core_take: numbers per name */
+    struct seqdef *def;             /* core_define */
+    bool lookup_missing;            /* the store said names[cursor] does not exist */
+    struct seq_waiter hook;         /* parked on `parked` */
+    struct seq *parked;
+    struct core_job *job;           /* a store job it waits for */
+    uint64_t wait_since_ms;         /* when the operation first waited */
+    struct event *timer;            /* the segment.wait_ms bound */
+};
+
+/* ---- the door's calls (on the waiter's worker thread) ------------------- */
+
+void core_waiter_init(struct core_waiter *wt, struct worker *w, core_done_fn *done, const char *peer);
+/* End what runs (as core_cancel) and free what the waiter holds. */
+void core_waiter_free(struct core_waiter *wt);
+/* Stop a pending operation; done() is not called. No-op when none runs. */
+void core_cancel(struct core_waiter *wt);
+/* Is the pending operation waiting for numbers (not for a store job)? */
+bool core_waits_for_numbers(const struct core_waiter *wt);
+
+/* want numbers of one sequence: wt->numbers[0..want). */
+int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t want);
+/* One number of each of n names, wt->numbers[i] for names[i]. Every name
+ * is found before any number is taken: an unknown one takes nothing. */
+int core_take_each(struct core_waiter *wt, int n, const char *const *names, const size_t *lens);
+/* How many of the names exist: wt->count. */
+int core_exists(struct core_waiter *wt, int n, const char *const *names, const size_t *lens);
+/* The state of one sequence: wt->info (the waiter keeps it until its next call). */
+int core_describe(struct core_waiter *wt, const char *name, size_t len);
+/* Create a sequence. A name this node already knows is CORE_EXISTS. */
+int core_define(struct core_waiter *wt, const struct seqdef *def);
+/* Drop the named sequences: wt->count of them existed. */
+int core_drop(struct core_waiter *wt, int n, const char *const *names, const size_t *lens);
+
+/* A definition from field/value pairs (HSET's), with the configured
+ * default segment and a fresh random key; CORE_OK or CORE_INVALID with
+ * the reason in err. */
+int core_definition_from_fields(struct seqdef *def, const char *name, size_t len, int nfields,
+                                const char *const *fields, const size_t *lens, char *err, size_t errlen);
+
+/* ---- what every door may ask without waiting (any thread) --------------- */
+
+size_t core_sequence_count(void);
+/* fn for every sequence's state (holding it while fn runs). */
+void core_list(void (*fn)(const struct seq_info *info, void *arg), void *arg);
+
+struct core_store_stats {
+    const char *type;               /* "file", "memory", "mysql" */
+    bool shared;                    /* other nodes use it too */
+    int pending_jobs;               /* store jobs queued or running */
+    uint64_t rescans;               /* completed rescans of a shared store */
+};
+void core_store_stats(struct core_store_stats *out);
+/* The server's counters since start or the last core_stats_reset. */
+void core_stats(struct stats *out);
+void core_stats_reset(void);
+
+/* ---- start-up and shutdown (main thread) -------------------------------- */
+
+/* Open the store, start its threads, load the definitions into the
+ * registry. Returns 0 (and the number of definitions), or -1 with err. */
+int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen);
+/* Rescan a shared store every store.mysql.rescan_s on this event base. */
+void core_start_rescans(struct event_base *base);
+void core_set_rescan_interval(int seconds);
+/* Graceful stop, in this order: core_stop_claims (no more claims or
+ * rescans start), workers_stop, core_finish_jobs (the store jobs run or
+ * are answered "shutting down"; every sequence's unused numbers go back
+ * to the store), workers_free (runs the calls still queued for workers),
+ * core_close (frees the registry, closes the store). */
+void core_stop_claims(void);
+void core_finish_jobs(void);
+void core_close(void);
+
+#endif
