@@ -65,12 +65,14 @@ struct cfg_key {
 
 /* A table name is spliced into SQL text (it cannot be a bound parameter),
  * so it is restricted to characters that never need quoting. */
-static bool config_table_name_ok(const char *s)
+bool config_table_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    size_t i;
+    size_t n, i;
 
-    if (n < 1 || n > 64)
+    if (s == NULL)
+        return false;
+    n = strlen(s);
+    if (n < 1 || n > CONFIG_TABLE_NAME_MAX)
         return false;
     for (i = 0; i < n; i++) {
         char c = s[i];
@@ -179,21 +181,18 @@ static void strout_printf(struct strout *o, const char *fmt, ...)
         o->len = o->cap - 1;
 }
 
-/* Copy s into out for a message: control bytes become '?' and a long text
- * is cut with "..." so that one bad value cannot swamp the line. */
+/* Copy s into out for a message, through str_printable() (a byte that is
+ * not printable ASCII shows as '?'), cut after CONFIG_SHOW_MAX bytes with
+ * "..." so that one bad value cannot swamp the line. */
 static void config_show(char *out, size_t outlen, const char *s)
 {
-    size_t i, n = 0;
+    size_t len = strlen(s);
+    size_t n;
 
-    for (i = 0; s[i] != '\0' && n + 1 < outlen; i++) {
-        if (i == CONFIG_SHOW_MAX && outlen >= n + 4) {
-            memcpy(out + n, "...", 3);
-            n += 3;
-            break;
-        }
-        out[n++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    }
-    out[n] = '\0';
+    str_printable(s, len < CONFIG_SHOW_MAX ? len : CONFIG_SHOW_MAX, out, outlen);
+    n = strlen(out);
+    if (len > CONFIG_SHOW_MAX && outlen >= n + 4)
+        memcpy(out + n, "...", 4);
 }
 
 /* A string value as shown in a message: quoted, cut, sanitised. */

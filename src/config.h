@@ -15,6 +15,7 @@
 
 #define CONFIG_DEFAULT_FILE "/etc/seqd/seqd.json"
 #define CONFIG_STR_MAX 256
+#define CONFIG_TABLE_NAME_MAX 64        /* MySQL's limit on an identifier */
 
 struct config {
     char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
@@ -54,6 +55,9 @@ struct config {
     char pidfile[CONFIG_STR_MAX];       /* --pidfile */
     char config_file[CONFIG_STR_MAX];   /* -c */
 };
+
+/* The one table-name rule: 1..CONFIG_TABLE_NAME_MAX bytes of [A-Za-z0-9_]; false for NULL. */
+bool config_table_name_ok(const char *s);
 
 /* Fill cfg with every default (the command-line-only fields are zeroed). */
 void config_defaults(struct config *cfg);
