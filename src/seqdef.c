@@ -50,7 +50,7 @@ static int64_t seqdef_i64_from_bits(uint64_t u)
 
 /* A user-given token for an error message: at most 32 bytes, shown by the
  * one printable rule (str_printable), "..." when it was longer, so the
- * reply stays one short clean line. dst must hold at least 36 bytes. */
+ * reply stays one short clean line ("..." only when dst has room). */
 #define SEQDEF_SHOWN_MAX 32
 static void seqdef_shown(char *dst, size_t dstlen, const char *s, size_t len)
 {
