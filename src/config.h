@@ -86,6 +86,17 @@ int config_set(struct config *cfg, const char *name, const char *value,
  * Returns 0 or -1 with the reason in err. */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 
+/* Make a relative store.dir absolute against the current directory, so
+ * that it names the directory seqd was started in whatever happens later
+ * (daemonizing, messages, a reload's compare with the running value).
+ * Call after config_check(). Returns 0, or -1 with the reason in err (the
+ * current directory is unknown, or the result does not fit). */
+int config_resolve_paths(struct config *cfg, char *err, size_t errlen);
+
+/* How many store threads (each with its own session) to run:
+ * store.mysql.threads for the mysql store, store.threads for the others. */
+int config_store_threads(const struct config *cfg);
+
 /* Apply a new config's reloadable values to cur (SIGHUP). fresh must have
  * passed config_check(). Writes a summary of what changed into changed, e.g.
  * "log.level notice->debug, requirepass changed" (secrets are never shown;

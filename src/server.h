@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "config.h"
 #include "stats.h"
@@ -21,7 +20,6 @@ struct server {
     struct config cfg;              /* as loaded; reloadable fields change under reload_lock */
     struct store store;
     struct store_pool *pool;
-    time_t started;                 /* wall clock, for INFO uptime */
     uint64_t started_ms;            /* monotonic */
     char run_id[41];
     int nworkers;
