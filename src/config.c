@@ -8,7 +8,8 @@
  * Everything below is driven by that table, so a new key is one row here,
  * one field in config.h and one entry in docs/config.md.
  *
- * No globals and no logging; config_load_file() is the only I/O.
+ * No globals and no logging; config_load_file() is the only I/O, and
+ * config_resolve_paths() asks for the current directory.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* FNM_CASEFOLD */
@@ -20,11 +21,13 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -65,12 +68,14 @@ struct cfg_key {
 
 /* A table name is spliced into SQL text (it cannot be a bound parameter),
  * so it is restricted to characters that never need quoting. */
-static bool config_table_name_ok(const char *s)
+bool config_table_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    size_t i;
+    size_t n, i;
 
-    if (n < 1 || n > 64)
+    if (s == NULL)
+        return false;
+    n = strlen(s);
+    if (n < 1 || n > CONFIG_TABLE_NAME_MAX)
         return false;
     for (i = 0; i < n; i++) {
         char c = s[i];
@@ -179,21 +184,18 @@ static void strout_printf(struct strout *o, const char *fmt, ...)
         o->len = o->cap - 1;
 }
 
-/* Copy s into out for a message: control bytes become '?' and a long text
- * is cut with "..." so that one bad value cannot swamp the line. */
+/* Copy s into out for a message, through str_printable() (a byte that is
+ * not printable ASCII shows as '?'), cut after CONFIG_SHOW_MAX bytes with
+ * "..." so that one bad value cannot swamp the line. */
 static void config_show(char *out, size_t outlen, const char *s)
 {
-    size_t i, n = 0;
+    size_t len = strlen(s);
+    size_t n;
 
-    for (i = 0; s[i] != '\0' && n + 1 < outlen; i++) {
-        if (i == CONFIG_SHOW_MAX && outlen >= n + 4) {
-            memcpy(out + n, "...", 3);
-            n += 3;
-            break;
-        }
-        out[n++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-    }
-    out[n] = '\0';
+    str_printable(s, len < CONFIG_SHOW_MAX ? len : CONFIG_SHOW_MAX, out, outlen);
+    n = strlen(out);
+    if (len > CONFIG_SHOW_MAX && outlen >= n + 4)
+        memcpy(out + n, "...", 4);
 }
 
 /* A string value as shown in a message: quoted, cut, sanitised. */
@@ -734,6 +736,38 @@ int config_check(const struct config *cfg, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+int config_resolve_paths(struct config *cfg, char *err, size_t errlen)
+{
+    char cwd[PATH_MAX], shown[CONFIG_SHOW_MAX + 8];
+    size_t cwdlen, dirlen;
+
+    if (cfg->store_dir[0] == '\0' || cfg->store_dir[0] == '/')
+        return 0;
+    config_show_quoted(shown, sizeof(shown), cfg->store_dir);
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        snprintf(err, errlen, "key 'store.dir': %s is relative and the current directory "
+                 "is unknown (%s)", shown, strerror(errno));
+        return -1;
+    }
+    cwdlen = strlen(cwd);
+    dirlen = strlen(cfg->store_dir);
+    if (cwdlen + 1 + dirlen >= sizeof(cfg->store_dir)) {
+        snprintf(err, errlen, "key 'store.dir': %s made absolute is %zu bytes, more than %zu",
+                 shown, cwdlen + 1 + dirlen, sizeof(cfg->store_dir) - 1);
+        return -1;
+    }
+    /* "dir" becomes "cwd/dir" in place. */
+    memmove(cfg->store_dir + cwdlen + 1, cfg->store_dir, dirlen + 1);
+    memcpy(cfg->store_dir, cwd, cwdlen);
+    cfg->store_dir[cwdlen] = '/';
+    return 0;
+}
+
+int config_store_threads(const struct config *cfg)
+{
+    return strcmp(cfg->store_type, "mysql") == 0 ? cfg->mysql_threads : cfg->store_threads;
 }
 
 void config_apply_reload(struct config *cur, const struct config *fresh, char *changed, size_t changedlen)

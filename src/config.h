@@ -15,6 +15,7 @@
 
 #define CONFIG_DEFAULT_FILE "/etc/seqd/seqd.json"
 #define CONFIG_STR_MAX 256
+#define CONFIG_TABLE_NAME_MAX 64        /* MySQL's limit on an identifier */
 
 struct config {
     char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
@@ -55,6 +56,9 @@ struct config {
     char config_file[CONFIG_STR_MAX];   /* -c */
 };
 
+/* The one table-name rule: 1..CONFIG_TABLE_NAME_MAX bytes of [A-Za-z0-9_]; false for NULL. */
+bool config_table_name_ok(const char *s);
+
 /* Fill cfg with every default (the command-line-only fields are zeroed). */
 void config_defaults(struct config *cfg);
 
@@ -81,6 +85,17 @@ int config_set(struct config *cfg, const char *name, const char *value,
  * segment.default <= segment.max, ...). Call after the overrides.
  * Returns 0 or -1 with the reason in err. */
 int config_check(const struct config *cfg, char *err, size_t errlen);
+
+/* Make a relative store.dir absolute against the current directory, so
+ * that it names the directory seqd was started in whatever happens later
+ * (daemonizing, messages, a reload's compare with the running value).
+ * Call after config_check(). Returns 0, or -1 with the reason in err (the
+ * current directory is unknown, or the result does not fit). */
+int config_resolve_paths(struct config *cfg, char *err, size_t errlen);
+
+/* How many store threads (each with its own session) to run:
+ * store.mysql.threads for the mysql store, store.threads for the others. */
+int config_store_threads(const struct config *cfg);
 
 /* Apply a new config's reloadable values to cur (SIGHUP). fresh must have
  * passed config_check(). Writes a summary of what changed into changed, e.g.

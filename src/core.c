@@ -723,12 +723,6 @@ static void worker_wake_seq(struct worker *w, void *arg)
     seq_release(s);
 }
 
-/* How many threads run store jobs: the mysql store has its own key. */
-static int store_threads(const struct config *cfg)
-{
-    return strcmp(cfg->store_type, "mysql") == 0 ? cfg->mysql_threads : cfg->store_threads;
-}
-
 static void load_definition(const struct seqdef *def, void *arg)
 {
     size_t *n = arg;
@@ -745,7 +739,7 @@ int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
     core.store.test_delay_ms = cfg->store_delay_ms;
     if (ops->open(&core.store, cfg, err, errlen) != 0)
         return -1;
-    core.pool = store_pool_start(&core.store, store_threads(cfg));
+    core.pool = store_pool_start(&core.store, config_store_threads(cfg));
     struct seq_env env = {
         .pool = core.pool,
         .segment_max = cfg->segment_max,
@@ -756,10 +750,15 @@ int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
 
     /* Start-up may block on the store: no client is served yet. */
     *ndefs = 0;
+    char why[512];
     void *sess = ops->session_open(&core.store);
-    int rc = ops->list(&core.store, sess, load_definition, ndefs, err, errlen);
+    int rc = ops->list(&core.store, sess, load_definition, ndefs, why, sizeof(why));
     ops->session_close(&core.store, sess);
-    return rc == STORE_OK ? 0 : -1;
+    if (rc != STORE_OK) {
+        snprintf(err, errlen, "cannot read the sequence definitions: %s", why);
+        return -1;
+    }
+    return 0;
 }
 
 void core_start_rescans(struct event_base *base)

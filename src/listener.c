@@ -33,7 +33,15 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    worker_dispatch_conn(fd, (struct sockaddr_storage *)sa, (socklen_t)salen);
+    /* Copied, not cast: sa is typed for the smallest address (alignment 2),
+     * a sockaddr_storage needs 8. */
+    struct sockaddr_storage ss;
+    size_t len = salen > 0 ? (size_t)salen : 0;
+    if (len > sizeof(ss))
+        len = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    memcpy(&ss, sa, len);
+    worker_dispatch_conn(fd, &ss, (socklen_t)len);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)

@@ -1,10 +1,12 @@
 /*
  * main: start-up, signals and shutdown of the seqd server.
  *
- * Start-up order: configuration, log, daemon, store (and the definitions
- * in it), store threads, workers, listener. Shutdown (SIGTERM/SIGINT)
- * walks back: stop accepting, let workers answer what they have, stop the
- * store threads once their claims are in, give back unused ranges, exit 0.
+ * main() reads the options (parse_args) and the configuration, then
+ * server_start() goes: daemon and log, store, store threads and the
+ * definitions in it, workers, listener. Shutdown (SIGTERM/SIGINT) is
+ * server_stop(), which walks back: stop accepting, let workers answer what
+ * they have, stop the store threads once their claims are in, give back
+ * unused ranges, exit 0.
  */
 #include "config.h"
 
@@ -12,13 +14,11 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -88,7 +88,7 @@ static int load_config(struct config *cfg, const char *file, bool file_given, ch
             return -1;
         strlcpy_safe(cfg->config_file, file, sizeof(cfg->config_file));
     }
-    if (apply_overrides(cfg, why, sizeof(why)) != 0) {
+    if (apply_overrides(cfg, why, sizeof(why)) != 0 || config_resolve_paths(cfg, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s: %s", cfg->config_file[0] ? cfg->config_file : "(defaults and flags)", why);
         return -1;
     }
@@ -200,7 +200,18 @@ static int workers_wanted(const struct config *cfg)
     return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for, besides the overrides in cli. */
+struct args {
+    const char *config_file;
+    bool file_given;                /* -c: the file must exist */
+    bool test_only;                 /* -t */
+};
+
+enum args_result { ARGS_RUN, ARGS_EXIT_OK, ARGS_EXIT_FAIL };
+
+/* Reads the options into *a and cli. ARGS_EXIT_OK after --help and
+ * --version, ARGS_EXIT_FAIL (with a message on stderr) for a bad one. */
+static enum args_result parse_args(int argc, char **argv, struct args *a)
 {
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
@@ -215,78 +226,75 @@ int main(int argc, char **argv)
         { "version", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 },
     };
-    const char *file = CONFIG_DEFAULT_FILE;
-    bool file_given = false, test_only = false;
-    char err[1024];
+    int64_t port;
     int opt;
 
+    *a = (struct args){ .config_file = CONFIG_DEFAULT_FILE };
     while ((opt = getopt_long(argc, argv, "c:dthv", opts, NULL)) != -1) {
         switch (opt) {
-        case 'c': file = optarg; file_given = true; break;
-        case 'P': {
-            int64_t port;
+        case 'c': a->config_file = optarg; a->file_given = true; break;
+        case 'P':
             if (!parse_i64(optarg, strlen(optarg), &port) || port < 1 || port > 65535) {
                 fprintf(stderr, "seqd: --port: expected an integer from 1 to 65535, got \"%s\"\n", optarg);
-                return 1;
+                return ARGS_EXIT_FAIL;
             }
             cli.port = (int)port;
             break;
-        }
         case 'B': cli.bind = optarg; break;
         case 'S': cli.store = optarg; break;
         case 'D': cli.dir = optarg; break;
         case 'p': cli.pidfile = optarg; break;
         case 'd': cli.daemonize = true; break;
-        case 't': test_only = true; break;
-        case 'h': usage(stdout); return 0;
-        case 'v': printf("seqd %s\n", PACKAGE_VERSION); return 0;
-        default: usage(stderr); return 1;
+        case 't': a->test_only = true; break;
+        case 'h': usage(stdout); return ARGS_EXIT_OK;
+        case 'v': printf("seqd %s\n", PACKAGE_VERSION); return ARGS_EXIT_OK;
+        default: usage(stderr); return ARGS_EXIT_FAIL;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "seqd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
-        return 1;
+        return ARGS_EXIT_FAIL;
     }
+    return ARGS_RUN;
+}
 
-    pthread_mutex_init(&server.reload_lock, NULL);
-    if (load_config(&server.cfg, file, file_given, err, sizeof(err)) != 0) {
-        fprintf(stderr, "seqd: %s\n", err);
-        return 1;
-    }
-    if (test_only) {
-        printf("seqd: configuration %s is OK\n", server.cfg.config_file[0] ? server.cfg.config_file : "(defaults)");
-        return 0;
-    }
-    /* A relative data dir means relative to where seqd was started, also
-     * after daemonizing. */
-    if (server.cfg.store_dir[0] && server.cfg.store_dir[0] != '/') {
-        char abs[PATH_MAX];
-        if (getcwd(abs, sizeof(abs)) && strlen(abs) + 1 + strlen(server.cfg.store_dir) < sizeof(server.cfg.store_dir)) {
-            strcat(abs, "/");
-            strcat(abs, server.cfg.store_dir);
-            strlcpy_safe(server.cfg.store_dir, abs, sizeof(server.cfg.store_dir));
-        }
-    }
-
+/* Detach (-d), open the log, ignore SIGPIPE. */
+static int process_start(void)
+{
     if (server.cfg.daemonize)
         daemonize();
     log_set_level(server.cfg.log_level);
     if (log_open(server.cfg.log_file, server.cfg.daemonize && !server.cfg.log_file[0]) != 0) {
         fprintf(stderr, "seqd: log.file %s: %s\n", server.cfg.log_file, strerror(errno));
-        return 1;
+        return -1;
     }
     log_hook_libevent();
     signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
 
-    server.started = time(NULL);
-    server.started_ms = mono_ms();
-    make_run_id(server.run_id);
-    size_t ndefs = 0;
-    if (core_open(&server.cfg, &ndefs, err, sizeof(err)) != 0) {
+/* Open the store, start its threads and the sequence registry, and read
+ * every definition (this may block on the store: no client is served
+ * yet). *ndefs gets their count. */
+static int store_start(size_t *ndefs)
+{
+    char err[1024];
+
+    if (core_open(&server.cfg, ndefs, err, sizeof(err)) != 0) {
         log_warn("cannot open the %s store: %s", server.cfg.store_type, err);
-        return 1;
+        return -1;
     }
+    return 0;
+}
+
+static struct event *signal_events[3];
+
+/* Workers, the listener, the pidfile, signals and discovery on main_base. */
+static int serve_start(void)
+{
+    static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+    char err[1024];
 
     server.nworkers = workers_wanted(&server.cfg);
     workers_start(server.nworkers);
@@ -294,40 +302,81 @@ int main(int argc, char **argv)
     main_base = event_base_new();
     if (listener_open(main_base, server.cfg.bind, server.cfg.port, err, sizeof(err)) != 0) {
         log_warn("%s", err);
-        return 1;
+        return -1;
     }
     if (server.cfg.pidfile[0] && write_pidfile(server.cfg.pidfile) != 0) {
         log_warn("cannot write pidfile %s: %s", server.cfg.pidfile, strerror(errno));
-        return 1;
+        return -1;
     }
-    struct event *sigterm = evsignal_new(main_base, SIGTERM, on_stop_signal, NULL);
-    struct event *sigint = evsignal_new(main_base, SIGINT, on_stop_signal, NULL);
-    struct event *sighup = evsignal_new(main_base, SIGHUP, on_reload_signal, NULL);
-    event_add(sigterm, NULL);
-    event_add(sigint, NULL);
-    event_add(sighup, NULL);
+    for (size_t i = 0; i < ARRAY_SIZE(signals); i++) {
+        signal_events[i] = evsignal_new(main_base, signals[i],
+                                        signals[i] == SIGHUP ? on_reload_signal : on_stop_signal, NULL);
+        event_add(signal_events[i], NULL);
+    }
     core_start_rescans(main_base);
+    return 0;
+}
 
+/* Everything up to serving, in the order of the comment at the top.
+ * Returns 0 once seqd is ready (a daemon's parent then exits 0), or -1
+ * after logging why (a failure leaves the rest to the process exit). */
+static int server_start(void)
+{
+    size_t ndefs = 0;
+
+    if (process_start() != 0)
+        return -1;
+    server.started_ms = mono_ms();
+    make_run_id(server.run_id);
+    if (store_start(&ndefs) != 0 || serve_start() != 0)
+        return -1;
     log_notice("seqd %s ready on %s:%d (%s store, %zu sequences, %d workers, pid %ld)", PACKAGE_VERSION,
-               server.cfg.bind, server.cfg.port, server.cfg.store_type, ndefs, server.nworkers, (long)getpid());
+               server.cfg.bind, server.cfg.port, server.cfg.store_type, ndefs, server.nworkers,
+               (long)getpid());
     daemon_ready();
+    return 0;
+}
 
-    event_base_dispatch(main_base);
-
-    /* Graceful stop. */
+/* The graceful stop: server_start() walked back. */
+static void server_stop(void)
+{
     listener_close();
     core_stop_claims();
     workers_stop();
     core_finish_jobs();
     workers_free();
     core_close();
-    event_free(sigterm);
-    event_free(sigint);
-    event_free(sighup);
+    for (size_t i = 0; i < ARRAY_SIZE(signal_events); i++)
+        event_free(signal_events[i]);
     event_base_free(main_base);
     if (server.cfg.pidfile[0])
         unlink(server.cfg.pidfile);
     log_notice("seqd stopped");
     log_close();
+}
+
+int main(int argc, char **argv)
+{
+    struct args args;
+    char err[1024];
+
+    switch (parse_args(argc, argv, &args)) {
+    case ARGS_RUN: break;
+    case ARGS_EXIT_OK: return 0;
+    case ARGS_EXIT_FAIL: return 1;
+    }
+    pthread_mutex_init(&server.reload_lock, NULL);
+    if (load_config(&server.cfg, args.config_file, args.file_given, err, sizeof(err)) != 0) {
+        fprintf(stderr, "seqd: %s\n", err);
+        return 1;
+    }
+    if (args.test_only) {
+        printf("seqd: configuration %s is OK\n", server.cfg.config_file[0] ? server.cfg.config_file : "(defaults)");
+        return 0;
+    }
+    if (server_start() != 0)
+        return 1;
+    event_base_dispatch(main_base);
+    server_stop();
     return 0;
 }

@@ -12,6 +12,8 @@
  */
 #include "perm.h"
 
+#include <assert.h>
+
 #define PERM_ROUNDS 8
 
 /* splitmix64's step: turns the sequence key into independent round keys. */
@@ -51,6 +53,10 @@ void perm_init(struct perm *p, uint64_t domain, uint64_t key)
     p->half_mask = (UINT64_C(1) << p->half_bits) - 1;
     for (int i = 0; i < PERM_ROUNDS; i++)
         p->round_keys[i] = perm_splitmix64(&state);
+    /* Two halves fit in 64 bits and their range [0, 4^half_bits) holds
+     * every value below domain, so cycle walking always ends. */
+    assert(p->half_bits >= 1 && p->half_bits <= 32);
+    assert(domain - 1 <= ((p->half_mask << p->half_bits) | p->half_mask));
 }
 
 /* One pass of the Feistel network over [0, 4^half_bits). */
@@ -59,6 +65,7 @@ static uint64_t perm_feistel(const struct perm *p, uint64_t x)
     uint64_t left = x >> p->half_bits;
     uint64_t right = x & p->half_mask;
 
+    assert(left <= p->half_mask);   /* x is inside the network's range */
     for (int i = 0; i < PERM_ROUNDS; i++) {
         uint64_t t = left ^ (perm_mix64(right ^ p->round_keys[i]) & p->half_mask);
         left = right;

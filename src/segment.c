@@ -5,12 +5,38 @@
  */
 #include "segment.h"
 
+#include <assert.h>
+
+/* The buffer's invariants, checked on the way in and out of every function
+ * when asserts are on (--enable-debug): each segment is a well-formed
+ * [start, end) with start <= pos <= end; next is untouched until it
+ * becomes cur (pos == start); a segment that holds counters ends at limit
+ * or below (a claim that starts above limit installs an empty one). Not
+ * checked: that claims are disjoint and increasing; that is the store's
+ * contract about data a shared table holds, and arithmetic here must stay
+ * defined even when it is broken. */
+static void segment_check(const struct segment *seg, uint64_t limit)
+{
+    assert(seg->start <= seg->pos && seg->pos <= seg->end);
+    assert(seg->end <= limit || seg->start == seg->end);
+}
+
+static void segbuf_check(const struct segbuf *sb)
+{
+    segment_check(&sb->cur, sb->limit);
+    if (sb->has_next) {
+        segment_check(&sb->next, sb->limit);
+        assert(sb->next.pos == sb->next.start);
+    }
+}
+
 void segbuf_init(struct segbuf *sb, uint64_t limit)
 {
     sb->cur.start = sb->cur.end = sb->cur.pos = 0;
     sb->next = sb->cur;
     sb->has_next = false;
     sb->limit = limit;
+    segbuf_check(sb);
 }
 
 /* The newest claim reached limit: no claim can ever bring more counters. */
@@ -22,12 +48,17 @@ static bool segbuf_at_limit(const struct segbuf *sb)
 
 enum seg_take segbuf_take(struct segbuf *sb, uint64_t *counter)
 {
+    segbuf_check(sb);
     if (segment_left(&sb->cur) == 0 && sb->has_next) {
         sb->cur = sb->next;
         sb->has_next = false;
     }
     if (segment_left(&sb->cur) > 0) {
         *counter = sb->cur.pos++;
+        /* Never beyond the segment, never a counter that does not exist. */
+        assert(*counter >= sb->cur.start && *counter < sb->cur.end);
+        assert(*counter < sb->limit);
+        segbuf_check(sb);
         return SEG_TAKEN;
     }
     return segbuf_at_limit(sb) ? SEG_EXHAUSTED : SEG_EMPTY;
@@ -37,6 +68,7 @@ bool segbuf_wants_claim(const struct segbuf *sb)
 {
     uint64_t size, used, tenth;
 
+    segbuf_check(sb);
     if (sb->has_next || segbuf_at_limit(sb))
         return false;
     size = sb->cur.end - sb->cur.start;
@@ -51,6 +83,7 @@ bool segbuf_install(struct segbuf *sb, uint64_t start, uint64_t count)
 {
     struct segment seg;
 
+    segbuf_check(sb);
     if (sb->has_next)
         return false;
     /* [start, start+count) cut at limit, without overflowing uint64. */
@@ -58,12 +91,15 @@ bool segbuf_install(struct segbuf *sb, uint64_t start, uint64_t count)
     seg.end = count > UINT64_MAX - start ? UINT64_MAX : start + count;
     if (seg.end > sb->limit)
         seg.end = start > sb->limit ? start : sb->limit;
+    /* The cut only shortens: the segment is never longer than the claim. */
+    assert(seg.end - seg.start <= count);
     if (segment_left(&sb->cur) == 0) {
         sb->cur = seg;
     } else {
         sb->next = seg;
         sb->has_next = true;
     }
+    segbuf_check(sb);
     return true;
 }
 
@@ -71,6 +107,8 @@ uint64_t segbuf_unused(const struct segbuf *sb)
 {
     uint64_t n = segment_left(&sb->cur);
     uint64_t m = sb->has_next ? segment_left(&sb->next) : 0;
+
+    segbuf_check(sb);
     return m > UINT64_MAX - n ? UINT64_MAX : n + m;
 }
 
@@ -91,11 +129,16 @@ uint64_t segment_next_size(uint64_t prev, uint64_t elapsed_ms, uint64_t duration
         size = max;
     if (size < min)
         size = min;
+    assert(size >= min && (size <= max || size == min));
     return size ? size : 1;             /* a claim of 0 would never end */
 }
 
 uint64_t segbuf_giveback_from(const struct segbuf *sb, uint64_t top)
 {
+    segbuf_check(sb);
+    /* top is the end of the newest claim before any cut at limit, so
+     * nothing installed reaches above it. */
+    assert((sb->has_next ? sb->next.end : sb->cur.end) <= top);
     if (sb->has_next)
         return sb->next.start == sb->cur.end ? sb->cur.pos : sb->next.start;
     return sb->cur.pos < top ? sb->cur.pos : top;

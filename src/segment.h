@@ -11,7 +11,8 @@
  *    when the previous segment lasted less, halve it when it lasted more
  *    than twice as long, within [min, max].
  * Counters at or above `limit` do not exist (a fixed-length kind ran out).
- * No locking here: the caller (seq.c) holds the sequence's lock.
+ * No locking here: the caller (seq.c) holds the sequence's lock. With
+ * asserts on (--enable-debug) every function checks these invariants.
  */
 #ifndef SEQD_SEGMENT_H
 #define SEQD_SEGMENT_H

@@ -48,21 +48,17 @@ static int64_t seqdef_i64_from_bits(uint64_t u)
     return -(int64_t)(~u) - 1;
 }
 
-/* Copy a user-given token into dst for an error message: at most 32 bytes,
- * anything unprintable as '?', so the reply stays one clean line. */
-static void seqdef_sanitize(char *dst, size_t dstlen, const char *s, size_t len)
+/* A user-given token for an error message: at most 32 bytes, shown by the
+ * one printable rule (str_printable), "..." when it was longer, so the
+ * reply stays one short clean line ("..." only when dst has room). */
+#define SEQDEF_SHOWN_MAX 32
+static void seqdef_shown(char *dst, size_t dstlen, const char *s, size_t len)
 {
-    size_t n = len > 32 ? 32 : len, i;
+    size_t outlen = dstlen < SEQDEF_SHOWN_MAX + 1 ? dstlen : SEQDEF_SHOWN_MAX + 1;
 
-    if (dstlen == 0)
-        return;
-    if (n > dstlen - 1)
-        n = dstlen - 1;
-    for (i = 0; i < n; i++)
-        dst[i] = (s[i] >= 0x21 && s[i] <= 0x7e) ? s[i] : '?';
-    dst[i] = '\0';
-    if (len > n && dstlen > n + 3)
-        memcpy(dst + n, "...", 4);
+    str_printable(s, len, dst, outlen);
+    if (len > SEQDEF_SHOWN_MAX && dstlen >= SEQDEF_SHOWN_MAX + 4)
+        memcpy(dst + SEQDEF_SHOWN_MAX, "...", 4);
 }
 
 static bool seqdef_length_ok(int64_t length)
@@ -207,7 +203,7 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
             if (str_ieq(argv[i], argl[i], seqdef_field_names[f]))
                 break;
         if (f == FIELD_COUNT) {
-            seqdef_sanitize(shown, sizeof(shown), argv[i], argl[i]);
+            seqdef_shown(shown, sizeof(shown), argv[i], argl[i]);
             snprintf(err, errlen, "unknown field '%s' (fields: " SEQ_FIELD_LIST ")", shown);
             return -1;
         }

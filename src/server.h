@@ -10,14 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "config.h"
 #include "stats.h"
 
 struct server {
     struct config cfg;              /* as loaded; reloadable fields change under reload_lock */
-    time_t started;                 /* wall clock, for INFO uptime */
     uint64_t started_ms;            /* monotonic */
     char run_id[41];
     int nworkers;

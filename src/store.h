@@ -1,6 +1,7 @@
 /*
  * store: where claims and definitions are kept. One interface, several
- * backends (store_memory.c, store_file.c, store_mysql.c).
+ * backends (store_memory.c, store_file.c, store_mysql.c); the memory and
+ * file stores share one table and its arithmetic (store_table.h).
  *
  * The contract every backend keeps:
  *  - claim(name, want): a range of counters [start, start+count) that no
@@ -12,7 +13,8 @@
  *  - give_back(name, from, to): the caller stops holding [from, to), which
  *    is the top of everything claimed; the backend sets max_id back to
  *    `from` only if it is still `to` (compare-and-set) and returns STORE_OK,
- *    else changes nothing and returns STORE_STALE.
+ *    else changes nothing and returns STORE_STALE. Callers pass from < to;
+ *    an empty or reversed range changes nothing in any backend.
  *  - create / drop / lookup / list: definitions, which live in the store
  *    so that every node agrees on them.
  *

@@ -22,9 +22,10 @@
  * claim is then reported STORE_UNKNOWN and thrown away by the caller, and
  * memory keeps the higher max_id so that range is never issued at all.
  *
- * At open every sequence is read into memory; a file that cannot be read
- * or makes no sense stops start-up with its path and the reason, rather
- * than guessing. One mutex guards the table and is held across the disk
+ * At open every sequence is read into a store_table (store_table.h: the
+ * table and the claim and give-back arithmetic, shared with the memory
+ * store); a file that cannot be read or makes no sense stops start-up with
+ * its path and the reason, rather than guessing. One mutex guards the table and is held across the disk
  * writes: claims are rare (a segment of many numbers each), and holding
  * it keeps the order of writes the order of the in-memory changes.
  */
@@ -45,6 +46,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store_table.h"
 #include "util.h"
 
 #define FILE_FORMAT 1
@@ -57,20 +59,12 @@
 #define FILE_EXT ".json"
 #define FILE_TMP_EXT ".tmp"
 
-struct file_seq {
-    struct seqdef def;
-    uint64_t max_id;                  /* next unclaimed counter, as on disk */
-    char file[FILE_NAME_SIZE];        /* name inside seq/ */
-};
-
 struct file_store {
     pthread_mutex_t lock;
     char *dir;                        /* store.dir, for messages */
     int lock_fd;                      /* DIR/LOCK, flock()ed */
     int seq_fd;                       /* DIR/seq, for *at() calls and fsync */
-    struct file_seq **seqs;           /* sorted by name (strcmp) */
-    size_t nseqs;
-    size_t cap;
+    struct store_table table;         /* every sequence, max_id as on disk */
 };
 
 /* What a durable write achieved. */
@@ -132,52 +126,6 @@ static bool str_ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
-/* ---- the in-memory table ------------------------------------------------ */
-
-static size_t file_search(const struct file_store *fs, const char *name, bool *found)
-{
-    size_t lo = 0, hi = fs->nseqs;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(fs->seqs[mid]->def.name, name);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-static struct file_seq *file_get(const struct file_store *fs, const char *name)
-{
-    bool found;
-    size_t i = file_search(fs, name, &found);
-    return found ? fs->seqs[i] : NULL;
-}
-
-static void file_insert(struct file_store *fs, size_t i, struct file_seq *s)
-{
-    if (fs->nseqs == fs->cap) {
-        fs->cap = fs->cap ? fs->cap * 2 : 16;
-        fs->seqs = xrealloc(fs->seqs, fs->cap * sizeof(*fs->seqs));
-    }
-    memmove(&fs->seqs[i + 1], &fs->seqs[i], (fs->nseqs - i) * sizeof(*fs->seqs));
-    fs->seqs[i] = s;
-    fs->nseqs++;
-}
-
-static int file_seq_cmp(const void *a, const void *b)
-{
-    const struct file_seq *const *x = a, *const *y = b;
-    return strcmp((*x)->def.name, (*y)->def.name);
 }
 
 /* ---- the sequence file format ------------------------------------------- */
@@ -532,10 +480,11 @@ static int file_lock(int dir_fd, const char *dir, char *err, size_t errlen)
     return fd;
 }
 
-/* Reads one sequence file into the table (unsorted; the caller sorts). */
+/* Reads one sequence file into the table. */
 static int file_load_one(struct file_store *fs, const char *file, char *err, size_t errlen)
 {
-    struct file_seq *s = NULL;
+    struct seqdef def;
+    uint64_t max_id;
     char why[1024] = "";
     char expect[FILE_NAME_SIZE];
     char *text = NULL;
@@ -576,20 +525,18 @@ static int file_load_one(struct file_store *fs, const char *file, char *err, siz
     }
     text[got] = '\0';
 
-    s = xcalloc(1, sizeof(*s));
-    if (file_parse(text, got, &s->def, &s->max_id, why, sizeof(why)) != 0)
+    if (file_parse(text, got, &def, &max_id, why, sizeof(why)) != 0)
         goto out;
     /* A renamed or copied file would make two names share a counter, or
      * put a sequence where create would never look: refuse it. */
-    file_name_for(s->def.name, expect);
+    file_name_for(def.name, expect);
     if (strcmp(expect, file) != 0) {
         snprintf(why, sizeof(why), "holds sequence '%s', which belongs in %s/seq/%s",
-                 s->def.name, fs->dir, expect);
+                 def.name, fs->dir, expect);
         goto out;
     }
-    memcpy(s->file, expect, sizeof(s->file));
-    file_insert(fs, fs->nseqs, s);
-    s = NULL;
+    if (store_table_add(&fs->table, &def, max_id, why, sizeof(why)) != STORE_OK)
+        goto out;
     rc = 0;
 out:
     if (rc != 0)
@@ -598,7 +545,6 @@ out:
     if (fd >= 0)
         close(fd);
     free(text);
-    free(s);
     return rc;
 }
 
@@ -649,8 +595,6 @@ static int file_load(struct file_store *fs, char *err, size_t errlen)
                  strerror(errno));
         goto out;
     }
-    if (fs->nseqs > 1)
-        qsort(fs->seqs, fs->nseqs, sizeof(*fs->seqs), file_seq_cmp);
     rc = 0;
 out:
     closedir(d);
@@ -661,11 +605,7 @@ out:
 
 static void file_free(struct file_store *fs)
 {
-    size_t i;
-
-    for (i = 0; i < fs->nseqs; i++)
-        free(fs->seqs[i]);
-    free(fs->seqs);
+    store_table_free(&fs->table);
     if (fs->seq_fd >= 0)
         close(fs->seq_fd);
     /* Closing the last fd of LOCK releases the flock. */
@@ -688,6 +628,7 @@ static int file_open(struct store *st, const struct config *cfg, char *err, size
     }
     fs = xcalloc(1, sizeof(*fs));
     pthread_mutex_init(&fs->lock, NULL);
+    store_table_init(&fs->table);
     fs->lock_fd = fs->seq_fd = -1;
     fs->dir = xstrdup(cfg->store_dir);
     len = strlen(fs->dir);
@@ -721,7 +662,7 @@ static int file_open(struct store *st, const struct config *cfg, char *err, size
         goto fail;
     close(dir_fd);
     st->priv = fs;
-    log_verbose("store: %s holds %zu sequences", fs->dir, fs->nseqs);
+    log_verbose("store: %s holds %zu sequences", fs->dir, fs->table.n);
     return 0;
 
 fail:
@@ -752,32 +693,27 @@ static int file_claim(struct store *st, void *sess, const char *name, uint64_t w
                       struct claim *out, char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
-    struct file_seq *s;
-    uint64_t n, top;
+    struct table_seq *s;
+    struct claim c;
+    char file[FILE_NAME_SIZE];
+    uint64_t top;
     int rc;
 
     pthread_mutex_lock(&fs->lock);
-    s = file_get(fs, name);
+    s = store_table_get(&fs->table, name, err, errlen);
     if (s == NULL) {
-        snprintf(err, errlen, "no such sequence '%s'", name);
         rc = STORE_NOT_FOUND;
         goto out;
     }
-    n = want > s->def.segment ? want : s->def.segment;
-    if (n > UINT64_MAX - s->max_id) {
-        snprintf(err, errlen, "sequence counter overflow (max_id %" PRIu64 ", claim %" PRIu64 ")",
-                 s->max_id, n);
-        rc = STORE_ERROR;
+    rc = store_table_claim_range(s, want, &c, err, errlen);
+    if (rc != STORE_OK)
         goto out;
-    }
-    top = s->max_id + n;
-    switch (file_put(fs, s->file, &s->def, top, err, errlen)) {
+    top = c.start + c.count;
+    file_name_for(name, file);
+    switch (file_put(fs, file, &s->def, top, err, errlen)) {
     case FILE_PUT_OK:
-        out->start = s->max_id;
-        out->count = n;
-        out->def = s->def;
+        *out = c;
         s->max_id = top;
-        rc = STORE_OK;
         break;
     case FILE_PUT_UNSURE:
         /* The new max_id may or may not survive a crash: the range is
@@ -795,74 +731,81 @@ out:
 }
 
 /* Whatever happens on disk is safe here: the range was never served, so a
- * file left at `to` or at `from` both keep every served counter below it. */
+ * file left at `to` or at `from` both keep every served counter below it.
+ * An empty range moves nothing and writes nothing. */
 static int file_give_back(struct store *st, void *sess, const char *name, uint64_t from,
                           uint64_t to, char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
-    struct file_seq *s;
-    int rc = STORE_OK;
+    struct table_seq *s;
+    char file[FILE_NAME_SIZE];
+    int rc;
 
     pthread_mutex_lock(&fs->lock);
-    s = file_get(fs, name);
+    s = store_table_get(&fs->table, name, err, errlen);
     if (s == NULL) {
-        snprintf(err, errlen, "no such sequence '%s'", name);
         rc = STORE_NOT_FOUND;
-    } else if (from < to && s->max_id == to) {
-        if (file_put(fs, s->file, &s->def, from, err, errlen) == FILE_PUT_OK)
-            s->max_id = from;
-        else
-            rc = STORE_ERROR;
-    } else {
-        rc = STORE_STALE;
+        goto out;
     }
+    rc = store_table_give_back_check(s, from, to);
+    if (rc != STORE_OK || s->max_id == from)
+        goto out;
+    file_name_for(name, file);
+    if (file_put(fs, file, &s->def, from, err, errlen) == FILE_PUT_OK)
+        s->max_id = from;
+    else
+        rc = STORE_ERROR;
+out:
     pthread_mutex_unlock(&fs->lock);
     return rc;
+}
+
+/* Two names whose files would be the same (a hash collision of long
+ * escaped names) cannot both be kept: STORE_ERROR naming the other one. */
+static int file_name_free(const struct file_store *fs, const char *name, const char *file,
+                          char *err, size_t errlen)
+{
+    char other[FILE_NAME_SIZE];
+    size_t i;
+
+    for (i = 0; i < fs->table.n; i++) {
+        const char *known = fs->table.seqs[i]->def.name;
+        file_name_for(known, other);
+        if (strcmp(other, file) == 0) {
+            snprintf(err, errlen, "sequence name '%s' would share file %s with '%s'; "
+                     "choose another name", name, file, known);
+            return STORE_ERROR;
+        }
+    }
+    return STORE_OK;
 }
 
 static int file_create(struct store *st, void *sess, const struct seqdef *def,
                        char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
-    struct file_seq *s;
-    bool found;
-    size_t i;
-    int rc = STORE_OK;
+    char file[FILE_NAME_SIZE];
+    int rc;
 
     /* What is written must load at the next start (and an empty name
-     * would make a hidden file that the next start never reads). */
-    if (seqdef_validate(def, err, errlen) != 0)
-        return STORE_ERROR;
-
-    s = xcalloc(1, sizeof(*s));
-    s->def = *def;
-    s->max_id = 0;
-    file_name_for(def->name, s->file);
-
+     * would make a hidden file that the next start never reads): the
+     * table's own check comes before the write. */
     pthread_mutex_lock(&fs->lock);
-    i = file_search(fs, def->name, &found);
-    if (found) {
-        snprintf(err, errlen, "sequence '%s' already exists", def->name);
-        rc = STORE_EXISTS;
+    rc = store_table_check_new(&fs->table, def, err, errlen);
+    if (rc != STORE_OK)
         goto out;
-    }
-    for (size_t j = 0; j < fs->nseqs; j++)
-        if (strcmp(fs->seqs[j]->file, s->file) == 0) {
-            snprintf(err, errlen, "sequence name '%s' would share file %s with '%s'; "
-                     "choose another name", def->name, s->file, fs->seqs[j]->def.name);
-            rc = STORE_ERROR;
-            goto out;
-        }
-    switch (file_put(fs, s->file, &s->def, 0, err, errlen)) {
+    file_name_for(def->name, file);
+    rc = file_name_free(fs, def->name, file, err, errlen);
+    if (rc != STORE_OK)
+        goto out;
+    switch (file_put(fs, file, def, 0, err, errlen)) {
     case FILE_PUT_OK:
-        file_insert(fs, i, s);
-        s = NULL;
+        rc = store_table_add(&fs->table, def, 0, err, errlen);
         break;
     case FILE_PUT_UNSURE:
         /* The file is there now and will be read at the next start, so
          * the table must have it too; the caller hears of the failure. */
-        file_insert(fs, i, s);
-        s = NULL;
+        store_table_add(&fs->table, def, 0, NULL, 0);
         rc = STORE_ERROR;
         break;
     default:
@@ -871,42 +814,35 @@ static int file_create(struct store *st, void *sess, const struct seqdef *def,
     }
 out:
     pthread_mutex_unlock(&fs->lock);
-    free(s);
     return rc;
 }
 
 static int file_drop(struct store *st, void *sess, const char *name, char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
-    struct file_seq *s;
-    bool found;
-    size_t i;
+    char file[FILE_NAME_SIZE];
     int rc = STORE_OK;
 
     pthread_mutex_lock(&fs->lock);
-    i = file_search(fs, name, &found);
-    if (!found) {
-        snprintf(err, errlen, "no such sequence '%s'", name);
+    if (store_table_get(&fs->table, name, err, errlen) == NULL) {
         rc = STORE_NOT_FOUND;
         goto out;
     }
-    s = fs->seqs[i];
+    file_name_for(name, file);
     /* ENOENT: someone removed the file by hand; the sequence is gone. */
-    if (unlinkat(fs->seq_fd, s->file, 0) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot remove %s/seq/%s: %s", fs->dir, s->file, strerror(errno));
+    if (unlinkat(fs->seq_fd, file, 0) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "cannot remove %s/seq/%s: %s", fs->dir, file, strerror(errno));
         rc = STORE_ERROR;
         goto out;
     }
     if (fsync(fs->seq_fd) != 0) {
         /* The file is unlinked but may come back after a crash, with its
          * max_id: harmless, and the caller hears of it. */
-        snprintf(err, errlen, "cannot fsync %s/seq after removing %s: %s", fs->dir, s->file,
+        snprintf(err, errlen, "cannot fsync %s/seq after removing %s: %s", fs->dir, file,
                  strerror(errno));
         rc = STORE_ERROR;
     }
-    free(s);
-    memmove(&fs->seqs[i], &fs->seqs[i + 1], (fs->nseqs - i - 1) * sizeof(*fs->seqs));
-    fs->nseqs--;
+    store_table_remove(&fs->table, name, NULL, 0);
 out:
     pthread_mutex_unlock(&fs->lock);
     return rc;
@@ -916,17 +852,10 @@ static int file_lookup(struct store *st, void *sess, const char *name, struct se
                        char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
-    struct file_seq *s;
-    int rc = STORE_OK;
+    int rc;
 
     pthread_mutex_lock(&fs->lock);
-    s = file_get(fs, name);
-    if (s == NULL) {
-        snprintf(err, errlen, "no such sequence '%s'", name);
-        rc = STORE_NOT_FOUND;
-    } else {
-        *def = s->def;
-    }
+    rc = store_table_lookup(&fs->table, name, def, err, errlen);
     pthread_mutex_unlock(&fs->lock);
     return rc;
 }
@@ -940,10 +869,7 @@ static int file_list(struct store *st, void *sess, store_list_fn *each, void *ar
     size_t i, n;
 
     pthread_mutex_lock(&fs->lock);
-    n = fs->nseqs;
-    defs = xmalloc(n * sizeof(*defs));
-    for (i = 0; i < n; i++)
-        defs[i] = fs->seqs[i]->def;
+    defs = store_table_defs(&fs->table, &n);
     pthread_mutex_unlock(&fs->lock);
 
     for (i = 0; i < n; i++)

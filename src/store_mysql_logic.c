@@ -343,25 +343,26 @@ int sml_claim_size(int64_t max_id, int64_t step, uint64_t want, uint64_t *n)
 
 /* ---- rows ------------------------------------------------------------------ */
 
-/* The row's name for messages: at most 40 bytes, unprintable bytes as '?'. */
+/* The row's name for messages: at most 40 bytes, shown by the one
+ * printable rule (str_printable), "..." when it was longer. */
+#define SML_SHOWN_MAX 40
 static void sml_shown_name(const struct sml_row *row, char *dst, size_t dstlen)
 {
-    size_t len = row->null[SML_COL_NAME] ? 0 : row->len[SML_COL_NAME], n, i;
+    size_t len = row->null[SML_COL_NAME] ? 0 : row->len[SML_COL_NAME];
+    size_t outlen = dstlen < SML_SHOWN_MAX + 1 ? dstlen : SML_SHOWN_MAX + 1;
 
     if (len > sizeof(row->name))
         len = sizeof(row->name);
-    n = len > 40 ? 40 : len;
-    if (n > dstlen - 1)
-        n = dstlen - 1;
-    for (i = 0; i < n; i++)
-        dst[i] = (row->name[i] >= 0x21 && row->name[i] <= 0x7e) ? row->name[i] : '?';
-    dst[i] = '\0';
-    if (len > n && dstlen > n + 3)
-        memcpy(dst + n, "...", 4);
+    str_printable(row->name, len, dst, outlen);
+    if (len > SML_SHOWN_MAX && dstlen >= SML_SHOWN_MAX + 4)
+        memcpy(dst + SML_SHOWN_MAX, "...", 4);
 }
 
 /* Copy a description: at most SEQ_DESC_MAX bytes, cut at a UTF-8 character
- * boundary, control characters as '?'. */
+ * boundary, control characters as '?'. Not str_printable: this is the
+ * row's own text kept for INFO, not a quote in a message, and a Leaf
+ * table's descriptions are often UTF-8 (Chinese), which must survive;
+ * only what would break INFO's one line (C0 controls, DEL) is replaced. */
 static void sml_copy_description(char *dst, const char *src, size_t len)
 {
     size_t i;

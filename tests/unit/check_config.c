@@ -686,6 +686,72 @@ START_TEST(test_docs_describe_every_key)
 }
 END_TEST
 
+/* ---- paths, store threads, table names ------------------------------- */
+
+START_TEST(test_resolve_paths_makes_a_relative_store_dir_absolute)
+{
+    char cwd[4096], want[4400];
+
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(want, sizeof want, "%s/data/seqd", cwd);
+    snprintf(cfg.store_dir, sizeof cfg.store_dir, "data/seqd");
+    ck_assert_int_eq(config_resolve_paths(&cfg, err, sizeof err), 0);
+    ck_assert_str_eq(cfg.store_dir, want);
+    /* An absolute dir stays as it is (a reload resolves to the same), and
+     * so does an empty one. */
+    ck_assert_int_eq(config_resolve_paths(&cfg, err, sizeof err), 0);
+    ck_assert_str_eq(cfg.store_dir, want);
+    cfg.store_dir[0] = '\0';
+    ck_assert_int_eq(config_resolve_paths(&cfg, err, sizeof err), 0);
+    ck_assert_str_eq(cfg.store_dir, "");
+}
+END_TEST
+
+START_TEST(test_resolve_paths_refuses_a_dir_that_would_not_fit)
+{
+    /* Even "/" + '/' + this is one byte too many. */
+    memset(cfg.store_dir, 'd', CONFIG_STR_MAX - 2);
+    cfg.store_dir[CONFIG_STR_MAX - 2] = '\0';
+    ck_assert_int_eq(config_resolve_paths(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "key 'store.dir'") != NULL, "%s", err);
+    ck_assert_uint_eq(strlen(cfg.store_dir), CONFIG_STR_MAX - 2);
+}
+END_TEST
+
+START_TEST(test_store_threads_follow_the_store_type)
+{
+    cfg.store_threads = 3;
+    cfg.mysql_threads = 7;
+    snprintf(cfg.store_type, sizeof cfg.store_type, "file");
+    ck_assert_int_eq(config_store_threads(&cfg), 3);
+    snprintf(cfg.store_type, sizeof cfg.store_type, "memory");
+    ck_assert_int_eq(config_store_threads(&cfg), 3);
+    snprintf(cfg.store_type, sizeof cfg.store_type, "mysql");
+    ck_assert_int_eq(config_store_threads(&cfg), 7);
+}
+END_TEST
+
+START_TEST(test_table_name_rule_takes_only_plain_identifiers)
+{
+    char name[CONFIG_TABLE_NAME_MAX + 2];
+
+    ck_assert(config_table_name_ok("seqd_segments"));
+    ck_assert(config_table_name_ok("T1"));
+    ck_assert(!config_table_name_ok(NULL));
+    ck_assert(!config_table_name_ok(""));
+    ck_assert(!config_table_name_ok("bad-name"));
+    ck_assert(!config_table_name_ok("db.table"));
+    ck_assert(!config_table_name_ok("t`; DROP TABLE x; --"));
+    ck_assert(!config_table_name_ok("t\xc3\xa9"));
+    memset(name, 'a', CONFIG_TABLE_NAME_MAX);
+    name[CONFIG_TABLE_NAME_MAX] = '\0';
+    ck_assert(config_table_name_ok(name));
+    name[CONFIG_TABLE_NAME_MAX] = 'a';
+    name[CONFIG_TABLE_NAME_MAX + 1] = '\0';
+    ck_assert(!config_table_name_ok(name));
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -714,6 +780,10 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_check_needs_a_way_to_reach_mysql);
     tcase_add_test(tc, test_check_wants_ssl_cert_and_key_together);
     tcase_add_test(tc, test_check_applies_each_key_rule_to_values_set_directly);
+    tcase_add_test(tc, test_resolve_paths_makes_a_relative_store_dir_absolute);
+    tcase_add_test(tc, test_resolve_paths_refuses_a_dir_that_would_not_fit);
+    tcase_add_test(tc, test_store_threads_follow_the_store_type);
+    tcase_add_test(tc, test_table_name_rule_takes_only_plain_identifiers);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reload");

@@ -1,0 +1,88 @@
+/*
+ * store_table: the in-memory table of the stores that keep their
+ * sequences in this process (store_memory.c, store_file.c): definitions
+ * sorted by name, each with its max_id, and the one copy of the claim and
+ * give-back arithmetic of store.h's contract.
+ *
+ * Pure: no I/O and no lock. The backend holds its own mutex around every
+ * call (the file store also across the disk write between working a
+ * change out and making it). Every entry passed seqdef_validate(), so its
+ * segment is at least 1 and no claim is ever empty.
+ *
+ * The arithmetic, once for both backends:
+ *  - a claim of `want` takes [max_id, max_id + n), n = max(want, segment).
+ *    A claim that would pass UINT64_MAX takes nothing and is an error.
+ *    The table knows no kinds: a claim past the kind's limit is taken
+ *    like any other, and the sequence (segment.c) cuts it.
+ *  - a give-back of [from, to) is a compare-and-set: it applies only when
+ *    from <= to and max_id is still `to`, and then max_id becomes `from`.
+ *    An empty range (from == to) is such a compare-and-set that changes
+ *    nothing: STORE_OK when max_id is `to`, STORE_STALE otherwise. A
+ *    reversed range (from > to) never applies.
+ */
+#ifndef SEQD_STORE_TABLE_H
+#define SEQD_STORE_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seqdef.h"
+#include "store.h"
+
+struct table_seq {
+    struct seqdef def;
+    uint64_t max_id;               /* next unclaimed counter */
+};
+
+struct store_table {
+    struct table_seq **seqs;       /* sorted by name (strcmp) */
+    size_t n;
+    size_t cap;
+};
+
+void store_table_init(struct store_table *t);
+/* Frees every entry; t is empty (and usable) afterwards. */
+void store_table_free(struct store_table *t);
+
+/* The entry for name, or NULL. */
+struct table_seq *store_table_find(const struct store_table *t, const char *name);
+/* The entry for name, or NULL with "no such sequence 'name'" in err. */
+struct table_seq *store_table_get(const struct store_table *t, const char *name,
+                                  char *err, size_t errlen);
+
+/* May def enter the table? STORE_OK; STORE_ERROR when seqdef_validate()
+ * refuses it (what could not be served is never stored); STORE_EXISTS when
+ * the name is taken. err says why. */
+int store_table_check_new(const struct store_table *t, const struct seqdef *def,
+                          char *err, size_t errlen);
+/* Adds (def, max_id) when store_table_check_new() allows it; returns its status. */
+int store_table_add(struct store_table *t, const struct seqdef *def, uint64_t max_id,
+                    char *err, size_t errlen);
+/* STORE_OK, or STORE_NOT_FOUND with err set. */
+int store_table_remove(struct store_table *t, const char *name, char *err, size_t errlen);
+/* Copies the definition into *def: STORE_OK, or STORE_NOT_FOUND with err set. */
+int store_table_lookup(const struct store_table *t, const char *name, struct seqdef *def,
+                       char *err, size_t errlen);
+/* A copy of every definition in name order (free() it), *n of them; so a
+ * backend can call store.h's list callback after dropping its lock. */
+struct seqdef *store_table_defs(const struct store_table *t, size_t *n);
+
+/* What a claim of `want` takes from s, into *out (start, count, the
+ * definition). STORE_OK, or STORE_ERROR with err set when the counters
+ * would pass UINT64_MAX. Changes nothing: once the claim is recorded the
+ * caller sets s->max_id = out->start + out->count. */
+int store_table_claim_range(const struct table_seq *s, uint64_t want, struct claim *out,
+                            char *err, size_t errlen);
+/* Does the give-back of [from, to) apply to s? STORE_OK (the caller then
+ * sets s->max_id = from once that is recorded) or STORE_STALE. */
+int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to);
+
+/* The two above on the entry for name, applied at once (nothing to record
+ * first): STORE_OK, STORE_NOT_FOUND, STORE_ERROR (claim) or STORE_STALE
+ * (give-back), with err set for all but STORE_OK and STORE_STALE. */
+int store_table_claim(struct store_table *t, const char *name, uint64_t want,
+                      struct claim *out, char *err, size_t errlen);
+int store_table_give_back(struct store_table *t, const char *name, uint64_t from, uint64_t to,
+                          char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * check_store_table: the table and the claim / give-back arithmetic that
+ * the memory and file stores share, driven directly (no store, no disk).
+ * Each test fails if the rule it is named for breaks: claims never
+ * overlap and take at least a segment, a claim that would pass UINT64_MAX
+ * takes nothing, a give-back applies only while max_id is still its `to`
+ * and an empty or reversed one never moves max_id.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_table.h"
+#include "util.h"
+
+static char err[512];
+
+static struct seqdef def_increasing(const char *name, uint64_t segment)
+{
+    struct seqdef d;
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.name, sizeof(d.name), "%s", name);
+    d.kind = SEQ_INCREASING;
+    d.starting = 1;
+    d.increment = 1;
+    d.segment = segment;
+    return d;
+}
+
+/* A table holding one increasing sequence `name` at max_id. */
+static void table_with(struct store_table *t, const char *name, uint64_t segment, uint64_t max_id)
+{
+    struct seqdef d = def_increasing(name, segment);
+
+    store_table_init(t);
+    ck_assert_int_eq(store_table_add(t, &d, max_id, err, sizeof(err)), STORE_OK);
+}
+
+static uint64_t max_id_of(const struct store_table *t, const char *name)
+{
+    const struct table_seq *s = store_table_find(t, name);
+
+    ck_assert_ptr_nonnull(s);
+    return s->max_id;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+START_TEST(test_names_stay_sorted_and_are_found_after_any_insert_order)
+{
+    static const char *const names[] = { "m", "c", "x", "a", "q", "b" };
+    static const char *const sorted[] = { "a", "b", "c", "m", "q", "x" };
+    struct store_table t;
+    struct seqdef *defs, got;
+    size_t i, n;
+
+    store_table_init(&t);
+    for (i = 0; i < ARRAY_SIZE(names); i++) {
+        struct seqdef d = def_increasing(names[i], 10 + i);
+        ck_assert_int_eq(store_table_add(&t, &d, i, err, sizeof(err)), STORE_OK);
+    }
+    defs = store_table_defs(&t, &n);
+    ck_assert_uint_eq(n, ARRAY_SIZE(sorted));
+    for (i = 0; i < n; i++)
+        ck_assert_str_eq(defs[i].name, sorted[i]);
+    free(defs);
+    for (i = 0; i < ARRAY_SIZE(names); i++) {
+        ck_assert_int_eq(store_table_lookup(&t, names[i], &got, err, sizeof(err)), STORE_OK);
+        ck_assert_uint_eq(got.segment, 10 + i);
+        ck_assert_uint_eq(max_id_of(&t, names[i]), i);
+    }
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_add_refuses_a_taken_name_and_keeps_the_first)
+{
+    struct store_table t;
+    struct seqdef again = def_increasing("dup", 5), got;
+
+    table_with(&t, "dup", 100, 700);
+    ck_assert_int_eq(store_table_add(&t, &again, 0, err, sizeof(err)), STORE_EXISTS);
+    ck_assert_ptr_nonnull(strstr(err, "already exists"));
+    ck_assert_int_eq(store_table_lookup(&t, "dup", &got, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(got.segment, 100);
+    ck_assert_uint_eq(max_id_of(&t, "dup"), 700);
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_add_refuses_what_could_not_be_served)
+{
+    struct store_table t;
+    struct seqdef bad = def_increasing("bad", 100), nosegment = def_increasing("zero", 0);
+    size_t n;
+
+    store_table_init(&t);
+    bad.kind = 7;
+    ck_assert_int_eq(store_table_add(&t, &bad, 0, err, sizeof(err)), STORE_ERROR);
+    /* A segment of 0 would make an empty claim possible. */
+    ck_assert_int_eq(store_table_add(&t, &nosegment, 0, err, sizeof(err)), STORE_ERROR);
+    free(store_table_defs(&t, &n));
+    ck_assert_uint_eq(n, 0);
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_remove_and_unknown_names)
+{
+    struct store_table t;
+    struct seqdef got;
+    struct claim c;
+
+    table_with(&t, "gone", 10, 0);
+    ck_assert_int_eq(store_table_remove(&t, "gone", err, sizeof(err)), STORE_OK);
+    ck_assert_ptr_null(store_table_find(&t, "gone"));
+    ck_assert_int_eq(store_table_remove(&t, "gone", err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(err, "'gone'"));
+    ck_assert_int_eq(store_table_lookup(&t, "gone", &got, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_claim(&t, "gone", 1, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_give_back(&t, "gone", 0, 1, err, sizeof(err)), STORE_NOT_FOUND);
+    store_table_free(&t);
+}
+END_TEST
+
+/* ---- claims ------------------------------------------------------------- */
+
+START_TEST(test_claims_follow_each_other_and_take_at_least_a_segment)
+{
+    static const uint64_t wants[] = { 0, 1, 99, 100, 101, 5000, 3 };
+    struct store_table t;
+    uint64_t next = 40;
+    size_t i;
+
+    table_with(&t, "s", 100, 40);
+    for (i = 0; i < ARRAY_SIZE(wants); i++) {
+        struct claim c;
+        ck_assert_int_eq(store_table_claim(&t, "s", wants[i], &c, err, sizeof(err)), STORE_OK);
+        ck_assert_uint_eq(c.start, next);
+        ck_assert_uint_eq(c.count, wants[i] > 100 ? wants[i] : 100);
+        ck_assert_str_eq(c.def.name, "s");
+        next = c.start + c.count;
+        ck_assert_uint_eq(max_id_of(&t, "s"), next);
+    }
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_claim_range_changes_nothing_until_the_caller_records_it)
+{
+    struct store_table t;
+    struct claim c;
+
+    table_with(&t, "s", 100, 500);
+    ck_assert_int_eq(store_table_claim_range(store_table_find(&t, "s"), 0, &c, err, sizeof(err)),
+                     STORE_OK);
+    ck_assert_uint_eq(c.start, 500);
+    ck_assert_uint_eq(c.count, 100);
+    ck_assert_uint_eq(max_id_of(&t, "s"), 500);
+    store_table_free(&t);
+}
+END_TEST
+
+/* The counter's own limit: a claim may end exactly at UINT64_MAX; one more
+ * counter is an error that takes nothing. */
+START_TEST(test_claim_at_the_counter_limit_takes_the_rest_then_fails_changing_nothing)
+{
+    struct store_table t;
+    struct claim c;
+
+    table_with(&t, "big", 100, UINT64_MAX - 250);
+    ck_assert_int_eq(store_table_claim(&t, "big", 250, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, UINT64_MAX - 250);
+    ck_assert_uint_eq(c.count, 250);
+    ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX);
+
+    ck_assert_int_eq(store_table_claim(&t, "big", 0, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_ptr_nonnull(strstr(err, "sequence counter overflow"));
+    ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX);
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_claim_larger_than_what_is_left_fails_changing_nothing)
+{
+    struct store_table t;
+    struct claim c;
+
+    /* 500 counters are left: less than a segment, and less than wanted. */
+    table_with(&t, "big", 1000, UINT64_MAX - 500);
+    ck_assert_int_eq(store_table_claim(&t, "big", 0, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(store_table_claim(&t, "big", 501, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX - 500);
+    store_table_free(&t);
+}
+END_TEST
+
+/* A kind's limit (here 900 three-digit numbers) is the sequence's business
+ * (segment.c cuts the range): the table takes a full segment past it. */
+START_TEST(test_claim_past_a_kinds_limit_is_taken_whole)
+{
+    struct store_table t;
+    struct seqdef d = def_increasing("three", 1000);
+    struct claim c;
+
+    d.kind = SEQ_FIXED;
+    d.length = 3;
+    d.starting = 100;
+    ck_assert_uint_eq(seqdef_limit(&d), 900);
+    store_table_init(&t);
+    ck_assert_int_eq(store_table_add(&t, &d, 850, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "three", 0, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 850);
+    ck_assert_uint_eq(c.count, 1000);
+    ck_assert_uint_eq(max_id_of(&t, "three"), 1850);
+    store_table_free(&t);
+}
+END_TEST
+
+/* ---- give-back ---------------------------------------------------------- */
+
+START_TEST(test_give_back_at_the_top_lowers_max_id_to_from)
+{
+    struct store_table t;
+    struct claim c;
+
+    table_with(&t, "gb", 100, 0);
+    ck_assert_int_eq(store_table_claim(&t, "gb", 0, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 40, 100, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(max_id_of(&t, "gb"), 40);
+    /* The given-back counters are the next claim's. */
+    ck_assert_int_eq(store_table_claim(&t, "gb", 0, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 40);
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_give_back_after_max_id_moved_on_is_stale_and_changes_nothing)
+{
+    struct store_table t;
+
+    table_with(&t, "gb", 100, 300);
+    /* [150, 200) was claimed, then someone claimed [200, 300). */
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 150, 200, err, sizeof(err)), STORE_STALE);
+    ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    /* max_id below `to` (it was given back already) is stale too. */
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 250, 400, err, sizeof(err)), STORE_STALE);
+    ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 150, 200),
+                     STORE_STALE);
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_give_back_of_an_empty_range_changes_nothing)
+{
+    struct store_table t;
+
+    table_with(&t, "gb", 100, 300);
+    /* At the top: the compare holds, the set is a no-op. */
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 300, 300, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    /* Below the top: the compare fails, as for any other range. */
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 200, 200, err, sizeof(err)), STORE_STALE);
+    ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    store_table_free(&t);
+}
+END_TEST
+
+/* from > to would move max_id up over counters nobody claimed. */
+START_TEST(test_give_back_of_a_reversed_range_never_applies)
+{
+    struct store_table t;
+
+    table_with(&t, "gb", 100, 300);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 400, 300, err, sizeof(err)), STORE_STALE);
+    ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 301, 300),
+                     STORE_STALE);
+    store_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_give_back_check_changes_nothing_until_the_caller_records_it)
+{
+    struct store_table t;
+
+    table_with(&t, "gb", 100, 300);
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 250, 300), STORE_OK);
+    ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    store_table_free(&t);
+}
+END_TEST
+
+static Suite *store_table_suite(void)
+{
+    Suite *s = suite_create("store_table");
+    TCase *table = tcase_create("table");
+    TCase *claim = tcase_create("claim");
+    TCase *give_back = tcase_create("give-back");
+
+    tcase_add_test(table, test_names_stay_sorted_and_are_found_after_any_insert_order);
+    tcase_add_test(table, test_add_refuses_a_taken_name_and_keeps_the_first);
+    tcase_add_test(table, test_add_refuses_what_could_not_be_served);
+    tcase_add_test(table, test_remove_and_unknown_names);
+    suite_add_tcase(s, table);
+
+    tcase_add_test(claim, test_claims_follow_each_other_and_take_at_least_a_segment);
+    tcase_add_test(claim, test_claim_range_changes_nothing_until_the_caller_records_it);
+    tcase_add_test(claim, test_claim_at_the_counter_limit_takes_the_rest_then_fails_changing_nothing);
+    tcase_add_test(claim, test_claim_larger_than_what_is_left_fails_changing_nothing);
+    tcase_add_test(claim, test_claim_past_a_kinds_limit_is_taken_whole);
+    suite_add_tcase(s, claim);
+
+    tcase_add_test(give_back, test_give_back_at_the_top_lowers_max_id_to_from);
+    tcase_add_test(give_back, test_give_back_after_max_id_moved_on_is_stale_and_changes_nothing);
+    tcase_add_test(give_back, test_give_back_of_an_empty_range_changes_nothing);
+    tcase_add_test(give_back, test_give_back_of_a_reversed_range_never_applies);
+    tcase_add_test(give_back, test_give_back_check_changes_nothing_until_the_caller_records_it);
+    suite_add_tcase(s, give_back);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(store_table_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
