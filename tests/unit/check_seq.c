@@ -1,0 +1,237 @@
+/*
+ * Unit tests of seq: waiters parked on a sequence, and who is told when
+ * its claim lands. The store is the real memory store behind the real
+ * store pool; env.wake records which worker was told about which
+ * sequence instead of posting to a worker thread.
+ *
+ * What they prove: a landing claim tells only the workers that have
+ * waiters on that sequence, and hands each worker only its own waiters of
+ * that sequence (issue 7: "a claim that lands wakes only the waiters of
+ * that sequence"); a waiter that stopped waiting is not handed over; a
+ * deleted sequence tells its waiters at once.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "seq.h"
+#include "store.h"
+#include "store_pool.h"
+#include "util.h"
+
+#define MAX_WAKES 64
+
+static struct {
+    pthread_mutex_t lock;
+    int n;
+    int worker[MAX_WAKES];
+    struct seq *seq[MAX_WAKES];
+} wakes = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct store st;
+static struct store_pool *pool;
+
+/* env.wake: remember (worker, sequence); the reference is the test's. */
+static void record_wake(int worker, struct seq *s)
+{
+    pthread_mutex_lock(&wakes.lock);
+    ck_assert_int_lt(wakes.n, MAX_WAKES);
+    wakes.worker[wakes.n] = worker;
+    wakes.seq[wakes.n] = s;
+    wakes.n++;
+    pthread_mutex_unlock(&wakes.lock);
+}
+
+static int wakes_of(int worker, const struct seq *s)
+{
+    int n = 0;
+    pthread_mutex_lock(&wakes.lock);
+    for (int i = 0; i < wakes.n; i++)
+        n += wakes.worker[i] == worker && wakes.seq[i] == s;
+    pthread_mutex_unlock(&wakes.lock);
+    return n;
+}
+
+static void release_wakes(void)
+{
+    pthread_mutex_lock(&wakes.lock);
+    for (int i = 0; i < wakes.n; i++)
+        seq_release(wakes.seq[i]);
+    wakes.n = 0;
+    pthread_mutex_unlock(&wakes.lock);
+}
+
+/* Wait (bounded) until worker has been told about s. */
+static bool wait_wake(int worker, const struct seq *s)
+{
+    for (int i = 0; i < 500; i++) {
+        if (wakes_of(worker, s) > 0)
+            return true;
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void setup_with_delay(int claim_delay_ms)
+{
+    struct config cfg;
+    char err[256];
+
+    config_defaults(&cfg);
+    st.ops = &store_memory_ops;
+    st.test_delay_ms = claim_delay_ms;
+    ck_assert_int_eq(st.ops->open(&st, &cfg, err, sizeof(err)), 0);
+    pool = store_pool_start(&st, 2);
+    struct seq_env env = { .pool = pool, .segment_max = 1000, .duration_ms = 900000, .wake = record_wake };
+    seq_registry_init(&env);
+}
+
+static void setup(void)
+{
+    setup_with_delay(0);
+}
+
+static void setup_slow(void)
+{
+    setup_with_delay(300);
+}
+
+static void teardown(void)
+{
+    seq_registry_stop_claims();
+    store_pool_stop(pool);
+    release_wakes();
+    seq_registry_free();
+    st.ops->close(&st);
+}
+
+/* A type 3 sequence in the store and in the registry (a new reference). */
+static struct seq *define(const char *name)
+{
+    struct seqdef def;
+    char err[256];
+    const char *fields[] = { "type", "3", "segment", "10" };
+    const size_t lens[] = { 4, 1, 7, 2 };
+
+    ck_assert_int_eq(seqdef_from_fields(&def, name, strlen(name), 4, fields, lens, 10, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(st.ops->create(&st, st.ops->session_open(&st), &def, err, sizeof(err)), STORE_OK);
+    return seq_add(&def);
+}
+
+static int chain_length(struct seq_waiter *w)
+{
+    int n = 0;
+    for (; w; w = w->next)
+        n++;
+    return n;
+}
+
+static bool chain_has(struct seq_waiter *chain, const struct seq_waiter *w)
+{
+    for (; chain; chain = chain->next)
+        if (chain == w)
+            return true;
+    return false;
+}
+
+START_TEST(landing_claim_tells_only_the_workers_waiting_on_that_sequence)
+{
+    struct seq *a = define("a"), *b = define("b");
+    struct seq_waiter wa0 = { .worker_id = 0 }, wa0b = { .worker_id = 0 }, wb1 = { .worker_id = 1 };
+    int64_t out[1];
+    uint64_t got;
+
+    /* Nothing is buffered yet: all three park, and two claims start. */
+    ck_assert_int_eq(seq_take(a, &wa0, out, 1, &got), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &wa0b, out, 1, &got), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(b, &wb1, out, 1, &got), SEQ_WAIT);
+    ck_assert(wa0.linked && wa0b.linked && wb1.linked);
+
+    ck_assert(wait_wake(0, a));
+    ck_assert(wait_wake(1, b));
+    ck_assert_int_eq(wakes_of(1, a), 0);      /* worker 1 has no waiter on a */
+    ck_assert_int_eq(wakes_of(0, b), 0);      /* worker 0 has no waiter on b */
+
+    /* Worker 0 gets its two waiters of a, not b's; worker 1 none of a's. */
+    ck_assert_ptr_null(seq_ready_waiters(a, 1));
+    struct seq_waiter *ready = seq_ready_waiters(a, 0);
+    ck_assert_int_eq(chain_length(ready), 2);
+    ck_assert(chain_has(ready, &wa0) && chain_has(ready, &wa0b));
+    ck_assert(!chain_has(ready, &wb1));
+    ck_assert(!wa0.linked && !wa0b.linked && wb1.linked);
+    ck_assert_ptr_null(seq_ready_waiters(a, 0));  /* handed over once */
+
+    struct seq_waiter *ready_b = seq_ready_waiters(b, 1);
+    ck_assert_int_eq(chain_length(ready_b), 1);
+    ck_assert_ptr_eq(ready_b, &wb1);
+
+    /* And now the numbers are there. */
+    ck_assert_int_eq(seq_take(a, &wa0, out, 1, &got), SEQ_TAKEN);
+    ck_assert_int_eq(got, 1);
+    seq_release(a);
+    seq_release(b);
+}
+END_TEST
+
+START_TEST(a_waiter_that_stopped_waiting_is_not_handed_over)
+{
+    struct seq *a = define("a");
+    struct seq_waiter gone = { .worker_id = 0 }, stays = { .worker_id = 0 };
+    int64_t out[1];
+    uint64_t got;
+
+    /* The claim takes 300 ms: both park; one gives up before it lands. */
+    ck_assert_int_eq(seq_take(a, &gone, out, 1, &got), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &stays, out, 1, &got), SEQ_WAIT);
+    seq_unpark(a, &gone);
+    ck_assert(!gone.linked);
+    seq_unpark(a, &gone);                     /* twice is harmless */
+
+    ck_assert(wait_wake(0, a));
+    struct seq_waiter *ready = seq_ready_waiters(a, 0);
+    ck_assert_int_eq(chain_length(ready), 1);
+    ck_assert_ptr_eq(ready, &stays);
+    seq_release(a);
+}
+END_TEST
+
+START_TEST(a_deleted_sequence_tells_its_waiters_at_once)
+{
+    struct seq *a = define("a");
+    struct seq_waiter w = { .worker_id = 3 };
+    int64_t out[1];
+    uint64_t got;
+
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_WAIT);
+    seq_remove("a", 1);                       /* the claim is still 300 ms away */
+    ck_assert_int_eq(wakes_of(3, a), 1);
+    ck_assert_ptr_eq(seq_ready_waiters(a, 3), &w);
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_GONE);
+    ck_assert(!w.linked);
+    seq_release(a);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("seq");
+    TCase *fast = tcase_create("waiters");
+    tcase_add_checked_fixture(fast, setup, teardown);
+    tcase_add_test(fast, landing_claim_tells_only_the_workers_waiting_on_that_sequence);
+    suite_add_tcase(s, fast);
+    TCase *slow = tcase_create("waiters with a slow store");
+    tcase_add_checked_fixture(slow, setup_slow, teardown);
+    tcase_add_test(slow, a_waiter_that_stopped_waiting_is_not_handed_over);
+    tcase_add_test(slow, a_deleted_sequence_tells_its_waiters_at_once);
+    suite_add_tcase(s, slow);
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
