@@ -608,6 +608,34 @@ def test_command_and_config_get():
         check(re.fullmatch(r"\(integer\) \d+", cli(s, "COMMAND", "COUNT")), "redis-cli COMMAND COUNT")
 
 
+def test_config_resetstat_resets_the_stats():
+    """CONFIG RESETSTAT answers OK and the counters of INFO stats start again
+    from zero (those of every worker and the listener), then count on."""
+    with server() as s:
+        c = Client(s.port)
+        c.command("HSET", "rs", "type", "3")
+        for _ in range(30):
+            c.command("GET", "rs")
+        others = [Client(s.port) for _ in range(3)]      # on the other worker too
+        for o in others:
+            o.command("GET", "rs")
+        before = parse_info(c.command("INFO", "stats"))
+        check(int(before["total_commands_processed"]) >= 34, "commands counted: %r" % before)
+        check(int(before["total_numbers_served"]) == 33, "numbers counted: %r" % before)
+        check(int(before["total_connections_received"]) >= 4, "connections counted: %r" % before)
+        eq(c.command("CONFIG", "RESETSTAT"), "OK")
+        after = parse_info(c.command("INFO", "stats"))
+        eq(after["total_numbers_served"], "0", "numbers served after RESETSTAT")
+        eq(after["total_connections_received"], "0", "connections after RESETSTAT")
+        check(int(after["total_commands_processed"]) <= 1, "commands after RESETSTAT: %r" % after)
+        for o in others:
+            o.command("GET", "rs")
+            o.close()
+        again = parse_info(c.command("INFO", "stats"))
+        eq(again["total_numbers_served"], "3", "counting goes on after RESETSTAT")
+        eq(c.command("GET", "rs"), "37", "RESETSTAT touches no sequence")
+
+
 def test_error_texts():
     with server() as s:
         c = Client(s.port)
@@ -875,6 +903,7 @@ def test_concurrent_clients_never_share_a_number():
 
 if __name__ == "__main__":
     run_tests([
+        test_config_resetstat_resets_the_stats,
         test_type3_get_incr_mget_next,
         test_type2_get_incr_mget_next,
         test_type1_get_incr_mget_next,

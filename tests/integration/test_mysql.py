@@ -787,6 +787,63 @@ def test_mariadb_outage_serves_buffers_then_recovers():
         stop_all([node])
 
 
+def test_frozen_store_answers_lookups_and_definitions_within_wait_ms():
+    """A store that does not answer (MariaDB frozen with SIGSTOP): a look-up
+    of a name this node has not met and an HSET both answer -TRYAGAIN once
+    segment.wait_ms (1000 ms) has passed, saying what they waited for; the
+    buffered sequence is served all along; after the thaw the node agrees
+    with the table about the HSET that may or may not have happened."""
+    node = start_nodes(1)[0]
+    frozen = False
+    try:
+        assert cmd(node.port, "HSET", "warm", "type", "3", "segment", "1000") == 1
+        assert cmd(node.port, "GET", "warm") == "1"
+        DB.freeze()
+        frozen = True
+        answers = {}
+
+        def timed(key, *args):
+            t0 = time.monotonic()
+            r = cmd(node.port, *args)
+            answers[key] = (r, time.monotonic() - t0)
+
+        threads = [threading.Thread(target=timed, args=("lookup", "GET", "never_seen")),
+                   threading.Thread(target=timed, args=("hset", "HSET", "made_frozen", "type", "3"))]
+        for t in threads:
+            t.start()
+        served = [cmd(node.port, "GET", "warm") for _ in range(20)]
+        for t in threads:
+            t.join(10)
+        assert served == [str(v) for v in range(2, 22)], "buffered numbers while frozen: %r" % served[:3]
+        r, secs = answers["lookup"]
+        assert isinstance(r, RespError) and r == ("TRYAGAIN the store did not answer a look-up of "
+                                                  "'never_seen' within 1000 ms"), r
+        assert 0.9 < secs < 3, "look-up answered after %.2f s" % secs
+        r, secs = answers["hset"]
+        assert isinstance(r, RespError) and r == (
+            "TRYAGAIN the store did not confirm creating 'made_frozen' within 1000 ms; "
+            "it may still happen (check with EXISTS made_frozen)"), r
+        assert 0.9 < secs < 3, "HSET answered after %.2f s" % secs
+        print("frozen store: look-up and HSET answered -TRYAGAIN after %.2f s and %.2f s"
+              % (answers["lookup"][1], secs))
+        DB.thaw()
+        frozen = False
+
+        # The create ran, or failed, after the thaw: either way the node
+        # ends up agreeing with the table, and serves the name if it is there.
+        def agrees():
+            in_table = row("made_frozen") is not None
+            return cmd(node.port, "EXISTS", "made_frozen") == (1 if in_table else 0)
+        wait_until(lambda: DB.rows("SELECT 1") and agrees(), 15, "EXISTS agrees with the table after the thaw")
+        if row("made_frozen") is not None:
+            assert cmd(node.port, "GET", "made_frozen") == "1"
+        assert node.proc.poll() is None
+    finally:
+        if frozen:
+            DB.thaw()
+        stop_all([node])
+
+
 def main():
     global DB
     t0 = time.monotonic()
@@ -808,6 +865,7 @@ def main():
             test_graceful_stop_gives_back_unused_tail,
             test_give_back_never_undoes_another_nodes_claim,
             test_mariadb_outage_serves_buffers_then_recovers,
+            test_frozen_store_answers_lookups_and_definitions_within_wait_ms,
         ])
     finally:
         DB.close()
