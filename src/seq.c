@@ -29,6 +29,41 @@ static struct {
     bool stopping;           /* atomic: no new claims */
 } reg;
 
+/* Lock order: the registry's lock is never taken while holding a
+ * sequence's lock (debug builds check it: seq_locks_held counts this
+ * thread's sequence locks). */
+#ifndef NDEBUG
+static _Thread_local int seq_locks_held;
+#endif
+
+static void seq_lock(struct seq *s)
+{
+    pthread_mutex_lock(&s->lock);
+#ifndef NDEBUG
+    seq_locks_held++;
+#endif
+}
+
+static void seq_unlock(struct seq *s)
+{
+#ifndef NDEBUG
+    assert(seq_locks_held > 0);
+    seq_locks_held--;
+#endif
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void registry_lock(bool write)
+{
+#ifndef NDEBUG
+    assert(seq_locks_held == 0);
+#endif
+    if (write)
+        pthread_rwlock_wrlock(&reg.lock);
+    else
+        pthread_rwlock_rdlock(&reg.lock);
+}
+
 static uint32_t name_hash(const char *name, size_t len)
 {
     uint32_t h = 2166136261u;
@@ -120,7 +155,7 @@ void seq_ref(struct seq *s)
 
 void seq_registry_free(void)
 {
-    pthread_rwlock_wrlock(&reg.lock);
+    registry_lock(true);
     for (size_t i = 0; i < REGISTRY_BUCKETS; i++) {
         struct seq *s = reg.buckets[i];
         while (s) {
@@ -139,7 +174,7 @@ struct seq *seq_find(const char *name, size_t len)
     uint32_t b = name_hash(name, len) % REGISTRY_BUCKETS;
     struct seq *found = NULL;
 
-    pthread_rwlock_rdlock(&reg.lock);
+    registry_lock(false);
     for (struct seq *s = reg.buckets[b]; s; s = s->hnext) {
         if (name_is(s, name, len)) {
             seq_ref(s);
@@ -156,7 +191,7 @@ struct seq *seq_add(const struct seqdef *def)
     size_t len = strlen(def->name);
     uint32_t b = name_hash(def->name, len) % REGISTRY_BUCKETS;
 
-    pthread_rwlock_wrlock(&reg.lock);
+    registry_lock(true);
     for (struct seq *s = reg.buckets[b]; s; s = s->hnext) {
         if (name_is(s, def->name, len)) {
             seq_ref(s);
@@ -197,7 +232,7 @@ void seq_remove(const char *name, size_t len)
     uint32_t b = name_hash(name, len) % REGISTRY_BUCKETS;
     struct seq *victim = NULL;
 
-    pthread_rwlock_wrlock(&reg.lock);
+    registry_lock(true);
     for (struct seq **link = &reg.buckets[b]; *link; link = &(*link)->hnext) {
         if (name_is(*link, name, len)) {
             victim = *link;
@@ -210,19 +245,19 @@ void seq_remove(const char *name, size_t len)
     if (!victim)
         return;
 
-    pthread_mutex_lock(&victim->lock);
+    seq_lock(victim);
     victim->deleted = true;
     victim->wasted += segbuf_unused(&victim->sb);
     uint64_t mask = victim->waiting_workers;
     victim->waiting_workers = 0;
-    pthread_mutex_unlock(&victim->lock);
+    seq_unlock(victim);
     wake_mask(victim, mask);
     seq_release(victim);
 }
 
 size_t seq_count(void)
 {
-    pthread_rwlock_rdlock(&reg.lock);
+    registry_lock(false);
     size_t n = reg.count;
     pthread_rwlock_unlock(&reg.lock);
     return n;
@@ -231,7 +266,7 @@ size_t seq_count(void)
 void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg)
 {
     /* Collect references first so fn may block or take the registry lock. */
-    pthread_rwlock_rdlock(&reg.lock);
+    registry_lock(false);
     size_t n = reg.count, i = 0;
     struct seq **all = xcalloc(n ? n : 1, sizeof(*all));
     for (size_t b = 0; b < REGISTRY_BUCKETS; b++)
@@ -311,7 +346,7 @@ static void claim_done(struct store_job *job)
     bool retry = false, remove = false;
     uint64_t delay = 0;
 
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     bool stopping = __atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
     bool hand_back = false;
     if (s->deleted) {
@@ -363,7 +398,7 @@ static void claim_done(struct store_job *job)
                 delay = 0;
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
 
     if (hand_back)
         give_back_unused_claim(job);
@@ -410,17 +445,17 @@ static void waiter_unlink(struct seq *s, struct seq_waiter *wt)
 
 void seq_unpark(struct seq *s, struct seq_waiter *wt)
 {
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     if (wt->linked)
         waiter_unlink(s, wt);
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
 }
 
 struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
 {
     struct seq_waiter *ready = NULL, **tail = &ready;
 
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     struct seq_waiter *wt = s->waiters;
     while (wt) {
         struct seq_waiter *next = wt->next;
@@ -433,7 +468,7 @@ struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
     }
     /* Waiters of this worker parked after the wake-up was sent keep the
      * bit set; the claim that lands for them sends another. */
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
     return ready;
 }
 
@@ -443,9 +478,9 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
     struct store_job *job = NULL;
     uint64_t n = 0, counter;
 
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     if (s->deleted) {
-        pthread_mutex_unlock(&s->lock);
+        seq_unlock(s);
         *got = 0;
         return SEQ_GONE;
     }
@@ -470,7 +505,7 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         s->claim_in_flight = true;
         job = claim_job_new(s);
     }
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
 
     if (job)
         store_pool_submit(reg.env.pool, job);
@@ -480,24 +515,24 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
 
 void seq_set_segment(struct seq *s, uint64_t segment)
 {
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     s->def.segment = segment;
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
 }
 
 void seq_wait_reason(struct seq *s, char *buf, size_t len)
 {
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     if (s->last_error[0])
         snprintf(buf, len, "the store did not answer: %s", s->last_error);
     else
         snprintf(buf, len, "the store is slow to hand out a new segment");
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
 }
 
 void seq_get_info(struct seq *s, struct seq_info *info)
 {
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     info->def = s->def;
     info->sb = s->sb;
     info->has_current = s->has_last;
@@ -509,7 +544,7 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->claims = s->claims;
     info->last_claim_size = s->last_claim_size;
     strlcpy_safe(info->last_error, s->last_error, sizeof(info->last_error));
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
 }
 
 /* ---- graceful stop ----------------------------------------------------- */
@@ -526,11 +561,11 @@ static void give_back_one(struct seq *s, void *arg)
     uint64_t from, to, unused;
     char err[256] = "";
 
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     unused = segbuf_unused(&s->sb);
     to = s->claimed_top;
     from = segbuf_giveback_from(&s->sb, to);
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
     if (unused == 0 && from == to)
         return;
 
@@ -543,10 +578,10 @@ static void give_back_one(struct seq *s, void *arg)
     if (returned_numbers > unused)
         returned_numbers = unused;
 
-    pthread_mutex_lock(&s->lock);
+    seq_lock(s);
     s->given_back += returned_numbers;
     s->wasted += unused - returned_numbers;
-    pthread_mutex_unlock(&s->lock);
+    seq_unlock(s);
     ctx->returned += returned_numbers;
     ctx->wasted += unused - returned_numbers;
     if (status == STORE_STALE)
