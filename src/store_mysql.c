@@ -975,14 +975,15 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
 {
     struct mysql_store *ms;
     struct sml_verdict v;
-    char msg[256], why[300], what[CONFIG_STR_MAX * 3];
+    char msg[256], why[300], what[CONFIG_STR_MAX * 3], shown[CONFIG_STR_MAX];
     unsigned code;
     MYSQL *c = NULL;
     int i;
 
-    if (!sml_table_name_ok(cfg->mysql_table)) {
+    if (!config_table_name_ok(cfg->mysql_table)) {
         snprintf(err, errlen, "store.mysql.table '%s' must be 1..%d characters of "
-                 "A-Z a-z 0-9 _", cfg->mysql_table, SML_TABLE_MAX);
+                 "A-Z a-z 0-9 _", str_printable(cfg->mysql_table, strlen(cfg->mysql_table),
+                                                shown, sizeof(shown)), CONFIG_TABLE_NAME_MAX);
         return -1;
     }
     if (cfg->mysql_database[0] == '\0') {

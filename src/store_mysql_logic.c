@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "store.h"
 #include "util.h"
 
@@ -24,23 +25,6 @@ const char *sml_col_name(enum sml_col col)
     if ((int)col < 0 || col >= SML_COL_COUNT)
         return "?";
     return sml_col_names[col];
-}
-
-bool sml_table_name_ok(const char *table)
-{
-    size_t i;
-
-    if (table == NULL || table[0] == '\0')
-        return false;
-    for (i = 0; table[i] != '\0'; i++) {
-        char c = table[i];
-        if (i >= SML_TABLE_MAX)
-            return false;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '_'))
-            return false;
-    }
-    return true;
 }
 
 int sml_shape_from_columns(const char *const *cols, size_t ncols, struct sml_shape *shape,
@@ -114,8 +98,8 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
     int c, i;
 
     memset(sql, 0, sizeof(*sql));
-    if (!sml_table_name_ok(table)) {
-        snprintf(err, errlen, "table name must be 1..%d of A-Z a-z 0-9 _", SML_TABLE_MAX);
+    if (!config_table_name_ok(table)) {
+        snprintf(err, errlen, "table name must be 1..%d of A-Z a-z 0-9 _", CONFIG_TABLE_NAME_MAX);
         return -1;
     }
     cols[0] = names[0] = marks[0] = '\0';

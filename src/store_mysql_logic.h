@@ -3,7 +3,8 @@
  * so unit tests can drive them directly (functions prefixed sml_).
  * Pure: no I/O, no globals, no libmysqlclient.
  *
- *  - the SQL texts for a table name (validated, backtick-quoted; sequence
+ *  - the SQL texts for a table name (validated by config_table_name_ok,
+ *    the one table-name rule, and backtick-quoted; sequence
  *    names are always bound parameters, never part of the text);
  *  - which shape the table has: Leaf's columns only, or seqd's as well;
  *  - what a MySQL error means for the caller, given the phase of the
@@ -21,7 +22,6 @@
 
 #include "seqdef.h"
 
-#define SML_TABLE_MAX 64            /* MySQL's limit on an identifier */
 #define SML_SQL_MAX 512             /* longest statement text */
 
 /* Buffers wide enough for any value of the columns as sql/schema.sql
@@ -81,9 +81,6 @@ enum {
 };
 
 /* ---- the table ---------------------------------------------------------- */
-
-/* [A-Za-z0-9_]{1,64}: the only table names seqd puts into SQL text. */
-bool sml_table_name_ok(const char *table);
 
 /* The columns seqd reads, in the order every SELECT returns them. */
 enum sml_col {

@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, check, eq, parse_info, run_tests  # noqa: E402
+from seqd import Client, RespError, Seqd, WaitTimeout, check, eq, parse_info, run_tests, wait_exit  # noqa: E402
 
 NO_SUCH = ("ERR no such sequence '%s' (create it with HSET %s type 3, "
            "or insert a row into seqd_segments)")
@@ -787,13 +787,9 @@ def test_redis_cli_interactive_tty():
                 os.close(fd)
             except OSError:
                 pass
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    break
-                time.sleep(0.05)
-            else:
+            try:
+                wait_exit(pid, 5, "redis-cli exits after QUIT")
+            except WaitTimeout:
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
         stats = info_fields(cli(s, "INFO", "stats"))

@@ -43,7 +43,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB  # noqa: E402
-from seqd import Client, Getter, RespError, Seqd, run_tests  # noqa: E402
+from seqd import Client, Collector, RespError, Seqd, WaitTimeout, run_tests, wait_for  # noqa: E402
 
 SCALE = float(os.environ.get("SEQD_FAULT_SCALE", "1"))
 PIPELINE = 20
@@ -155,7 +155,10 @@ class CommitCutter(threading.Thread):
                         if how == "after":
                             state["hold"] = True
                             u.sendall(out + pkt)
-                            time.sleep(0.1)          # the server commits meanwhile
+                            # Close only once the server has the COMMIT
+                            # (loopback: far less than 0.1 s); the point
+                            # is a cut the client cannot see the end of.
+                            time.sleep(0.1)
                             self._close(c, u)
                             return
                     out += pkt
@@ -178,76 +181,6 @@ class CommitCutter(threading.Thread):
             self._close(c, u)
 
 
-class Collector(threading.Thread):
-    """A client that takes numbers through every node in turn until told to
-    stop, keeping all it gets per connection. Connection failures and
-    -TRYAGAIN are counted, then it moves on (next node, or a short pause)."""
-
-    def __init__(self, idx, nodes, stop):
-        super().__init__(daemon=True)
-        self.idx, self.nodes, self.stop = idx, nodes, stop
-        self.got = {}             # (conn serial, node, name) -> numbers in order received
-        self.count = 0
-        self.tryagain = 0         # -TRYAGAIN replies (each retried)
-        self.conn_failures = 0    # connections that broke or timed out mid-request
-        self.connect_failures = 0 # connects refused (node down)
-        self.errors = []          # other error replies
-        self.requests = 0
-        self.last_number_at = 0.0
-        self.exc = None
-
-    def run(self):
-        try:
-            self._run()
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            self.exc = e
-
-    def _run(self):
-        conns = [None] * len(self.nodes)
-        serial = 0
-        names = list(SEQS)
-        r = self.idx
-        while not self.stop.is_set():
-            k = r % len(self.nodes)
-            r += 1
-            if conns[k] is None:
-                try:
-                    conns[k] = (Getter(self.nodes[k].port, timeout=15), serial)
-                    serial += 1
-                except OSError:
-                    self.connect_failures += 1
-                    time.sleep(0.02)
-                    continue
-            g, cid = conns[k]
-            batch = [names[(r + j) % len(names)] for j in range(PIPELINE)]
-            out = []
-            self.requests += len(batch)
-            try:
-                g.gets(batch, out)
-            except (OSError, ValueError):
-                # ConnectionError, socket.timeout, a reply cut in half: what
-                # arrived before still counts.
-                self.conn_failures += 1
-                g.close()
-                conns[k] = None
-            retry = False
-            for name, v in zip(batch, out):
-                if isinstance(v, int):
-                    self.got.setdefault((cid, k, name), []).append(v)
-                    self.count += 1
-                elif isinstance(v, RespError) and v.startswith("TRYAGAIN"):
-                    self.tryagain += 1
-                    retry = True
-                else:
-                    self.errors.append((k, name, v))
-            if out and isinstance(out[-1], int):
-                self.last_number_at = time.monotonic()
-            time.sleep(0.03 if retry else 0.004)
-        for c in conns:
-            if c:
-                c[0].close()
-
-
 class Faults(threading.Thread):
     """Runs the fault schedule; records what it did."""
 
@@ -265,6 +198,8 @@ class Faults(threading.Thread):
         print("  fault at %5.1f s: %s" % (time.monotonic() - self.t0, what), flush=True)
 
     def at(self, t):
+        """The schedule: the next fault comes at t s (the point of the test:
+        faults land at known moments of the load)."""
         delay = self.t0 + t * SCALE - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -272,21 +207,19 @@ class Faults(threading.Thread):
     def start_node(self, i):
         """Start node i again; it exits at start-up while MariaDB is away,
         so try for a while."""
-        deadline = time.monotonic() + 30
-        while True:
+        def started():
             try:
                 self.nodes[i].start(timeout=10)
-                return
+                return True
             except RuntimeError:
                 self.nodes[i].kill()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+                raise
+        wait_for(started, 30, "node %d starts again" % i, interval=0.5, ignore=(RuntimeError,))
 
     def kill_node(self, i, down_s=0.5):
         self.nodes[i].kill()
         self.note("seqd SIGKILL", "SIGKILL seqd node %d" % i)
-        time.sleep(down_s)
+        time.sleep(down_s)                 # the node stays down a while: part of the fault
         self.start_node(i)
 
     def run(self):
@@ -302,6 +235,7 @@ class Faults(threading.Thread):
         self.at(7)
         DB.stop()
         self.note("mariadb stop/start", "MariaDB stopped (graceful)")
+        # Here and below: how long a fault lasts is the point of the test.
         time.sleep(3 * SCALE)
         DB.start()
         self.note("mariadb back", "MariaDB started again")
@@ -326,7 +260,7 @@ class Faults(threading.Thread):
         self.nodes[1].kill()
         self.note("seqd SIGKILL", "SIGKILL seqd node 0")
         self.note("seqd SIGKILL", "SIGKILL seqd node 1 (at the same time)")
-        time.sleep(0.5)
+        time.sleep(0.5)                    # both down for a while: the fault
         self.start_node(0)
         self.start_node(1)
         self.at(40)
@@ -355,19 +289,21 @@ class Faults(threading.Thread):
 def get_with_retry(port, name, within):
     """GET name, retrying -TRYAGAIN and refused connects for `within` s.
     Returns the reply (an int on success)."""
-    deadline = time.monotonic() + within
-    last = None
-    while time.monotonic() < deadline:
+    last = []
+
+    def number():
         try:
             c = Client(port, timeout=10)
-            last = c.command("GET", name)
+            r = c.command("GET", name)
             c.close()
         except OSError as e:
-            last = e
-        if isinstance(last, str) and not isinstance(last, RespError):
-            return int(last)
-        time.sleep(0.2)
-    return last
+            r = e
+        last.append(r)
+        return isinstance(r, str) and not isinstance(r, RespError) and int(r)
+    try:
+        return wait_for(number, within, "GET %s on port %d" % (name, port), interval=0.05)
+    except WaitTimeout:
+        return last[-1] if last else None
 
 
 def test_no_duplicate_while_nodes_and_mariadb_fail():
@@ -385,7 +321,11 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
                 c.close()
         node2_pid = nodes[2].proc.pid
 
-        clients = [Collector(i, nodes, stop) for i in range(CLIENTS)]
+        # Through every node in turn, all sequences; a short pause between
+        # round trips (a longer one after -TRYAGAIN) paces the load.
+        clients = [Collector([n.port for n in nodes], list(SEQS), stop, pipeline=PIPELINE,
+                             start_at=i, pause=0.004, retry_pause=0.03, timeout=15)
+                   for i in range(CLIENTS)]
         faults = Faults(nodes)
         t0 = time.monotonic()
         PROXY.rate = CUT_RATE
@@ -396,15 +336,20 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
         assert not faults.is_alive(), "the fault schedule did not finish"
         assert faults.exc is None, "fault schedule: %r" % faults.exc
         PROXY.rate = 0.0
-        # A quiet end: everything must work again without help.
-        time.sleep(6)
+        # A quiet end: everything must work again without help. Every
+        # client must get numbers again after the last fault, within 6 s.
+        t_quiet = time.monotonic()
+        wait_for(lambda: all(c.last_number_at > t_quiet for c in clients), 6 * SCALE,
+                 "every client gets numbers again after the faults",
+                 detail=lambda: "clients without: %r" % [c.start_at for c in clients
+                                                          if c.last_number_at <= t_quiet])
         stop.set()
         for c in clients:
             c.join(30)
         elapsed = time.monotonic() - t0
         for c in clients:
             assert not c.is_alive(), "a client hangs"
-            assert c.exc is None, "client %d: %r" % (c.idx, c.exc)
+            assert c.exc is None, "client %d: %r" % (c.start_at, c.exc)
 
         # Every node serves every sequence again; node 2 was never restarted.
         final = {}
@@ -418,12 +363,13 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
 
         total = sum(c.count for c in clients)
         tryagain = sum(c.tryagain for c in clients)
-        conn_failures = sum(c.conn_failures for c in clients)
+        conn_failures = sum(len(c.losses) for c in clients)
         connect_failures = sum(c.connect_failures for c in clients)
         requests = sum(c.requests for c in clients)
-        errors = [e for c in clients for e in c.errors]
+        errors = [(k, name, v) for c in clients for _, k, name, v in c.errors
+                  if not (isinstance(v, RespError) and v.startswith("TRYAGAIN"))]
         thrown = sum(n.log().count("outcome unknown") for n in nodes)
-        late = [c.idx for c in clients if c.last_number_at < time.monotonic() - 8]
+        late = [c.start_at for c in clients if c.last_number_at < time.monotonic() - 8]
 
         dups_total = 0
         lines = []

@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, run_tests  # noqa: E402
+from seqd import Client, RespError, Seqd, info, run_tests, wait_for, wait_int  # noqa: E402
 
 SEG = 5
 
@@ -54,15 +54,18 @@ def pipeline(cmds):
 
 
 def stats(port):
-    c = Client(port)
-    text = c.command("INFO", "stats")
-    c.close()
-    out = {}
-    for line in text.splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            out[k] = v.strip()
-    return out
+    return info(port, "stats")
+
+
+def parked(port):
+    """INFO stats: total_commands_parked."""
+    return int(stats(port)["total_commands_parked"])
+
+
+def wait_parked(port, before, what):
+    """Wait until a command has parked since total_commands_parked was
+    `before`."""
+    wait_int(port, "stats", "total_commands_parked", before + 1, what=what)
 
 
 def count_replies_now(c):
@@ -119,7 +122,7 @@ def test_parked_gets_do_not_block_others():
         b = Client(s.port)
         t0 = time.monotonic()
         a.send(pipeline([("GET", "p")] * n))
-        time.sleep(0.1)                       # A's first GET waits for its claim
+        wait_parked(s.port, parked_before, "A's first GET parks, waiting for its claim")
         pings = []
         for _ in range(3):
             t = time.monotonic()
@@ -189,13 +192,11 @@ def test_parked_get_times_out_with_tryagain():
         assert c.command("PING") == "PONG"
         print("  TRYAGAIN after %.0f ms: %s" % (waited * 1000, r))
         # The claim lands after 2 s: the sequence then answers normally.
-        deadline = time.monotonic() + 8
-        while True:
+        def number():
             r = c.command("GET", "slow")
-            if not isinstance(r, RespError):
-                break
-            assert r.startswith("TRYAGAIN"), r
-            assert time.monotonic() < deadline, "no number within 8 s: %r" % r
+            assert not isinstance(r, RespError) or r.startswith("TRYAGAIN"), r
+            return None if isinstance(r, RespError) else r
+        r = wait_for(number, 8, "a number of 'slow' once its claim lands")
         assert int(r) == 1, "first number after the timeout: %r (the timed-out GET took none)" % r
         after = stats(s.port)
         assert int(after["total_parked_timeouts"]) > int(before["total_parked_timeouts"]), \
@@ -240,9 +241,10 @@ def test_disconnect_while_parked():
     try:
         c = Client(s.port)
         assert c.command("HSET", "d", "type", "3", "segment", SEG) == 1
+        before = parked(s.port)
         gone = Client(s.port)
         gone.send(pipeline([("GET", "d")] * 10))
-        time.sleep(0.1)
+        wait_parked(s.port, before, "the GETs park")
         gone.sock.shutdown(socket.SHUT_RDWR)
         gone.close()
         assert c.command("PING") == "PONG"
@@ -263,8 +265,9 @@ def test_sigterm_while_parked():
     s = slow_server(1500, 5000)
     c = Client(s.port)
     assert c.command("HSET", "t", "type", "3", "segment", SEG) == 1
+    before = parked(s.port)
     c.send(pipeline([("GET", "t")] * 3))
-    time.sleep(0.2)
+    wait_parked(s.port, before, "the GET parks")
     s.signal(signal.SIGTERM)
     r = c.read_reply()
     assert isinstance(r, RespError) and r.startswith("TRYAGAIN") and "shutting down" in r, \
@@ -293,8 +296,9 @@ def test_del_while_parked():
     try:
         a, b = Client(s.port), Client(s.port)
         assert a.command("HSET", "z", "type", "3", "segment", SEG) == 1
+        before = parked(s.port)
         a.send(pipeline([("GET", "z"), ("PING",)]))
-        time.sleep(0.2)
+        wait_parked(s.port, before, "the GET parks")
         t0 = time.monotonic()
         assert b.command("DEL", "z") == 1
         r = a.read_reply()

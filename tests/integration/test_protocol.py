@@ -16,7 +16,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, check, eq, parse_info, run_tests  # noqa: E402
+from seqd import (Client, RespError, Seqd, WaitTimeout, check, eq, parse_info, run_tests,  # noqa: E402
+                  wait_for)
 
 
 def req(*args):
@@ -49,13 +50,18 @@ def alive(s):
 
 
 def wait_clients(c, n, timeout=5.0):
-    """Wait until INFO says n clients are connected; return the count."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = int(info(c, "clients")["connected_clients"])
-        if got == n or time.monotonic() > deadline:
-            return got
-        time.sleep(0.05)
+    """Wait until INFO says n clients are connected; return the count (the
+    last one seen when that does not happen within timeout)."""
+    seen = []
+
+    def there():
+        seen.append(int(info(c, "clients")["connected_clients"]))
+        return seen[-1] == n
+    try:
+        wait_for(there, timeout, "%d clients connected" % n)
+    except WaitTimeout:
+        pass
+    return seen[-1]
 
 
 def nodelay(sock):
@@ -159,14 +165,15 @@ def test_request_split_over_many_writes():
         c = Client(s.port)
         nodelay(c.sock)
         c.command("HSET", "sp", "type", "3")
-        # One request, one byte per write, with pauses so each arrives alone.
+        # One request, one byte per write, with pauses so each arrives
+        # alone (the pauses are the point: many reads per request).
         for b in req("GET", "sp"):
             c.send(bytes([b]))
             time.sleep(0.002)
         eq(c.read_reply(), "1", "GET sent byte by byte")
         for b in b"ECHO \"x y\"\r\n":
             c.send(bytes([b]))
-            time.sleep(0.002)
+            time.sleep(0.002)            # each byte its own read: the point
         eq(c.read_reply(), "x y", "inline command sent byte by byte")
         # A bulk argument across many writes, with the CRLF split too.
         payload = bytes(random.Random(1).randrange(256) for _ in range(60000))
@@ -174,7 +181,7 @@ def test_request_split_over_many_writes():
         for i in range(0, len(data), 997):
             c.send(data[i:i + 997])
             if i % 9970 == 0:
-                time.sleep(0.002)
+                time.sleep(0.002)        # let a partial request reach a read
         c.send(b"")
         line = c._line()
         eq(line, b"$60000", "ECHO of 60000 bytes")
@@ -191,7 +198,7 @@ def test_request_split_over_many_writes():
             c.send(data[pos:pos + n])
             pos += n
             if rnd.random() < 0.05:
-                time.sleep(0.001)
+                time.sleep(0.001)        # a cut that arrives alone: the point
         got = [c.read_reply() for _ in range(400)]
         eq(got[0::2], ["PONG"] * 200, "PINGs")
         eq([int(x) for x in got[1::2]], list(range(2, 202)), "GETs")
@@ -355,7 +362,7 @@ def test_pipelining_without_reading():
             eq(other.command("PING"), "PONG", "PING during the flood")
             worst = max(worst, time.monotonic() - t0)
             peak = max(peak, rss_kb(pid))
-            time.sleep(0.05)
+            time.sleep(0.05)        # sample PING and RSS through 3 s of flood: the point
         check(worst < 1.0, "PING took %.2f s during the flood" % worst)
         check(peak < 200 * 1024, "RSS %d kB during the flood (before: %d kB)" % (peak, rss_before))
         # The late reader now reads everything: all 200,000 replies, in order.
@@ -434,19 +441,22 @@ def test_client_that_never_reads_is_cut_off():
             except OSError:
                 pass
         threading.Thread(target=sender, daemon=True).start()
-        deadline = time.monotonic() + 40
         peak = 0
-        while int(info(other, "stats")["total_output_limit_closes"]) < 1:
+
+        def cut_off():
+            # Meanwhile the server lives, answers others and stays small.
+            nonlocal peak
+            if int(info(other, "stats")["total_output_limit_closes"]) >= 1:
+                return True
             alive(s)
             peak = max(peak, rss_kb(pid))
-            if time.monotonic() > deadline:
-                raise AssertionError("a client that never reads was not cut off within 40 s "
-                                     "(total_commands_processed %s)"
-                                     % info(other, "stats")["total_commands_processed"])
             t0 = time.monotonic()
             eq(other.command("PING"), "PONG")
             check(time.monotonic() - t0 < 1.0, "PING while a client does not read")
-            time.sleep(0.5)
+            return False
+        wait_for(cut_off, 40, "a client that never reads is cut off (total_output_limit_closes)",
+                 detail=lambda: "total_commands_processed %s"
+                 % info(other, "stats")["total_commands_processed"])
         check(peak < 200 * 1024, "RSS %d kB" % peak)
         k.settimeout(5)
         closed = False
@@ -498,12 +508,18 @@ def test_clients_vanishing_mid_request():
         c.send(req("HSET", "slowdef", "type", "3"))
         c.close()
         other.command("HSET", "dry", "type", "3")
-        for _ in range(3):
+        for i in range(3):
+            parked = int(info(other, "stats")["total_commands_parked"])
             c = Client(s.port)
             c.send(req("GET", "dry"))
-            time.sleep(0.05)
+            wait_for(lambda: int(info(other, "stats")["total_commands_parked"]) > parked, 5,
+                     "GET %d of 'dry' parks on the slow claim" % i)
             reset_close(c.sock)
-        time.sleep(0.7)   # let the jobs and claims come back to closed connections
+        # The jobs and claims come back to closed connections: wait until
+        # the store has none left and the claim of 'dry' has landed.
+        wait_for(lambda: int(info(other, "store")["store_pending_jobs"]) == 0
+                 and parse_info(other.command("INFO", "dry"))["claim_in_flight"] == "0", 10,
+                 "store_pending_jobs:0 and no claim in flight for 'dry'")
         alive(s)
         eq(other.command("PING"), "PONG")
         eq(int(other.command("GET", "v")) > 1, True, "v still served")

@@ -21,11 +21,10 @@ default 6).
 import os
 import random
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, check, eq, parse_info, run_tests  # noqa: E402
+from seqd import Client, Collector, RespError, Seqd, parse_info, run_tests  # noqa: E402
 
 ROUNDS = int(os.environ.get("SEQD_RESTART_ROUNDS", "6"))
 PIPELINE = 16
@@ -61,66 +60,49 @@ def create_all(port):
     return defs
 
 
-class Collector(threading.Thread):
-    """One client connection that takes pipelined GETs of `names` until told
-    to stop or the connection breaks, keeping every number it was sent, in
-    the order received, per name. Any error reply is kept too."""
-
-    def __init__(self, port, names, deadline):
-        super().__init__(daemon=True)
-        self.port, self.names, self.deadline = port, names, deadline
-        self.got = {n: [] for n in names}
-        self.errors = []
-        self.stop_flag = threading.Event()
-        self.broken = None
-
-    def run(self):
-        try:
-            c = Client(self.port, timeout=5.0)
-        except OSError as e:
-            self.broken = e
-            return
-        try:
-            while not self.stop_flag.is_set() and time.monotonic() < self.deadline:
-                batch = [random.choice(self.names) for _ in range(PIPELINE)]
-                out = b"".join(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(n), n.encode()) for n in batch)
-                c.send(out)
-                for n in batch:
-                    r = c.read_reply()
-                    if isinstance(r, RespError) or r is None:
-                        self.errors.append((n, r))
-                    else:
-                        self.got[n].append(int(r))
-        except (OSError, ConnectionError, ValueError) as e:
-            self.broken = e          # expected when the server is killed
-        finally:
-            c.close()
-
-
 def run_load(port, seconds, kill_at=None, server=None, names=None):
     """Run CLIENTS collectors for at most `seconds`; kill -9 (or SIGTERM, if
     kill_at is (t, 'term')) the server at time t. Returns the collectors."""
     names = names or list(SEQS)
     deadline = time.monotonic() + seconds
-    cols = [Collector(port, names, deadline) for _ in range(CLIENTS)]
+    # One connection each, pipelined GETs; a client ends when its
+    # connection breaks (the server killed under it).
+    cols = [Collector(port, names, pipeline=PIPELINE, start_at=i * 5, reconnect=False,
+                      deadline=deadline, timeout=5.0) for i in range(CLIENTS)]
     for t in cols:
         t.start()
     rc = None
     if kill_at is not None:
         at, how = kill_at
+        # The kill lands at a chosen moment of the load: the point of the test.
         time.sleep(at)
         if how == "kill":
             server.kill()
         else:
             rc = server.stop()
     else:
-        time.sleep(seconds)
+        time.sleep(seconds)            # load for a while: the numbers to check
     for t in cols:
-        t.stop_flag.set()
+        t.stop.set()
     for t in cols:
         t.join(15)
         assert not t.is_alive(), "a client thread did not finish"
+        assert t.exc is None, "a client thread failed: %r" % t.exc
     return cols, rc
+
+
+def errors_of(col):
+    """A collector's error replies as (name, reply)."""
+    return [(name, r) for _, _, name, r in col.errors]
+
+
+def numbers_of(col):
+    """{name: [numbers in the order received]} of a collector (one
+    connection)."""
+    out = {n: [] for n in col.names}
+    for (_, _, name), nums in col.got.items():
+        out[name].extend(nums)
+    return out
 
 
 def check_numbers_shape(name, nums):
@@ -152,8 +134,8 @@ def test_kill9_rounds_never_repeat():
             cols, _ = run_load(s.port, 10.0, kill_at=(kill_after, "kill"), server=s)
             round_nums = {n: [] for n in SEQS}
             for col in cols:
-                assert not col.errors, "round %d: error replies: %r" % (rnd, col.errors[:5])
-                for n, nums in col.got.items():
+                assert not col.errors, "round %d: error replies: %r" % (rnd, errors_of(col)[:5])
+                for n, nums in numbers_of(col).items():
                     check_numbers_shape(n, nums)
                     if SEQS[n][1] in (2, 3):
                         assert nums == sorted(nums) and len(set(nums)) == len(nums), \
@@ -258,17 +240,17 @@ def test_sigterm_under_load_is_gapless():
     before = {"g3": [], "g2": []}
     for col in cols:
         # A parked command may be answered -TRYAGAIN at shutdown; nothing else.
-        bad = [e for e in col.errors if not (isinstance(e[1], RespError) and e[1].startswith("TRYAGAIN"))]
+        bad = [e for e in errors_of(col) if not (isinstance(e[1], RespError) and e[1].startswith("TRYAGAIN"))]
         assert not bad, "error replies: %r" % bad[:5]
         for n in before:
-            before[n].extend(col.got[n])
+            before[n].extend(numbers_of(col)[n])
     s.start()
     cols, _ = run_load(s.port, 0.5, names=["g3", "g2"])
     after = {"g3": [], "g2": []}
     for col in cols:
-        assert not col.errors, "error replies after restart: %r" % col.errors[:5]
+        assert not col.errors, "error replies after restart: %r" % errors_of(col)[:5]
         for n in after:
-            after[n].extend(col.got[n])
+            after[n].extend(numbers_of(col)[n])
     for n, first in (("g3", 1), ("g2", 10 ** 7)):
         b, a = sorted(before[n]), sorted(after[n])
         assert b and a, "%s: no numbers before (%d) or after (%d)" % (n, len(b), len(a))

@@ -8,8 +8,10 @@
         db.kill(); db.start()             # SIGKILL, then crash recovery
         db.freeze(); db.thaw()            # SIGSTOP / SIGCONT: a server that hangs
 
-The server runs from a data directory of its own under /tmp, on its own unix
-socket and a free loopback port, with no option files read (--no-defaults), so
+The server runs from a data directory of its own in the temporary directory
+(made by seqd.tmpdir: removed at exit, kept only for a failure with
+SEQD_KEEP_TMP=1; keep=True keeps it always), on its own unix socket and a
+free loopback port, with no option files read (--no-defaults), so
 it neither touches nor depends on any system MariaDB. It works as root (it is
 then told to run as root) or as any user.
 
@@ -27,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import seqd as harness  # tests/lib/seqd.py: wait_for, tmpdir
 
 DEFAULT_PASSWORD = "seqd-test-pw"
 SEARCH_DIRS = ("/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin",
@@ -98,8 +102,13 @@ class MariaDB:
         self.database = database
         self.user = user
         self.schema = schema
-        self.keep = keep or os.environ.get("SEQD_KEEP_TMP") == "1"
-        self.tmp = tmpdir or tempfile.mkdtemp(prefix="seqd-mariadb-")
+        self.keep = keep
+        if tmpdir:
+            self.tmp = tmpdir
+        elif keep:
+            self.tmp = tempfile.mkdtemp(prefix="seqd-mariadb-")
+        else:
+            self.tmp = harness.tmpdir("seqd-mariadb-")
         self.datadir = os.path.join(self.tmp, "data")
         self.socket = os.path.join(self.tmp, "mysqld.sock")
         self.pidfile = os.path.join(self.tmp, "mysqld.pid")
@@ -110,7 +119,7 @@ class MariaDB:
         self.installed = False
         self.start_seconds = None       # how long the last start() took
         atexit.register(self._atexit)
-        _exit_on_sigterm()
+        harness.exit_on_sigterm()
 
     # ---- lifecycle -------------------------------------------------------
 
@@ -118,21 +127,24 @@ class MariaDB:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            harness.note_failure(None)
         self.close()
         return False
 
     def close(self):
-        """Stop the server and remove its directory (unless keep)."""
+        """Stop the server and remove its directory (unless keep). With
+        SEQD_KEEP_TMP=1 the harness decides at exit: kept only if a test
+        failed."""
         self.stop()
-        if not self.keep:
+        if not self.keep and not harness.keep_tmp_requested():
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _atexit(self):
+        # Runs before the harness removes the directory (atexit is LIFO).
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
-        if not self.keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _as_root(self):
         return os.geteuid() == 0
@@ -175,18 +187,18 @@ class MariaDB:
         self.start_seconds = time.monotonic() - t0
 
     def _wait_ready(self, t0):
-        deadline = t0 + START_TIMEOUT_S
-        while True:
+        def ready():
             if self.proc.poll() is not None:
                 raise RuntimeError("mariadbd exited with %s while starting; log:\n%s"
                                    % (self.proc.returncode, self.log_tail()))
-            if os.path.exists(self.socket) and self._ping():
-                return
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError("mariadbd did not accept connections within %d s; log:\n%s"
-                                   % (START_TIMEOUT_S, self.log_tail()))
-            time.sleep(0.05)
+            return os.path.exists(self.socket) and self._ping()
+        try:
+            harness.wait_for(ready, max(0.0, t0 + START_TIMEOUT_S - time.monotonic()),
+                             "mariadbd accepts connections", interval=0.02)
+        except harness.WaitTimeout:
+            self.kill()
+            raise RuntimeError("mariadbd did not accept connections within %d s; log:\n%s"
+                               % (START_TIMEOUT_S, self.log_tail()))
 
     def _ping(self):
         try:
@@ -290,15 +302,6 @@ class MariaDB:
                 return _tail(f.read(), lines)
         except OSError as e:
             return "(no log: %s)" % e
-
-
-def _exit_on_sigterm():
-    """Turn SIGTERM (e.g. a test harness' timeout) into a normal exit, so
-    that atexit stops the server instead of leaving it running."""
-    import threading
-    if (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
-        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def _tail(text, lines):

@@ -1,25 +1,260 @@
-"""Start and stop a real seqd for integration tests.
+"""Start and stop a real seqd for integration tests; the shared harness.
 
 Every server listens on 127.0.0.1 on a free port, with its own data dir
 under a temporary directory, and is stopped when the test ends (atexit
 too). The binary is $SEQD_BIN (set by `make check`), else src/seqd of the
 source tree.
+
+What else the tests share from here:
+
+* Client (raw RESP), Getter (pipelined GETs, fast), info(port, section)
+  and parse_info: talking to a server.
+* wait_for(predicate, timeout, what): tests wait for a condition (an INFO
+  field, a log line, a process exit), never for a fixed time; on timeout
+  it raises WaitTimeout naming `what`. wait_info, wait_log, wait_exit and
+  wait_rescans are the common conditions.
+* Collector: a client thread that takes numbers under load and keeps every
+  one (for the no-duplicate checks).
+* tmpdir(prefix): a temporary directory that is removed when the test
+  program ends, whether it passes or fails (atexit; SIGTERM is turned
+  into a normal exit so that atexit runs). Every Seqd, and the private
+  MariaDB of tests/lib/mariadb.py, keep their files in one.
+
+Environment: SEQD_KEEP_TMP=1 keeps the temporary directories of the tests
+that FAIL (and those made outside any test, by a program in which a test
+failed), and prints where they are; everything else is removed. Without
+it nothing is left behind.
 """
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from array import array
 
 SRCDIR = os.environ.get("SEQD_SRCDIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("SEQD_BIN") or os.path.join(SRCDIR, "src", "seqd")
 
 _running = []
 
+
+# ---- waiting for conditions ---------------------------------------------------
+
+class WaitTimeout(AssertionError):
+    """A condition a test waited for did not come true in time."""
+
+
+def wait_for(predicate, timeout, what, interval=0.01, ignore=(), detail=None):
+    """Poll predicate() until it returns a true value; return that value.
+
+    After `timeout` seconds raise WaitTimeout("not within T s: <what>"),
+    with the last value predicate returned (or the last exception it raised
+    of the kinds in `ignore`, say OSError while a server starts) and
+    detail() (e.g. a log tail) when given. Any other exception from
+    predicate propagates at once: a server that died fails the wait now,
+    not at the deadline. The poll interval grows from `interval` to at most
+    0.1 s, so short waits stay short and long ones stay cheap."""
+    deadline = time.monotonic() + timeout
+    last = None
+    pause = interval
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last = value
+        except ignore as e:  # noqa: B030 - a tuple of exception classes
+            last = e
+        if time.monotonic() >= deadline:
+            msg = "not within %.1f s: %s (last: %r)" % (timeout, what, last)
+            if detail is not None:
+                msg += "\n" + str(detail())
+            raise WaitTimeout(msg)
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, 0.1)
+
+
+def info(port, section=None):
+    """INFO [section] of the server on port, as {key: value}; raises
+    AssertionError with the reply when it is an error."""
+    c = Client(port)
+    try:
+        text = c.command("INFO", section) if section else c.command("INFO")
+    finally:
+        c.close()
+    if isinstance(text, RespError):
+        raise AssertionError("INFO %s on port %d: %s" % (section or "", port, text))
+    return parse_info(text)
+
+
+def _port(server):
+    return server.port if hasattr(server, "port") else server
+
+
+def wait_info(server, section, field, pred, timeout=10.0, what=None):
+    """Wait until pred(INFO section's field as a string) is true; return
+    that value. server: a Seqd or a port. A missing field counts as None."""
+    port = _port(server)
+    seen = {}
+
+    def ok():
+        v = info(port, section).get(field)
+        seen["v"] = v
+        return v if v is not None and pred(v) else None
+    return wait_for(ok, timeout, what or "INFO %s: %s" % (section, field),
+                    detail=lambda: "%s was %r" % (field, seen.get("v")))
+
+
+def wait_int(server, section, field, at_least, timeout=10.0, what=None):
+    """Wait until the integer INFO field is >= at_least; return it."""
+    return int(wait_info(server, section, field, lambda v: int(v) >= at_least, timeout,
+                         what or "INFO %s: %s >= %d" % (section, field, at_least)))
+
+
+def wait_log(server, text, count=1, timeout=10.0, since=0):
+    """Wait until server's log (a Seqd, or a path) holds `text` at least
+    `count` times after the first `since` characters."""
+    if isinstance(server, str):
+        def read():
+            try:
+                with open(server, "rb") as f:
+                    return f.read().decode("utf-8", "replace")
+            except OSError:
+                return ""
+    else:
+        read = server.log
+    return wait_for(lambda: read()[since:].count(text) >= count, timeout,
+                    "%r %d time(s) in the log" % (text, count),
+                    detail=lambda: "log tail:\n" + read()[-1500:])
+
+
+def wait_exit(proc, timeout=15.0, what="the process exits"):
+    """Wait until a Popen (or a pid of a child, or of any process) is gone;
+    return its exit code (None for a pid that is not our child)."""
+    if isinstance(proc, int):
+        def gone():
+            try:
+                pid, status = os.waitpid(proc, os.WNOHANG)
+                return (pid, status) if pid else None
+            except ChildProcessError:             # not ours: /proc tells
+                return ("gone",) if not _pid_alive(proc) else None
+        r = wait_for(gone, timeout, what)
+        return os.waitstatus_to_exitcode(r[1]) if len(r) == 2 else None
+    wait_for(lambda: proc.poll() is not None, timeout, what)
+    return proc.returncode
+
+
+def _pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("State:"):
+                    return "Z" not in line.split(":", 1)[1]
+    except OSError:
+        return False
+    return True
+
+
+RESCAN_FIELD = "store_rescans"
+
+
+def rescans(server):
+    """INFO store's store_rescans (completed rescans of a shared store), or
+    None when the server does not report it."""
+    v = info(_port(server), "store").get(RESCAN_FIELD)
+    return None if v is None else int(v)
+
+
+def wait_rescans(server, n=2, timeout=15.0, rescan_s=1.0, fallback=None):
+    """Wait until the server has completed n more rescans of its shared
+    store than when called. n=2 makes sure one whole rescan began after
+    the caller's change (the one under way may have read the table
+    before). When the server reports no store_rescans (in INFO store) the
+    wait falls back to sleeping `fallback` s (default n * rescan_s + 0.5),
+    the time n rescans take."""
+    start = rescans(server)
+    if start is None:
+        # Fallback for a server without the counter: the time it takes.
+        time.sleep(n * rescan_s + 0.5 if fallback is None else fallback)
+        return None
+
+    def done():
+        now = rescans(server)
+        return now if now is not None and now >= start + n else None
+    return wait_for(done, timeout, "%d rescans after %d (INFO store: %s)" % (n, start, RESCAN_FIELD))
+
+
+# ---- temporary directories ------------------------------------------------------
+
+_tmpdirs = []              # [(path, test name or None)]
+_current_test = None       # the test run_tests is running
+_failed_tests = set()      # tests that failed; None stands for "the program"
+
+
+def keep_tmp_requested():
+    return os.environ.get("SEQD_KEEP_TMP") == "1"
+
+
+def note_failure(test=None):
+    """Record that a test (or, test None, the program) failed, for
+    SEQD_KEEP_TMP=1."""
+    _failed_tests.add(test)
+
+
+def tmpdir(prefix="seqd-test-"):
+    """A new temporary directory, removed when the program ends (see the
+    module docstring for SEQD_KEEP_TMP)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    _tmpdirs.append((path, _current_test))
+    return path
+
+
+def _keep(test):
+    if not keep_tmp_requested() or not _failed_tests:
+        return False
+    return test in _failed_tests or test is None
+
+
+def remove_tmpdirs():
+    """Remove the directories tmpdir() made (keeping a failing test's with
+    SEQD_KEEP_TMP=1). Called at exit; safe to call again."""
+    while _tmpdirs:
+        path, test = _tmpdirs.pop()
+        if _keep(test):
+            print("kept %s (%s failed, SEQD_KEEP_TMP=1)" % (path, test or "the program"),
+                  file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _excepthook(kind, value, tb):
+    note_failure(None)
+    _orig_excepthook(kind, value, tb)
+
+
+_orig_excepthook = sys.excepthook
+sys.excepthook = _excepthook
+
+
+def exit_on_sigterm():
+    """Turn SIGTERM (a harness' timeout, say) into a normal exit, so that
+    atexit stops the servers and removes the temporary directories."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+exit_on_sigterm()
+
+
+# ---- servers ----------------------------------------------------------------------
 
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -29,23 +264,24 @@ def free_port():
 
 
 def wait_port(port, timeout=10.0, proc=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """True once something accepts connections on port; False after
+    timeout, or as soon as proc (a Popen) has exited."""
+    def up():
         if proc is not None and proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.02)
-    return False
+            return "exited"
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return "up"
+    try:
+        return wait_for(up, timeout, "port %d accepts connections" % port, ignore=(OSError,)) == "up"
+    except WaitTimeout:
+        return False
 
 
 class Seqd:
     """One seqd process. config: dict merged over a test default config."""
 
     def __init__(self, config=None, store="file", datadir=None, port=None, extra_args=()):
-        self.tmp = tempfile.mkdtemp(prefix="seqd-test-")
+        self.tmp = tmpdir("seqd-test-")
         self.port = port or free_port()
         self.datadir = datadir or os.path.join(self.tmp, "data")
         cfg = {
@@ -79,6 +315,14 @@ class Seqd:
         if not wait_port(self.port, timeout, self.proc):
             raise RuntimeError("seqd did not start on port %d:\n%s" % (self.port, self.log()))
         return self
+
+    def info(self, section=None):
+        """INFO [section] as {key: value}."""
+        return info(self.port, section)
+
+    def log_tail(self, n=30):
+        """The last n lines of the log, indented, for failure messages."""
+        return "\n".join("    " + line for line in self.log().splitlines()[-n:]) or "    (empty log)"
 
     def log(self):
         try:
@@ -114,7 +358,8 @@ class Seqd:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self._log.close()
+        if self.proc:
+            self._log.close()
         if self in _running:
             _running.remove(self)
 
@@ -317,6 +562,142 @@ class RespError(str):
     pass
 
 
+class Collector(threading.Thread):
+    """A client thread that takes numbers under load until told to stop and
+    keeps every number it receives, for the no-duplicate checks.
+
+        stop = threading.Event()
+        cols = [Collector(ports, ["a", "b"], stop, start_at=i) for i in range(4)]
+        for c in cols: c.start()
+        ...; stop.set(); for c in cols: c.join(30)
+
+    ports: one port, or a list (nodes) taken in turn, one connection each;
+    start_at: the batch to begin with (spreads collectors over nodes and
+    names). Each round trip sends `pipeline` commands (`cmd`, default GET)
+    to one node, the names taken in turn from `names`. It ends when `stop`
+    is set (an Event; col.stop if none is given) or at `deadline` (a
+    time.monotonic() value).
+
+    reconnect=True: a connection that breaks is counted and opened again
+    (a connect that fails is counted and retried after a short pause);
+    reconnect=False: the thread ends there (a server killed under it).
+    pause: seconds to wait between round trips (0: as fast as it can);
+    retry_pause: instead of pause after a round trip that got -TRYAGAIN.
+
+    What it keeps (read it after join()):
+      got[(conn, node, name)]: array of the numbers in the order received,
+          conn a serial number of the connection, node the index in ports
+      count, requests: numbers received, commands sent
+      errors: [(time, node, name, reply)] every reply that is no number
+          (RespError, None), -TRYAGAIN included; tryagain counts those
+      losses: [(time, node, unanswered, reason)] connections that broke
+          mid-round-trip; connect_failures: connects that failed
+      last_number_at: time.monotonic() of the last number
+      exc: an exception that ended the thread early (a bug, a garbled reply)
+    """
+
+    def __init__(self, ports, names, stop=None, pipeline=16, start_at=0, reconnect=True,
+                 pause=0.0, retry_pause=None, deadline=None, timeout=10.0, cmd=b"GET"):
+        super().__init__(daemon=True, name="collector-%d" % start_at)
+        self.ports = list(ports) if isinstance(ports, (list, tuple)) else [ports]
+        self.names = [names] if isinstance(names, str) else list(names)
+        self.stop = stop if stop is not None else threading.Event()
+        self.pipeline, self.start_at, self.reconnect = pipeline, start_at, reconnect
+        self.pause = pause
+        self.retry_pause = pause if retry_pause is None else retry_pause
+        self.deadline, self.timeout, self.cmd = deadline, timeout, cmd
+        self.got = {}
+        self.count = 0
+        self.requests = 0
+        self.errors = []
+        self.tryagain = 0
+        self.losses = []
+        self.connect_failures = 0
+        self.last_number_at = 0.0
+        self.exc = None
+
+    def numbers(self, name=None):
+        """Every number received (of one name), as one list."""
+        out = []
+        for (_, _, n), nums in self.got.items():
+            if name is None or n == name:
+                out.extend(nums)
+        return out
+
+    def _done(self):
+        return self.stop.is_set() or (self.deadline is not None and time.monotonic() >= self.deadline)
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.exc = e
+
+    def _run(self):
+        conns = [None] * len(self.ports)
+        serial = 0
+        r = self.start_at
+        names = self.names
+        try:
+            while not self._done():
+                k = r % len(self.ports)
+                batch = [names[(r + j) % len(names)] for j in range(self.pipeline)]
+                r += 1
+                if conns[k] is None:
+                    try:
+                        conns[k] = (Getter(self.ports[k], timeout=self.timeout), serial)
+                        serial += 1
+                    except OSError:
+                        self.connect_failures += 1
+                        if not self.reconnect:
+                            return
+                        time.sleep(0.02)       # a pause before trying again, not a wait
+                        continue
+                g, cid = conns[k]
+                out = []
+                self.requests += len(batch)
+                try:
+                    g.gets(batch, out, self.cmd)
+                except (OSError, ValueError) as e:
+                    # ConnectionError, socket.timeout, a reply cut in half:
+                    # what arrived before still counts.
+                    self.losses.append((time.monotonic(), k, len(batch) - len(out), str(e)))
+                    g.close()
+                    conns[k] = None
+                retry = False
+                now = time.monotonic()
+                for name, v in zip(batch, out):
+                    if isinstance(v, int):
+                        key = (cid, k, name)
+                        nums = self.got.get(key)
+                        if nums is None:
+                            nums = self.got[key] = array("q")
+                        nums.append(v)
+                        self.count += 1
+                        self.last_number_at = now
+                    else:
+                        self.errors.append((now, k, name, v))
+                        if isinstance(v, RespError) and v.startswith("TRYAGAIN"):
+                            self.tryagain += 1
+                            retry = True
+                if conns[k] is None and not self.reconnect:
+                    return
+                wait = self.retry_pause if retry else self.pause
+                if wait:
+                    time.sleep(wait)           # pacing of the load, not a wait for an event
+        finally:
+            for c in conns:
+                if c:
+                    c[0].close()
+
+
+def collected(collectors):
+    """How many numbers the collectors have received so far."""
+    return sum(c.count for c in collectors)
+
+
+
+
 def eq(got, want, what=""):
     """Assert got == want, saying what differed."""
     if got != want:
@@ -350,6 +731,7 @@ def _cleanup():
             s.kill()
         except Exception:
             pass
+    remove_tmpdirs()
 
 
 atexit.register(_cleanup)
@@ -357,10 +739,12 @@ atexit.register(_cleanup)
 
 def run_tests(tests):
     """Run test functions in order; print 'N passed, N failed'; exit 0/1."""
+    global _current_test
     passed = failed = skipped = 0
     for t in tests:
         name = t.__name__
         start = time.monotonic()
+        _current_test = name
         try:
             t()
         except Skip as e:
@@ -368,11 +752,14 @@ def run_tests(tests):
             print("SKIP %s: %s" % (name, e), flush=True)
         except Exception as e:  # noqa: BLE001 - report every failure
             failed += 1
+            note_failure(name)
             import traceback
             traceback.print_exc()
             print("FAIL %s: %s" % (name, e), flush=True)
         else:
             passed += 1
             print("PASS %s (%.1f s)" % (name, time.monotonic() - start), flush=True)
+        finally:
+            _current_test = None
     print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
     sys.exit(1 if failed else 0)

@@ -29,30 +29,6 @@ static int count_char(const char *s, char c)
 
 /* ---- table names and SQL ---------------------------------------------------- */
 
-START_TEST(table_name_accepts_only_plain_identifiers)
-{
-    char longest[SML_TABLE_MAX + 2];
-
-    ck_assert(sml_table_name_ok("seqd_segments"));
-    ck_assert(sml_table_name_ok("leaf_alloc"));
-    ck_assert(sml_table_name_ok("T1"));
-    ck_assert(!sml_table_name_ok(""));
-    ck_assert(!sml_table_name_ok(NULL));
-    ck_assert(!sml_table_name_ok("bad-name"));
-    ck_assert(!sml_table_name_ok("a b"));
-    ck_assert(!sml_table_name_ok("t`; DROP TABLE x; --"));
-    ck_assert(!sml_table_name_ok("db.table"));
-    ck_assert(!sml_table_name_ok("t\xc3\xa9"));
-
-    memset(longest, 'a', SML_TABLE_MAX);
-    longest[SML_TABLE_MAX] = '\0';
-    ck_assert(sml_table_name_ok(longest));
-    longest[SML_TABLE_MAX] = 'a';
-    longest[SML_TABLE_MAX + 1] = '\0';
-    ck_assert(!sml_table_name_ok(longest));
-}
-END_TEST
-
 START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
 {
     struct sml_sql sql;
@@ -666,7 +642,6 @@ static Suite *claim_suite(void)
     TCase *claims = tcase_create("claims");
     TCase *rows = tcase_create("rows");
 
-    tcase_add_test(sql, table_name_accepts_only_plain_identifiers);
     tcase_add_test(sql, sql_for_seqd_table_is_the_documented_claim_transaction);
     tcase_add_test(sql, sql_binds_every_value_as_a_parameter);
     tcase_add_test(sql, sql_for_leaf_table_reads_only_leaf_columns);
