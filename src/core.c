@@ -236,8 +236,10 @@ static void op_end(struct core_waiter *wt)
         free(wt->def);
         wt->def = NULL;
     }
-    free(wt->names_copy);
-    wt->names_copy = NULL;
+    if (wt->names_copy) {
+        free(wt->names_copy);
+        wt->names_copy = NULL;
+    }
     wt->nnames = 0;
     wt->pending = false;
     wt->op = OP_NONE;
@@ -515,8 +517,10 @@ static int op_start(struct core_waiter *wt, int op)
     wt->cursor = 0;
     wt->lookup_missing = false;
     wt->wait_since_ms = 0;
-    free(wt->info);
-    wt->info = NULL;
+    if (wt->info) {
+        free(wt->info);
+        wt->info = NULL;
+    }
     int st = op_run(wt);
     if (st == CORE_PENDING) {
         wt->pending = true;
