@@ -49,7 +49,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB, repo_root  # noqa: E402
-from seqd import (Client, Getter, RespError, Seqd, free_port, parse_info, run_tests,  # noqa: E402
+from seqd import (Client, Getter, RespError, Seqd, free_port, info, run_tests,  # noqa: E402
                   wait_for, wait_rescans)
 
 LOAD_NUMBERS = int(os.environ.get("SEQD_MYSQL_LOAD", "1200000"))
@@ -78,18 +78,6 @@ def stop_all(nodes):
                 node.stop()
         except Exception:  # noqa: BLE001 - cleanup must go on
             node.kill()
-
-
-def info(port, name):
-    """INFO <name> as a dict; raises with the error reply."""
-    c = Client(port)
-    try:
-        text = c.command("INFO", name)
-    finally:
-        c.close()
-    if isinstance(text, RespError):
-        raise AssertionError("INFO %s on port %d: %s" % (name, port, text))
-    return parse_info(text)
 
 
 def keys(port):
