@@ -480,6 +480,8 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
 
     seq_lock(s);
     if (s->deleted) {
+        if (wt->linked)
+            waiter_unlink(s, wt);
         seq_unlock(s);
         *got = 0;
         return SEQ_GONE;
@@ -501,6 +503,10 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         break;
     }
     s->generated += n;
+    /* Parked exactly when it must wait (a waiter that took its numbers
+     * after all is not left in the list). */
+    if (result != SEQ_WAIT && wt->linked)
+        waiter_unlink(s, wt);
     if (claim_due(s)) {
         s->claim_in_flight = true;
         job = claim_job_new(s);

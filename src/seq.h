@@ -93,7 +93,8 @@ void seq_set_segment(struct seq *s, uint64_t segment);
 
 /* Take up to `want` numbers into out[]; *got is how many. SEQ_TAKEN when
  * *got == want; SEQ_WAIT when the buffers ran dry first: a claim is on its
- * way, and wt is parked on s (its worker is told when the claim lands);
+ * way, and wt is parked on s (its worker is told when the claim lands;
+ * any other result leaves wt unlinked);
  * SEQ_EXHAUSTED when the kind has no more numbers; SEQ_GONE when the
  * sequence was deleted. */
 enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got);

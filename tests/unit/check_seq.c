@@ -177,6 +177,24 @@ START_TEST(landing_claim_tells_only_the_workers_waiting_on_that_sequence)
 }
 END_TEST
 
+START_TEST(a_waiter_that_takes_its_numbers_after_all_is_not_left_parked)
+{
+    struct seq *a = define("a");
+    struct seq_waiter w = { .worker_id = 0 };
+    int64_t out[1];
+    uint64_t got;
+
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_WAIT);
+    ck_assert(w.linked);
+    ck_assert(wait_wake(0, a));
+    /* Taken again before its worker collected it: it leaves the list. */
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_TAKEN);
+    ck_assert(!w.linked);
+    ck_assert_ptr_null(seq_ready_waiters(a, 0));
+    seq_release(a);
+}
+END_TEST
+
 START_TEST(a_waiter_that_stopped_waiting_is_not_handed_over)
 {
     struct seq *a = define("a");
@@ -222,6 +240,7 @@ int main(void)
     TCase *fast = tcase_create("waiters");
     tcase_add_checked_fixture(fast, setup, teardown);
     tcase_add_test(fast, landing_claim_tells_only_the_workers_waiting_on_that_sequence);
+    tcase_add_test(fast, a_waiter_that_takes_its_numbers_after_all_is_not_left_parked);
     suite_add_tcase(s, fast);
     TCase *slow = tcase_create("waiters with a slow store");
     tcase_add_checked_fixture(slow, setup_slow, teardown);
