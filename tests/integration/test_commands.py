@@ -55,16 +55,6 @@ def covers_once(nums, lo, hi, what):
                                                        len(missing), missing[:5]))
 
 
-def info_fields(text):
-    """key:value lines of an INFO reply (redis-cli's, or the raw one)."""
-    out = {}
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line and not line.startswith("#") and ":" in line:
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
-
-
 def server(**config):
     """A Seqd to use in a with statement (which starts and stops it)."""
     return Seqd(config=config or None)
@@ -160,7 +150,7 @@ def test_hset_fields_show_in_info():
     with server() as s:
         eq(cli(s, "HSET", "f", "type", "2", "length", "6", "starting", "123456", "step", "7",
                "segment", "50", "description", "order ids", "auto_disk", "pre_close"), "(integer) 1")
-        f = info_fields(cli(s, "INFO", "f"))
+        f = parse_info(cli(s, "INFO", "f"))
         eq(f.get("kind"), "fixed", "kind")
         eq(f.get("type"), "2", "type")
         eq(f.get("length"), "6", "length")
@@ -179,10 +169,10 @@ def test_hset_auto_disk_values():
     with server() as s:
         for i, v in enumerate(["memory", "pre_base", "pre_checkpoint", "elegant_close", "pre_close"]):
             eq(cli(s, "HSET", "ad%d" % i, "type", "3", "auto_disk", v), "(integer) 1", "auto_disk " + v)
-            eq(info_fields(cli(s, "INFO", "ad%d" % i)).get("auto_disk"), v, "INFO auto_disk " + v)
+            eq(parse_info(cli(s, "INFO", "ad%d" % i)).get("auto_disk"), v, "INFO auto_disk " + v)
             eq(cli(s, "GET", "ad%d" % i), '"1"', "GET after auto_disk " + v)
         eq(cli(s, "HSET", "dash", "type", "3", "auto_disk", "pre-base"), "(integer) 1", "dash spelling")
-        eq(info_fields(cli(s, "INFO", "dash")).get("auto_disk"), "pre_base")
+        eq(parse_info(cli(s, "INFO", "dash")).get("auto_disk"), "pre_base")
 
 
 def test_hset_validation_errors():
@@ -253,7 +243,7 @@ def test_hset_redefine_is_an_error():
                   "redefining %r: %r" % (fields, out))
         # Nothing changed: the same definition, the count goes on.
         eq(cli(s, "GET", "r"), '"11"', "the old definition stands")
-        f = info_fields(cli(s, "INFO", "r"))
+        f = parse_info(cli(s, "INFO", "r"))
         eq((f.get("type"), f.get("starting")), ("3", "10"), "INFO after refused redefinition")
 
 
@@ -305,23 +295,23 @@ def test_info_sections():
         c = Client(s.port)
         srv = c.command("INFO", "server")
         check(srv.startswith("# Server\r\n"), "INFO server starts with its header: %r" % srv[:40])
-        f = info_fields(srv)
+        f = parse_info(srv)
         check(re.fullmatch(r"\d+\.\d+\.\d+", f.get("redis_version", "")), "redis_version: %r" % f)
         eq(f.get("seqd_version"), "0.1.0", "seqd_version")
         eq(f.get("tcp_port"), str(s.port), "tcp_port")
         eq(f.get("process_id"), str(s.proc.pid), "process_id")
         check("# Clients" not in srv and "# Stats" not in srv, "INFO server holds only Server")
-        cl = info_fields(c.command("INFO", "clients"))
+        cl = parse_info(c.command("INFO", "clients"))
         check(int(cl["connected_clients"]) >= 1, "connected_clients %r" % cl)
         st = c.command("INFO", "stats")
         check(st.startswith("# Stats\r\n"), "INFO stats header")
-        check(int(info_fields(st)["total_commands_processed"]) >= 3, "total_commands_processed")
-        sto = info_fields(c.command("INFO", "store"))
+        check(int(parse_info(st)["total_commands_processed"]) >= 3, "total_commands_processed")
+        sto = parse_info(c.command("INFO", "store"))
         eq(sto.get("store_type"), "file", "store_type")
         eq(sto.get("sequences"), "2", "sequences")
         ks = c.command("INFO", "keyspace")
         check(ks.startswith("# Keyspace\r\n"), "keyspace header")
-        eq(info_fields(ks).get("db0"), "keys=2,expires=0,avg_ttl=0", "db0 line")
+        eq(parse_info(ks).get("db0"), "keys=2,expires=0,avg_ttl=0", "db0 line")
         everything = c.command("INFO", "all")
         default = c.command("INFO")
         for text, what in ((everything, "INFO all"), (default, "INFO")):
@@ -367,7 +357,7 @@ def test_info_sequence_fields():
     with server() as s:
         c = Client(s.port)
         c.command("HSET", "q", "type", "2", "length", "4", "starting", "1000", "step", "3", "segment", "10")
-        f = info_fields(c.command("INFO", "q"))
+        f = parse_info(c.command("INFO", "q"))
         for key in ("kind", "length", "starting", "step", "current", "segment_current", "segment_next",
                     "generated", "wasted", "waste_rate"):
             check(key in f, "INFO q lacks %s: %r" % (key, sorted(f)))
@@ -375,7 +365,7 @@ def test_info_sequence_fields():
         eq(f["current"], "none", "no number handed out yet")
         nums = [int(c.command("GET", "q")) for _ in range(12)]   # crosses a segment of 10
         eq(nums, [1000 + 3 * i for i in range(12)], "numbers")
-        f = info_fields(c.command("INFO", "q"))
+        f = parse_info(c.command("INFO", "q"))
         eq((f["kind"], f["length"], f["starting"], f["step"]), ("fixed", "4", "1000", "3"), "definition")
         eq(f["current"], str(nums[-1]), "current is the last number handed out")
         eq(f["generated"], "12", "generated")
@@ -402,7 +392,7 @@ def test_info_waste_after_crash():
         s.start()
         after = bulk_int(cli(s, "GET", "w"))
         check(after > max(before), "after kill -9: %d not above %r" % (after, before))
-        f = info_fields(cli(s, "INFO", "w"))
+        f = parse_info(cli(s, "INFO", "w"))
         eq(f["generated"], "1", "generated counts this run")
     finally:
         if s.proc and s.proc.poll() is None:
@@ -464,7 +454,7 @@ def test_auth():
         r = subprocess.run(["redis-cli", "-p", str(s.port), "-a", "nope", "GET", "x"],
                            capture_output=True, text=True, timeout=10)
         check("WRONGPASS" in r.stderr, "redis-cli -a wrong shows WRONGPASS: %r" % r.stderr)
-        eq(info_fields(c.command("INFO", "stats")).get("total_auth_failures"), "3",
+        eq(parse_info(c.command("INFO", "stats")).get("total_auth_failures"), "3",
            "failed AUTHs are counted")
     # Without requirepass, AUTH is an error as in Redis.
     with server() as s:
@@ -680,7 +670,7 @@ def test_type1_length3_covers_range_then_exhausted():
         eq(out[901], "(error) ERR sequence 'x' is exhausted", "902nd GET")
         eq(cli(s, "INCR", "x"), "(error) ERR sequence 'x' is exhausted", "INCR on an exhausted sequence")
         eq(cli(s, "NEXT", "x", "1"), "(error) ERR sequence 'x' is exhausted")
-        eq(info_fields(cli(s, "INFO", "x")).get("generated"), "900", "generated after exhaustion")
+        eq(parse_info(cli(s, "INFO", "x")).get("generated"), "900", "generated after exhaustion")
         # Still exhausted after a graceful restart.
         eq(s.stop(), 0)
         s.start()
@@ -792,7 +782,7 @@ def test_redis_cli_interactive_tty():
             except WaitTimeout:
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
-        stats = info_fields(cli(s, "INFO", "stats"))
+        stats = parse_info(cli(s, "INFO", "stats"))
         # COMMAND DOCS on start, then the six commands (QUIT may not be
         # counted: the pty closes at once).
         check(int(stats["total_commands_processed"]) >= 7,
@@ -818,18 +808,18 @@ def test_redis_benchmark_get():
         c = Client(s.port)
         c.command("HSET", "bench", "type", "3")
         first = int(c.command("GET", "bench"))
-        before = int(info_fields(c.command("INFO", "bench"))["current"])
+        before = int(parse_info(c.command("INFO", "bench"))["current"])
         eq(before, first, "current before the load")
         bench(s, 1, 20000)
-        mid = info_fields(c.command("INFO", "bench"))
+        mid = parse_info(c.command("INFO", "bench"))
         check(int(mid["current"]) >= before + 20000, "current after -P 1: %r" % mid["current"])
         bench(s, 16, 200000)
-        after = info_fields(c.command("INFO", "bench"))
+        after = parse_info(c.command("INFO", "bench"))
         check(int(after["current"]) >= int(mid["current"]) + 200000, "current after -P 16: %r" % after["current"])
         check(int(after["generated"]) >= 220001, "generated after both runs: %r" % after["generated"])
         nxt = int(c.command("GET", "bench"))
         check(nxt > int(after["current"]), "GET after the load: %d not above current %s" % (nxt, after["current"]))
-        eq(info_fields(c.command("INFO", "stats"))["total_protocol_errors"], "0", "no protocol errors")
+        eq(parse_info(c.command("INFO", "stats"))["total_protocol_errors"], "0", "no protocol errors")
 
 
 def test_redis_benchmark_next_pipelined():
@@ -846,7 +836,7 @@ def test_redis_benchmark_next_pipelined():
             raise AssertionError("redis-benchmark -P 64 NEXT nb 1000 did not finish within 20 s")
         eq(r.returncode, 0, "redis-benchmark exit code (%r)" % (r.stdout + r.stderr)[-300:])
         check("requests per second" in r.stdout, "result line: %r" % r.stdout[-300:])
-        f = info_fields(c.command("INFO", "nb"))
+        f = parse_info(c.command("INFO", "nb"))
         check(int(f["generated"]) >= 2000 * 1000, "generated %s" % f["generated"])
         eq(c.command("PING"), "PONG")
 

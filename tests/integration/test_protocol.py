@@ -29,12 +29,8 @@ def req(*args):
 
 
 def info(c, section):
-    out = {}
-    for line in c.command("INFO", section).split("\r\n"):
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
+    """INFO section through an open client (the harness' parse_info)."""
+    return parse_info(c.command("INFO", section))
 
 
 def rss_kb(pid):
