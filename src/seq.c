@@ -227,14 +227,17 @@ static void wake_mask(struct seq *s, uint64_t mask)
     }
 }
 
-void seq_remove(const char *name, size_t len)
+/* Remove the sequence of that name, or only `only` when it is not NULL
+ * (a claim's result about one sequence object must not remove a newer
+ * one of the same name). */
+static void remove_named(const char *name, size_t len, const struct seq *only)
 {
     uint32_t b = name_hash(name, len) % REGISTRY_BUCKETS;
     struct seq *victim = NULL;
 
     registry_lock(true);
     for (struct seq **link = &reg.buckets[b]; *link; link = &(*link)->hnext) {
-        if (name_is(*link, name, len)) {
+        if (name_is(*link, name, len) && (only == NULL || *link == only)) {
             victim = *link;
             *link = victim->hnext;
             reg.count--;
@@ -253,6 +256,11 @@ void seq_remove(const char *name, size_t len)
     seq_unlock(victim);
     wake_mask(victim, mask);
     seq_release(victim);
+}
+
+void seq_remove(const char *name, size_t len)
+{
+    remove_named(name, len, NULL);
 }
 
 size_t seq_count(void)
@@ -300,6 +308,7 @@ static struct store_job *claim_job_new(struct seq *s)
     }
     job->kind = JOB_CLAIM;
     strlcpy_safe(job->name, s->def.name, sizeof(job->name));
+    job->def = s->def;          /* claim only from this definition's row */
     job->want = segment_next_size(s->last_claim_size ? s->last_claim_size : s->def.segment,
                                   elapsed, reg.env.duration_ms, s->def.segment,
                                   reg.env.segment_max);
@@ -404,7 +413,7 @@ static void claim_done(struct store_job *job)
         give_back_unused_claim(job);
     wake_mask(s, mask);
     if (remove)
-        seq_remove(s->def.name, strlen(s->def.name));
+        remove_named(s->def.name, strlen(s->def.name), s);
     if (retry) {
         memset(&job->claim, 0, sizeof(job->claim));
         job->not_before_ms = mono_ms() + delay;

@@ -4,10 +4,14 @@
  * file stores share one table and its arithmetic (store_table.h).
  *
  * The contract every backend keeps:
- *  - claim(name, want): a range of counters [start, start+count) that no
- *    other node and no earlier run has had, durably recorded before it
- *    returns STORE_OK. count >= want, and count >= the definition's segment
- *    (the row's step). When the backend cannot tell whether the claim was
+ *  - claim(name, want, expect): a range of counters [start, start+count)
+ *    that no other node and no earlier run has had, durably recorded before
+ *    it returns STORE_OK. count >= want, and count >= the definition's
+ *    segment (the row's step). When expect is not NULL it is the definition
+ *    the caller serves: a row that is another definition of the name (it
+ *    was deleted and created again: seqdef_same() is false) is left alone
+ *    and the answer is STORE_NOT_FOUND, so that a claim on its way for a
+ *    deleted sequence never eats the numbers of a new one. When the backend cannot tell whether the claim was
  *    recorded (a COMMIT whose answer was lost) it returns STORE_UNKNOWN and
  *    the caller throws the range away: no range is ever served twice.
  *  - give_back(name, from, to): the caller stops holding [from, to), which
@@ -65,7 +69,7 @@ struct store_ops {
     void *(*session_open)(struct store *st);
     void (*session_close)(struct store *st, void *sess);
     int (*claim)(struct store *st, void *sess, const char *name, uint64_t want,
-                 struct claim *out, char *err, size_t errlen);
+                 const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
     int (*give_back)(struct store *st, void *sess, const char *name, uint64_t from,
                      uint64_t to, char *err, size_t errlen);
     int (*create)(struct store *st, void *sess, const struct seqdef *def, char *err, size_t errlen);

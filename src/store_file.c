@@ -690,7 +690,7 @@ static void file_session_close(struct store *st, void *sess)
 }
 
 static int file_claim(struct store *st, void *sess, const char *name, uint64_t want,
-                      struct claim *out, char *err, size_t errlen)
+                      const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
     struct table_seq *s;
@@ -705,7 +705,7 @@ static int file_claim(struct store *st, void *sess, const char *name, uint64_t w
         rc = STORE_NOT_FOUND;
         goto out;
     }
-    rc = store_table_claim_range(s, want, &c, err, errlen);
+    rc = store_table_claim_range(s, want, expect, &c, err, errlen);
     if (rc != STORE_OK)
         goto out;
     top = c.start + c.count;

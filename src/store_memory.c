@@ -51,13 +51,13 @@ static void mem_session_close(struct store *st, void *sess)
 }
 
 static int mem_claim(struct store *st, void *sess, const char *name, uint64_t want,
-                     struct claim *out, char *err, size_t errlen)
+                     const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct mem_store *m = st->priv;
     int rc;
 
     pthread_mutex_lock(&m->lock);
-    rc = store_table_claim(&m->table, name, want, out, err, errlen);
+    rc = store_table_claim(&m->table, name, want, expect, out, err, errlen);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

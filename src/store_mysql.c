@@ -560,6 +560,7 @@ static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, 
 struct claim_args {
     const char *name;
     uint64_t want;
+    const struct seqdef *expect;  /* NULL: any definition of the name */
     struct claim *out;
 };
 
@@ -602,6 +603,16 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
         snprintf(err, errlen, "mysql: %s: %s", ms->where, why);
         return STORE_ERROR;
     }
+    /* The name asked for: a Leaf table's case-insensitive biz_tag may have
+     * matched a row spelled differently (same counters, so still safe). */
+    strlcpy_safe(def.name, a->name, sizeof(def.name));
+    if (a->expect && !seqdef_same(&def, a->expect)) {
+        /* Deleted and created again since the caller met it: the new
+         * sequence's counters are not this claim's to take. */
+        sess_end_quietly(s);
+        snprintf(err, errlen, "'%s' was deleted and created again in %s", a->name, ms->where);
+        return STORE_NOT_FOUND;
+    }
     if (sml_claim_size(max_id, row.step, a->want, &n) < 0) {
         sess_end_quietly(s);
         snprintf(err, errlen, "mysql: %s: row '%s' has max_id %" PRId64
@@ -631,16 +642,13 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     a->out->start = (uint64_t)max_id;
     a->out->count = n;
     a->out->def = def;
-    /* The name asked for: a Leaf table's case-insensitive biz_tag may have
-     * matched a row spelled differently (same counters, so still safe). */
-    strlcpy_safe(a->out->def.name, a->name, sizeof(a->out->def.name));
     return STORE_OK;
 }
 
 static int my_claim(struct store *st, void *sess, const char *name, uint64_t want,
-                    struct claim *out, char *err, size_t errlen)
+                    const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
-    struct claim_args a = { name, want, out };
+    struct claim_args a = { name, want, expect, out };
     return sess_run(sess, claim_op, &a, err, errlen);
 }
 

@@ -49,7 +49,8 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
             struct timespec ts = { st->test_delay_ms / 1000, (long)(st->test_delay_ms % 1000) * 1000000L };
             nanosleep(&ts, NULL);
         }
-        job->status = ops->claim(st, sess, job->name, job->want, &job->claim, job->err, sizeof(job->err));
+        job->status = ops->claim(st, sess, job->name, job->want, &job->def, &job->claim, job->err,
+                                 sizeof(job->err));
         break;
     case JOB_CREATE:
         job->status = ops->create(st, sess, &job->def, job->err, sizeof(job->err));

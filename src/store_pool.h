@@ -23,7 +23,7 @@ struct store_job {
     char name[SEQ_NAME_MAX + 1];
     uint64_t want;                /* JOB_CLAIM: counters wanted */
     uint64_t from, to;            /* JOB_GIVE_BACK: the range handed back */
-    struct seqdef def;            /* JOB_CREATE: in; JOB_LOOKUP: out */
+    struct seqdef def;            /* JOB_CREATE, JOB_CLAIM (the one served): in; JOB_LOOKUP: out */
     struct claim claim;           /* JOB_CLAIM: out */
     struct seqdef *defs;          /* JOB_LIST: out, xmalloc'ed, the done callback frees */
     size_t ndefs, capdefs;

@@ -140,11 +140,15 @@ struct seqdef *store_table_defs(const struct store_table *t, size_t *n)
     return defs;
 }
 
-int store_table_claim_range(const struct table_seq *s, uint64_t want, struct claim *out,
-                            char *err, size_t errlen)
+int store_table_claim_range(const struct table_seq *s, uint64_t want, const struct seqdef *expect,
+                            struct claim *out, char *err, size_t errlen)
 {
     uint64_t n = want > s->def.segment ? want : s->def.segment;
 
+    if (expect && !seqdef_same(&s->def, expect)) {
+        snprintf(err, errlen, "'%s' was deleted and created again", s->def.name);
+        return STORE_NOT_FOUND;
+    }
     if (n > UINT64_MAX - s->max_id) {
         snprintf(err, errlen, "sequence counter overflow (max_id %" PRIu64 ", claim %" PRIu64 ")",
                  s->max_id, n);
@@ -162,14 +166,14 @@ int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64
 }
 
 int store_table_claim(struct store_table *t, const char *name, uint64_t want,
-                      struct claim *out, char *err, size_t errlen)
+                      const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct table_seq *s = store_table_get(t, name, err, errlen);
     int rc;
 
     if (s == NULL)
         return STORE_NOT_FOUND;
-    rc = store_table_claim_range(s, want, out, err, errlen);
+    rc = store_table_claim_range(s, want, expect, out, err, errlen);
     if (rc == STORE_OK)
         s->max_id = out->start + out->count;
     return rc;

@@ -68,11 +68,13 @@ int store_table_lookup(const struct store_table *t, const char *name, struct seq
 struct seqdef *store_table_defs(const struct store_table *t, size_t *n);
 
 /* What a claim of `want` takes from s, into *out (start, count, the
- * definition). STORE_OK, or STORE_ERROR with err set when the counters
- * would pass UINT64_MAX. Changes nothing: once the claim is recorded the
- * caller sets s->max_id = out->start + out->count. */
-int store_table_claim_range(const struct table_seq *s, uint64_t want, struct claim *out,
-                            char *err, size_t errlen);
+ * definition). STORE_OK; STORE_NOT_FOUND when expect (if not NULL) is
+ * another definition than s's (store.h: the name was deleted and created
+ * again); STORE_ERROR when the counters would pass UINT64_MAX; err set for
+ * both. Changes nothing: once the claim is recorded the caller sets
+ * s->max_id = out->start + out->count. */
+int store_table_claim_range(const struct table_seq *s, uint64_t want, const struct seqdef *expect,
+                            struct claim *out, char *err, size_t errlen);
 /* Does the give-back of [from, to) apply to s? STORE_OK (the caller then
  * sets s->max_id = from once that is recorded) or STORE_STALE. */
 int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to);
@@ -81,7 +83,7 @@ int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64
  * first): STORE_OK, STORE_NOT_FOUND, STORE_ERROR (claim) or STORE_STALE
  * (give-back), with err set for all but STORE_OK and STORE_STALE. */
 int store_table_claim(struct store_table *t, const char *name, uint64_t want,
-                      struct claim *out, char *err, size_t errlen);
+                      const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
 int store_table_give_back(struct store_table *t, const char *name, uint64_t from, uint64_t to,
                           char *err, size_t errlen);
 

@@ -120,7 +120,7 @@ START_TEST(test_remove_and_unknown_names)
     ck_assert_int_eq(store_table_remove(&t, "gone", err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err, "'gone'"));
     ck_assert_int_eq(store_table_lookup(&t, "gone", &got, err, sizeof(err)), STORE_NOT_FOUND);
-    ck_assert_int_eq(store_table_claim(&t, "gone", 1, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_claim(&t, "gone", 1, NULL, &c, err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_int_eq(store_table_give_back(&t, "gone", 0, 1, err, sizeof(err)), STORE_NOT_FOUND);
     store_table_free(&t);
 }
@@ -138,7 +138,7 @@ START_TEST(test_claims_follow_each_other_and_take_at_least_a_segment)
     table_with(&t, "s", 100, 40);
     for (i = 0; i < ARRAY_SIZE(wants); i++) {
         struct claim c;
-        ck_assert_int_eq(store_table_claim(&t, "s", wants[i], &c, err, sizeof(err)), STORE_OK);
+        ck_assert_int_eq(store_table_claim(&t, "s", wants[i], NULL, &c, err, sizeof(err)), STORE_OK);
         ck_assert_uint_eq(c.start, next);
         ck_assert_uint_eq(c.count, wants[i] > 100 ? wants[i] : 100);
         ck_assert_str_eq(c.def.name, "s");
@@ -149,13 +149,39 @@ START_TEST(test_claims_follow_each_other_and_take_at_least_a_segment)
 }
 END_TEST
 
+START_TEST(test_claim_for_another_definition_of_the_name_takes_nothing)
+{
+    struct store_table t;
+    struct claim c;
+    struct seqdef served = def_increasing("s", 100), old = served;
+
+    table_with(&t, "s", 100, 0);
+    /* The definition the caller serves: claims as usual (the segment may
+     * have changed in the store; that is the same sequence). */
+    served.segment = 7;
+    ck_assert_int_eq(store_table_claim(&t, "s", 1, &served, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 0);
+    /* A claim on its way for a deleted "s" whose name now holds another
+     * definition (another key): nothing is taken from the new one. */
+    old.perm_key = 99;
+    ck_assert_int_eq(store_table_claim(&t, "s", 1, &old, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(err, "deleted and created again"));
+    ck_assert_uint_eq(max_id_of(&t, "s"), 100);
+    old = def_increasing("s", 100);
+    old.starting = 5;
+    ck_assert_int_eq(store_table_claim(&t, "s", 1, &old, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_uint_eq(max_id_of(&t, "s"), 100);
+    store_table_free(&t);
+}
+END_TEST
+
 START_TEST(test_claim_range_changes_nothing_until_the_caller_records_it)
 {
     struct store_table t;
     struct claim c;
 
     table_with(&t, "s", 100, 500);
-    ck_assert_int_eq(store_table_claim_range(store_table_find(&t, "s"), 0, &c, err, sizeof(err)),
+    ck_assert_int_eq(store_table_claim_range(store_table_find(&t, "s"), 0, NULL, &c, err, sizeof(err)),
                      STORE_OK);
     ck_assert_uint_eq(c.start, 500);
     ck_assert_uint_eq(c.count, 100);
@@ -172,12 +198,12 @@ START_TEST(test_claim_at_the_counter_limit_takes_the_rest_then_fails_changing_no
     struct claim c;
 
     table_with(&t, "big", 100, UINT64_MAX - 250);
-    ck_assert_int_eq(store_table_claim(&t, "big", 250, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "big", 250, NULL, &c, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(c.start, UINT64_MAX - 250);
     ck_assert_uint_eq(c.count, 250);
     ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX);
 
-    ck_assert_int_eq(store_table_claim(&t, "big", 0, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(store_table_claim(&t, "big", 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "sequence counter overflow"));
     ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX);
     store_table_free(&t);
@@ -191,8 +217,8 @@ START_TEST(test_claim_larger_than_what_is_left_fails_changing_nothing)
 
     /* 500 counters are left: less than a segment, and less than wanted. */
     table_with(&t, "big", 1000, UINT64_MAX - 500);
-    ck_assert_int_eq(store_table_claim(&t, "big", 0, &c, err, sizeof(err)), STORE_ERROR);
-    ck_assert_int_eq(store_table_claim(&t, "big", 501, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(store_table_claim(&t, "big", 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(store_table_claim(&t, "big", 501, NULL, &c, err, sizeof(err)), STORE_ERROR);
     ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX - 500);
     store_table_free(&t);
 }
@@ -212,7 +238,7 @@ START_TEST(test_claim_past_a_kinds_limit_is_taken_whole)
     ck_assert_uint_eq(seqdef_limit(&d), 900);
     store_table_init(&t);
     ck_assert_int_eq(store_table_add(&t, &d, 850, err, sizeof(err)), STORE_OK);
-    ck_assert_int_eq(store_table_claim(&t, "three", 0, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "three", 0, NULL, &c, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(c.start, 850);
     ck_assert_uint_eq(c.count, 1000);
     ck_assert_uint_eq(max_id_of(&t, "three"), 1850);
@@ -228,11 +254,11 @@ START_TEST(test_give_back_at_the_top_lowers_max_id_to_from)
     struct claim c;
 
     table_with(&t, "gb", 100, 0);
-    ck_assert_int_eq(store_table_claim(&t, "gb", 0, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "gb", 0, NULL, &c, err, sizeof(err)), STORE_OK);
     ck_assert_int_eq(store_table_give_back(&t, "gb", 40, 100, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 40);
     /* The given-back counters are the next claim's. */
-    ck_assert_int_eq(store_table_claim(&t, "gb", 0, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "gb", 0, NULL, &c, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(c.start, 40);
     store_table_free(&t);
 }
@@ -303,6 +329,7 @@ static Suite *store_table_suite(void)
     TCase *give_back = tcase_create("give-back");
 
     tcase_add_test(table, test_names_stay_sorted_and_are_found_after_any_insert_order);
+    tcase_add_test(table, test_claim_for_another_definition_of_the_name_takes_nothing);
     tcase_add_test(table, test_add_refuses_a_taken_name_and_keeps_the_first);
     tcase_add_test(table, test_add_refuses_what_could_not_be_served);
     tcase_add_test(table, test_remove_and_unknown_names);
