@@ -435,7 +435,7 @@ def test_recreated_name_not_served_from_stale_buffers():
         new_b = [int(cmd(b.port, "GET", "again")) for _ in range(3)]
         assert new_b == [1, 2, 3], new_b
         # Two rescans on node a: one began after the DEL and HSET.
-        wait_rescans(a, 2, fallback=2.5)
+        wait_rescans(a, 2)
         new_a = [cmd(a.port, "GET", "again") for _ in range(3)]
         nums = new_b + [int(v) for v in new_a if not isinstance(v, RespError)]
         assert len(nums) == len(set(nums)), (
@@ -698,7 +698,7 @@ def test_mariadb_outage_serves_buffers_then_recovers():
         g = Getter(node.port)
         before = g.gets(["buffered"] * 200, [])        # past 10%: the next segment comes too
         wait_until(lambda: info(node.port, "buffered")["segment_next"] != "none", 5, "prefetch")
-        wait_rescans(node, 1, fallback=1.2)             # let a rescan pass
+        wait_rescans(node, 1)                           # let a rescan pass
         log_mark = len(node.log())
 
         DB.stop()

@@ -172,18 +172,14 @@ def rescans(server):
     return None if v is None else int(v)
 
 
-def wait_rescans(server, n=2, timeout=15.0, rescan_s=1.0, fallback=None):
+def wait_rescans(server, n=2, timeout=15.0):
     """Wait until the server has completed n more rescans of its shared
-    store than when called. n=2 makes sure one whole rescan began after
-    the caller's change (the one under way may have read the table
-    before). When the server reports no store_rescans (in INFO store) the
-    wait falls back to sleeping `fallback` s (default n * rescan_s + 0.5),
-    the time n rescans take."""
+    store (store_rescans in INFO store) than when called. n=2 makes sure
+    one whole rescan began after the caller's change (the one under way
+    may have read the table before)."""
     start = rescans(server)
     if start is None:
-        # Fallback for a server without the counter: the time it takes.
-        time.sleep(n * rescan_s + 0.5 if fallback is None else fallback)
-        return None
+        raise AssertionError("INFO store has no %s: not a shared store?" % RESCAN_FIELD)
 
     def done():
         now = rescans(server)
