@@ -48,7 +48,7 @@ struct config {
     char mysql_ssl_key[CONFIG_STR_MAX]; /* "store.mysql.ssl_key" */
     uint64_t segment_max;               /* "segment.max": upper bound of a claim, default 1000000 */
     int segment_duration_s;             /* "segment.duration_s": aim of a segment's life, default 900 */
-    int segment_wait_ms;                /* "segment.wait_ms": how long a command may stay parked, default 1000 */
+    int segment_wait_ms;                /* "segment.wait_ms": how long a command may wait for the store, default 1000 */
     uint64_t segment_default;           /* "segment.default": segment size of a new sequence without 'segment', default 1000 */
     /* From the command line only. */
     bool daemonize;                     /* -d */

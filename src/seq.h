@@ -84,7 +84,7 @@ void seq_release(struct seq *s);
  * one then). Returns a new reference. */
 struct seq *seq_add(const struct seqdef *def);
 /* Remove from the registry (DEL, or gone from the store); counters it
- * still holds are wasted. Wakes its parked commands. */
+ * still holds are wasted. Tells the workers of its parked waiters. */
 void seq_remove(const char *name, size_t len);
 size_t seq_count(void);
 
