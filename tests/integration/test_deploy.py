@@ -8,11 +8,12 @@ free loopback ports. Load goes through HAProxy from redis-benchmark and
 from client threads that keep every number they get (raw RESP over
 sockets, pipelined, reconnecting on error). During the run:
   1. one node is killed with SIGKILL; HAProxy must route around it, each
-     client may see at most one reconnect; the node is restarted and HAProxy
-     takes it back (new connections reach it);
+     client may see at most two reconnects (the dying node's socket can
+     still take one connection); the node is restarted and HAProxy takes
+     it back (new connections reach it);
   2. another node is removed the way contrib/haproxy/README.md says (drain
      through the runtime API, SIGTERM, which must exit 0) and added back
-     (start, set ready).
+     (start, set ready); each client may see at most one reconnect.
 At the end: no number may have been handed out twice, and no request may
 have failed outside those two events.
 
@@ -418,7 +419,7 @@ def deploy(workdir, db):
             return "other"
         failed = {"down": 0, "removal": 0, "other": 0}
         reasons = {}
-        worst_losses = 0
+        worst_losses = {"down": 0, "removal": 0}
         for col in collectors:
             # An error reply is one failed request; a lost connection fails
             # the requests it left unanswered.
@@ -428,7 +429,7 @@ def deploy(workdir, db):
                 failed[window(t)] += n
                 reasons[why] = reasons.get(why, 0) + n
             for w in ("down", "removal"):
-                worst_losses = max(worst_losses, sum(1 for t, _, _, _ in col.losses if window(t) == w))
+                worst_losses[w] = max(worst_losses[w], sum(1 for t, _, _, _ in col.losses if window(t) == w))
         counts = haproxy.servers()
 
         log("load: %d client threads x %d pipelined GETs through haproxy for %.1fs"
@@ -461,9 +462,18 @@ def deploy(workdir, db):
         if failed["other"]:
             raise TestFailure("%d requests failed outside the outage and the removal"
                               % failed["other"])
-        if worst_losses > 1:
-            raise TestFailure("a client lost its connection %d times in one event"
-                              " (at most one reconnect allowed)" % worst_losses)
+        # A SIGKILLed process's listening socket still completes handshakes
+        # for a moment while the kernel tears it down (about 1 ms here, longer
+        # for an ASan build under load), so a client that reconnects at once
+        # may land on the dying node through HAProxy once more: two
+        # reconnects for the kill. The graceful removal closes the listener
+        # first: one.
+        if worst_losses["down"] > 2 or worst_losses["removal"] > 1:
+            for col in collectors:
+                log("%s lost its connection at %s" % (col.name, [round(t - t0, 2) for t, _, _, _ in col.losses]))
+            raise TestFailure("a client lost its connection %d times when %s was killed (at most 2)"
+                              " and %d times when %s was removed (at most 1)"
+                              % (worst_losses["down"], victim.name, worst_losses["removal"], leaver.name))
         if sessions_after <= sessions_before:
             raise TestFailure("haproxy sent no new connection to the restarted %s"
                               % victim.name)
