@@ -290,7 +290,7 @@ static int store_start(size_t *ndefs)
 
 static struct event *signal_events[3];
 
-/* Workers, the listener, the pidfile, signals and discovery on main_base. */
+/* Workers, the pidfile, signals, discovery, and last the listener, on main_base. */
 static int serve_start(void)
 {
     static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
@@ -300,10 +300,8 @@ static int serve_start(void)
     workers_start(server.nworkers);
 
     main_base = event_base_new();
-    if (listener_open(main_base, server.cfg.bind, server.cfg.port, err, sizeof(err)) != 0) {
-        log_warn("%s", err);
-        return -1;
-    }
+    /* The port opens last: a client (or a test, or an init script) that
+     * can connect finds the pidfile written and SIGTERM handled. */
     if (server.cfg.pidfile[0] && write_pidfile(server.cfg.pidfile) != 0) {
         log_warn("cannot write pidfile %s: %s", server.cfg.pidfile, strerror(errno));
         return -1;
@@ -314,6 +312,12 @@ static int serve_start(void)
         event_add(signal_events[i], NULL);
     }
     core_start_rescans(main_base);
+    if (listener_open(main_base, server.cfg.bind, server.cfg.port, err, sizeof(err)) != 0) {
+        log_warn("%s", err);
+        if (server.cfg.pidfile[0])
+            unlink(server.cfg.pidfile);
+        return -1;
+    }
     return 0;
 }
 
