@@ -90,11 +90,6 @@ static void setup_with_delay(int claim_delay_ms)
     seq_registry_init(&env);
 }
 
-static void setup(void)
-{
-    setup_with_delay(0);
-}
-
 static void setup_slow(void)
 {
     setup_with_delay(300);
@@ -237,16 +232,15 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("seq");
-    TCase *fast = tcase_create("waiters");
-    tcase_add_checked_fixture(fast, setup, teardown);
-    tcase_add_test(fast, landing_claim_tells_only_the_workers_waiting_on_that_sequence);
-    tcase_add_test(fast, a_waiter_that_takes_its_numbers_after_all_is_not_left_parked);
-    suite_add_tcase(s, fast);
-    TCase *slow = tcase_create("waiters with a slow store");
-    tcase_add_checked_fixture(slow, setup_slow, teardown);
-    tcase_add_test(slow, a_waiter_that_stopped_waiting_is_not_handed_over);
-    tcase_add_test(slow, a_deleted_sequence_tells_its_waiters_at_once);
-    suite_add_tcase(s, slow);
+    /* Claims take 300 ms, so that every waiter of a test parks before its
+     * claim lands. */
+    TCase *tc = tcase_create("waiters");
+    tcase_add_checked_fixture(tc, setup_slow, teardown);
+    tcase_add_test(tc, landing_claim_tells_only_the_workers_waiting_on_that_sequence);
+    tcase_add_test(tc, a_waiter_that_takes_its_numbers_after_all_is_not_left_parked);
+    tcase_add_test(tc, a_waiter_that_stopped_waiting_is_not_handed_over);
+    tcase_add_test(tc, a_deleted_sequence_tells_its_waiters_at_once);
+    suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
