@@ -26,6 +26,9 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
 * a Leaf-shaped table (Meituan Leaf's leaf_alloc) works with
   store.mysql.table, beside a simulated Leaf node; after
   sql/upgrade-from-leaf.sql it still works and takes every kind.
+* sql/admin-examples.sql runs start to finish (twice) with the mysql
+  client on a table that followed the README, and leaves the README's
+  'msg' row alone.
 * bad credentials, a closed port, a server that never answers: seqd exits
   non-zero at start-up within seconds with a message naming the problem.
 * graceful stop of a lone node gives back the unused tail: the next number
@@ -366,6 +369,39 @@ def test_rescan_finds_inserted_and_deleted_rows():
                 "GET of a deleted row (node held buffers): %r" % r
     finally:
         stop_all(nodes)
+
+
+EXAMPLE_NAMES = ("example_coupon", "example_invoice_no", "example_msg", "example_order_id")
+
+
+def test_admin_examples_run_after_the_readme():
+    """sql/admin-examples.sql, fed to the real mysql client as the README
+    says (`mysql seqd < sql/admin-examples.sql`) on a table that followed
+    the README (schema.sql, then the 'msg' row), runs start to finish, twice,
+    touches nothing but its own example_* rows and leaves none behind."""
+    DB.sql("INSERT INTO seqd_segments (biz_tag, max_id, step) VALUES ('msg', 1, 1000)")
+    node = start_nodes(1)[0]
+    try:
+        assert cmd(node.port, "INCR", "msg") == 1
+        before = row("msg")
+        path = os.path.join(repo_root(), "sql", "admin-examples.sql")
+        for run in (1, 2):
+            out = DB.load(path)       # raises if the client stops at an error
+            listed = [line.split("\t") for line in out.splitlines()]
+            by_name = {r[0]: r for r in listed}
+            for name in EXAMPLE_NAMES:
+                assert name in by_name, "run %d: its SELECT does not list %s:\n%s" % (run, name, out)
+            # biz_tag, kind, length, starting, increment, step, max_id, next_unclaimed_number
+            assert by_name["example_msg"][5:8] == ["5000", "1000001", "1000001"], by_name["example_msg"]
+            assert by_name["example_order_id"][7] == "1000", by_name["example_order_id"]
+            assert by_name["example_invoice_no"][7] == "10000000", by_name["example_invoice_no"]
+            left = DB.rows("SELECT biz_tag FROM seqd_segments WHERE biz_tag LIKE 'example\\_%'")
+            assert left == [], "run %d left rows behind: %r" % (run, left)
+            assert row("msg") == before, "the README's 'msg' row changed: %r -> %r" % (before, row("msg"))
+        assert cmd(node.port, "INCR", "msg") == 2
+    finally:
+        stop_all([node])
+        DB.sql("DELETE FROM seqd_segments WHERE biz_tag = 'msg'")
 
 
 # ---- 3. HSET / DEL through one node, for all --------------------------------
@@ -848,6 +884,7 @@ def main():
             test_recreated_name_not_served_from_stale_buffers,
             test_type1_permutation_key_in_row_shared_by_nodes,
             test_leaf_table_and_upgrade,
+            test_admin_examples_run_after_the_readme,
             test_bad_credentials_stop_startup_clearly,
             test_unreachable_server_stops_startup_clearly,
             test_graceful_stop_gives_back_unused_tail,
