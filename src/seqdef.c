@@ -34,7 +34,8 @@ static const char *const seqdef_field_names[FIELD_COUNT] = {
     "type", "length", "starting", "step", "segment", "description", "auto_disk",
 };
 
-/* Names for INFO; parsing also takes the dash spellings. */
+/* Names for INFO, indexed by enum seq_auto_disk ("default": none given);
+ * seqdef_auto_disk_parse also takes them with '-' for '_'. */
 static const char *const seqdef_auto_disk_names[] = {
     "default", "memory", "pre_base", "pre_checkpoint", "elegant_close", "pre_close",
 };
@@ -87,22 +88,24 @@ bool seqdef_name_ok(const char *name, size_t len, char *err, size_t errlen)
     return true;
 }
 
+/* Matches s[0..len) against the INFO names, case-insensitively and with '-'
+ * and '_' alike, so "pre-base", "PRE_BASE" and "pre_base" are one value. */
 int seqdef_auto_disk_parse(const char *s, size_t len)
 {
-    static const struct { const char *name; int value; } spellings[] = {
-        { "default", AUTO_DISK_DEFAULT },
-        { "memory", AUTO_DISK_MEMORY },
-        { "pre_base", AUTO_DISK_PRE_BASE }, { "pre-base", AUTO_DISK_PRE_BASE },
-        { "pre_checkpoint", AUTO_DISK_PRE_CHECKPOINT },
-        { "pre-checkpoint", AUTO_DISK_PRE_CHECKPOINT },
-        { "elegant_close", AUTO_DISK_ELEGANT_CLOSE },
-        { "elegant-close", AUTO_DISK_ELEGANT_CLOSE },
-        { "pre_close", AUTO_DISK_PRE_CLOSE }, { "pre-close", AUTO_DISK_PRE_CLOSE },
-    };
+    for (size_t a = 0; a < ARRAY_SIZE(seqdef_auto_disk_names); a++) {
+        const char *name = seqdef_auto_disk_names[a];
+        size_t i;
 
-    for (size_t i = 0; i < ARRAY_SIZE(spellings); i++)
-        if (str_ieq(s, len, spellings[i].name))
-            return spellings[i].value;
+        for (i = 0; i < len && name[i] != '\0'; i++) {
+            char c = s[i] == '-' ? '_' : s[i];
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c != name[i])
+                break;
+        }
+        if (i == len && name[i] == '\0')
+            return (int)a;
+    }
     return -1;
 }
 
@@ -277,8 +280,7 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
     if (has[FIELD_AUTO_DISK]) {
         def->auto_disk = seqdef_auto_disk_parse(val[FIELD_AUTO_DISK], vlen[FIELD_AUTO_DISK]);
         if (def->auto_disk < 0) {
-            snprintf(err, errlen, "auto_disk must be one of memory, pre_base, "
-                     "pre_checkpoint, elegant_close, pre_close");
+            snprintf(err, errlen, "auto_disk must be one of " SEQDEF_AUTO_DISK_VALUES);
             return -1;
         }
     }

@@ -34,6 +34,10 @@ enum seq_auto_disk {
     AUTO_DISK_DEFAULT = 0, AUTO_DISK_MEMORY, AUTO_DISK_PRE_BASE,
     AUTO_DISK_PRE_CHECKPOINT, AUTO_DISK_ELEGANT_CLOSE, AUTO_DISK_PRE_CLOSE
 };
+/* The values as INFO prints them, for error messages ("default" is what
+ * INFO shows when none was given). */
+#define SEQDEF_AUTO_DISK_VALUES \
+    "default, memory, pre_base, pre_checkpoint, elegant_close, pre_close ('-' for '_' works too)"
 
 struct seqdef {
     char name[SEQ_NAME_MAX + 1];
@@ -86,6 +90,8 @@ bool seqdef_same(const struct seqdef *a, const struct seqdef *b);
 
 const char *seqdef_kind_name(int kind);
 const char *seqdef_auto_disk_name(int auto_disk);
-int seqdef_auto_disk_parse(const char *s, size_t len);   /* -1 if unknown */
+/* The enum seq_auto_disk value of s[0..len), in any case, '-' or '_'; -1 if
+ * unknown. */
+int seqdef_auto_disk_parse(const char *s, size_t len);
 
 #endif

@@ -445,8 +445,8 @@ int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
                 adlen = sizeof(row->auto_disk);
             def->auto_disk = seqdef_auto_disk_parse(row->auto_disk, adlen);
             if (def->auto_disk < 0) {
-                snprintf(err, errlen, "row '%s': auto_disk is not one of '', memory, "
-                         "pre_base, pre_checkpoint, elegant_close, pre_close", shown);
+                snprintf(err, errlen, "row '%s': auto_disk is not '' or one of "
+                         SEQDEF_AUTO_DISK_VALUES, shown);
                 return -1;
             }
         }

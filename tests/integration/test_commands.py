@@ -18,7 +18,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, WaitTimeout, check, eq, parse_info, run_tests, wait_exit  # noqa: E402
+from seqd import (SRCDIR, Client, RespError, Seqd, WaitTimeout, check, eq, parse_info,  # noqa: E402
+                  run_tests, wait_exit)
 
 NO_SUCH = ("ERR no such sequence '%s' (create it with HSET %s type 3, "
            "or insert a row into seqd_segments)")
@@ -165,14 +166,32 @@ def test_hset_fields_show_in_info():
         eq(cli(s, "NEXT", "g", "2"), '1) "1"\n2) "3"')
 
 
+AUTO_DISK_VALUES = ["default", "memory", "pre_base", "pre_checkpoint", "elegant_close", "pre_close"]
+
+
 def test_hset_auto_disk_values():
+    """Every auto_disk value the README lists is taken as INFO prints it
+    (underscores) and with dashes, and INFO prints it with underscores;
+    no auto_disk shows as 'default'; the error lists every value."""
     with server() as s:
-        for i, v in enumerate(["memory", "pre_base", "pre_checkpoint", "elegant_close", "pre_close"]):
+        for i, v in enumerate(AUTO_DISK_VALUES):
             eq(cli(s, "HSET", "ad%d" % i, "type", "3", "auto_disk", v), "(integer) 1", "auto_disk " + v)
             eq(parse_info(cli(s, "INFO", "ad%d" % i)).get("auto_disk"), v, "INFO auto_disk " + v)
             eq(cli(s, "GET", "ad%d" % i), '"1"', "GET after auto_disk " + v)
-        eq(cli(s, "HSET", "dash", "type", "3", "auto_disk", "pre-base"), "(integer) 1", "dash spelling")
-        eq(parse_info(cli(s, "INFO", "dash")).get("auto_disk"), "pre_base")
+            dashed = v.replace("_", "-").upper()
+            eq(cli(s, "HSET", "dash%d" % i, "type", "3", "auto_disk", dashed), "(integer) 1",
+               "auto_disk " + dashed)
+            eq(parse_info(cli(s, "INFO", "dash%d" % i)).get("auto_disk"), v, "INFO auto_disk " + dashed)
+        eq(cli(s, "HSET", "none", "type", "3"), "(integer) 1")
+        eq(parse_info(cli(s, "INFO", "none")).get("auto_disk"), "default", "INFO without auto_disk")
+        err = cli(s, "HSET", "bad", "type", "3", "auto_disk", "pre base")
+        for v in AUTO_DISK_VALUES:
+            assert v in err, "the error does not list %s: %r" % (v, err)
+        # The README's table lists every value INFO can print.
+        with open(os.path.join(SRCDIR, "README.md")) as f:
+            readme = f.read()
+        for v in AUTO_DISK_VALUES:
+            assert re.search(r"^\| `%s` \|" % v, readme, re.M), "README's auto_disk table lacks %s" % v
 
 
 def test_hset_validation_errors():

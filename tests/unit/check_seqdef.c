@@ -66,6 +66,8 @@ static const struct good_case {
     { "type 3 auto_disk elegant-close", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_ELEGANT_CLOSE },
     { "type 3 AUTO_DISK pre_close", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_CLOSE },
     { "type 3 auto_disk pre-close", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_CLOSE },
+    { "type 3 auto_disk default", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "type 3", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
 };
 
 START_TEST(test_seqdef_hset_fields_build_the_definition)
@@ -144,8 +146,10 @@ static const struct bad_case {
     { "type 3 segment -5", "segment must be an integer 1..1000000000 (counters claimed at a time)" },
     { "type 3 type 3", "field 'type' given twice (give each field once)" },
     { "type 3 step 2 STEP 3", "field 'step' given twice (give each field once)" },
-    { "type 3 auto_disk sometimes", "auto_disk must be one of memory, pre_base, "
-      "pre_checkpoint, elegant_close, pre_close" },
+    { "type 3 auto_disk sometimes", "auto_disk must be one of default, memory, pre_base, "
+      "pre_checkpoint, elegant_close, pre_close ('-' for '_' works too)" },
+    { "type 3 auto_disk pre__base", "auto_disk must be one of default, memory, pre_base, "
+      "pre_checkpoint, elegant_close, pre_close ('-' for '_' works too)" },
 };
 
 START_TEST(test_seqdef_hset_bad_fields_give_a_helpful_error)
@@ -548,6 +552,20 @@ START_TEST(test_seqdef_names_for_info_round_trip)
     ck_assert_int_eq(seqdef_auto_disk_parse("memoryx", 6), AUTO_DISK_MEMORY);
     ck_assert_int_eq(seqdef_auto_disk_parse("memoryx", 7), -1);
     ck_assert_int_eq(seqdef_auto_disk_parse("", 0), -1);
+    /* Every value INFO prints is accepted with '-' for '_', in any case. */
+    for (int a = AUTO_DISK_DEFAULT; a <= AUTO_DISK_PRE_CLOSE; a++) {
+        char dashed[32];
+        size_t n = strlen(seqdef_auto_disk_name(a));
+        for (size_t i = 0; i <= n; i++) {
+            char c = seqdef_auto_disk_name(a)[i];
+            dashed[i] = c == '_' ? '-' : (c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c);
+        }
+        ck_assert_int_eq(seqdef_auto_disk_parse(dashed, n), a);
+    }
+    ck_assert_int_eq(seqdef_auto_disk_parse("pre-close", 9), AUTO_DISK_PRE_CLOSE);
+    ck_assert_int_eq(seqdef_auto_disk_parse("pre_", 4), -1);
+    ck_assert_int_eq(seqdef_auto_disk_parse("pre_base_", 9), -1);
+    ck_assert_int_eq(seqdef_auto_disk_parse("pre base", 8), -1);
 }
 END_TEST
 
