@@ -9,7 +9,10 @@ Checks, for docs/seqd.8 and docs/seqd.json.5:
     configuration etc/seqd.json (and the other way round), so neither
     drifts from the other;
   * every command-line option that `seqd -h` prints is in docs/seqd.8
-    (when SEQD_BIN exists).
+    (when SEQD_BIN exists);
+  * every command of the command table in src/cmd.c, and every subcommand
+    its handler in src/cmd_*.c takes (ARG_IS(req, 1, "...")), heads an entry
+    of docs/seqd.8's COMMANDS section.
 
 `python3 test_manpages.py --write` regenerates docs/seqd.json.5 from
 docs/config.md after config.md changed.
@@ -200,6 +203,35 @@ def json_keys(obj, prefix=""):
     return keys
 
 
+def command_table():
+    """{COMMAND: set of SUBCOMMANDS} from src/cmd.c's table and the handlers
+    in src/cmd_*.c (a handler's ARG_IS(req, 1, "SUB") tests)."""
+    src = os.path.join(SRCDIR, "src")
+    with open(os.path.join(src, "cmd.c")) as f:
+        table = re.findall(r'\{\s*"([A-Z][A-Z-]*)",\s*(cmd_\w+)\s*,', f.read())
+    bodies = {}
+    for name in sorted(os.listdir(src)):
+        if name.startswith("cmd_") and name.endswith(".c"):
+            with open(os.path.join(src, name)) as f:
+                text = f.read()
+            for m in re.finditer(r"(?m)^enum cmd_result (cmd_\w+)\(.*?^\}", text, re.S):
+                bodies[m.group(1)] = m.group(0)
+    commands = {}
+    for name, handler in table:
+        body = bodies.get(handler, "")
+        commands[name] = set(re.findall(r'ARG_IS\(req, 1, "([A-Z][A-Z-]*)"\)', body))
+    return commands
+
+
+def man_command_headings(man8):
+    """The words of each entry heading (the line after .TP) of seqd.8's
+    COMMANDS section, as sets."""
+    m = re.search(r"(?ms)^\.SH COMMANDS$(.*?)^\.SH ", man8)
+    lines = m.group(1).splitlines() if m else []
+    return [set(re.findall(r"[A-Z][A-Z-]*", re.sub(r"\\f[BIRP]", " ", lines[i + 1])))
+            for i, l in enumerate(lines[:-1]) if l == ".TP"]
+
+
 def main():
     if "--write" in sys.argv:
         with open(SEQD_JSON_5, "w") as f:
@@ -241,6 +273,20 @@ def main():
         man8 = f.read().replace("\\-", "-")
     for key in ("log.level", "requirepass", "store.mysql.rescan_s"):
         check(key in man8, "seqd.8 names the reloadable key %s" % key)
+    commands = command_table()
+    headings = man_command_headings(man8)
+    check(len(commands) >= 15 and headings, "read %d commands from src/cmd.c and %d entries "
+          "from seqd.8's COMMANDS" % (len(commands), len(headings)))
+    missing = []
+    for name, subs in sorted(commands.items()):
+        if not any(name in h for h in headings):
+            missing.append(name)
+        missing += ["%s %s" % (name, sub) for sub in sorted(subs)
+                    if not any(name in h and sub in h for h in headings)]
+    check(not missing, "seqd.8's COMMANDS heads an entry for every command and subcommand "
+          "of src/cmd.c (%d commands)%s" % (len(commands), ": missing " + ", ".join(missing)
+                                            if missing else ""))
+
     if os.access(SEQD_BIN, os.X_OK):
         r = subprocess.run([SEQD_BIN, "-h"], capture_output=True, text=True, timeout=10)
         opts = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", r.stdout + r.stderr))
