@@ -17,12 +17,15 @@
 
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +88,16 @@ bool config_table_name_ok(const char *s)
     return true;
 }
 
+/* What the listener can bind without a name lookup: an IPv4 or IPv6
+ * address literal. A host name ("localhost") would pass a file check and
+ * then fail at start-up, so -t refuses it here. */
+bool config_bind_ok(const char *s)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+
+    return s != NULL && (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1);
+}
+
 static const char *const config_store_types[] = { "file", "memory", "mysql", NULL };
 static const char *const config_ssl_modes[] = {
     "", "disabled", "preferred", "required", "verify_ca", "verify_identity", NULL
@@ -93,7 +106,8 @@ static const char *const config_ssl_modes[] = {
 /* Every key, in the order of the shipped etc/seqd.json and of CONFIG GET *.
  * docs/config.md describes each row; keep them in step. */
 static const struct cfg_key config_keys[] = {
-    { .name = "bind", .type = CFG_STRING, FIELD(bind), .def = "127.0.0.1" },
+    { .name = "bind", .type = CFG_STRING, FIELD(bind), .def = "127.0.0.1", .rule = config_bind_ok,
+      .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
     { .name = "port", .type = CFG_INT, FIELD(port), .min = 1, .max = 65535, .def = "6380" },
     { .name = "workers", .type = CFG_INT, FIELD(workers), .min = 0, .max = 64, .def = "0" },
     { .name = "maxclients", .type = CFG_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000" },
@@ -285,15 +299,18 @@ static void key_expect(const struct cfg_key *k, char *out, size_t outlen)
     }
 }
 
-/* "[FILE: ]key 'K': expected WHAT, got GOT" into err. */
-static void key_err_expected(const struct cfg_key *k, const char *file, const char *got,
+/* "WHO: expected WHAT, got GOT" into err. who names what was wrong as the
+ * user wrote it: "FILE: key 'port'", "--port"; NULL means "key 'K'". */
+static void key_err_expected(const struct cfg_key *k, const char *who, const char *got,
                              char *err, size_t errlen)
 {
     char what[160];
 
     key_expect(k, what, sizeof what);
-    snprintf(err, errlen, "%s%skey '%s': expected %s, got %s", file != NULL ? file : "",
-             file != NULL ? ": " : "", k->name, what, got);
+    if (who != NULL)
+        snprintf(err, errlen, "%s: expected %s, got %s", who, what, got);
+    else
+        snprintf(err, errlen, "key '%s': expected %s, got %s", k->name, what, got);
 }
 
 static bool key_num_ok(const struct cfg_key *k, int64_t n)
@@ -324,7 +341,7 @@ static bool key_text_ok(const struct cfg_key *k, const char *s)
 /* Check s for the text-valued key k (string, enum, log level) and store it.
  * Returns 0, or -1 with the reason in err. */
 static int key_take_text(struct config *cfg, const struct cfg_key *k, const char *s,
-                         const char *file, char *err, size_t errlen)
+                         const char *who, char *err, size_t errlen)
 {
     char got[CONFIG_SHOW_MAX + 16];
     size_t len = strlen(s);
@@ -344,7 +361,7 @@ static int key_take_text(struct config *cfg, const struct cfg_key *k, const char
         memcpy(key_field(cfg, k), s, len + 1);
     return 0;
 bad:
-    key_err_expected(k, file, got, err, errlen);
+    key_err_expected(k, who, got, err, errlen);
     return -1;
 }
 
@@ -360,25 +377,25 @@ static void key_store_num(struct config *cfg, const struct cfg_key *k, int64_t n
 /* Take the key's value from text: how defaults and command-line values
  * arrive. Numbers must be strict decimals (parse_i64). */
 static int key_set_text(struct config *cfg, const struct cfg_key *k, const char *text,
-                        const char *file, char *err, size_t errlen)
+                        const char *who, char *err, size_t errlen)
 {
     char got[CONFIG_SHOW_MAX + 16];
     int64_t n;
 
     if (k->type != CFG_INT && k->type != CFG_U64)
-        return key_take_text(cfg, k, text, file, err, errlen);
+        return key_take_text(cfg, k, text, who, err, errlen);
     if (parse_i64(text, strlen(text), &n) && key_num_ok(k, n)) {
         key_store_num(cfg, k, n);
         return 0;
     }
     config_show_quoted(got, sizeof got, text);
-    key_err_expected(k, file, got, err, errlen);
+    key_err_expected(k, who, got, err, errlen);
     return -1;
 }
 
 /* Take the key's value from a JSON value of the file. */
 static int key_set_json(struct config *cfg, const struct cfg_key *k, const cJSON *v,
-                        const char *file, char *err, size_t errlen)
+                        const char *who, char *err, size_t errlen)
 {
     char got[CONFIG_SHOW_MAX + 16];
     double d;
@@ -394,10 +411,10 @@ static int key_set_json(struct config *cfg, const struct cfg_key *k, const cJSON
             }
         }
     } else if (cJSON_IsString(v)) {
-        return key_take_text(cfg, k, v->valuestring, file, err, errlen);
+        return key_take_text(cfg, k, v->valuestring, who, err, errlen);
     }
     config_show_json(got, sizeof got, v);
-    key_err_expected(k, file, got, err, errlen);
+    key_err_expected(k, who, got, err, errlen);
     return -1;
 }
 
@@ -425,8 +442,9 @@ static void key_render(const struct config *cfg, const struct cfg_key *k, char *
 
 /* Whether the key's stored value follows the key's own rule (values set
  * straight into the struct by the caller never went through a parser).
- * Returns 0, or -1 with the reason in err. */
-static int key_check_stored(const struct config *cfg, const struct cfg_key *k, char *err, size_t errlen)
+ * Returns 0, or -1 with "WHO: expected ..." in err. */
+static int key_check_stored(const struct config *cfg, const struct cfg_key *k, const char *who,
+                            char *err, size_t errlen)
 {
     const void *f = key_cfield(cfg, k);
     char got[CONFIG_SHOW_MAX + 32];
@@ -462,7 +480,7 @@ static int key_check_stored(const struct config *cfg, const struct cfg_key *k, c
         config_show_quoted(got, sizeof got, f);
         break;
     }
-    key_err_expected(k, NULL, got, err, errlen);
+    key_err_expected(k, who, got, err, errlen);
     return -1;
 }
 
@@ -475,14 +493,49 @@ static bool key_equal(const struct config *a, const struct config *b, const stru
 
 /* ---- loading ---------------------------------------------------------- */
 
+/* The edit distance between a and b, ignoring case, with a swap of two
+ * neighbours counting as one edit ("prot" is 1 from "port"). Both must be
+ * shorter than CONFIG_PATH_MAX. */
+static size_t config_distance(const char *a, const char *b)
+{
+    size_t d[3][CONFIG_PATH_MAX + 1]; /* rows i-2, i-1, i, by i % 3 */
+    size_t la = strlen(a), lb = strlen(b), i, j, best;
+
+    for (j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t *cur = d[i % 3], *up = d[(i + 2) % 3], *up2 = d[(i + 1) % 3];
+
+        cur[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+
+            best = up[j - 1] + cost;
+            if (up[j] + 1 < best)
+                best = up[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) && up2[j - 2] + 1 < best)
+                best = up2[j - 2] + 1;
+            cur[j] = best;
+        }
+    }
+    return d[la % 3][lb];
+}
+
 /* The one key or section the user probably meant by an unknown path: the
- * same name in another case, or the only key or section whose last part is
- * the member's name ("host" -> "store.mysql.host"). NULL when unsure. */
+ * same name in another case; else the only key or section whose last part
+ * is the member's name ("host" -> "store.mysql.host"); else the only one
+ * nearest by edit distance, if it is near: at most 1 edit for a name of up
+ * to 4 letters ("prot" -> "port"), 2 for a longer one ("log.levle" ->
+ * "log.level"). NULL when unsure. */
 static const char *config_hint(const char *path, const char *member)
 {
     const char *found = NULL;
     const char *name, *last;
     size_t i, nkeys = ARRAY_SIZE(config_keys), total = nkeys + ARRAY_SIZE(config_sections);
+    size_t dist, best = SIZE_MAX, plen = strlen(path);
     int matches = 0;
 
     for (i = 0; i < total; i++) {
@@ -499,20 +552,59 @@ static const char *config_hint(const char *path, const char *member)
             matches++;
         }
     }
-    return matches == 1 ? found : NULL;
+    if (matches == 1)
+        return found;
+    if (plen >= CONFIG_PATH_MAX)
+        return NULL;
+    found = NULL;
+    matches = 0;
+    for (i = 0; i < total; i++) {
+        name = i < nkeys ? config_keys[i].name : config_sections[i - nkeys];
+        dist = config_distance(path, name);
+        if (dist < best) {
+            best = dist;
+            found = name;
+            matches = 1;
+        } else if (dist == best) {
+            matches++;
+        }
+    }
+    if (matches == 1 && best <= (plen <= 4 ? 1u : 2u))
+        return found;
+    return NULL;
 }
 
+/* "unknown key 'PATH'", with a hint when config_hint() has one. A dotted
+ * member ("store.dir" written flat) is told to nest, since seqd's file has
+ * one spelling per key: {"store": {"dir": ...}}. */
 static void config_err_unknown(const char *file, const char *path, const char *member,
                                char *err, size_t errlen)
 {
     char shown[CONFIG_SHOW_MAX + 4];
+    char nested[CONFIG_PATH_MAX * 2];
     const char *hint = config_hint(path, member);
+    const char *p, *dot;
+    struct strout o;
+    int depth = 0;
 
     config_show(shown, sizeof shown, path);
-    if (hint != NULL)
-        snprintf(err, errlen, "%s: unknown key '%s' (did you mean '%s'?)", file, shown, hint);
-    else
+    if (hint == NULL) {
         snprintf(err, errlen, "%s: unknown key '%s'", file, shown);
+        return;
+    }
+    if (strchr(member, '.') == NULL) {
+        snprintf(err, errlen, "%s: unknown key '%s' (did you mean '%s'?)", file, shown, hint);
+        return;
+    }
+    /* "store.mysql.host" -> {"store": {"mysql": {"host": ...}}} */
+    strout_init(&o, nested, sizeof nested);
+    for (p = hint; (dot = strchr(p, '.')) != NULL; p = dot + 1, depth++)
+        strout_printf(&o, "{\"%.*s\": ", (int)(dot - p), p);
+    strout_printf(&o, "{\"%s\": ...}", p);
+    while (depth-- > 0)
+        strout_printf(&o, "}");
+    snprintf(err, errlen, "%s: unknown key '%s' (sections are nested objects: write %s)",
+             file, shown, nested);
 }
 
 /* Apply every member of the object obj, found at path section ("" for the
@@ -522,6 +614,7 @@ static int config_load_object(struct config *cfg, const cJSON *obj, const char *
                               const char *file, char *err, size_t errlen)
 {
     char path[CONFIG_PATH_MAX];
+    char who[CONFIG_STR_MAX + CONFIG_PATH_MAX];
     char got[CONFIG_SHOW_MAX + 16];
     const struct cfg_key *k;
     const cJSON *m;
@@ -539,7 +632,8 @@ static int config_load_object(struct config *cfg, const cJSON *obj, const char *
         }
         k = config_key_find(path);
         if (k != NULL) {
-            if (key_set_json(cfg, k, m, file, err, errlen) < 0)
+            snprintf(who, sizeof who, "%s: key '%s'", file, k->name);
+            if (key_set_json(cfg, k, m, who, err, errlen) < 0)
                 return -1;
         } else if (config_section_known(path)) {
             if (!cJSON_IsObject(m)) {
@@ -699,42 +793,92 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
     return key_set_text(cfg, k, value, NULL, err, errlen);
 }
 
+/* Who a message about key name blames, as the user wrote it: the flag
+ * that set it ("--dir"), else "FILE: key 'name'" (or "key 'name'" when no
+ * file was read). */
+static void config_who(const struct config *cfg, const char *name, char *out, size_t outlen)
+{
+    int i;
+
+    for (i = 0; i < cfg->nflags; i++)
+        if (strcmp(cfg->flags[i].key, name) == 0) {
+            snprintf(out, outlen, "%s", cfg->flags[i].flag);
+            return;
+        }
+    if (cfg->config_file[0] != '\0')
+        snprintf(out, outlen, "%s: key '%s'", cfg->config_file, name);
+    else
+        snprintf(out, outlen, "key '%s'", name);
+}
+
+/* "WHO: REASON" into err, WHO from config_who(). Returns -1. */
+static int __attribute__((format(printf, 5, 6)))
+config_fail(const struct config *cfg, const char *name, char *err, size_t errlen, const char *fmt, ...)
+{
+    char who[CONFIG_STR_MAX + CONFIG_PATH_MAX];
+    char reason[512];
+    va_list ap;
+
+    config_who(cfg, name, who, sizeof who);
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "%s: %s", who, reason);
+    return -1;
+}
+
+int config_override(struct config *cfg, const char *flag, const char *name, const char *value,
+                    char *err, size_t errlen)
+{
+    const struct cfg_key *k = config_key_find(name);
+    int i;
+
+    if (k == NULL) {
+        snprintf(err, errlen, "%s: unknown key '%s'", flag, name);
+        return -1;
+    }
+    if (key_set_text(cfg, k, value, flag, err, errlen) < 0)
+        return -1;
+    for (i = 0; i < cfg->nflags; i++)
+        if (strcmp(cfg->flags[i].key, k->name) == 0)
+            break;
+    if (i == cfg->nflags) {
+        if (cfg->nflags == CONFIG_FLAGS_MAX)
+            return 0; /* messages then name the key instead of the flag */
+        cfg->nflags++;
+    }
+    cfg->flags[i].key = k->name;
+    cfg->flags[i].flag = flag;
+    return 0;
+}
+
 int config_check(const struct config *cfg, char *err, size_t errlen)
 {
+    char who[CONFIG_STR_MAX + CONFIG_PATH_MAX];
     size_t i;
 
-    for (i = 0; i < ARRAY_SIZE(config_keys); i++)
-        if (key_check_stored(cfg, &config_keys[i], err, errlen) < 0)
+    for (i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        config_who(cfg, config_keys[i].name, who, sizeof who);
+        if (key_check_stored(cfg, &config_keys[i], who, err, errlen) < 0)
             return -1;
-    if (cfg->bind[0] == '\0') {
-        snprintf(err, errlen, "key 'bind': must not be empty");
-        return -1;
     }
-    if (strcmp(cfg->store_type, "file") == 0 && cfg->store_dir[0] == '\0') {
-        snprintf(err, errlen, "key 'store.dir': must not be empty when store.type is \"file\"");
-        return -1;
-    }
+    if (strcmp(cfg->store_type, "file") == 0 && cfg->store_dir[0] == '\0')
+        return config_fail(cfg, "store.dir", err, errlen, "must not be empty when store.type is \"file\"");
     if (strcmp(cfg->store_type, "mysql") == 0) {
-        if (cfg->mysql_host[0] == '\0' && cfg->mysql_socket[0] == '\0') {
-            snprintf(err, errlen, "key 'store.mysql.host': store.mysql.host or store.mysql.socket "
-                     "must be set when store.type is \"mysql\"");
-            return -1;
-        }
-        if (cfg->mysql_database[0] == '\0') {
-            snprintf(err, errlen, "key 'store.mysql.database': must not be empty when store.type is \"mysql\"");
-            return -1;
-        }
+        if (cfg->mysql_host[0] == '\0' && cfg->mysql_socket[0] == '\0')
+            return config_fail(cfg, "store.mysql.host", err, errlen, "store.mysql.host or store.mysql.socket "
+                               "must be set when store.type is \"mysql\"");
+        if (cfg->mysql_database[0] == '\0')
+            return config_fail(cfg, "store.mysql.database", err, errlen,
+                               "must not be empty when store.type is \"mysql\"");
     }
-    if ((cfg->mysql_ssl_cert[0] == '\0') != (cfg->mysql_ssl_key[0] == '\0')) {
-        snprintf(err, errlen, "key 'store.mysql.ssl_cert': store.mysql.ssl_cert and store.mysql.ssl_key "
-                 "must be set together");
-        return -1;
-    }
-    if (cfg->segment_default > cfg->segment_max) {
-        snprintf(err, errlen, "key 'segment.default': %" PRIu64 " is larger than segment.max (%" PRIu64 ")",
-                 cfg->segment_default, cfg->segment_max);
-        return -1;
-    }
+    if ((cfg->mysql_ssl_cert[0] == '\0') != (cfg->mysql_ssl_key[0] == '\0'))
+        return config_fail(cfg, "store.mysql.ssl_cert", err, errlen,
+                           "store.mysql.ssl_cert and store.mysql.ssl_key must be set together");
+    if (cfg->segment_default > cfg->segment_max)
+        return config_fail(cfg, "segment.default", err, errlen,
+                           "%" PRIu64 " is larger than segment.max (%" PRIu64 ")",
+                           cfg->segment_default, cfg->segment_max);
     return 0;
 }
 
@@ -746,18 +890,14 @@ int config_resolve_paths(struct config *cfg, char *err, size_t errlen)
     if (cfg->store_dir[0] == '\0' || cfg->store_dir[0] == '/')
         return 0;
     config_show_quoted(shown, sizeof(shown), cfg->store_dir);
-    if (getcwd(cwd, sizeof(cwd)) == NULL) {
-        snprintf(err, errlen, "key 'store.dir': %s is relative and the current directory "
-                 "is unknown (%s)", shown, strerror(errno));
-        return -1;
-    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return config_fail(cfg, "store.dir", err, errlen, "%s is relative and the current directory "
+                           "is unknown (%s)", shown, strerror(errno));
     cwdlen = strlen(cwd);
     dirlen = strlen(cfg->store_dir);
-    if (cwdlen + 1 + dirlen >= sizeof(cfg->store_dir)) {
-        snprintf(err, errlen, "key 'store.dir': %s made absolute is %zu bytes, more than %zu",
-                 shown, cwdlen + 1 + dirlen, sizeof(cfg->store_dir) - 1);
-        return -1;
-    }
+    if (cwdlen + 1 + dirlen >= sizeof(cfg->store_dir))
+        return config_fail(cfg, "store.dir", err, errlen, "%s made absolute is %zu bytes, more than %zu",
+                           shown, cwdlen + 1 + dirlen, sizeof(cfg->store_dir) - 1);
     /* "dir" becomes "cwd/dir" in place. */
     memmove(cfg->store_dir + cwdlen + 1, cfg->store_dir, dirlen + 1);
     memcpy(cfg->store_dir, cwd, cwdlen);

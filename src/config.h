@@ -16,6 +16,7 @@
 #define CONFIG_DEFAULT_FILE "/etc/seqd/seqd.json"
 #define CONFIG_STR_MAX 256
 #define CONFIG_TABLE_NAME_MAX 64        /* MySQL's limit on an identifier */
+#define CONFIG_FLAGS_MAX 8              /* keys that command-line flags may set */
 
 struct config {
     char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
@@ -53,11 +54,22 @@ struct config {
     /* From the command line only. */
     bool daemonize;                     /* -d */
     char pidfile[CONFIG_STR_MAX];       /* --pidfile */
-    char config_file[CONFIG_STR_MAX];   /* -c */
+    char config_file[CONFIG_STR_MAX];   /* -c, or CONFIG_DEFAULT_FILE when read; "" when none was */
+    /* Keys a command-line flag set, so that a message names what the user
+     * typed ("--dir: ..."), not a key of the file. Filled by config_override(). */
+    struct {
+        const char *key;                /* a name of the key table */
+        const char *flag;               /* "--dir": must outlive cfg (argv, a literal) */
+    } flags[CONFIG_FLAGS_MAX];
+    int nflags;
 };
 
 /* The one table-name rule: 1..CONFIG_TABLE_NAME_MAX bytes of [A-Za-z0-9_]; false for NULL. */
 bool config_table_name_ok(const char *s);
+
+/* The bind rule: an IPv4 or IPv6 address literal (inet_pton), which is what
+ * the listener binds without a name lookup. */
+bool config_bind_ok(const char *s);
 
 /* Fill cfg with every default (the command-line-only fields are zeroed). */
 void config_defaults(struct config *cfg);
@@ -80,10 +92,17 @@ int config_load_file(struct config *cfg, const char *file, char *err, size_t err
 int config_set(struct config *cfg, const char *name, const char *value,
                char *err, size_t errlen);
 
+/* A command-line override: config_set(), but a bad value is reported as the
+ * flag's ("--store: expected one of ..., got \"redis\""), and so are later
+ * config_check() errors about that key. flag must outlive cfg. */
+int config_override(struct config *cfg, const char *flag, const char *name, const char *value,
+                    char *err, size_t errlen);
+
 /* Every key's own rule again (so values set directly in the struct are
  * checked too), then the cross-key checks (store.dir set for the file store,
  * segment.default <= segment.max, ...). Call after the overrides.
- * Returns 0 or -1 with the reason in err. */
+ * Returns 0 or -1 with "WHO: reason" in err, WHO being the flag that set
+ * the key ("--dir"), else "FILE: key 'k'" (cfg->config_file), else "key 'k'". */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 
 /* Make a relative store.dir absolute against the current directory, so

@@ -32,9 +32,9 @@
 #define PACKAGE_VERSION "0.0.0"
 #endif
 
-/* Command-line values that override the file; NULL / -1 when not given. */
+/* Command-line values that override the file; NULL when not given. */
 struct overrides {
-    int port;
+    const char *port;
     const char *bind;
     const char *store;
     const char *dir;
@@ -43,7 +43,7 @@ struct overrides {
 };
 
 static struct event_base *main_base;
-static struct overrides cli = { -1, NULL, NULL, NULL, NULL, false };
+static struct overrides cli = { NULL, NULL, NULL, NULL, NULL, false };
 
 static void usage(FILE *out)
 {
@@ -61,37 +61,41 @@ static void usage(FILE *out)
             "  -v, --version       show the version\n");
 }
 
+/* Each flag through config_override(), so that a bad value, and any later
+ * check of that key, is reported as the flag's ("--store: ..."). */
 static int apply_overrides(struct config *cfg, char *err, size_t errlen)
 {
-    if (cli.port != -1)
-        cfg->port = cli.port;
-    if (cli.bind)
-        strlcpy_safe(cfg->bind, cli.bind, sizeof(cfg->bind));
-    if (cli.store)
-        strlcpy_safe(cfg->store_type, cli.store, sizeof(cfg->store_type));
-    if (cli.dir)
-        strlcpy_safe(cfg->store_dir, cli.dir, sizeof(cfg->store_dir));
+    const struct {
+        const char *flag, *key, *value;
+    } flags[] = {
+        { "--port", "port", cli.port },
+        { "--bind", "bind", cli.bind },
+        { "--store", "store.type", cli.store },
+        { "--dir", "store.dir", cli.dir },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+        if (flags[i].value != NULL &&
+            config_override(cfg, flags[i].flag, flags[i].key, flags[i].value, err, errlen) != 0)
+            return -1;
     if (cli.pidfile)
         strlcpy_safe(cfg->pidfile, cli.pidfile, sizeof(cfg->pidfile));
     cfg->daemonize = cli.daemonize;
     return config_check(cfg, err, errlen);
 }
 
-/* Read the configuration: the file (when there is one), then the flags. */
+/* Read the configuration: the file (when there is one), then the flags.
+ * Returns 0, or -1 with "FILE: key 'k': reason" or "--flag: reason" in err. */
 static int load_config(struct config *cfg, const char *file, bool file_given, char *err, size_t errlen)
 {
-    char why[512];
-
     config_defaults(cfg);
     if (file_given || access(file, F_OK) == 0) {
         if (config_load_file(cfg, file, err, errlen) != 0)
             return -1;
         strlcpy_safe(cfg->config_file, file, sizeof(cfg->config_file));
     }
-    if (apply_overrides(cfg, why, sizeof(why)) != 0 || config_resolve_paths(cfg, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s: %s", cfg->config_file[0] ? cfg->config_file : "(defaults and flags)", why);
+    if (apply_overrides(cfg, err, errlen) != 0 || config_resolve_paths(cfg, err, errlen) != 0)
         return -1;
-    }
     return 0;
 }
 
@@ -226,20 +230,13 @@ static enum args_result parse_args(int argc, char **argv, struct args *a)
         { "version", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 },
     };
-    int64_t port;
     int opt;
 
     *a = (struct args){ .config_file = CONFIG_DEFAULT_FILE };
     while ((opt = getopt_long(argc, argv, "c:dthv", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': a->config_file = optarg; a->file_given = true; break;
-        case 'P':
-            if (!parse_i64(optarg, strlen(optarg), &port) || port < 1 || port > 65535) {
-                fprintf(stderr, "seqd: --port: expected an integer from 1 to 65535, got \"%s\"\n", optarg);
-                return ARGS_EXIT_FAIL;
-            }
-            cli.port = (int)port;
-            break;
+        case 'P': cli.port = optarg; break;
         case 'B': cli.bind = optarg; break;
         case 'S': cli.store = optarg; break;
         case 'D': cli.dir = optarg; break;

@@ -222,7 +222,56 @@ def test_flags_override_file():
     with mem:
         eq(Client(mem.port).command("EXISTS", "m"), 1, "the file store keeps definitions")
     rc, out = run(["-t", "-c", mem.config_path, "--store", "bogus"])
-    check(rc == 1 and "store.type" in out and "bogus" in out, "--store bogus: %r" % out)
+    check(rc == 1 and "--store" in out and "bogus" in out, "--store bogus: %r" % out)
+
+
+def test_flag_errors_name_the_flag():
+    """A bad value given on the command line is the flag's, not the file's."""
+    d = tmpdir()
+    path = write_json(os.path.join(d, "seqd.json"), good_config(d))
+    cases = [
+        (["--store", "redis"], 'seqd: --store: expected one of "file", "memory", "mysql", got "redis"'),
+        (["--bind", ""], "seqd: --bind: expected an IPv4 or IPv6 address"),
+        (["--bind", "localhost"], "seqd: --bind: expected an IPv4 or IPv6 address"),
+        (["--dir", ""], 'seqd: --dir: must not be empty when store.type is "file"'),
+        (["--port", "0"], 'seqd: --port: expected an integer from 1 to 65535, got "0"'),
+    ]
+    for args, want in cases:
+        for t in (["-t"], []):
+            rc, out = run(t + ["-c", path] + args, timeout=10)
+            eq(rc, 1, "%s %s: %r" % (t, args, out))
+            check(out.startswith(want), "%s %s names the flag: %r" % (t, args, out))
+            check(path not in out and "key '" not in out, "%s: not blamed on the file: %r" % (args, out))
+
+
+def test_typos_get_the_nearest_key():
+    d = tmpdir()
+    cases = [
+        ({"prot": 6380}, "unknown key 'prot' (did you mean 'port'?)"),
+        ({"log": {"levle": "debug"}}, "unknown key 'log.levle' (did you mean 'log.level'?)"),
+        ({"store": {"mysql": {"hots": "db"}}}, "unknown key 'store.mysql.hots' (did you mean 'store.mysql.host'?)"),
+        ({"store.dir": "/x"}, """unknown key 'store.dir' (sections are nested objects: write {"store": {"dir": ...}})"""),
+        ({"frobnicate": 1}, "unknown key 'frobnicate'\n"),
+    ]
+    for i, (content, want) in enumerate(cases):
+        path = write_json(os.path.join(d, "typo%d.json" % i), content)
+        rc, out = run(["-t", "-c", path])
+        eq(rc, 1, "-t on %r" % content)
+        check(("%s: %s" % (path, want)) in out, "%r: want %r, got %r" % (content, want, out))
+
+
+def test_t_refuses_a_bind_that_startup_would_refuse():
+    d = tmpdir()
+    for bind in ("localhost", "127.0.0.1:6380", "[::1]", ""):
+        path = write_json(os.path.join(d, "bind.json"), good_config(d, bind=bind))
+        rc, out = run(["-t", "-c", path])
+        eq(rc, 1, "-t with bind %r: %r" % (bind, out))
+        check("key 'bind': expected an IPv4 or IPv6 address" in out and "not a host name" in out,
+              "bind %r: the message says what is expected: %r" % (bind, out))
+    for bind in ("127.0.0.1", "::1", "0.0.0.0"):
+        path = write_json(os.path.join(d, "bind.json"), good_config(d, bind=bind))
+        rc, out = run(["-t", "-c", path])
+        eq(rc, 0, "-t with bind %r: %r" % (bind, out))
 
 
 # ---- daemon, pidfile, start-up failures ----------------------------------------------

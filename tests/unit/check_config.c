@@ -198,9 +198,9 @@ START_TEST(test_bounds_themselves_are_accepted)
     ck_assert_int_eq(cfg.maxclients, 1000);
     /* The longest string that fits: 255 bytes. */
     char text[400];
-    snprintf(text, sizeof text, "{\"bind\": \"%0255d\"}", 0);
+    snprintf(text, sizeof text, "{\"store\": {\"dir\": \"%0255d\"}}", 0);
     ck_assert_msg(load(text) == 0, "%s", err);
-    ck_assert_uint_eq(strlen(cfg.bind), 255);
+    ck_assert_uint_eq(strlen(cfg.store_dir), 255);
 }
 END_TEST
 
@@ -227,11 +227,23 @@ static const struct {
     const char *text;
     const char *want; /* substring of the error */
 } bad_inputs[] = {
-    { "{\"prot\": 6380}", T_FILE ": unknown key 'prot'" },
+    { "{\"prot\": 6380}", T_FILE ": unknown key 'prot' (did you mean 'port'?)" },
+    { "{\"log\": {\"levle\": \"debug\"}}", T_FILE ": unknown key 'log.levle' (did you mean 'log.level'?)" },
     { "{\"store\": {\"foo\": 1}}", T_FILE ": unknown key 'store.foo'" },
-    { "{\"store\": {\"mysql\": {\"hots\": \"db\"}}}", T_FILE ": unknown key 'store.mysql.hots'" },
+    { "{\"store\": {\"mysql\": {\"hots\": \"db\"}}}",
+      T_FILE ": unknown key 'store.mysql.hots' (did you mean 'store.mysql.host'?)" },
+    { "{\"stroe\": {\"dir\": \"/x\"}}", T_FILE ": unknown key 'stroe' (did you mean 'store'?)" },
     { "{\"nosuch\": {\"a\": 1}}", T_FILE ": unknown key 'nosuch'" },
-    { "{\"store.dir\": \"/x\"}", T_FILE ": unknown key 'store.dir'" },
+    { "{\"store.dir\": \"/x\"}",
+      T_FILE ": unknown key 'store.dir' (sections are nested objects: write {\"store\": {\"dir\": ...}})" },
+    { "{\"store.mysql.hots\": \"db\"}",
+      T_FILE ": unknown key 'store.mysql.hots' (sections are nested objects: write "
+      "{\"store\": {\"mysql\": {\"host\": ...}}})" },
+    { "{\"bind\": \"localhost\"}",
+      T_FILE ": key 'bind': expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 "
+      "(not a host name), got \"localhost\"" },
+    { "{\"bind\": \"127.0.0.1:6380\"}", "key 'bind': expected an IPv4 or IPv6 address" },
+    { "{\"bind\": \"\"}", "key 'bind': expected an IPv4 or IPv6 address" },
     { "{\"host\": \"db\"}", "unknown key 'host' (did you mean 'store.mysql.host'?)" },
     { "{\"Port\": 1}", "unknown key 'Port' (did you mean 'port'?)" },
     { "{\"port\": \"abc\"}", T_FILE ": key 'port': expected an integer from 1 to 65535, got \"abc\"" },
@@ -244,8 +256,9 @@ static const struct {
     { "{\"workers\": 65}", "key 'workers': expected an integer from 0 to 64, got 65" },
     { "{\"segment\": {\"max\": -1}}", "key 'segment.max': expected an integer from 1 to 1000000000, got -1" },
     { "{\"segment\": {\"max\": 1e30}}", "key 'segment.max': expected an integer from 1 to 1000000000, got 1e+30" },
-    { "{\"bind\": 5}", "key 'bind': expected a string of at most 255 bytes, got 5" },
-    { "{\"bind\": [\"a\"]}", "key 'bind': expected a string of at most 255 bytes, got [\"a\"]" },
+    { "{\"store\": {\"dir\": 5}}", "key 'store.dir': expected a string of at most 255 bytes, got 5" },
+    { "{\"bind\": [\"a\"]}", "key 'bind': expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or "
+      "::1 (not a host name), got [\"a\"]" },
     { "{\"log\": {\"level\": \"loud\"}}",
       "key 'log.level': expected one of \"debug\", \"verbose\", \"notice\", \"warning\", got \"loud\"" },
     { "{\"log\": {\"level\": 3}}", "key 'log.level': expected one of \"debug\"" },
@@ -289,6 +302,14 @@ START_TEST(test_hint_only_when_one_key_fits)
     /* "port" is the last part of three keys: no guess. */
     ck_assert_int_eq(load("{\"store\": {\"port\": 3306}}"), -1);
     ck_assert_str_eq(err, T_FILE ": unknown key 'store.port'");
+    /* Far from every key (3 edits from "bind"): no guess. */
+    ck_assert_int_eq(load("{\"mode\": 1}"), -1);
+    ck_assert_str_eq(err, T_FILE ": unknown key 'mode'");
+    /* A short name gets a guess only one edit away. */
+    ck_assert_int_eq(load("{\"prt\": 1}"), -1);
+    ck_assert_str_eq(err, T_FILE ": unknown key 'prt' (did you mean 'port'?)");
+    ck_assert_int_eq(load("{\"pt\": 1}"), -1);
+    ck_assert_str_eq(err, T_FILE ": unknown key 'pt'");
     ck_assert_int_eq(load("{\"mysql\": {\"port\": 3306}}"), -1);
     ck_assert_str_eq(err, T_FILE ": unknown key 'mysql' (did you mean 'store.mysql'?)");
 }
@@ -463,7 +484,49 @@ START_TEST(test_check_applies_each_key_rule_to_values_set_directly)
     config_defaults(&cfg);
     cfg.bind[0] = '\0';
     ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
-    ck_assert_str_eq(err, "key 'bind': must not be empty");
+    ck_assert_msg(strstr(err, "key 'bind': expected an IPv4 or IPv6 address") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_bind_takes_only_ip_literals)
+{
+    ck_assert(config_bind_ok("127.0.0.1"));
+    ck_assert(config_bind_ok("0.0.0.0"));
+    ck_assert(config_bind_ok("::"));
+    ck_assert(config_bind_ok("::1"));
+    ck_assert(config_bind_ok("2001:db8::5"));
+    ck_assert(!config_bind_ok("localhost"));
+    ck_assert(!config_bind_ok("example.com"));
+    ck_assert(!config_bind_ok(""));
+    ck_assert(!config_bind_ok("127.0.0.1:6380"));
+    ck_assert(!config_bind_ok("[::1]"));
+    ck_assert(!config_bind_ok(NULL));
+}
+END_TEST
+
+START_TEST(test_override_errors_name_the_flag)
+{
+    config_defaults(&cfg);
+    ck_assert_int_eq(config_override(&cfg, "--store", "store.type", "redis", err, sizeof err), -1);
+    ck_assert_str_eq(err, "--store: expected one of \"file\", \"memory\", \"mysql\", got \"redis\"");
+    ck_assert_int_eq(config_override(&cfg, "--port", "port", "0", err, sizeof err), -1);
+    ck_assert_str_eq(err, "--port: expected an integer from 1 to 65535, got \"0\"");
+    ck_assert_int_eq(config_override(&cfg, "--bind", "bind", "localhost", err, sizeof err), -1);
+    ck_assert_msg(strncmp(err, "--bind: expected an IPv4 or IPv6 address", 40) == 0, "%s", err);
+    /* A cross-key check about a key a flag set names the flag too... */
+    strcpy(cfg.config_file, "/etc/seqd/x.json");
+    ck_assert_int_eq(config_override(&cfg, "--dir", "store.dir", "", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "--dir: must not be empty when store.type is \"file\"");
+    /* ...and one about a key of the file names the file and the key. */
+    config_defaults(&cfg);
+    strcpy(cfg.config_file, "/etc/seqd/x.json");
+    cfg.store_dir[0] = '\0';
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "/etc/seqd/x.json: key 'store.dir': must not be empty when store.type is \"file\"");
+    /* A good override is taken. */
+    ck_assert_int_eq(config_override(&cfg, "--port", "port", "7001", err, sizeof err), 0);
+    ck_assert_int_eq(cfg.port, 7001);
 }
 END_TEST
 
@@ -784,6 +847,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_resolve_paths_refuses_a_dir_that_would_not_fit);
     tcase_add_test(tc, test_store_threads_follow_the_store_type);
     tcase_add_test(tc, test_table_name_rule_takes_only_plain_identifiers);
+    tcase_add_test(tc, test_bind_takes_only_ip_literals);
+    tcase_add_test(tc, test_override_errors_name_the_flag);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("reload");
