@@ -25,6 +25,10 @@
 
 static const char *const sections[] = { "server", "clients", "memory", "stats", "store", "keyspace" };
 
+/* INFO seq:<name> names a sequence whatever its name. */
+#define SEQ_PREFIX "seq:"
+#define SEQ_PREFIX_LEN 4
+
 static bool is_section(const char *arg, size_t len)
 {
     if (str_ieq(arg, len, "all") || str_ieq(arg, len, "default") || str_ieq(arg, len, "everything"))
@@ -195,8 +199,13 @@ static void reply_sequence(struct conn *c)
 
 enum cmd_result cmd_info(struct conn *c, struct resp_request *req)
 {
-    /* INFO <name>: one sequence (looked up in a shared store if this node
-     * has not met it yet). */
+    /* INFO seq:<name> (any name, also one spelled like a section) or INFO
+     * <name> (a name that is not a section's): one sequence, looked up in
+     * a shared store if this node has not met it yet. */
+    if (req->argc == 2 && req->argl[1] > SEQ_PREFIX_LEN &&
+        str_ieq(req->argv[1], SEQ_PREFIX_LEN, SEQ_PREFIX))
+        return cmd_answer(c, core_describe(&c->wt, req->argv[1] + SEQ_PREFIX_LEN, req->argl[1] - SEQ_PREFIX_LEN),
+                          reply_sequence);
     if (req->argc == 2 && !is_section(req->argv[1], req->argl[1]))
         return cmd_answer(c, core_describe(&c->wt, req->argv[1], req->argl[1]), reply_sequence);
     info_sections(c, req);

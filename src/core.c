@@ -221,9 +221,22 @@ static void submit(struct core_waiter *wt, enum job_kind kind, const char *name,
     store_pool_submit(core.pool, &cj->job);
 }
 
+/* A take that failed (or was cancelled) after taking some numbers: they
+ * are never served, and counted as wasted by their sequences. */
+static void waste_taken(struct core_waiter *wt)
+{
+    for (int i = 0; i < wt->nnames && (uint64_t)i * wt->want < wt->nnumbers; i++) {
+        uint64_t n = wt->nnumbers - (uint64_t)i * wt->want;
+        seq_add_wasted(wt->seqs[i], n < wt->want ? n : wt->want);
+    }
+    wt->nnumbers = 0;
+}
+
 /* The operation is over: let go of what it held. */
 static void op_end(struct core_waiter *wt)
 {
+    if (wt->op == OP_TAKE && wt->status != CORE_OK && wt->nnumbers > 0)
+        waste_taken(wt);
     unpark(wt);
     if (wt->job) {
         wt->job->wt = NULL;         /* it finishes on its own */
@@ -438,13 +451,33 @@ static int run_take(struct core_waiter *wt)
         if (st != CORE_OK)
             return st;
     }
+    /* Several names: each has its number there before any is taken, so a
+     * name that makes the command wait (and perhaps give up) took nothing
+     * from the others. */
+    while (wt->nnames > 1 && wt->nnumbers == 0 && wt->checked < wt->nnames) {
+        struct seq *s = wt->seqs[wt->checked];
+        uint64_t none = 0;
+        enum seq_take r = seq_take(s, &wt->hook, NULL, 1, &none, SEQ_CHECK);
+        if (r == SEQ_TAKEN) {
+            wt->checked++;
+        } else if (r == SEQ_WAIT) {
+            park(wt, s);
+            return CORE_PENDING;
+        } else if (r == SEQ_EXHAUSTED) {
+            return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted", s->def.name);
+        } else {
+            return fail_no_such(wt, s->def.name, strlen(s->def.name));
+        }
+    }
+    /* One name: all its numbers at once, or none (seq.h: SEQ_ALL). */
+    enum seq_take_mode mode = wt->nnames == 1 ? SEQ_ALL : SEQ_SOME;
     for (;;) {
         uint64_t i = wt->nnumbers / wt->want;
         if (i >= (uint64_t)wt->nnames)
             return CORE_OK;
         struct seq *s = wt->seqs[i];
         uint64_t need = wt->want - wt->nnumbers % wt->want, got = 0;
-        enum seq_take r = seq_take(s, &wt->hook, wt->numbers + wt->nnumbers, need, &got);
+        enum seq_take r = seq_take(s, &wt->hook, wt->numbers + wt->nnumbers, need, &got, mode);
         wt->nnumbers += got;
         STAT_ADD(&wt->w->stats, numbers_served, got);
         switch (r) {
@@ -516,6 +549,7 @@ static int op_start(struct core_waiter *wt, int op, uint64_t taken)
     wt->nnumbers = taken;
     wt->count = 0;
     wt->cursor = 0;
+    wt->checked = 0;
     wt->lookup_missing = false;
     wt->wait_since_ms = 0;
     if (wt->info) {
@@ -546,8 +580,10 @@ void core_waiter_init(struct core_waiter *wt, struct worker *w, core_done_fn *do
 
 void core_cancel(struct core_waiter *wt)
 {
-    if (wt->pending)
+    if (wt->pending) {
+        wt->status = CORE_TRYAGAIN;     /* nothing is served: what it took is wasted */
         op_end(wt);
+    }
 }
 
 void core_waiter_free(struct core_waiter *wt)
@@ -577,7 +613,7 @@ int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t wan
     /* The hot path: a sequence this node knows, its numbers buffered. */
     struct seq *s = seq_find(name, len);
     if (s) {
-        enum seq_take r = seq_take(s, &wt->hook, wt->numbers, want, &got);
+        enum seq_take r = seq_take(s, &wt->hook, wt->numbers, want, &got, SEQ_ALL);
         STAT_ADD(&wt->w->stats, numbers_served, got);
         if (r == SEQ_TAKEN) {
             seq_release(s);
@@ -661,6 +697,13 @@ int core_definition_from_fields(struct seqdef *def, const char *name, size_t len
     if (seqdef_from_fields(def, name, len, nfields, fields, lens, server.cfg.segment_default, random_key(),
                            err, errlen) != 0)
         return CORE_INVALID;
+    /* A claim is never above segment.max (README, docs/config.md). */
+    if (def->segment > server.cfg.segment_max) {
+        snprintf(err, errlen, "segment %" PRIu64 " is larger than segment.max (%" PRIu64 "): use at most %" PRIu64
+                 " or raise segment.max in the configuration", def->segment, server.cfg.segment_max,
+                 server.cfg.segment_max);
+        return CORE_INVALID;
+    }
     return CORE_OK;
 }
 

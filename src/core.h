@@ -73,6 +73,7 @@ struct core_waiter {
     int op;
     bool pending;
     int nnames, cursor;             /* the names it works on, and how far it is */
+    int checked;                    /* core_take_each: names seen to have a number */
     const char **names;             /* the door's bytes until it waits, then names_copy */
     size_t *lens;
     struct seq **seqs;              /* the sequence of each name, found so far */

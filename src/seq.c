@@ -312,6 +312,9 @@ static struct store_job *claim_job_new(struct seq *s)
     job->want = segment_next_size(s->last_claim_size ? s->last_claim_size : s->def.segment,
                                   elapsed, reg.env.duration_ms, s->def.segment,
                                   reg.env.segment_max);
+    /* A waiter that takes all its numbers at once needs this many more. */
+    if (job->want < s->claim_at_least)
+        job->want = s->claim_at_least;
     job->done = claim_done;
     job->owner = s;
     seq_ref(s);
@@ -322,7 +325,8 @@ static struct store_job *claim_job_new(struct seq *s)
 static bool claim_due(const struct seq *s)
 {
     return !s->claim_in_flight && !s->deleted && s->claimed_top < s->sb.limit &&
-           segbuf_wants_claim(&s->sb) && !__atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
+           (segbuf_wants_claim(&s->sb) || (s->claim_at_least > 0 && !s->sb.has_next)) &&
+           !__atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
 }
 
 static void give_back_done(struct store_job *job)
@@ -377,6 +381,7 @@ static void claim_done(struct store_job *job)
             s->wasted += job->claim.count;
         }
         s->claimed_top = job->claim.start + job->claim.count;
+        s->claim_at_least = 0;              /* its waiters look again */
         s->last_claim_size = job->claim.count;
         s->last_install_ms = mono_ms();
         s->claims++;
@@ -390,7 +395,11 @@ static void claim_done(struct store_job *job)
         remove = true;
     } else {
         /* UNKNOWN: the range may be recorded; it is never served, and the
-         * next claim starts above it. UNAVAILABLE / ERROR: try again later. */
+         * next claim starts above it: counted as wasted (at least the
+         * segment, what the store takes at the least). UNAVAILABLE /
+         * ERROR: nothing was taken; try again later. */
+        if (job->status == STORE_UNKNOWN)
+            s->wasted += job->want > s->def.segment ? job->want : s->def.segment;
         if (s->failures == 0 || job->status == STORE_UNKNOWN)
             log_warn("claim for '%s' failed: %s%s", s->def.name, job->err,
                      job->status == STORE_UNKNOWN ? " (outcome unknown: range thrown away)" : "");
@@ -481,7 +490,17 @@ struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
     return ready;
 }
 
-enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got)
+/* SEQ_ALL / SEQ_CHECK: can the buffers hold all `want` once the claim
+ * they are waiting for lands? Caller holds s->lock. Not when a next is
+ * already there (nothing more can be installed) or when more is missing
+ * than one claim may bring (segment.max). */
+static bool can_wait_for_all(const struct seq *s, uint64_t missing)
+{
+    return !s->sb.has_next && missing <= reg.env.segment_max;
+}
+
+enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
+                       enum seq_take_mode mode)
 {
     enum seq_take result = SEQ_TAKEN;
     struct store_job *job = NULL;
@@ -494,6 +513,24 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         seq_unlock(s);
         *got = 0;
         return SEQ_GONE;
+    }
+    uint64_t avail = segbuf_unused(&s->sb);
+    if (mode != SEQ_SOME && avail < want) {
+        /* Take nothing: the numbers there keep serving others. */
+        if (s->claimed_top >= s->sb.limit) {
+            result = SEQ_EXHAUSTED;          /* no claim can bring more */
+            want = 0;
+        } else if (can_wait_for_all(s, want - avail)) {
+            if (want - avail > s->claim_at_least)
+                s->claim_at_least = want - avail;
+            result = SEQ_WAIT;
+            waiter_link(s, wt);
+            want = 0;
+        } else if (mode == SEQ_CHECK) {
+            want = 0;                        /* SEQ_TAKEN: the caller takes what it can */
+        }
+    } else if (mode == SEQ_CHECK) {
+        want = 0;
     }
     while (n < want) {
         enum seg_take r = segbuf_take(&s->sb, &counter);
@@ -526,6 +563,13 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         store_pool_submit(reg.env.pool, job);
     *got = n;
     return result;
+}
+
+void seq_add_wasted(struct seq *s, uint64_t n)
+{
+    seq_lock(s);
+    s->wasted += n;
+    seq_unlock(s);
 }
 
 void seq_set_segment(struct seq *s, uint64_t segment)

@@ -48,6 +48,7 @@ struct seq {
     bool claim_in_flight;           /* a claim job is queued, running or backing off */
     bool deleted;                   /* gone from the store (DEL, or rescan) */
     uint64_t last_claim_size;
+    uint64_t claim_at_least;        /* a waiter taking all at once needs this many more */
     uint64_t last_install_ms;
     struct seq_waiter *waiters;     /* parked on this sequence, any worker */
     uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
@@ -91,13 +92,29 @@ size_t seq_count(void);
 /* The store says the base segment size (the row's step) is now `segment`. */
 void seq_set_segment(struct seq *s, uint64_t segment);
 
+/* How seq_take may take:
+ *  SEQ_SOME   what is there now, parking for the rest;
+ *  SEQ_ALL    all `want` at once or none: while the buffers hold fewer, it
+ *             takes nothing (they keep serving others) and parks, and the
+ *             claim it waits for is large enough; SEQ_EXHAUSTED when the
+ *             kind cannot bring them. When the buffers could not hold them
+ *             even after a claim (a next segment is already there, or more
+ *             is missing than segment.max), it takes as SEQ_SOME;
+ *  SEQ_CHECK  as SEQ_ALL but takes nothing even when all are there
+ *             (SEQ_TAKEN, *got 0: the caller may take them now); in the
+ *             SEQ_SOME case also SEQ_TAKEN. */
+enum seq_take_mode { SEQ_SOME, SEQ_ALL, SEQ_CHECK };
+
 /* Take up to `want` numbers into out[]; *got is how many. SEQ_TAKEN when
  * *got == want; SEQ_WAIT when the buffers ran dry first: a claim is on its
  * way, and wt is parked on s (its worker is told when the claim lands;
  * any other result leaves wt unlinked);
  * SEQ_EXHAUSTED when the kind has no more numbers; SEQ_GONE when the
  * sequence was deleted. */
-enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got);
+enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
+                       enum seq_take_mode mode);
+/* Numbers taken for a request that then failed: never served, counted. */
+void seq_add_wasted(struct seq *s, uint64_t n);
 /* Stop waiting on s (a timeout, a client gone). No-op when not parked. */
 void seq_unpark(struct seq *s, struct seq_waiter *wt);
 /* The waiters of worker_id parked on s, unlinked, chained through next. */

@@ -247,7 +247,13 @@ def test_hset_validation_errors():
         eq(c.command("HSET", "edge", "type", "2", "length", "18"), 1, "length 18")
         eq(c.command("GET", "edge"), "100000000000000000", "length 18 first number")
         eq(c.command("HSET", "edge1", "type", "1", "length", "1"), 1, "type 1 length 1")
-        eq(c.command("HSET", "seg", "type", "3", "segment", "1000000000"), 1, "segment 10^9")
+        # A claim is never above segment.max (1000000 by default): a larger
+        # segment is refused, naming both values; segment.max itself is fine.
+        eq(c.command("HSET", "seg", "type", "3", "segment", "2000000"),
+           "ERR segment 2000000 is larger than segment.max (1000000): use at most 1000000 "
+           "or raise segment.max in the configuration", "segment above segment.max")
+        eq(c.command("EXISTS", "seg"), 0, "a refused HSET creates nothing")
+        eq(c.command("HSET", "seg", "type", "3", "segment", "1000000"), 1, "segment = segment.max")
         eq(c.command("HSET", "d256", "type", "3", "description", "y" * 256), 1, "256-byte description")
 
 

@@ -43,7 +43,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB  # noqa: E402
-from seqd import Client, Collector, RespError, Seqd, WaitTimeout, run_tests, wait_for  # noqa: E402
+from seqd import Client, Collector, RespError, Seqd, WaitTimeout, info, run_tests, wait_for  # noqa: E402
 
 SCALE = float(os.environ.get("SEQD_FAULT_SCALE", "1"))
 PIPELINE = 20
@@ -416,6 +416,13 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
         assert not late, "clients %r got no number in the last 8 s" % late
         assert faults.done.get("seqd SIGKILL", 0) >= 5 and faults.done.get("mariadb freeze", 0) >= 2
         assert PROXY.cuts["before"] >= 5 and PROXY.cuts["after"] >= 5, PROXY.cuts
+        # Node 2 ran all along: each claim it threw away shows in INFO's
+        # wasted (at least the smallest segment, 50, each).
+        thrown2 = nodes[2].log().count("outcome unknown")
+        wasted2 = sum(int(info(nodes[2].port, name)["wasted"]) for name in SEQS)
+        print("node 2: %d claims thrown away, INFO wasted %d" % (thrown2, wasted2))
+        assert wasted2 >= 50 * thrown2, (
+            "node 2 threw away %d claims but INFO counts %d wasted" % (thrown2, wasted2))
         assert thrown >= PROXY.cuts["before"], (
             "%d COMMITs were cut but only %d claims were thrown away" % (PROXY.cuts["before"], thrown))
         assert total >= 100000, "only %d numbers" % total

@@ -141,9 +141,9 @@ START_TEST(landing_claim_tells_only_the_workers_waiting_on_that_sequence)
     uint64_t got;
 
     /* Nothing is buffered yet: all three park, and two claims start. */
-    ck_assert_int_eq(seq_take(a, &wa0, out, 1, &got), SEQ_WAIT);
-    ck_assert_int_eq(seq_take(a, &wa0b, out, 1, &got), SEQ_WAIT);
-    ck_assert_int_eq(seq_take(b, &wb1, out, 1, &got), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &wa0, out, 1, &got, SEQ_SOME), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &wa0b, out, 1, &got, SEQ_SOME), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(b, &wb1, out, 1, &got, SEQ_SOME), SEQ_WAIT);
     ck_assert(wa0.linked && wa0b.linked && wb1.linked);
 
     ck_assert(wait_wake(0, a));
@@ -165,7 +165,7 @@ START_TEST(landing_claim_tells_only_the_workers_waiting_on_that_sequence)
     ck_assert_ptr_eq(ready_b, &wb1);
 
     /* And now the numbers are there. */
-    ck_assert_int_eq(seq_take(a, &wa0, out, 1, &got), SEQ_TAKEN);
+    ck_assert_int_eq(seq_take(a, &wa0, out, 1, &got, SEQ_SOME), SEQ_TAKEN);
     ck_assert_int_eq(got, 1);
     seq_release(a);
     seq_release(b);
@@ -179,11 +179,11 @@ START_TEST(a_waiter_that_takes_its_numbers_after_all_is_not_left_parked)
     int64_t out[1];
     uint64_t got;
 
-    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got, SEQ_SOME), SEQ_WAIT);
     ck_assert(w.linked);
     ck_assert(wait_wake(0, a));
     /* Taken again before its worker collected it: it leaves the list. */
-    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_TAKEN);
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got, SEQ_SOME), SEQ_TAKEN);
     ck_assert(!w.linked);
     ck_assert_ptr_null(seq_ready_waiters(a, 0));
     seq_release(a);
@@ -198,8 +198,8 @@ START_TEST(a_waiter_that_stopped_waiting_is_not_handed_over)
     uint64_t got;
 
     /* The claim takes 300 ms: both park; one gives up before it lands. */
-    ck_assert_int_eq(seq_take(a, &gone, out, 1, &got), SEQ_WAIT);
-    ck_assert_int_eq(seq_take(a, &stays, out, 1, &got), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &gone, out, 1, &got, SEQ_SOME), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &stays, out, 1, &got, SEQ_SOME), SEQ_WAIT);
     seq_unpark(a, &gone);
     ck_assert(!gone.linked);
     seq_unpark(a, &gone);                     /* twice is harmless */
@@ -219,11 +219,11 @@ START_TEST(a_deleted_sequence_tells_its_waiters_at_once)
     int64_t out[1];
     uint64_t got;
 
-    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_WAIT);
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got, SEQ_SOME), SEQ_WAIT);
     seq_remove("a", 1);                       /* the claim is still 300 ms away */
     ck_assert_int_eq(wakes_of(3, a), 1);
     ck_assert_ptr_eq(seq_ready_waiters(a, 3), &w);
-    ck_assert_int_eq(seq_take(a, &w, out, 1, &got), SEQ_GONE);
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got, SEQ_SOME), SEQ_GONE);
     ck_assert(!w.linked);
     seq_release(a);
 }
