@@ -34,6 +34,7 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int log_level = LOG_LVL_NOTICE;
 static enum log_target log_target = LOG_TO_STDERR; /* under log_lock */
 static int log_fd = -1;                             /* the file, under log_lock */
+static atomic_bool log_starting = true;             /* warnings to stderr too; see log.h */
 
 static const char *const log_names[] = { "debug", "verbose", "notice", "warning" };
 static const char log_marks[] = { '.', '-', '*', '#' };
@@ -92,6 +93,11 @@ int log_open(const char *file, bool use_syslog)
     }
     pthread_mutex_unlock(&log_lock);
     return 0;
+}
+
+void log_startup_done(void)
+{
+    atomic_store(&log_starting, false);
 }
 
 void log_set_level(int level)
@@ -173,6 +179,10 @@ log_vmsg(int level, const char *fmt, va_list ap)
             n = sizeof(line) - 2;
         line[n++] = '\n';
         log_write_all(log_target == LOG_TO_FILE ? log_fd : STDERR_FILENO, line, n);
+    }
+    if (level == LOG_LVL_WARNING && log_target != LOG_TO_STDERR && atomic_load(&log_starting)) {
+        n = (size_t)snprintf(line, sizeof(line), "seqd: %s\n", msg);
+        log_write_all(STDERR_FILENO, line, n < sizeof(line) ? n : sizeof(line) - 1);
     }
     pthread_mutex_unlock(&log_lock);
     errno = saved_errno;

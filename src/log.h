@@ -21,6 +21,10 @@ void log_set_level(int level);
 int log_get_level(void);
 void log_close(void);
 
+/* Until log_startup_done(), a warning also goes to stderr when the log goes
+ * to a file or syslog: a start-up that fails says why where it was started. */
+void log_startup_done(void);
+
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)

@@ -109,7 +109,9 @@ static void make_run_id(char *out)
 }
 
 /* Detach from the terminal. The parent waits on a pipe until the child
- * says it is serving (or failed), so `seqd -d` exits 1 when start-up fails. */
+ * says it is serving (or failed), so `seqd -d` exits 1 when start-up fails.
+ * The child keeps the parent's stderr until it is ready, so that a failed
+ * start says why where it was started (log_startup_done()). */
 static int daemon_ready_fd = -1;
 
 static void daemonize(void)
@@ -137,15 +139,22 @@ static void daemonize(void)
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);
-        dup2(null, STDERR_FILENO);
         if (null > STDERR_FILENO)
             close(null);
     }
 }
 
+/* Tell the waiting parent that the daemon serves. stderr goes to /dev/null
+ * first, so that the parent's stderr is closed by the time it exits. */
 static void daemon_ready(void)
 {
     if (daemon_ready_fd >= 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, STDERR_FILENO);
+            if (null != STDERR_FILENO)
+                close(null);
+        }
         char ok = 1;
         ssize_t n = write(daemon_ready_fd, &ok, 1);
         (void)n;
@@ -268,6 +277,10 @@ static int process_start(void)
     }
     log_hook_libevent();
     signal(SIGPIPE, SIG_IGN);
+    if (server.cfg.config_file[0])
+        log_notice("configuration: %s", server.cfg.config_file);
+    else
+        log_notice("configuration: built-in defaults (no " CONFIG_DEFAULT_FILE ")");
     return 0;
 }
 
@@ -334,6 +347,7 @@ static int server_start(void)
     log_notice("seqd %s ready on %s:%d (%s store, %zu sequences, %d workers, pid %ld)", PACKAGE_VERSION,
                server.cfg.bind, server.cfg.port, server.cfg.store_type, ndefs, server.nworkers,
                (long)getpid());
+    log_startup_done();
     daemon_ready();
     return 0;
 }

@@ -355,6 +355,63 @@ def test_port_taken():
         holder.close()
 
 
+def test_startup_errors_reach_stderr():
+    """Before seqd serves, a warning goes to stderr too, whatever the log target."""
+    d = tmpdir()
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    taken = holder.getsockname()[1]
+    try:
+        logfile = os.path.join(d, "seqd.log")
+        # Foreground, log.file set: the reason is on stderr as well as in the file.
+        path = write_json(os.path.join(d, "fg.json"), good_config(d, port=taken, log={"file": logfile}))
+        rc, out = run(["-c", path], timeout=15)
+        check(rc == 1 and ("127.0.0.1:%d" % taken) in out and "in use" in out.lower(),
+              "foreground with log.file: the reason on stderr: rc %d %r" % (rc, out))
+        check(wait_log_file(logfile, "in use"), "and in the log file")
+        # -d, log to syslog: the port is taken.
+        cfg = good_config(d, port=taken)
+        cfg["store"]["dir"] = os.path.join(d, "data-d")
+        path = write_json(os.path.join(d, "d.json"), cfg)
+        rc, out = run(["-c", path, "-d"], timeout=15)
+        check(rc == 1 and ("127.0.0.1:%d" % taken) in out and "in use" in out.lower(),
+              "-d with the port taken: the reason on stderr: rc %d %r" % (rc, out))
+    finally:
+        holder.close()
+    # -d, log to syslog: the pidfile's directory is missing.
+    pidfile = os.path.join(d, "no-such-dir", "seqd.pid")
+    cfg = good_config(d)
+    cfg["store"]["dir"] = os.path.join(d, "data-p")
+    path = write_json(os.path.join(d, "p.json"), cfg)
+    rc, out = run(["-c", path, "-d", "--pidfile", pidfile], timeout=15)
+    check(rc == 1 and pidfile in out and "No such file" in out,
+          "-d with a missing pidfile dir: the reason on stderr: rc %d %r" % (rc, out))
+    check(not port_open(cfg["port"]), "nothing listens after the failed start")
+
+
+def test_log_says_which_configuration():
+    with Seqd() as s:
+        check(wait_log(s, "configuration: %s" % s.config_path), "the log names the file: %s" % s.log_tail())
+    d = tmpdir()
+    port = free_port()
+    cmd = [BIN, "--port", str(port), "--store", "memory"]
+    if os.path.exists("/etc/seqd/seqd.json"):
+        # Hide the installed file in a mount namespace of this seqd's own.
+        if os.geteuid() != 0:
+            raise harness.Skip("/etc/seqd/seqd.json exists and hiding it needs root")
+        cmd = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs none /etc/seqd && exec "$@"', "sh"] + cmd
+    proc = subprocess.Popen(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        check(wait_port(port, 10, proc), "seqd starts without a file")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=15)[0].decode()
+    check("configuration: built-in defaults (no /etc/seqd/seqd.json)" in out,
+          "the log says it runs on built-in defaults: %r" % out)
+
+
 def test_data_dir_locked():
     with Seqd() as first:
         Client(first.port).command("HSET", "l", "type", "3")
@@ -458,9 +515,14 @@ if __name__ == "__main__":
         test_bad_file_stops_startup,
         test_help_and_version,
         test_flags_override_file,
+        test_flag_errors_name_the_flag,
+        test_typos_get_the_nearest_key,
+        test_t_refuses_a_bind_that_startup_would_refuse,
+        test_log_says_which_configuration,
         test_daemonize_and_pidfile,
         test_pidfile_without_daemon,
         test_port_taken,
+        test_startup_errors_reach_stderr,
         test_data_dir_locked,
         test_sighup_reload,
         test_sighup_bad_file_keeps_old_values,
