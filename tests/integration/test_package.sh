@@ -8,7 +8,11 @@
 # systemd): start, GET through redis-cli, status, reload, force-reload,
 # stop, start (the sequence continues: the stop was graceful), restart;
 # logs to syslog and to log.file, a log.level reload, a bad config refused
-# by reload and restart; then remove (data kept) and purge (data gone).
+# by reload and restart; the recipe of contrib/haproxy/README.md for three
+# nodes on one machine (its start and stop loops taken from the README as
+# printed, per-node configs made from its node1.json), once beside the
+# packaged seqd and once with /run/seqd gone; then remove (data kept) and
+# purge (data gone). Lintian errors and warnings fail the test.
 #
 # Needs root. Not root: fails with a clear message, or exits 77 (skip)
 # when SEQD_ALLOW_SKIP=1. Refuses to run when a seqd package is already
@@ -27,6 +31,7 @@ PORT=6380
 WORK=""
 INSTALLED=0
 SYSLOG_PID=""
+RECIPE_RAN=0
 PASSED=0
 FAILED=0
 
@@ -79,6 +84,14 @@ cleanup() {
 		[ -x /etc/init.d/seqd ] && timeout 60 /etc/init.d/seqd stop >/dev/null 2>&1
 		# Our own daemon only, by the pid it wrote.
 		alive "$pid" && kill -KILL "$pid" 2>/dev/null
+		# The recipe's nodes, if it got that far: ours, by their pidfiles.
+		if [ "$RECIPE_RAN" = 1 ]; then
+			for n in 1 2 3; do
+				pid=$(cat "/run/seqd/node$n.pid" 2>/dev/null)
+				alive "$pid" && kill -KILL "$pid" 2>/dev/null
+				rm -f "/etc/seqd/node$n.json"
+			done
+		fi
 		timeout 180 env DEBIAN_FRONTEND=noninteractive apt-get purge -y seqd \
 			>/dev/null 2>&1 || say "cleanup: apt-get purge seqd failed"
 	fi
@@ -164,10 +177,11 @@ contents=$(dpkg-deb -c "$DEB" | awk '{print $6}')
 for f in ./usr/sbin/seqd ./etc/seqd/seqd.json ./etc/init.d/seqd \
 	./lib/systemd/system/seqd.service ./usr/share/man/man8/seqd.8.gz \
 	./usr/share/man/man5/seqd.json.5.gz ./usr/share/doc/seqd/copyright \
-	./usr/share/doc/seqd/examples/haproxy.cfg ./usr/share/seqd/sql/schema.sql; do
+	./usr/share/doc/seqd/examples/haproxy.cfg ./usr/share/seqd/sql/schema.sql \
+	./usr/lib/tmpfiles.d/seqd.conf; do
 	printf '%s\n' "$contents" | grep -qx "$f" || die "the package lacks $f"
 done
-ok "the package holds the binary, config, init script, unit, man pages, examples, schema"
+ok "the package holds the binary, config, init script, unit, tmpfiles.d entry, man pages, examples, schema"
 conffiles=$(dpkg-deb -I "$DEB" conffiles)
 for f in /etc/seqd/seqd.json /etc/init.d/seqd; do
 	printf '%s\n' "$conffiles" | grep -qx "$f" || die "$f is not a conffile"
@@ -182,7 +196,8 @@ sed 's/^/    /' "$WORK/lintian.log"
 count() { grep -c "^$1: " "$WORK/lintian.log"; }
 say "lintian summary: $(count E) errors, $(count W) warnings, $(count I) info, $(count P) pedantic, $(count O) overridden"
 [ $lintian_rc = 0 ] || die "lintian reports errors (exit $lintian_rc)"
-ok "lintian: no errors"
+[ "$(count W)" = 0 ] || die "lintian reports warnings (above); fix them or override them with a reason"
+ok "lintian: no errors, no warnings"
 
 # ---- install ------------------------------------------------------------
 INSTALLED=1
@@ -194,6 +209,22 @@ fi
 ok "apt-get install ./$(basename "$DEB")"
 
 check "/usr/sbin/seqd is installed" test -x /usr/sbin/seqd
+# Under systemd, /run/seqd (the pidfiles of nodes started by hand, see
+# contrib/haproxy/README.md) is made by the unit and kept when it stops,
+# and made at boot by tmpfiles.d.
+UNIT=/lib/systemd/system/seqd.service
+for line in RuntimeDirectory=seqd RuntimeDirectoryPreserve=yes; do
+	grep -qx "$line" "$UNIT" || die "$UNIT lacks $line"
+done
+ok "$UNIT has RuntimeDirectory=seqd, RuntimeDirectoryPreserve=yes"
+grep -qx 'd /run/seqd 0755 seqd seqd -' /usr/lib/tmpfiles.d/seqd.conf ||
+	die "/usr/lib/tmpfiles.d/seqd.conf does not make /run/seqd: $(cat /usr/lib/tmpfiles.d/seqd.conf)"
+ok "/usr/lib/tmpfiles.d/seqd.conf makes /run/seqd, owned by seqd"
+if command -v systemd-analyze >/dev/null; then
+	out=$(timeout 30 systemd-analyze verify --man=no "$UNIT" 2>&1) ||
+		die "systemd-analyze verify $UNIT: $out"
+	ok "systemd-analyze verify $UNIT${out:+: $(printf '%s' "$out" | tr '\n' ' ')}"
+fi
 v=$(timeout 10 /usr/sbin/seqd -v 2>&1)
 case "$v" in
 *"$AC_VERSION"*) ok "seqd -v prints $AC_VERSION ($v)" ;;
@@ -428,10 +459,140 @@ fi
 ok "restart with a bad config fails before stopping seqd: $(tr '\n' ' ' <"$WORK/badrestart.log")"
 set_config log.level=notice
 
+# ---- several nodes on one machine (contrib/haproxy/README.md) -------------
+# The README's start and stop loops are run exactly as printed (taken from
+# the README, so that this fails when the README drifts). The per-node
+# files are the README's /etc/seqd/node1.json with, per node, a free port,
+# its own log file, and the file store in a directory of its own instead of
+# MySQL (this test has no database; the loops do not depend on the store).
+README=$SRCDIR/contrib/haproxy/README.md
+RECIPE_START=$WORK/recipe-start.sh
+RECIPE_STOP=$WORK/recipe-stop.sh
+NODE_JSON=$WORK/node1.json
+python3 - "$README" "$RECIPE_START" "$RECIPE_STOP" "$NODE_JSON" <<'EOF' || die "could not take the recipe out of $README"
+import sys, textwrap
+readme, start, stop, node = sys.argv[1:]
+lines = open(readme).read().split("\n")
+# Code blocks: runs of lines indented by 7 spaces (inside a numbered list
+# item), blank lines within them included.
+blocks, cur = [], []
+for i, l in enumerate(lines):
+    nxt = lines[i + 1] if i + 1 < len(lines) else ""
+    if l.startswith("       ") or (cur and l == "" and nxt.startswith("       ")):
+        cur.append(l)
+        continue
+    if cur:
+        blocks.append((i - len(cur), textwrap.dedent("\n".join(cur)).strip() + "\n"))
+    cur = []
+def find(word):
+    found = [b for i, b in blocks if word in b]
+    if len(found) != 1:
+        sys.exit("%d code blocks with %r in %s" % (len(found), word, readme))
+    return found[0]
+open(start, "w").write(find("start-stop-daemon --start"))
+open(stop, "w").write(find("start-stop-daemon --stop"))
+# The block after the line that names /etc/seqd/node1.json.
+where = next(i for i, l in enumerate(lines) if "`/etc/seqd/node1.json`:" in l)
+open(node, "w").write(next(b for i, b in blocks if i > where))
+EOF
+grep -q 'for n in 1 2 3' "$RECIPE_START" && grep -q 'for n in 1 2 3' "$RECIPE_STOP" ||
+	die "the README's loops are not over nodes 1 2 3: $(cat "$RECIPE_START" "$RECIPE_STOP")"
+say "the README's start commands:"
+sed 's/^/    /' "$RECIPE_START"
+say "the README's stop commands:"
+sed 's/^/    /' "$RECIPE_STOP"
+NODES="1 2 3"
+RECIPE_RAN=1
+declare -A NODE_PORT
+for n in $NODES; do
+	NODE_PORT[$n]=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	install -d -o seqd -g seqd -m 0750 "/var/lib/seqd/node$n"
+	python3 - "$NODE_JSON" "$n" "${NODE_PORT[$n]}" <<'EOF' || die "could not write /etc/seqd/node$n.json from the README's node1.json"
+import json, sys
+src, n, port = sys.argv[1:]
+c = json.load(open(src))
+assert c["store"]["type"] == "mysql" and c["port"] == 6401, c
+assert c["log"]["file"] == "/var/log/seqd/node1.log", c
+c["port"] = int(port)
+c["log"]["file"] = "/var/log/seqd/node%s.log" % n
+c["store"] = {"type": "file", "dir": "/var/lib/seqd/node%s" % n}
+open("/etc/seqd/node%s.json" % n, "w").write(json.dumps(c, indent=4) + "\n")
+EOF
+	chown root:seqd "/etc/seqd/node$n.json"
+	chmod 0640 "/etc/seqd/node$n.json"
+	out=$(timeout 10 runuser -u seqd -- /usr/sbin/seqd -t -c "/etc/seqd/node$n.json" 2>&1) ||
+		die "seqd -t rejects /etc/seqd/node$n.json: $out"
+done
+ok "/etc/seqd/node{1,2,3}.json from the README's node1.json: ports $(for n in $NODES; do printf '%s ' "${NODE_PORT[$n]}"; done)file store"
+node_pid() { cat "/run/seqd/node$1.pid" 2>/dev/null; }
+node_cli() {
+	local n=$1
+	shift
+	timeout 10 redis-cli -h 127.0.0.1 -p "${NODE_PORT[$n]}" "$@"
+}
+
+# Run the README's start loop: every node runs as seqd with its own
+# pidfile and answers PING and GET; the loop run again changes nothing.
+# Then the README's stop loop: every node and pidfile gone. $1 names the
+# round.
+run_recipe() {
+	local round=$1 n p out r pids=()
+	out=$(cd / && timeout 120 bash -e "$RECIPE_START" 2>&1) ||
+		die "$round: the README's start loop failed: $out"
+	ok "$round: the README's start loop"
+	for n in $NODES; do
+		p=$(node_pid "$n")
+		alive "$p" || die "$round: no live node $n behind /run/seqd/node$n.pid ('$p')"
+		[ "$(ps -o user= -p "$p" | tr -d ' ')" = seqd ] || die "$round: node $n does not run as seqd"
+		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q "/etc/seqd/node$n.json" ||
+			die "$round: pid $p is not node $n: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+		pids+=("$p")
+		r=$(node_cli "$n" PING)
+		[ "$r" = PONG ] || die "$round: node $n (port ${NODE_PORT[$n]}) answered PING with '$r'"
+		r=$(node_cli "$n" HSET "recipe_$round" type 3 starting "${n}000")
+		[ "$r" = 1 ] || die "$round: node $n: HSET recipe_$round answered '$r'"
+		r=$(node_cli "$n" GET "recipe_$round")
+		[ "$r" = "${n}000" ] || die "$round: node $n: GET recipe_$round answered '$r', not ${n}000"
+		ok "$round: node $n, pid $p, user seqd, port ${NODE_PORT[$n]}: PING, GET $r"
+	done
+	out=$(cd / && timeout 120 bash -e "$RECIPE_START" 2>&1) ||
+		die "$round: the README's start loop, run again, failed: $out"
+	for n in $NODES; do
+		[ "$(node_pid "$n")" = "${pids[$((n - 1))]}" ] ||
+			die "$round: the start loop run again changed node $n's pid"
+	done
+	ok "$round: the start loop run again leaves the nodes alone: $(printf '%s' "$out" | tr '\n' ' ')"
+	out=$(cd / && timeout 200 bash -e "$RECIPE_STOP" 2>&1) ||
+		die "$round: the README's stop loop failed: $out"
+	for n in $NODES; do
+		p=${pids[$((n - 1))]}
+		wait_gone "$p" 100 || die "$round: node $n (pid $p) still runs after the stop loop"
+		[ ! -e "/run/seqd/node$n.pid" ] || die "$round: /run/seqd/node$n.pid is still there after the stop loop"
+	done
+	ok "$round: the README's stop loop: pids ${pids[*]} gone, pidfiles gone"
+}
+
+# Round 1: beside the packaged node (/run/seqd/seqd.pid), which must
+# neither make the recipe's nodes "already running" nor be stopped by it.
+run_recipe beside_service
+alive "$pid4" && [ "$(seqd_pid)" = "$pid4" ] && [ "$(cli PING)" = PONG ] ||
+	die "the packaged seqd (pid $pid4) did not survive the recipe's nodes"
+ok "the packaged seqd (pid $pid4) still runs and answers"
+
 # invoke-rc.d is held back by policy-rc.d on this kind of machine, so the
 # package's prerm may not stop seqd: stop it through the script first.
 check "stop before removal" init_script stop
 wait_gone "$pid4" 100 || die "seqd still runs after stop"
+
+# Round 2: as after a boot with no seqd service and no tmpfiles.d run:
+# /run/seqd does not exist, and the recipe makes it.
+rm -rf /run/seqd
+run_recipe no_run_dir
+[ "$(stat -c '%U:%G %a' /run/seqd)" = "seqd:seqd 755" ] ||
+	die "/run/seqd after the recipe is $(stat -c '%U:%G %a' /run/seqd), not seqd:seqd 755"
+ok "the recipe made /run/seqd (seqd:seqd 755)"
+# Purge removes the package's files in /etc/seqd, not these.
+for n in $NODES; do rm -f "/etc/seqd/node$n.json"; done
 
 # ---- remove keeps data, purge removes it ----------------------------------
 timeout 180 env DEBIAN_FRONTEND=noninteractive apt-get remove -y seqd >"$WORK/remove.log" 2>&1 ||
