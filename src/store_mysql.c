@@ -22,6 +22,7 @@
 #include "store.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,8 @@ struct mysql_store {
     struct sml_shape shape;
     struct sml_sql sql;
     atomic_bool down;                 /* an outage is logged once, by the first session to see it */
+    pthread_mutex_t warned_lock;      /* guards warned: lists may run on any store thread */
+    struct sml_warned warned;         /* bad rows already logged by a list (rescan) */
 };
 
 struct mysql_sess {
@@ -292,6 +295,7 @@ static void mysql_format_error(char *err, size_t errlen, const char *what, unsig
 {
     int n;
 
+    hint = sml_error_hint(code, msg, hint);
     if (code)
         n = snprintf(err, errlen, "mysql: %s: %s [%u]%s%s", what, msg, code,
                      hint[0] ? "; " : "", hint);
@@ -887,17 +891,25 @@ static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, rb.b) != 0 ||
         mysql_stmt_store_result(st) != 0)
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, "list", err, errlen);
+    pthread_mutex_lock(&ms->warned_lock);
+    sml_warned_begin(&ms->warned);
     while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
         row_flags(&rb, &row, ms->sql.nselect);
         if (sml_row_to_def(&row, &ms->shape, &def, &max_id, why, sizeof(why)) < 0) {
-            /* One bad row must not hide the others; say which, at most a few. */
-            if (bad++ < 5)
+            /* One bad row must not hide the others; say which, at most a
+             * few per pass, and each only when it is new or changed. */
+            if (sml_warned_check(&ms->warned, &row, bad < 5)) {
+                bad++;
                 log_warn("mysql: %s: skipping %s", ms->where, why);
+            }
         } else {
             a->each(&def, a->arg);
         }
         memset(&row, 0, sizeof(row));
     }
+    if (r != 1)
+        sml_warned_end(&ms->warned);
+    pthread_mutex_unlock(&ms->warned_lock);
     if (r == 1)
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, "list", err, errlen);
     mysql_stmt_free_result(st);
@@ -1006,6 +1018,7 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
     ms->cfg = *cfg;
     snprintf(ms->where, sizeof(ms->where), "%s.%s", cfg->mysql_database, cfg->mysql_table);
     atomic_init(&ms->down, false);
+    pthread_mutex_init(&ms->warned_lock, NULL);
 
     c = mysql_connect(cfg, &code, msg, sizeof(msg));
     if (c == NULL) {
@@ -1052,6 +1065,7 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
 fail:
     if (c)
         mysql_close(c);
+    pthread_mutex_destroy(&ms->warned_lock);
     free(ms);
     mysql_library_end();
     return -1;
@@ -1060,6 +1074,10 @@ fail:
 /* After every session has been closed (the store pool has stopped). */
 static void my_close(struct store *st)
 {
+    struct mysql_store *ms = st->priv;
+
+    sml_warned_free(&ms->warned);
+    pthread_mutex_destroy(&ms->warned_lock);
     free(st->priv);
     st->priv = NULL;
     mysql_library_end();

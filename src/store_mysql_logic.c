@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -472,4 +473,104 @@ int sml_leaf_can_hold(const struct seqdef *def, const char *table, char *err, si
 const char *sml_auto_disk_text(int auto_disk)
 {
     return auto_disk == AUTO_DISK_DEFAULT ? "" : seqdef_auto_disk_name(auto_disk);
+}
+
+const char *sml_error_hint(unsigned code, const char *msg, const char *hint)
+{
+    if ((code == SML_ER_ACCESS_DENIED || code == SML_ER_ACCESS_DENIED_NO_PASSWORD) &&
+        strstr(msg, "'@'localhost'") != NULL)
+        return "check store.mysql.user and store.mysql.password; if they are right, an "
+               "anonymous ''@'localhost' user (a fresh MariaDB has one) shadows 'user'@'%': "
+               "drop it (DROP USER ''@'localhost') or create the user @'localhost' too "
+               "(see sql/README.md)";
+    return hint;
+}
+
+/* ---- bad rows, warned about once ------------------------------------------------ */
+
+static uint64_t sml_fnv(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static size_t sml_str_len(const struct sml_row *row, enum sml_col col, size_t bufsize)
+{
+    return row->len[col] < bufsize ? row->len[col] : bufsize;
+}
+
+uint64_t sml_row_hash(const struct sml_row *row)
+{
+    const int64_t nums[] = { row->max_id, row->step, row->kind, row->length, row->starting,
+                             row->increment, (int64_t)(row->perm_key & INT64_MAX),
+                             (int64_t)(row->perm_key >> 63) };
+    uint64_t h = UINT64_C(14695981039346656037);
+
+    h = sml_fnv(h, row->name, sml_str_len(row, SML_COL_NAME, sizeof(row->name)));
+    h = sml_fnv(h, "\0", 1);
+    h = sml_fnv(h, nums, sizeof(nums));
+    h = sml_fnv(h, row->description, sml_str_len(row, SML_COL_DESCRIPTION, sizeof(row->description)));
+    h = sml_fnv(h, "\0", 1);
+    h = sml_fnv(h, row->auto_disk, sml_str_len(row, SML_COL_AUTO_DISK, sizeof(row->auto_disk)));
+    h = sml_fnv(h, "\0", 1);
+    h = sml_fnv(h, row->null, sizeof(row->null));
+    return sml_fnv(h, row->out_of_range, sizeof(row->out_of_range));
+}
+
+void sml_warned_begin(struct sml_warned *w)
+{
+    w->pass++;
+}
+
+bool sml_warned_check(struct sml_warned *w, const struct sml_row *row, bool may_warn)
+{
+    size_t name_len = sml_str_len(row, SML_COL_NAME, sizeof(row->name));
+    uint64_t hash = sml_row_hash(row);
+    struct sml_warned_row *e;
+
+    for (size_t i = 0; i < w->n; i++) {
+        e = &w->rows[i];
+        if (e->name_len != name_len || memcmp(e->name, row->name, name_len) != 0)
+            continue;
+        e->pass = w->pass;
+        if (e->hash == hash || !may_warn)
+            return false;
+        e->hash = hash;
+        return true;
+    }
+    if (!may_warn)
+        return false;
+    if (w->n == SML_WARNED_MAX)
+        return true;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 8;
+        w->rows = xrealloc(w->rows, w->cap * sizeof(*w->rows));
+    }
+    e = &w->rows[w->n++];
+    memcpy(e->name, row->name, name_len);
+    e->name_len = name_len;
+    e->hash = hash;
+    e->pass = w->pass;
+    return true;
+}
+
+void sml_warned_end(struct sml_warned *w)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < w->n; i++)
+        if (w->rows[i].pass == w->pass)
+            w->rows[kept++] = w->rows[i];
+    w->n = kept;
+}
+
+void sml_warned_free(struct sml_warned *w)
+{
+    free(w->rows);
+    w->rows = NULL;
+    w->n = w->cap = 0;
 }

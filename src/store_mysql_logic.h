@@ -182,6 +182,14 @@ struct sml_verdict {
  *  - OTHER: like before COMMIT, and a duplicate key is STORE_EXISTS. */
 void sml_classify(unsigned code, enum sml_phase phase, struct sml_verdict *v);
 
+/* The hint for error `code` with the server's text `msg`, given the hint
+ * sml_classify chose: an access denial the server reports for
+ * 'user'@'localhost' gets a hint that also names the usual cause when the
+ * password is right, an anonymous ''@'localhost' user (a fresh MariaDB has
+ * one) that shadows 'user'@'%'. Any other error keeps `hint`. Returns a
+ * static string or `hint`. */
+const char *sml_error_hint(unsigned code, const char *msg, const char *hint);
+
 /* ---- claims ---------------------------------------------------------------- */
 
 /* Milliseconds to wait before the next connection attempt after
@@ -228,5 +236,42 @@ int sml_leaf_can_hold(const struct seqdef *def, const char *table, char *err, si
 
 /* The auto_disk column's text for a definition: "" for the default. */
 const char *sml_auto_disk_text(int auto_disk);
+
+/* ---- bad rows, warned about once ------------------------------------------------ */
+
+/* A hash of every value of a row (name, numbers, strings, NULL and
+ * out-of-range flags): a row whose hash changed was changed. */
+uint64_t sml_row_hash(const struct sml_row *row);
+
+/* The bad rows a rescan has already warned about, so that each bad row is
+ * logged once per change of its values, not at every rescan. One pass is
+ * sml_warned_begin, sml_warned_check for each bad row, sml_warned_end (a
+ * pass that fails half-way may skip the end: it then only forgets nothing).
+ * Not thread-safe: the caller runs one pass at a time. At most
+ * SML_WARNED_MAX rows are remembered; beyond that a bad row is warned about
+ * at every pass, as if new. */
+#define SML_WARNED_MAX 1024
+struct sml_warned_row {
+    char name[SML_NAME_BUF];
+    size_t name_len;
+    uint64_t hash;            /* sml_row_hash when last warned about */
+    unsigned pass;            /* the last pass that met it */
+};
+struct sml_warned {
+    struct sml_warned_row *rows;   /* owned; freed by sml_warned_free */
+    size_t n, cap;
+    unsigned pass;
+};
+
+void sml_warned_begin(struct sml_warned *w);
+/* Should the bad row be warned about now? True when it is new or its
+ * values changed since it was warned about, and may_warn (the caller's
+ * per-pass limit); it is then remembered. A row met again unchanged is
+ * marked as still there and gets false. */
+bool sml_warned_check(struct sml_warned *w, const struct sml_row *row, bool may_warn);
+/* Forget the rows this pass did not meet (fixed or deleted): if one turns
+ * bad again, it is warned about again. */
+void sml_warned_end(struct sml_warned *w);
+void sml_warned_free(struct sml_warned *w);
 
 #endif

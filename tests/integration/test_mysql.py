@@ -29,6 +29,8 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
 * sql/admin-examples.sql runs start to finish (twice) with the mysql
   client on a table that followed the README, and leaves the README's
   'msg' row alone.
+* a bad row is warned about once, not at every rescan; once more when it
+  changes; served when fixed.
 * bad credentials, a closed port, a server that never answers: seqd exits
   non-zero at start-up within seconds with a message naming the problem.
 * graceful stop of a lone node gives back the unused tail: the next number
@@ -52,7 +54,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB, repo_root  # noqa: E402
-from seqd import (Client, Getter, RespError, Seqd, free_port, info, run_tests,  # noqa: E402
+from seqd import (Client, Getter, RespError, Seqd, eq, free_port, info, run_tests,  # noqa: E402
                   wait_for, wait_rescans)
 
 LOAD_NUMBERS = int(os.environ.get("SEQD_MYSQL_LOAD", "1200000"))
@@ -402,6 +404,39 @@ def test_admin_examples_run_after_the_readme():
     finally:
         stop_all([node])
         DB.sql("DELETE FROM seqd_segments WHERE biz_tag = 'msg'")
+
+
+def test_bad_row_is_warned_about_once_per_change():
+    """A row seqd cannot use is skipped with one warning, not one at every
+    rescan; changing it (still bad) warns once more; fixed, it is served."""
+    node = start_nodes(1)[0]
+    try:
+        def warnings():
+            return node.log().count("skipping row 'badrow'")
+
+        DB.sql("INSERT INTO seqd_segments (biz_tag, max_id, step) VALUES ('badrow', 1, 0)")
+        wait_rescans(node, 3)
+        eq(warnings(), 1, "warnings of the bad row after three rescans")
+        r = cmd(node.port, "GET", "badrow")
+        print("GET of a row with step 0: %r" % r)
+        assert isinstance(r, RespError) and "step 0" in r, r
+        DB.sql("UPDATE seqd_segments SET step = -1 WHERE biz_tag = 'badrow'")
+        wait_rescans(node, 3)
+        eq(warnings(), 2, "warnings after the row changed (still bad) and three rescans")
+        DB.sql("UPDATE seqd_segments SET step = 10 WHERE biz_tag = 'badrow'")
+        wait_rescans(node, 2)
+        eq(cmd(node.port, "GET", "badrow"), "1", "the fixed row is served")
+        eq(warnings(), 2, "no warning for the fixed row")
+        # A name no client can ask for: warned about once; GET says no such sequence.
+        DB.sql("INSERT INTO seqd_segments (biz_tag, max_id, step) VALUES ('has space', 1, 10)")
+        wait_rescans(node, 3)
+        eq(node.log().count("skipping row 'has space': biz_tag is not a name seqd serves"), 1,
+           "warnings of the row named 'has space'")
+        r = cmd(node.port, "GET", "has space")
+        assert isinstance(r, RespError) and "no such sequence 'has space'" in r, r
+    finally:
+        stop_all([node])
+        DB.sql("DELETE FROM seqd_segments WHERE biz_tag IN ('badrow', 'has space')")
 
 
 # ---- 3. HSET / DEL through one node, for all --------------------------------
@@ -885,6 +920,7 @@ def main():
             test_type1_permutation_key_in_row_shared_by_nodes,
             test_leaf_table_and_upgrade,
             test_admin_examples_run_after_the_readme,
+            test_bad_row_is_warned_about_once_per_change,
             test_bad_credentials_stop_startup_clearly,
             test_unreachable_server_stops_startup_clearly,
             test_graceful_stop_gives_back_unused_tail,

@@ -290,6 +290,30 @@ START_TEST(bad_credentials_database_or_tls_at_connect_are_permanent_with_a_hint)
 }
 END_TEST
 
+START_TEST(access_denied_at_localhost_hints_at_the_anonymous_user)
+{
+    struct sml_verdict v;
+    const char *h;
+
+    sml_classify(SML_ER_ACCESS_DENIED, SML_PHASE_CONNECT, &v);
+    h = sml_error_hint(SML_ER_ACCESS_DENIED,
+                       "Access denied for user 'seqd'@'localhost' (using password: YES)", v.hint);
+    ck_assert_ptr_nonnull(strstr(h, "store.mysql.password"));
+    ck_assert_ptr_nonnull(strstr(h, "anonymous ''@'localhost' user"));
+    ck_assert_ptr_nonnull(strstr(h, "DROP USER ''@'localhost'"));
+    ck_assert_ptr_nonnull(strstr(h, "sql/README.md"));
+    /* Seen from another host: the anonymous user is not the cause. */
+    h = sml_error_hint(SML_ER_ACCESS_DENIED,
+                       "Access denied for user 'seqd'@'10.0.0.7' (using password: YES)", v.hint);
+    ck_assert_str_eq(h, v.hint);
+    ck_assert_ptr_null(strstr(h, "anonymous"));
+    /* Another error that mentions localhost keeps its own hint. */
+    sml_classify(SML_ER_BAD_DB, SML_PHASE_CONNECT, &v);
+    ck_assert_str_eq(sml_error_hint(SML_ER_BAD_DB, "Unknown database 'x' for 'seqd'@'localhost'",
+                                    v.hint), v.hint);
+}
+END_TEST
+
 START_TEST(unreachable_server_at_connect_is_passing_with_a_hint)
 {
     struct sml_verdict v;
@@ -634,6 +658,60 @@ START_TEST(auto_disk_default_is_stored_as_empty_text)
 }
 END_TEST
 
+START_TEST(bad_row_is_warned_about_once_per_change)
+{
+    struct sml_warned w = { 0 };
+    struct sml_row bad = leaf_row("neg", -4, 10), other = leaf_row("zero", 1, 0);
+
+    /* First pass: both new, both warned about. */
+    sml_warned_begin(&w);
+    ck_assert(sml_warned_check(&w, &bad, true));
+    ck_assert(sml_warned_check(&w, &other, true));
+    sml_warned_end(&w);
+    /* Unchanged: silent, pass after pass. */
+    for (int pass = 0; pass < 3; pass++) {
+        sml_warned_begin(&w);
+        ck_assert(!sml_warned_check(&w, &bad, true));
+        ck_assert(!sml_warned_check(&w, &other, true));
+        sml_warned_end(&w);
+    }
+    /* A changed value (also one the message may not show) warns again, once. */
+    bad.max_id = -5;
+    sml_warned_begin(&w);
+    ck_assert(sml_warned_check(&w, &bad, true));
+    ck_assert(!sml_warned_check(&w, &bad, true));
+    row_set_str(&other, SML_COL_DESCRIPTION, "now described");
+    ck_assert(sml_warned_check(&w, &other, true));
+    sml_warned_end(&w);
+    /* Past the caller's per-pass limit a new row is not remembered: it is
+     * warned about at a later pass. */
+    struct sml_row third = leaf_row("third", 1, -1);
+    sml_warned_begin(&w);
+    ck_assert(!sml_warned_check(&w, &third, false));
+    ck_assert(!sml_warned_check(&w, &bad, false));   /* known: still there */
+    ck_assert(!sml_warned_check(&w, &other, false));
+    sml_warned_end(&w);
+    sml_warned_begin(&w);
+    ck_assert(sml_warned_check(&w, &third, true));
+    ck_assert(!sml_warned_check(&w, &bad, true));
+    sml_warned_end(&w);   /* 'other' was not met: fixed or deleted */
+    /* A row that went away and comes back bad is warned about again. */
+    sml_warned_begin(&w);
+    ck_assert(sml_warned_check(&w, &other, true));
+    ck_assert(!sml_warned_check(&w, &bad, true));
+    sml_warned_end(&w);
+    /* One name a prefix of the other: two rows. */
+    struct sml_row a = leaf_row("ab", 1, 0), b = leaf_row("abc", 1, 0);
+    sml_warned_begin(&w);
+    ck_assert(sml_warned_check(&w, &a, true));
+    ck_assert(sml_warned_check(&w, &b, true));
+    ck_assert(!sml_warned_check(&w, &a, true));
+    sml_warned_end(&w);
+    sml_warned_free(&w);
+    ck_assert_ptr_null(w.rows);
+}
+END_TEST
+
 static Suite *claim_suite(void)
 {
     Suite *s = suite_create("store_mysql_logic");
@@ -657,6 +735,7 @@ static Suite *claim_suite(void)
     tcase_add_test(errors, lost_connection_before_commit_is_unavailable_and_retryable);
     tcase_add_test(errors, lock_wait_and_deadlock_roll_back_and_keep_the_connection);
     tcase_add_test(errors, bad_credentials_database_or_tls_at_connect_are_permanent_with_a_hint);
+    tcase_add_test(errors, access_denied_at_localhost_hints_at_the_anonymous_user);
     tcase_add_test(errors, unreachable_server_at_connect_is_passing_with_a_hint);
     tcase_add_test(errors, missing_table_or_column_while_running_is_an_error);
     tcase_add_test(errors, duplicate_key_on_create_is_exists_only_outside_claims);
@@ -676,6 +755,7 @@ static Suite *claim_suite(void)
     tcase_add_test(rows, description_is_cut_at_a_character_and_kept_on_one_line);
     tcase_add_test(rows, leaf_table_holds_only_plain_counters);
     tcase_add_test(rows, auto_disk_default_is_stored_as_empty_text);
+    tcase_add_test(rows, bad_row_is_warned_about_once_per_change);
     suite_add_tcase(s, rows);
     return s;
 }
