@@ -76,8 +76,12 @@ static const char *shown(const char *name, size_t len, char *buf, size_t buflen)
 
 static int fail_no_such(struct core_waiter *wt, const char *name, size_t len)
 {
-    char n[SEQ_NAME_MAX + 1];
+    char n[SEQ_NAME_MAX + 1], why[128];
     shown(name, len, n, sizeof(n));
+    /* A name no HSET can make: "create it with HSET" would not work. */
+    if (!seqdef_name_ok(name, len, why, sizeof(why)))
+        return fail(wt, CORE_NO_SUCH, "no such sequence '%s': %s (a row with such a biz_tag is skipped; "
+                    "the log says why)", n, why);
     return fail(wt, CORE_NO_SUCH,
                 "no such sequence '%s' (create it with HSET %s type 3, or insert a row into %s)", n, n,
                 core.store.ops->shared ? server.cfg.mysql_table : "seqd_segments");

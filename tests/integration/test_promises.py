@@ -12,6 +12,8 @@ away, for as long as the test wants), segment.wait_ms bounds a wait:
   others.
 * INFO seq:<name> shows a sequence whatever its name (also one spelled
   like an INFO section); INFO <section> still shows the section.
+* A GET of a name no HSET can make (a space in it: a bad row in a shared
+  table) says why, not "create it with HSET".
 
 Environment: SEQD_BIN, SEQD_SRCDIR.
 """
@@ -95,10 +97,22 @@ def test_info_seq_prefix_names_any_sequence():
             check("# Server" in c.command("INFO", word), "INFO %s is every section" % word)
 
 
+def test_no_such_name_that_hset_cannot_make_gives_no_hset_advice():
+    with Seqd().start() as s:
+        c = Client(s.port)
+        r = c.command("GET", "has space")
+        check(isinstance(r, RespError) and r.startswith("ERR no such sequence 'has space': ")
+              and "HSET" not in r and "the log says why" in r, "GET of a name HSET cannot make: %r" % r)
+        eq(c.command("GET", "nope"),
+           "ERR no such sequence 'nope' (create it with HSET nope type 3, or insert a row into seqd_segments)",
+           "a valid unknown name still gets the HSET advice")
+
+
 if __name__ == "__main__":
     run_tests([
         test_next_that_cannot_finish_takes_nothing,
         test_next_takes_all_at_once_once_a_large_claim_is_in,
         test_mget_with_a_dry_name_takes_nothing_from_the_others,
         test_info_seq_prefix_names_any_sequence,
+        test_no_such_name_that_hset_cannot_make_gives_no_hset_advice,
     ])

@@ -249,8 +249,27 @@ class MariaDB:
         self.start()
 
     def freeze(self):
-        """SIGSTOP: connections stay open but nothing answers (a hung server)."""
+        """SIGSTOP: connections stay open but nothing answers (a hung server).
+        Returns once every thread of the server is stopped: a query sent
+        after this call is not answered until thaw()."""
         self.proc.send_signal(signal.SIGSTOP)
+        task_dir = "/proc/%d/task" % self.proc.pid
+
+        def stopped():
+            try:
+                for tid in os.listdir(task_dir):
+                    with open(os.path.join(task_dir, tid, "stat")) as f:
+                        # state is the field after the parenthesised name
+                        if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                            return False
+            except FileNotFoundError:       # a thread ended while we looked
+                return False
+            return True
+        deadline = time.monotonic() + 5
+        while not stopped():
+            if time.monotonic() > deadline:
+                raise RuntimeError("MariaDB did not stop within 5 s of SIGSTOP")
+            time.sleep(0.005)
 
     def thaw(self):
         self.proc.send_signal(signal.SIGCONT)
