@@ -69,6 +69,27 @@ def test_next_takes_all_at_once_once_a_large_claim_is_in():
         eq(info(s.port, "big")["wasted"], "0")
 
 
+def test_numbers_taken_for_a_command_that_gives_up_are_counted_as_wasted():
+    # segment.max 5: a NEXT of 12 can never be held by the two buffers at
+    # once, so it takes what is there and waits for the rest; when it gives
+    # up, what it took is never served and shows in wasted.
+    cfg = {"workers": 1, "store": {"test_delay_ms": 1500},
+           "segment": {"default": 5, "max": 5, "wait_ms": 300}}
+    with Seqd(config=cfg).start() as s:
+        c = Client(s.port)
+        eq(c.command("HSET", "w", "type", "3"), 1)
+        c.command("GET", "w")
+        wait_int(s, "w", "claims", 1, what="the first claim of w")
+        before = info(s.port, "w")
+        r = c.command("NEXT", "w", "12")
+        check(isinstance(r, RespError) and r.startswith("TRYAGAIN"), "NEXT 12: %r" % r)
+        after = info(s.port, "w")
+        taken = int(after["generated"]) - int(before["generated"])
+        check(taken > 0, "the NEXT took the buffered numbers (%d)" % taken)
+        eq(int(after["wasted"]), int(before["wasted"]) + taken, "what it took is counted as wasted")
+        check(float(after["waste_rate"].rstrip("%")) > 0, "waste_rate shows it: %r" % after["waste_rate"])
+
+
 def test_mget_with_a_dry_name_takes_nothing_from_the_others():
     with slow_server(1500, 300) as s:
         c = Client(s.port)
@@ -113,6 +134,7 @@ if __name__ == "__main__":
         test_next_that_cannot_finish_takes_nothing,
         test_next_takes_all_at_once_once_a_large_claim_is_in,
         test_mget_with_a_dry_name_takes_nothing_from_the_others,
+        test_numbers_taken_for_a_command_that_gives_up_are_counted_as_wasted,
         test_info_seq_prefix_names_any_sequence,
         test_no_such_name_that_hset_cannot_make_gives_no_hset_advice,
     ])
