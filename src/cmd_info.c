@@ -29,9 +29,15 @@ static const char *const sections[] = { "server", "clients", "memory", "stats", 
 #define SEQ_PREFIX "seq:"
 #define SEQ_PREFIX_LEN 4
 
+/* The words for every section, as Redis takes them. */
+static bool is_every_section(const char *arg, size_t len)
+{
+    return str_ieq(arg, len, "all") || str_ieq(arg, len, "default") || str_ieq(arg, len, "everything");
+}
+
 static bool is_section(const char *arg, size_t len)
 {
-    if (str_ieq(arg, len, "all") || str_ieq(arg, len, "default") || str_ieq(arg, len, "everything"))
+    if (is_every_section(arg, len))
         return true;
     for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
         if (str_ieq(arg, len, sections[i]))
@@ -128,9 +134,7 @@ static void info_sections(struct conn *c, struct resp_request *req)
         bool want = req->argc == 1;
         for (int a = 1; a < req->argc && !want; a++)
             want = str_ieq(req->argv[a], req->argl[a], sections[i]) ||
-                   str_ieq(req->argv[a], req->argl[a], "all") ||
-                   str_ieq(req->argv[a], req->argl[a], "default") ||
-                   str_ieq(req->argv[a], req->argl[a], "everything");
+                   is_every_section(req->argv[a], req->argl[a]);
         if (want)
             section_fns[i](&b);
     }

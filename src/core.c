@@ -69,15 +69,10 @@ static int fail(struct core_waiter *wt, int status, const char *fmt, ...)
     return status;
 }
 
-static const char *shown(const char *name, size_t len, char *buf, size_t buflen)
-{
-    return str_printable(name, len, buf, buflen);
-}
-
 static int fail_no_such(struct core_waiter *wt, const char *name, size_t len)
 {
     char n[SEQ_NAME_MAX + 1], why[128];
-    shown(name, len, n, sizeof(n));
+    str_printable(name, len, n, sizeof(n));
     /* A name no HSET can make: "create it with HSET" would not work. */
     if (!seqdef_name_ok(name, len, why, sizeof(why)))
         return fail(wt, CORE_NO_SUCH, "no such sequence '%s': %s (a row with such a biz_tag is skipped; "
@@ -92,7 +87,7 @@ static int fail_store(struct core_waiter *wt, const struct store_job *job, const
                       const char *name)
 {
     char n[SEQ_NAME_MAX + 1];
-    shown(name, strlen(name), n, sizeof(n));
+    str_printable(name, strlen(name), n, sizeof(n));
     if (job->status == STORE_UNAVAILABLE || job->status == STORE_UNKNOWN)
         return fail(wt, CORE_TRYAGAIN, "%s '%s': the store is unavailable: %s", what, n, job->err);
     return fail(wt, CORE_ERROR, "%s '%s': %s", what, n, job->err);
@@ -292,7 +287,7 @@ static void on_wait_timeout(evutil_socket_t fd, short what, void *arg)
         STAT_INC(&wt->w->stats, parked_timeouts);
         fail(wt, CORE_TRYAGAIN, "no numbers for '%s' within %d ms: %s", s->def.name, core.wait_ms, reason);
     } else if (wt->job) {
-        shown(wt->job->job.name, strlen(wt->job->job.name), n, sizeof(n));
+        str_printable(wt->job->job.name, strlen(wt->job->job.name), n, sizeof(n));
         if (wt->op == OP_DEFINE || wt->op == OP_DROP)
             fail(wt, CORE_TRYAGAIN,
                  "the store did not confirm %s '%s' within %d ms; it may still happen (check with EXISTS %s)",
@@ -518,6 +513,20 @@ static int run_drop(struct core_waiter *wt)
     return CORE_OK;
 }
 
+/* OP_DEFINE: a name this node knows is taken; else the store creates it
+ * (job_done_on_worker gives the result: this runs once). */
+static int run_define(struct core_waiter *wt)
+{
+    struct seq *s = seq_find(wt->names[0], wt->lens[0]);
+    if (s) {
+        seq_release(s);
+        return fail(wt, CORE_EXISTS, "sequence '%s' already exists (redefining is not allowed; DEL it first)",
+                    wt->def->name);
+    }
+    submit(wt, JOB_CREATE, wt->names[0], wt->lens[0]);
+    return CORE_PENDING;
+}
+
 static int op_run(struct core_waiter *wt)
 {
     switch (wt->op) {
@@ -534,8 +543,7 @@ static int op_run(struct core_waiter *wt)
         return CORE_OK;
     }
     case OP_DEFINE:
-        /* Waiting for the create job: job_done_on_worker decides. */
-        return CORE_PENDING;
+        return run_define(wt);
     case OP_DROP:
         return run_drop(wt);
     }
@@ -663,26 +671,10 @@ int core_drop(struct core_waiter *wt, int n, const char *const *names, const siz
 
 int core_define(struct core_waiter *wt, const struct seqdef *def)
 {
-    size_t len = strlen(def->name);
-    set_name1(wt, def->name, len);
-    struct seq *s = seq_find(def->name, len);
-    if (s) {
-        seq_release(s);
-        return fail(wt, CORE_EXISTS, "sequence '%s' already exists (redefining is not allowed; DEL it first)",
-                    def->name);
-    }
+    set_name1(wt, def->name, strlen(def->name));
     wt->def = xmalloc(sizeof(*wt->def));
     *wt->def = *def;
-    /* Submitted before op_start so that op_run finds the job waiting. */
-    assert(!wt->pending);
-    wt->op = OP_DEFINE;
-    wt->status = CORE_OK;
-    wt->err[0] = '\0';
-    wt->wait_since_ms = 0;
-    submit(wt, JOB_CREATE, def->name, len);
-    wt->pending = true;
-    keep_names(wt);
-    return CORE_PENDING;
+    return op_start(wt, OP_DEFINE, 0);
 }
 
 static uint64_t random_key(void)
