@@ -310,9 +310,7 @@ def test_daemonize_and_pidfile():
         if pid and pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
     # A daemon whose start fails makes `seqd -d` exit non-zero.
-    holder = socket.socket()
-    holder.bind(("127.0.0.1", 0))
-    holder.listen(1)
+    holder = hold_a_port()
     cfg2 = good_config(d, port=holder.getsockname()[1], log={"file": logfile})
     cfg2["store"]["dir"] = os.path.join(d, "data2")
     path2 = write_json(os.path.join(d, "seqd2.json"), cfg2)
@@ -337,11 +335,17 @@ def test_pidfile_without_daemon():
     check(not os.path.exists(pidfile), "pidfile removed on SIGTERM")
 
 
-def test_port_taken():
+def hold_a_port():
+    """A socket listening on a free loopback port, so that seqd finds it taken."""
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     holder.bind(("127.0.0.1", 0))
     holder.listen(1)
+    return holder
+
+
+def test_port_taken():
+    holder = hold_a_port()
     port = holder.getsockname()[1]
     try:
         s = Seqd(port=port)
@@ -358,10 +362,7 @@ def test_port_taken():
 def test_startup_errors_reach_stderr():
     """Before seqd serves, a warning goes to stderr too, whatever the log target."""
     d = tmpdir()
-    holder = socket.socket()
-    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    holder.bind(("127.0.0.1", 0))
-    holder.listen(1)
+    holder = hold_a_port()
     taken = holder.getsockname()[1]
     try:
         logfile = os.path.join(d, "seqd.log")
