@@ -526,12 +526,10 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
             result = SEQ_WAIT;
             waiter_link(s, wt);
             want = 0;
-        } else if (mode == SEQ_CHECK) {
-            want = 0;                        /* SEQ_TAKEN: the caller takes what it can */
-        }
-    } else if (mode == SEQ_CHECK) {
-        want = 0;
+        }                                    /* else: as SEQ_SOME (seq.h) */
     }
+    if (mode == SEQ_CHECK)
+        want = 0;                            /* SEQ_TAKEN here: the caller takes them */
     while (n < want) {
         enum seg_take r = segbuf_take(&s->sb, &counter);
         if (r == SEG_TAKEN) {
