@@ -27,7 +27,7 @@ from seqd import Client, RespError, Seqd, check, eq, info, run_tests, wait_int  
 def slow_server(delay_ms, wait_ms):
     cfg = {"workers": 1, "store": {"test_delay_ms": delay_ms},
            "segment": {"default": 10, "wait_ms": wait_ms}}
-    return Seqd(config=cfg).start()
+    return Seqd(config=cfg)
 
 
 def first_segment(s, c, name):
@@ -75,7 +75,7 @@ def test_numbers_taken_for_a_command_that_gives_up_are_counted_as_wasted():
     # up, what it took is never served and shows in wasted.
     cfg = {"workers": 1, "store": {"test_delay_ms": 1500},
            "segment": {"default": 5, "max": 5, "wait_ms": 300}}
-    with Seqd(config=cfg).start() as s:
+    with Seqd(config=cfg) as s:
         c = Client(s.port)
         eq(c.command("HSET", "w", "type", "3"), 1)
         c.command("GET", "w")
@@ -103,7 +103,7 @@ def test_mget_with_a_dry_name_takes_nothing_from_the_others():
 
 
 def test_info_seq_prefix_names_any_sequence():
-    with Seqd().start() as s:
+    with Seqd() as s:
         c = Client(s.port)
         eq(c.command("HSET", "stats", "type", "3", "starting", "7"), 1)
         c.command("GET", "stats")
@@ -119,7 +119,7 @@ def test_info_seq_prefix_names_any_sequence():
 
 
 def test_no_such_name_that_hset_cannot_make_gives_no_hset_advice():
-    with Seqd().start() as s:
+    with Seqd() as s:
         c = Client(s.port)
         r = c.command("GET", "has space")
         check(isinstance(r, RespError) and r.startswith("ERR no such sequence 'has space': ")
