@@ -48,6 +48,7 @@ enum cfg_type {
     CFG_U64,      /* uint64_t field, within [min, max] (min >= 0) */
     CFG_LOGLEVEL, /* int field holding enum log_level; the JSON is its name */
     CFG_ENUM,     /* char[] field holding one of values[] */
+    CFG_BOOL,     /* bool field; JSON true/false, text yes/no (Redis' CONFIG words) */
 };
 
 #define CFG_RELOAD 0x1 /* SIGHUP applies a new value */
@@ -113,8 +114,13 @@ static const struct cfg_key config_keys[] = {
     { .name = "maxclients", .type = CFG_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000" },
     { .name = "requirepass", .type = CFG_STRING, FIELD(requirepass), .def = "",
       .flags = CFG_RELOAD | CFG_SECRET },
-    { .name = "http.bind", .type = CFG_STRING, FIELD(http_bind), .def = "127.0.0.1" },
-    { .name = "http.port", .type = CFG_INT, FIELD(http_port), .min = 1, .max = 65535, .def = "6381" },
+    { .name = "http.bind", .type = CFG_STRING, FIELD(http_bind), .def = "127.0.0.1", .rule = config_bind_ok,
+      .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
+    { .name = "http.port", .type = CFG_INT, FIELD(http_port), .min = 0, .max = 65535, .def = "0" },
+    { .name = "http.metrics_auth", .type = CFG_BOOL, FIELD(http_metrics_auth), .def = "no" },
+    { .name = "udp.bind", .type = CFG_STRING, FIELD(udp_bind), .def = "127.0.0.1", .rule = config_bind_ok,
+      .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
+    { .name = "udp.port", .type = CFG_INT, FIELD(udp_port), .min = 0, .max = 65535, .def = "0" },
     { .name = "log.level", .type = CFG_LOGLEVEL, FIELD(log_level), .def = "notice", .flags = CFG_RELOAD },
     { .name = "log.file", .type = CFG_STRING, FIELD(log_file), .def = "" },
     { .name = "store.type", .type = CFG_ENUM, FIELD(store_type), .def = "file", .values = config_store_types },
@@ -151,7 +157,7 @@ static const struct cfg_key config_keys[] = {
 };
 
 /* Objects that group keys; any other object in the file is an unknown key. */
-static const char *const config_sections[] = { "http", "log", "store", "store.mysql", "segment" };
+static const char *const config_sections[] = { "http", "udp", "log", "store", "store.mysql", "segment" };
 
 /* Redis settings that clients and tools ask for on connect (redis-benchmark
  * reads save and appendonly and stops on an error), answered with what is
@@ -296,6 +302,9 @@ static void key_expect(const struct cfg_key *k, char *out, size_t outlen)
         for (i = 0; k->values[i] != NULL; i++)
             strout_printf(&o, "%s \"%s\"", i == 0 ? "" : ",", k->values[i]);
         break;
+    case CFG_BOOL:
+        strout_printf(&o, "true or false");
+        break;
     }
 }
 
@@ -382,6 +391,16 @@ static int key_set_text(struct config *cfg, const struct cfg_key *k, const char 
     char got[CONFIG_SHOW_MAX + 16];
     int64_t n;
 
+    if (k->type == CFG_BOOL) {
+        bool yes = strcmp(text, "yes") == 0 || strcmp(text, "true") == 0;
+        if (yes || strcmp(text, "no") == 0 || strcmp(text, "false") == 0) {
+            *(bool *)key_field(cfg, k) = yes;
+            return 0;
+        }
+        config_show_quoted(got, sizeof got, text);
+        key_err_expected(k, who, got, err, errlen);
+        return -1;
+    }
     if (k->type != CFG_INT && k->type != CFG_U64)
         return key_take_text(cfg, k, text, who, err, errlen);
     if (parse_i64(text, strlen(text), &n) && key_num_ok(k, n)) {
@@ -400,7 +419,12 @@ static int key_set_json(struct config *cfg, const struct cfg_key *k, const cJSON
     char got[CONFIG_SHOW_MAX + 16];
     double d;
 
-    if (k->type == CFG_INT || k->type == CFG_U64) {
+    if (k->type == CFG_BOOL) {
+        if (cJSON_IsBool(v)) {
+            *(bool *)key_field(cfg, k) = cJSON_IsTrue(v);
+            return 0;
+        }
+    } else if (k->type == CFG_INT || k->type == CFG_U64) {
         if (cJSON_IsNumber(v)) {
             d = v->valuedouble;
             /* Bounds first, so that the cast below is defined; every bound
@@ -436,6 +460,9 @@ static void key_render(const struct config *cfg, const struct cfg_key *k, char *
         break;
     case CFG_LOGLEVEL:
         snprintf(out, outlen, "%s", log_level_name(*(const int *)f));
+        break;
+    case CFG_BOOL:
+        snprintf(out, outlen, "%s", *(const bool *)f ? "yes" : "no");
         break;
     }
 }
@@ -479,6 +506,8 @@ static int key_check_stored(const struct config *cfg, const struct cfg_key *k, c
             return 0;
         config_show_quoted(got, sizeof got, f);
         break;
+    case CFG_BOOL:
+        return 0;
     }
     key_err_expected(k, who, got, err, errlen);
     return -1;
@@ -879,6 +908,9 @@ int config_check(const struct config *cfg, char *err, size_t errlen)
         return config_fail(cfg, "segment.default", err, errlen,
                            "%" PRIu64 " is larger than segment.max (%" PRIu64 ")",
                            cfg->segment_default, cfg->segment_max);
+    if (cfg->http_port != 0 && cfg->http_port == cfg->port)
+        return config_fail(cfg, "http.port", err, errlen, "%d is the Redis protocol's port too; "
+                           "give the HTTP door a port of its own", cfg->http_port);
     return 0;
 }
 

@@ -24,8 +24,11 @@ struct config {
     int workers;                        /* "workers": 0 = one per core (max 64) */
     int maxclients;                     /* "maxclients": 1..1000000, default 10000 */
     char requirepass[CONFIG_STR_MAX];   /* "requirepass": "" = no AUTH needed (reloadable) */
-    char http_bind[CONFIG_STR_MAX];     /* "http.bind": HTTP (metrics) address; accepted, not used yet */
-    int http_port;                      /* "http.port": 1..65535, default 6381; accepted, not used yet */
+    char http_bind[CONFIG_STR_MAX];     /* "http.bind": the HTTP door's address */
+    int http_port;                      /* "http.port": 0 (default) = no HTTP door */
+    bool http_metrics_auth;             /* "http.metrics_auth": /metrics needs credentials too */
+    char udp_bind[CONFIG_STR_MAX];      /* "udp.bind": the UDP JSON door's address */
+    int udp_port;                       /* "udp.port": 0 (default) = no UDP door */
     int log_level;                      /* "log.level": enum log_level (reloadable) */
     char log_file[CONFIG_STR_MAX];      /* "log.file": "" = stderr, or syslog when daemonized */
     char store_type[16];                /* "store.type": file | memory | mysql */

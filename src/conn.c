@@ -122,8 +122,7 @@ static void conn_free(struct conn *c)
     buf_free(&c->in);
     buf_free(&c->out);
     free(c);
-    if (w->stopping && w->nconns == 0)
-        event_base_loopbreak(w->base);
+    worker_check_done(w);
 }
 
 /* Send what we can now; arm the write event for the rest. Returns false
@@ -325,8 +324,6 @@ void conn_close_all(struct worker *w)
         }
         c = next;
     }
-    if (w->nconns == 0)
-        event_base_loopbreak(w->base);
 }
 
 void conn_free_all(struct worker *w)

@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
+#include "udp.h"
 #include "util.h"
 #include "worker.h"
 
@@ -322,7 +324,10 @@ static int serve_start(void)
         event_add(signal_events[i], NULL);
     }
     core_start_rescans(main_base);
-    if (listener_open(main_base, server.cfg.bind, server.cfg.port, err, sizeof(err)) != 0) {
+    /* The doors open before the Redis protocol's port, which tells a
+     * client (or a test) that every door is ready. */
+    if (http_open(&server.cfg, err, sizeof(err)) != 0 || udp_open(&server.cfg, err, sizeof(err)) != 0 ||
+        listener_open(main_base, server.cfg.bind, server.cfg.port, err, sizeof(err)) != 0) {
         log_warn("%s", err);
         if (server.cfg.pidfile[0])
             unlink(server.cfg.pidfile);
@@ -360,6 +365,8 @@ static void server_stop(void)
     workers_stop();
     core_finish_jobs();
     workers_free();
+    http_close();
+    udp_close();
     core_close();
     for (size_t i = 0; i < ARRAY_SIZE(signal_events); i++)
         event_free(signal_events[i]);

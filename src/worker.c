@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "http.h"
 #include "log.h"
+#include "udp.h"
 #include "util.h"
 #include "worker.h"
 
@@ -97,6 +99,8 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
             w->stopping = true;
             w->grace_ev = evtimer_new(w->base, worker_on_grace_over, w);
             evtimer_add(w->grace_ev, &grace);
+            http_worker_stop(w);
+            udp_worker_stop(w);
             conn_close_all(w);
             break;
         }
@@ -104,8 +108,21 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
         free(m);
         m = next;
     }
-    if (w->stopping && w->nconns == 0)
+    worker_check_done(w);
+}
+
+void worker_check_done(struct worker *w)
+{
+    if (!w->stopping || w->nconns > 0 || w->busy > 0)
+        return;
+    /* HTTP replies sit in libevent's buffers until the loop writes them:
+     * give it a moment before the loop ends. */
+    if (w->http) {
+        struct timeval flush = { 0, 100 * 1000 };
+        event_base_loopexit(w->base, &flush);
+    } else {
         event_base_loopbreak(w->base);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -177,6 +194,8 @@ void workers_free(void)
          * messages that came after the stop: calls run with no one left to
          * answer, so they only let go of what they carry. */
         conn_free_all(w);
+        http_worker_free(w);
+        udp_worker_free(w);
         pthread_mutex_lock(&w->inbox_lock);
         struct worker_msg *m = w->inbox_head;
         w->inbox_head = w->inbox_tail = NULL;
@@ -221,6 +240,11 @@ void worker_call(struct worker *w, worker_fn *fn, void *arg)
     m->fn = fn;
     m->arg = arg;
     worker_push(w, m);
+}
+
+int worker_count(void)
+{
+    return workers.n;
 }
 
 struct worker *worker_by_id(int id)

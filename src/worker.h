@@ -20,6 +20,8 @@
 #define WORKERS_MAX 64
 
 struct conn;
+struct http_door;
+struct udp_door;
 
 struct worker {
     int id;
@@ -33,6 +35,9 @@ struct worker {
     int nconns;
     struct resp_request *req;       /* parse scratch, one per worker */
     struct stats stats;
+    struct http_door *http;         /* its share of the HTTP door, or NULL (http.c) */
+    struct udp_door *udp;           /* its share of the UDP door, or NULL (udp.c) */
+    int busy;                       /* HTTP requests and datagrams the core still works on */
     bool stopping;                  /* closing its connections */
     struct event *grace_ev;         /* bounds the time a stop may take */
 };
@@ -54,6 +59,10 @@ void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t
 typedef void worker_fn(struct worker *w, void *arg);
 void worker_call(struct worker *w, worker_fn *fn, void *arg);
 struct worker *worker_by_id(int id);
+int worker_count(void);
+/* On w's thread, after a connection, an HTTP request or a datagram is
+ * done: a stopping worker with nothing left ends its loop. */
+void worker_check_done(struct worker *w);
 
 /* Sum of every worker's counters, and of connected clients. */
 void workers_stats(struct stats *total);

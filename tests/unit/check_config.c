@@ -97,7 +97,7 @@ START_TEST(test_defaults_are_the_documented_values)
     ck_assert_int_eq(cfg.maxclients, 10000);
     ck_assert_str_eq(cfg.requirepass, "");
     ck_assert_str_eq(cfg.http_bind, "127.0.0.1");
-    ck_assert_int_eq(cfg.http_port, 6381);
+    ck_assert_int_eq(cfg.http_port, 0);
     ck_assert_int_eq(cfg.log_level, LOG_LVL_NOTICE);
     ck_assert_str_eq(cfg.log_file, "");
     ck_assert_str_eq(cfg.store_type, "file");
@@ -580,6 +580,30 @@ END_TEST
 
 /* ---- CONFIG GET -------------------------------------------------------- */
 
+/* A true/false key: JSON booleans in the file, yes/no (or true/false) as text. */
+START_TEST(test_bool_key)
+{
+    ck_assert(!cfg.http_metrics_auth);
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"http\": {\"metrics_auth\": true}}", err, sizeof err), 0);
+    ck_assert(cfg.http_metrics_auth);
+    ck_assert_int_eq(config_set(&cfg, "http.metrics_auth", "no", err, sizeof err), 0);
+    ck_assert(!cfg.http_metrics_auth);
+    ck_assert_int_eq(config_set(&cfg, "http.metrics_auth", "maybe", err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'http.metrics_auth': expected true or false, got \"maybe\"");
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"http\": {\"metrics_auth\": 1}}", err, sizeof err), -1);
+    ck_assert_str_eq(err, "t.json: key 'http.metrics_auth': expected true or false, got 1");
+}
+END_TEST
+
+/* The HTTP door cannot share the Redis protocol's port. */
+START_TEST(test_http_port_not_resp_port)
+{
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"port\": 7000, \"http\": {\"port\": 7000}}", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'http.port': 7000 is the Redis protocol's port too; give the HTTP door a port of its own");
+}
+END_TEST
+
 START_TEST(test_get_star_lists_every_key_and_redis_names)
 {
     static struct got g;
@@ -587,8 +611,10 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     memset(&g, 0, sizeof g);
     snprintf(cfg.requirepass, sizeof cfg.requirepass, "pw");
     config_get(&cfg, "*", got_emit, &g);
-    ck_assert_int_eq(g.n, 32 + 2);
+    ck_assert_int_eq(g.n, 35 + 2);
     ck_assert_str_eq(g.name[0], "bind");
+    ck_assert_str_eq(got_value(&g, "http.metrics_auth"), "no");
+    ck_assert_str_eq(got_value(&g, "udp.port"), "0");
     ck_assert_str_eq(got_value(&g, "port"), "6380");
     ck_assert_str_eq(got_value(&g, "requirepass"), "pw");
     ck_assert_str_eq(got_value(&g, "log.level"), "notice");
@@ -638,10 +664,11 @@ START_TEST(test_get_matches_single_names_and_globs)
 
     memset(&g, 0, sizeof g);
     config_get(&cfg, "*port", got_emit, &g);
-    ck_assert_int_eq(g.n, 3);
+    ck_assert_int_eq(g.n, 4);
     ck_assert_str_eq(g.name[0], "port");
     ck_assert_str_eq(g.name[1], "http.port");
-    ck_assert_str_eq(g.name[2], "store.mysql.port");
+    ck_assert_str_eq(g.name[2], "udp.port");
+    ck_assert_str_eq(g.name[3], "store.mysql.port");
 
     memset(&g, 0, sizeof g);
     config_get(&cfg, "nosuch*", got_emit, &g);
@@ -860,6 +887,8 @@ static Suite *config_suite(void)
     tc = tcase_create("get");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_get_star_lists_every_key_and_redis_names);
+    tcase_add_test(tc, test_bool_key);
+    tcase_add_test(tc, test_http_port_not_resp_port);
     tcase_add_test(tc, test_get_matches_single_names_and_globs);
     suite_add_tcase(s, tc);
 
