@@ -729,12 +729,31 @@ void core_list(void (*fn)(const struct seq_info *info, void *arg), void *arg)
     seq_foreach(list_one, &ctx);
 }
 
+/* The store pool's view of whether the store answers (reachable before
+ * the pool starts: core_open read the store). */
+static void core_store_health(struct core_store_stats *out)
+{
+    struct store_pool_health h = { .reachable = true };
+
+    if (core.pool)
+        store_pool_health(core.pool, &h);
+    out->reachable = h.reachable;
+    out->down_since_ms = h.down_since_ms;
+    strlcpy_safe(out->last_error, h.last_error, sizeof(out->last_error));
+}
+
 void core_store_stats(struct core_store_stats *out)
 {
     out->type = core.store.ops->name;
     out->shared = core.store.ops->shared;
     out->pending_jobs = core.pool ? store_pool_pending(core.pool) : 0;
     out->rescans = discovery_rescans();
+    core_store_health(out);
+}
+
+void core_claim_latency(struct hist *out)
+{
+    seq_claim_latency(out);
 }
 
 static void stats_now(struct stats *out)

@@ -137,8 +137,13 @@ struct core_store_stats {
     bool shared;                    /* other nodes use it too */
     int pending_jobs;               /* store jobs queued or running */
     uint64_t rescans;               /* completed rescans of a shared store */
+    bool reachable;                 /* the last store job got an answer (store_pool.h) */
+    uint64_t down_since_ms;         /* not reachable: mono_ms() since when */
+    char last_error[256];           /* not reachable: why */
 };
 void core_store_stats(struct core_store_stats *out);
+/* Claim latencies since start, every sequence (hist.h). */
+void core_claim_latency(struct hist *out);
 /* The server's counters since start or the last core_stats_reset. */
 void core_stats(struct stats *out);
 void core_stats_reset(void);

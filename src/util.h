@@ -27,6 +27,8 @@ bool parse_u64(const char *s, size_t len, uint64_t *out);
 /* Milliseconds from CLOCK_MONOTONIC: for durations, never affected by a
  * change of the wall clock. */
 uint64_t mono_ms(void);
+/* The same clock in microseconds (latencies). */
+uint64_t mono_us(void);
 
 /* Case-insensitive compare of a counted string with a C string. */
 bool str_ieq(const char *s, size_t len, const char *cstr);
