@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "core.h"
 #include "log.h"
+#include "reqstats.h"
 #include "resp.h"
 #include "server.h"
 #include "util.h"
@@ -77,6 +78,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     c->proto = 2;
     c->authed = !server_auth_required();
     c->created_ms = mono_ms();
+    c->stat_id = -1;
     buf_init(&c->in);
     buf_init(&c->out);
     format_addr(addr, c->addr, sizeof(c->addr));
@@ -181,6 +183,14 @@ static void conn_protocol_error(struct conn *c, const char *err, const char *sam
     conn_set_state(c, CONN_CLOSING);
 }
 
+/* A command finished: count it for /metrics, as an error when the reply
+ * it wrote from out's byte `mark` on is an error reply. */
+static void conn_count(struct conn *c, size_t mark)
+{
+    if (c->stat_id >= 0)
+        reqstats_count(c->stat_id, c->out.len > mark && c->out.data[mark] == '-');
+}
+
 void conn_wait(struct conn *c, conn_reply_fn *reply)
 {
     c->reply = reply;
@@ -194,8 +204,10 @@ static void conn_on_core_done(struct core_waiter *wt)
     struct conn *c = (struct conn *)((char *)wt - offsetof(struct conn, wt));
 
     assert(c->state == CONN_WAITING && c->reply);
+    size_t mark = c->out.len;
     c->reply(c);
     c->reply = NULL;
+    conn_count(c, mark);
     STAT_INC(&c->w->stats, commands_processed);
     conn_set_state(c, CONN_READING);
     conn_run(c);
@@ -225,11 +237,13 @@ static bool conn_run(struct conn *c)
             buf_consume(&c->in, consumed);
             continue;
         }
+        size_t mark = c->out.len;
         enum cmd_result r = cmd_dispatch(c, req);
         /* The core keeps what a waiting command needs: its bytes can go. */
         buf_consume(&c->in, consumed);
         if (r == CMD_WAIT)
             break;
+        conn_count(c, mark);
         STAT_INC(&c->w->stats, commands_processed);
         if (r == CMD_CLOSE) {
             c->want_close = true;
@@ -314,7 +328,9 @@ void conn_close_all(struct worker *w)
         if (c->state == CONN_WAITING && core_waits_for_numbers(&c->wt)) {
             core_cancel(&c->wt);
             c->reply = NULL;
+            size_t mark = c->out.len;
             resp_add_error(&c->out, "TRYAGAIN server is shutting down");
+            conn_count(c, mark);
             conn_set_state(c, CONN_READING);
         }
         if (c->state != CONN_WAITING) {
