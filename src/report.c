@@ -155,26 +155,19 @@ static void metrics_stats(struct buf *out)
 #undef STATS_METRIC
 }
 
-/* seqd_requests_total and seqd_request_errors_total by door and command. */
-static void metrics_requests(struct buf *out)
+/* One reqstats family: requests, or errors, by door and command. */
+static void metrics_requests(struct buf *out, const struct reqstat *all, size_t n, bool errors)
 {
-    struct reqstat all[REQSTATS_MAX];
-    size_t n = reqstats_get(all, REQSTATS_MAX);
+    const char *name = errors ? "seqd_request_errors_total" : "seqd_requests_total";
     struct prom_label labels[2] = { { "door", NULL }, { "command", NULL } };
 
-    prom_family(out, "seqd_requests_total", PROM_COUNTER,
-                "Requests answered, by door (resp, http, udp) and command, endpoint or action.");
+    prom_family(out, name, PROM_COUNTER,
+                errors ? "Requests answered with an error, by door and command, endpoint or action."
+                       : "Requests answered, by door (resp, http, udp) and command, endpoint or action.");
     for (size_t i = 0; i < n; i++) {
         labels[0].value = reqstats_door_name(all[i].door);
         labels[1].value = all[i].what;
-        prom_u64(out, "seqd_requests_total", labels, 2, all[i].requests);
-    }
-    prom_family(out, "seqd_request_errors_total", PROM_COUNTER,
-                "Requests answered with an error, by door and command, endpoint or action.");
-    for (size_t i = 0; i < n; i++) {
-        labels[0].value = reqstats_door_name(all[i].door);
-        labels[1].value = all[i].what;
-        prom_u64(out, "seqd_request_errors_total", labels, 2, all[i].errors);
+        prom_u64(out, name, labels, 2, errors ? all[i].errors : all[i].requests);
     }
 }
 
@@ -198,6 +191,8 @@ void report_metrics(struct buf *out)
     struct hist latency;
     char reason[512];
     struct prom_label version = { "version", PACKAGE_VERSION };
+    struct reqstat requests[REQSTATS_MAX];
+    size_t nrequests = reqstats_get(requests, REQSTATS_MAX);
 
     for (int i = 0; i < FAM_COUNT; i++)
         buf_init(&m.fam[i]);
@@ -212,7 +207,8 @@ void report_metrics(struct buf *out)
     metrics_gauge(out, "seqd_connected_clients", "Clients connected to the Redis protocol port.",
                   (uint64_t)workers_clients());
     metrics_stats(out);
-    metrics_requests(out);
+    metrics_requests(out, requests, nrequests, false);
+    metrics_requests(out, requests, nrequests, true);
     metrics_store(out, &st);
     metrics_gauge(out, "seqd_healthy", "1 when /health answers 200 (the node can serve), else 0.",
                   health_verdict(&st, m.dry, reason, sizeof(reason)) ? 1 : 0);
@@ -308,6 +304,13 @@ static void json_key(struct buf *out, const char *key, bool first)
     buf_append(out, ":", 1);
 }
 
+/* ,"key":v */
+static void json_field_u64(struct buf *out, const char *key, uint64_t v)
+{
+    json_key(out, key, false);
+    json_u64(out, v);
+}
+
 /* ---- /api/v1/sequences --------------------------------------------------------- */
 
 static void json_node(struct buf *out)
@@ -318,12 +321,9 @@ static void json_node(struct buf *out)
     json_str(out, PACKAGE_VERSION);
     json_key(out, "run_id", false);
     json_str(out, server.run_id);
-    json_key(out, "uptime_s", false);
-    json_u64(out, uptime_s());
-    json_key(out, "workers", false);
-    json_u64(out, (uint64_t)server.nworkers);
-    json_key(out, "clients", false);
-    json_u64(out, (uint64_t)workers_clients());
+    json_field_u64(out, "uptime_s", uptime_s());
+    json_field_u64(out, "workers", (uint64_t)server.nworkers);
+    json_field_u64(out, "clients", (uint64_t)workers_clients());
     buf_append(out, "}", 1);
 }
 
@@ -337,14 +337,11 @@ static void json_store(struct buf *out, const struct core_store_stats *st)
     buf_add_str(out, st->shared ? "true" : "false");
     json_key(out, "reachable", false);
     buf_add_str(out, st->reachable ? "true" : "false");
-    json_key(out, "down_for_s", false);
-    json_u64(out, st->reachable ? 0 : (mono_ms() - st->down_since_ms) / 1000);
+    json_field_u64(out, "down_for_s", st->reachable ? 0 : (mono_ms() - st->down_since_ms) / 1000);
     json_key(out, "last_error", false);
     json_str(out, st->last_error);
-    json_key(out, "pending_jobs", false);
-    json_u64(out, st->pending_jobs > 0 ? (uint64_t)st->pending_jobs : 0);
-    json_key(out, "rescans", false);
-    json_u64(out, st->rescans);
+    json_field_u64(out, "pending_jobs", st->pending_jobs > 0 ? (uint64_t)st->pending_jobs : 0);
+    json_field_u64(out, "rescans", st->rescans);
     buf_append(out, "}", 1);
 }
 
@@ -353,12 +350,9 @@ static void json_segment(struct buf *out, const struct segment *sg, bool first)
     buf_append(out, first ? "{" : ",{", first ? 1 : 2);
     json_key(out, "from", true);
     json_u64(out, sg->start);
-    json_key(out, "to", false);
-    json_u64(out, sg->end);
-    json_key(out, "next", false);
-    json_u64(out, sg->pos);
-    json_key(out, "left", false);
-    json_u64(out, segment_left(sg));
+    json_field_u64(out, "to", sg->end);
+    json_field_u64(out, "next", sg->pos);
+    json_field_u64(out, "left", segment_left(sg));
     buf_append(out, "}", 1);
 }
 
@@ -393,19 +387,14 @@ static void json_sequence(const struct seq_info *in, void *arg)
     if (in->sb.has_next)
         json_segment(out, &in->sb.next, in->sb.cur.end == in->sb.cur.start);
     buf_append(out, "]", 1);
-    json_key(out, "buffered", false);
-    json_u64(out, buffered(in));
-    json_key(out, "served", false);
-    json_u64(out, in->generated);
-    json_key(out, "wasted", false);
-    json_u64(out, in->wasted);
-    json_key(out, "given_back", false);
-    json_u64(out, in->given_back);
+    json_field_u64(out, "buffered", buffered(in));
+    json_field_u64(out, "served", in->generated);
+    json_field_u64(out, "wasted", in->wasted);
+    json_field_u64(out, "given_back", in->given_back);
     json_key(out, "waste_rate", false);
     snprintf(rate, sizeof(rate), "%.6f", waste_rate(in));
     buf_add_str(out, rate);
-    json_key(out, "claims", false);
-    json_u64(out, in->claims);
+    json_field_u64(out, "claims", in->claims);
     json_key(out, "claim_in_flight", false);
     buf_add_str(out, in->claim_in_flight ? "true" : "false");
     json_key(out, "last_claim_ms_ago", false);

@@ -44,6 +44,13 @@ static int count_of(const char *hay, const char *needle)
     return n;
 }
 
+/* Every line of want (NULL-terminated) is somewhere in t. */
+static void assert_has_all(const char *t, const char *const *want)
+{
+    for (; *want; want++)
+        ck_assert_msg(strstr(t, *want) != NULL, "missing: %s", *want);
+}
+
 /* ---- prom ------------------------------------------------------------------- */
 
 START_TEST(label_values_escape_backslash_quote_and_newline)
@@ -122,14 +129,18 @@ START_TEST(the_rendered_histogram_is_cumulative_and_ends_in_inf)
     buf_init(&b);
     prom_histogram_us(&b, "seqd_claim_duration_seconds", "help", &h);
     const char *t = text(&b);
-    ck_assert_ptr_nonnull(strstr(t, "# TYPE seqd_claim_duration_seconds histogram\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_bucket{le=\"0.0001\"} 1\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_bucket{le=\"0.001\"} 1\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_bucket{le=\"0.0025\"} 2\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_bucket{le=\"10\"} 2\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_sum 20.002050\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_count 3\n"));
+    static const char *const want[] = {
+        "# TYPE seqd_claim_duration_seconds histogram\n",
+        "seqd_claim_duration_seconds_bucket{le=\"0.0001\"} 1\n",
+        "seqd_claim_duration_seconds_bucket{le=\"0.001\"} 1\n",
+        "seqd_claim_duration_seconds_bucket{le=\"0.0025\"} 2\n",
+        "seqd_claim_duration_seconds_bucket{le=\"10\"} 2\n",
+        "seqd_claim_duration_seconds_bucket{le=\"+Inf\"} 3\n",
+        "seqd_claim_duration_seconds_sum 20.002050\n",
+        "seqd_claim_duration_seconds_count 3\n",
+        NULL,
+    };
+    assert_has_all(t, want);
     ck_assert_int_eq(count_of(t, "_bucket{"), HIST_BOUNDS + 1);
     buf_free(&b);
 }
@@ -188,15 +199,19 @@ START_TEST(metrics_have_one_sample_per_sequence_and_family_with_names_escaped)
     buf_init(&b);
     report_metrics(&b);
     const char *t = text(&b);
-    ck_assert_ptr_nonnull(strstr(t, "seqd_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_numbers_total{sequence=\"plain\"} 0\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_numbers_total{sequence=\"we\\\"ird\\\\name<&>\"} 0\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_buffered_numbers{sequence=\"we\\\"ird\\\\name<&>\"} 0\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_sequences 2\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_store_up 1\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_store_info{type=\"memory\",shared=\"false\"} 1\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_connections_received_total 0\n"));
-    ck_assert_ptr_nonnull(strstr(t, "seqd_claim_duration_seconds_count 0\n"));
+    static const char *const want[] = {
+        "seqd_build_info{version=\"" PACKAGE_VERSION "\"} 1\n",
+        "seqd_numbers_total{sequence=\"plain\"} 0\n",
+        "seqd_numbers_total{sequence=\"we\\\"ird\\\\name<&>\"} 0\n",
+        "seqd_buffered_numbers{sequence=\"we\\\"ird\\\\name<&>\"} 0\n",
+        "seqd_sequences 2\n",
+        "seqd_store_up 1\n",
+        "seqd_store_info{type=\"memory\",shared=\"false\"} 1\n",
+        "seqd_connections_received_total 0\n",
+        "seqd_claim_duration_seconds_count 0\n",
+        NULL,
+    };
+    assert_has_all(t, want);
     const char *families[] = { "seqd_numbers_total", "seqd_wasted_total", "seqd_claims_total",
                                "seqd_buffered_numbers" };
     for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
