@@ -81,6 +81,39 @@ int listener_open(struct event_base *base, const char *addr, int port, char *err
     return 0;
 }
 
+int listener_socket(const char *addr, int port, int type, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    char portstr[16];
+    int fd, one = 1, rc, saved;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = type;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    rc = getaddrinfo(addr, portstr, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "bind address '%s': %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(res->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || (type == SOCK_STREAM && listen(fd, 511) != 0)) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+            errno = saved;
+        }
+    }
+    saved = errno;
+    freeaddrinfo(res);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
+    return fd;
+}
+
 void listener_close(void)
 {
     if (listener) {

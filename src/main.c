@@ -364,8 +364,8 @@ static void server_stop(void)
     core_stop_claims();
     workers_stop();
     core_finish_jobs();
+    http_close();           /* its report thread's last answers go to the workers' inboxes */
     workers_free();
-    http_close();
     udp_close();
     core_close();
     for (size_t i = 0; i < ARRAY_SIZE(signal_events); i++)
