@@ -49,25 +49,6 @@ static void conn_set_state(struct conn *c, enum conn_state s)
     c->state = s;
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-        port = ntohs(sin->sin_port);
-        snprintf(out, len, "%s:%d", host, port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-        port = ntohs(sin6->sin6_port);
-        snprintf(out, len, "[%s]:%d", host, port);
-    } else {
-        snprintf(out, len, "unix");
-    }
-}
-
 void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -81,7 +62,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     c->stat_id = -1;
     buf_init(&c->in);
     buf_init(&c->out);
-    format_addr(addr, c->addr, sizeof(c->addr));
+    addr_format(addr, c->addr, sizeof(c->addr));
     core_waiter_init(&c->wt, w, conn_on_core_done, c->addr);
     c->read_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->write_ev = event_new(w->base, fd, EV_WRITE, conn_on_write, c);

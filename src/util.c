@@ -1,6 +1,6 @@
 /*
  * util: allocation that aborts on failure, strict number parsing, a
- * monotonic clock, and two small string helpers.
+ * monotonic clock, two small string helpers and a peer address for logs.
  *
  * Every x* allocator fails through xalloc_fail(): seqd's allocations are
  * bounded, so running out of memory is not a condition worth unwinding;
@@ -8,6 +8,8 @@
  */
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,4 +172,23 @@ char *str_printable(const char *p, size_t len, char *out, size_t outlen)
         out[i] = ((unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f) ? p[i] : '?';
     out[n] = '\0';
     return out;
+}
+
+void addr_format(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+        snprintf(out, len, "%s:%d", host, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        port = ntohs(sin6->sin6_port);
+        snprintf(out, len, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, len, "unix");
+    }
 }

@@ -42,6 +42,11 @@ size_t strlcpy_safe(char *dst, const char *src, size_t dstlen);
  * for quoting what a client, a file or a database row sent. Returns out. */
 char *str_printable(const char *p, size_t len, char *out, size_t outlen);
 
+struct sockaddr_storage;
+/* A peer's address for log lines: "1.2.3.4:5000", "[::1]:5000" (IPv6),
+ * "unix" for any other family; always terminated. */
+void addr_format(const struct sockaddr_storage *ss, char *out, size_t len);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
