@@ -99,7 +99,10 @@ int listener_socket(const char *addr, int port, int type, char *err, size_t errl
     }
     fd = socket(res->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        /* TCP: a restart may bind over its old connections' TIME_WAIT. Not
+         * for UDP, where it would let two servers share the port. */
+        if (type == SOCK_STREAM)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || (type == SOCK_STREAM && listen(fd, 511) != 0)) {
             saved = errno;
             close(fd);

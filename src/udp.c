@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "listener.h"
 #include "log.h"
 #include "reqstats.h"
 #include "udp.h"
@@ -426,33 +426,15 @@ static void worker_start(struct worker *w, void *arg)
 
 int udp_open(const struct config *cfg, char *err, size_t errlen)
 {
-    struct addrinfo hints, *res = NULL;
-    char port[16];
-    int one = 1;
+    char why[256];
 
     if (cfg->udp_port == 0)
         return 0;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-    snprintf(port, sizeof(port), "%d", cfg->udp_port);
-    int rc = getaddrinfo(cfg->udp_bind, port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "udp.bind '%s': %s", cfg->udp_bind, gai_strerror(rc));
+    int fd = listener_socket(cfg->udp_bind, cfg->udp_port, SOCK_DGRAM, why, sizeof(why));
+    if (fd < 0) {
+        snprintf(err, errlen, "udp: %s", why);
         return -1;
     }
-    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
-        snprintf(err, errlen, "cannot bind the UDP door to %s:%d: %s", cfg->udp_bind, cfg->udp_port,
-                 strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
     udp.fd = fd;
     udp.get_id = reqstats_register(DOOR_UDP, "get");
     udp.monitor_id = reqstats_register(DOOR_UDP, "monitor");

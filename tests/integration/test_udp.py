@@ -33,12 +33,13 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, Seqd, check, eq, run_tests, wait_exit, wait_log  # noqa: E402
+from seqd import BIN, Client, Seqd, check, eq, run_tests, wait_exit, wait_log  # noqa: E402
 
 REPLY_FACTOR = 3        # no reply is longer than this many times its request
 DB = None               # the MariaDB of the shared-table tests, started on first use
@@ -366,6 +367,26 @@ def test_ipv6_literal_bind():
         u.close()
 
 
+def test_udp_port_taken_stops_start_up():
+    # Another server (an id_server still running) holds the port: seqd
+    # must not start beside it and share its datagrams, even when that
+    # server's socket allows reuse (SO_REUSEADDR on both would let them).
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    try:
+        s = udp_server()
+        s.config["udp"]["port"] = holder.getsockname()[1]
+        s.write_config()
+        r = subprocess.run([BIN, "-c", s.config_path], capture_output=True, text=True, timeout=15)
+        eq(r.returncode, 1, "exit status")
+        want = "udp: cannot listen on 127.0.0.1:%d: Address already in use" % holder.getsockname()[1]
+        if want not in r.stdout + r.stderr:
+            raise AssertionError("the reason names the UDP door: %r" % (r.stdout + r.stderr))
+    finally:
+        holder.close()
+
+
 # ---- a shared MariaDB table ----------------------------------------------------------
 
 def mariadb():
@@ -502,6 +523,7 @@ def main():
             test_get_waiting_at_sigterm_is_told_and_seqd_exits_0,
             test_many_new_pairs_at_once_on_one_node,
             test_ipv6_literal_bind,
+            test_udp_port_taken_stops_start_up,
             test_mysql_two_nodes_create_the_same_pairs_at_once,
             test_mysql_pair_created_meanwhile_by_another_node,
             test_mysql_frozen_store_gives_code_3_after_wait_ms,
