@@ -51,9 +51,9 @@ def udp_get(port, seq, timeout=5.0):
         return json.loads(data)
 
 
-class HttpTaker(threading.Thread):
-    """Takes numbers of PAIR over one keep-alive HTTP connection until the
-    deadline, in turn: a batch of 7, one FeatherID id, one Leaf number."""
+class Taker(threading.Thread):
+    """Takes numbers of PAIR through one door until the deadline: take()
+    returns the numbers of one request, or raises Refused."""
 
     def __init__(self, port, deadline):
         super().__init__(daemon=True)
@@ -62,48 +62,51 @@ class HttpTaker(threading.Thread):
 
     def run(self):
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            paths = ["/api/v1/id/batch?biz_tag=o2o%3Atest&count=7", "/api/v1/id?biz_tag=o2o%3Atest",
-                     "/api/segment/get/o2o%3Atest"]
-            i = 0
             while time.monotonic() < self.deadline:
-                path = paths[i % 3]
-                i += 1
-                conn.request("GET", path)
-                r = conn.getresponse()
-                body = r.read()
-                if r.status != 200:
-                    self.errors.append((path, r.status, body))
-                elif path.startswith("/api/segment"):
-                    self.numbers.append(int(body))
-                else:
-                    data = json.loads(body)["data"]
-                    self.numbers.extend(data["ids"] if "ids" in data else [data["id"]])
-            conn.close()
+                try:
+                    self.numbers.extend(self.take())
+                except Refused as e:
+                    self.errors.append(e.args)
         except Exception as e:  # noqa: BLE001 - reported by the test
             self.exc = e
 
 
-class UdpTaker(threading.Thread):
-    """id_server gets of o2o + test, one at a time, until the deadline."""
+class Refused(Exception):
+    pass
 
-    def __init__(self, port, deadline):
-        super().__init__(daemon=True)
-        self.port, self.deadline = port, deadline
-        self.numbers, self.errors, self.exc = [], [], None
 
-    def run(self):
-        try:
-            seq = 0
-            while time.monotonic() < self.deadline:
-                seq += 1
-                reply = udp_get(self.port, seq)
-                if reply.get("code") != 0 or reply.get("seq") != seq:
-                    self.errors.append(reply)
-                else:
-                    self.numbers.append(int(reply["data"]))
-        except Exception as e:  # noqa: BLE001 - reported by the test
-            self.exc = e
+class HttpTaker(Taker):
+    """One keep-alive HTTP connection, in turn: a FeatherID batch of 7, one
+    FeatherID id, one Leaf number."""
+
+    PATHS = ["/api/v1/id/batch?biz_tag=o2o%3Atest&count=7", "/api/v1/id?biz_tag=o2o%3Atest",
+             "/api/segment/get/o2o%3Atest"]
+
+    def take(self):
+        if not hasattr(self, "conn"):
+            self.conn, self.i = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10), 0
+        path = self.PATHS[self.i % 3]
+        self.i += 1
+        self.conn.request("GET", path)
+        r = self.conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise Refused(path, r.status, body)
+        if path.startswith("/api/segment"):
+            return [int(body)]
+        data = json.loads(body)["data"]
+        return data["ids"] if "ids" in data else [data["id"]]
+
+
+class UdpTaker(Taker):
+    """id_server gets of o2o + test, one at a time."""
+
+    def take(self):
+        self.seq = getattr(self, "seq", 0) + 1
+        reply = udp_get(self.port, self.seq)
+        if reply.get("code") != 0 or reply.get("seq") != self.seq:
+            raise Refused(reply)
+        return [int(reply["data"])]
 
 
 def test_three_doors_two_nodes_no_duplicates():
