@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -520,9 +522,17 @@ static void report_answer(struct worker *w, void *arg)
     worker_check_done(w);
 }
 
+/* How much lower the report thread's priority is than the workers': a
+ * scrape is background work, and on a busy machine the workers should
+ * win the CPU. */
+#define REPORT_NICE 10
+
 static void *report_main(void *arg)
 {
     (void)arg;
+    /* Linux nices threads one by one: this lowers only this thread. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), REPORT_NICE) != 0)
+        log_verbose("report thread: cannot lower its priority: %s", strerror(errno));
     pthread_mutex_lock(&http.report_lock);
     for (;;) {
         while (http.report_head == NULL && !http.report_stop)
