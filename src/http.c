@@ -471,6 +471,13 @@ static void report_render(struct http_request *hr)
         report_sequences_json(&hr->body);
 }
 
+static void free_rendered(const void *data, size_t len, void *allocation)
+{
+    (void)data;
+    (void)len;
+    free(allocation);
+}
+
 /* Back on the worker: answer what the report thread rendered. */
 static void report_answer(struct worker *w, void *arg)
 {
@@ -502,8 +509,11 @@ static void report_answer(struct worker *w, void *arg)
         for (size_t i = 0; i < ARRAY_SIZE(types); i++)
             if (types[i].handle == hr->ep->handle)
                 type = types[i].type;
+        /* A scrape of many sequences is megabytes: hand libevent the
+         * rendered bytes instead of copying them on the worker. */
         body = evbuffer_new();
-        evbuffer_add(body, buf_head(&hr->body), buf_used(&hr->body));
+        evbuffer_add_reference(body, buf_head(&hr->body), buf_used(&hr->body), free_rendered, hr->body.data);
+        buf_init(&hr->body);
         http_finish(hr, 200, type, body);
     }
     request_free(hr);

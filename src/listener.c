@@ -53,28 +53,14 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 
 int listener_open(struct event_base *base, const char *addr, int port, char *err, size_t errlen)
 {
-    struct addrinfo hints, *res = NULL;
-    char portstr[16];
-    int rc;
+    int fd = listener_socket(addr, port, SOCK_STREAM, err, errlen);
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    rc = getaddrinfo(addr, portstr, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "bind address '%s': %s", addr, gai_strerror(rc));
+    if (fd < 0)
         return -1;
-    }
-    listener = evconnlistener_new_bind(base, on_accept, NULL,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                           LEV_OPT_CLOSE_ON_EXEC,
-                                       511, res->ai_addr, (int)res->ai_addrlen);
-    int saved = errno;
-    freeaddrinfo(res);
+    listener = evconnlistener_new(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
     if (!listener) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(errno));
+        close(fd);
         return -1;
     }
     evconnlistener_set_error_cb(listener, on_accept_error);
@@ -99,7 +85,10 @@ int listener_socket(const char *addr, int port, int type, char *err, size_t errl
     }
     fd = socket(res->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        /* TCP: a restart may bind over its old connections' TIME_WAIT. Not
+         * for UDP, where it would let two servers share the port. */
+        if (type == SOCK_STREAM)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || (type == SOCK_STREAM && listen(fd, 511) != 0)) {
             saved = errno;
             close(fd);

@@ -8,6 +8,7 @@
  * they have, stop the store threads once their claims are in, give back
  * unused ranges, exit 0.
  */
+#include "cmd.h"
 #include "config.h"
 
 #include <errno.h>
@@ -309,6 +310,7 @@ static int serve_start(void)
     char err[1024];
 
     server.nworkers = workers_wanted(&server.cfg);
+    cmd_stats_register();
     workers_start(server.nworkers);
 
     main_base = event_base_new();
