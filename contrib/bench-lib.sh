@@ -31,10 +31,14 @@ bench_cleanup() {
     exit "$bench_status"
 }
 
-# Runs bench_cleanup on exit and on INT / TERM (exit 130 / 143).
+# Runs bench_cleanup on exit and on HUP / INT / PIPE / TERM (exit 129 /
+# 130 / 141 / 143): output piped to `head` that closes early must not
+# leave the servers running.
 bench_trap_cleanup() {
     trap bench_cleanup EXIT
+    trap 'exit 129' HUP
     trap 'exit 130' INT
+    trap 'exit 141' PIPE
     trap 'exit 143' TERM
 }
 
