@@ -2,12 +2,14 @@
 # bench-scrape.sh: does a /metrics scrape of many sequences hold up clients?
 #
 # Starts one seqd (memory store, HTTP door on) and defines SEQUENCES
-# sequences (default 100000). Then, R times each, alternating: a
-# redis-benchmark GET load (CLIENTS connections, -P 1) alone, and the same
-# load while a loop scrapes /metrics back to back (far more often than any
-# Prometheus would). Prints the time one scrape takes and its size, and
-# the median of the GET latency summary (p50, p99, max in ms) and
-# requests/s with and without the scrapes.
+# sequences (default 100000). Then, R times each, in turn: a
+# redis-benchmark GET load (CLIENTS connections, -P 1) alone; the same load
+# beside a busy loop that only burns one CPU (what any other busy process
+# on the machine does to latency); and the same load while a loop scrapes
+# /metrics back to back (far more often than any Prometheus would). Prints
+# the time one scrape takes and its size, and the median of the GET
+# latency summary (p50, p99, max in ms) and requests/s of each case. A
+# scrape that holds up a worker shows as a max well past the busy loop's.
 #
 # Usage: contrib/bench-scrape.sh
 # Environment (all optional):
@@ -73,6 +75,7 @@ scrape() {
     curl -s -o "$tmp/metrics.txt" -w '%{time_total} %{size_download}\n' --max-time 30 \
         "http://127.0.0.1:$http_port/metrics"
 }
+# shellcheck disable=SC2046 # two words, split on purpose
 set -- $(scrape)
 echo "one scrape of $SEQUENCES sequences: $(echo "$1" | awk '{printf "%.0f ms", $1 * 1000}'), $(($2 / 1000000)) MB"
 
@@ -88,6 +91,16 @@ get_load() {
 
 for _ in $(seq "$R"); do
     get_load >>"$tmp/alone.txt"
+    # One CPU burnt for as long as the load runs (bounded).
+    python3 -c 'import os, sys, time
+end = time.monotonic() + int(sys.argv[1])
+while time.monotonic() < end and not os.path.exists(sys.argv[2]):
+    pass' "$RUN_TIMEOUT" "$tmp/stop" &
+    burner=$!
+    get_load >>"$tmp/busy.txt"
+    touch "$tmp/stop"
+    wait "$burner"
+    rm -f "$tmp/stop"
     # Scrapes back to back for as long as the load runs (bounded).
     (end=$(($(date +%s) + RUN_TIMEOUT)); n=0
      while [ ! -e "$tmp/stop" ] && [ "$(date +%s)" -lt "$end" ]; do scrape >/dev/null; n=$((n + 1)); done
@@ -107,8 +120,9 @@ column() {  # file field: the median, with the decimals of a latency
 }
 echo
 printf '%-26s %12s %10s %10s %10s\n' "GET bench ($CLIENTS clients)" "requests/s" "p50 ms" "p99 ms" "max ms"
-for case in alone scraped; do
+for case in alone busy scraped; do
     label="alone"
+    [ $case = busy ] && label="beside a busy loop"
     [ $case = scraped ] && label="during /metrics scrapes"
     printf '%-26s %12s %10s %10s %10s\n' "$label" "$(column "$tmp/$case.txt" 1)" "$(column "$tmp/$case.txt" 2)" \
         "$(column "$tmp/$case.txt" 3)" "$(column "$tmp/$case.txt" 4)"
