@@ -57,6 +57,33 @@ void buf_append(struct buf *b, const void *p, size_t n)
     b->len += n;
 }
 
+void buf_add_str(struct buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+void buf_add_u64(struct buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    buf_append(b, tmp + sizeof(tmp) - n, n);
+}
+
+void buf_add_i64(struct buf *b, int64_t v)
+{
+    if (v < 0) {
+        buf_append(b, "-", 1);
+        buf_add_u64(b, (uint64_t)0 - (uint64_t)v);     /* INT64_MIN too */
+        return;
+    }
+    buf_add_u64(b, (uint64_t)v);
+}
+
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;

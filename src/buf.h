@@ -6,6 +6,7 @@
 #define SEQD_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf {
     char *data;
@@ -20,6 +21,10 @@ void buf_free(struct buf *b);
 void buf_reserve(struct buf *b, size_t n);
 void buf_append(struct buf *b, const void *p, size_t n);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append a C string, or a number in decimal (no printf: for large reports). */
+void buf_add_str(struct buf *b, const char *s);
+void buf_add_u64(struct buf *b, uint64_t v);
+void buf_add_i64(struct buf *b, int64_t v);
 /* Unconsumed bytes and their count. */
 static inline const char *buf_head(const struct buf *b) { return b->data + b->off; }
 static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "core.h"
+#include "reqstats.h"
 #include "server.h"
 #include "util.h"
 
@@ -31,6 +32,22 @@ static const struct command commands[] = {
     { "CONFIG", cmd_config, -2, 0 },
     { "DBSIZE", cmd_dbsize, 1, 0 },
 };
+
+/* reqstats ids: one per command of the table, then "unknown"; -1 until
+ * registered. Names are counted in lower case, as Redis' commandstats. */
+static int stat_ids[ARRAY_SIZE(commands) + 1] = { -1 };
+static char stat_names[ARRAY_SIZE(commands)][16];
+
+void cmd_stats_register(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        strlcpy_safe(stat_names[i], commands[i].name, sizeof(stat_names[i]));
+        for (char *p = stat_names[i]; *p; p++)
+            *p = (char)(*p | 0x20);
+        stat_ids[i] = reqstats_register(DOOR_RESP, stat_names[i]);
+    }
+    stat_ids[ARRAY_SIZE(commands)] = reqstats_register(DOOR_RESP, "unknown");
+}
 
 const struct command *cmd_table(size_t *n)
 {
@@ -79,13 +96,15 @@ static void reply_unknown_command(struct conn *c, struct resp_request *req)
 enum cmd_result cmd_dispatch(struct conn *c, struct resp_request *req)
 {
     const struct command *cmd = NULL;
+    size_t i;
 
-    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+    for (i = 0; i < ARRAY_SIZE(commands); i++) {
         if (str_ieq(req->argv[0], req->argl[0], commands[i].name)) {
             cmd = &commands[i];
             break;
         }
     }
+    c->stat_id = stat_ids[0] < 0 ? -1 : stat_ids[i];
     if (!cmd) {
         reply_unknown_command(c, req);
         return CMD_DONE;

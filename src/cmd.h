@@ -24,8 +24,12 @@
 
 enum cmd_result { CMD_DONE, CMD_CLOSE, CMD_WAIT };
 
-/* Run one request of c. */
+/* Run one request of c. Sets c->stat_id to the command's reqstats id. */
 enum cmd_result cmd_dispatch(struct conn *c, struct resp_request *req);
+/* Start-up (main thread, before any client): register every command of
+ * the table, and "unknown", with reqstats (door "resp"). Until then
+ * commands are not counted (c->stat_id is -1). */
+void cmd_stats_register(void);
 
 /* ---- for the command files ------------------------------------------------ */
 

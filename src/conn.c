@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "core.h"
 #include "log.h"
+#include "reqstats.h"
 #include "resp.h"
 #include "server.h"
 #include "util.h"
@@ -48,25 +49,6 @@ static void conn_set_state(struct conn *c, enum conn_state s)
     c->state = s;
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-        port = ntohs(sin->sin_port);
-        snprintf(out, len, "%s:%d", host, port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-        port = ntohs(sin6->sin6_port);
-        snprintf(out, len, "[%s]:%d", host, port);
-    } else {
-        snprintf(out, len, "unix");
-    }
-}
-
 void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -77,9 +59,10 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     c->proto = 2;
     c->authed = !server_auth_required();
     c->created_ms = mono_ms();
+    c->stat_id = -1;
     buf_init(&c->in);
     buf_init(&c->out);
-    format_addr(addr, c->addr, sizeof(c->addr));
+    addr_format(addr, c->addr, sizeof(c->addr));
     core_waiter_init(&c->wt, w, conn_on_core_done, c->addr);
     c->read_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->write_ev = event_new(w->base, fd, EV_WRITE, conn_on_write, c);
@@ -181,6 +164,14 @@ static void conn_protocol_error(struct conn *c, const char *err, const char *sam
     conn_set_state(c, CONN_CLOSING);
 }
 
+/* A command finished: count it for /metrics, as an error when the reply
+ * it wrote from out's byte `mark` on is an error reply. */
+static void conn_count(struct conn *c, size_t mark)
+{
+    if (c->stat_id >= 0)
+        reqstats_count(c->stat_id, c->out.len > mark && c->out.data[mark] == '-');
+}
+
 void conn_wait(struct conn *c, conn_reply_fn *reply)
 {
     c->reply = reply;
@@ -194,8 +185,10 @@ static void conn_on_core_done(struct core_waiter *wt)
     struct conn *c = (struct conn *)((char *)wt - offsetof(struct conn, wt));
 
     assert(c->state == CONN_WAITING && c->reply);
+    size_t mark = c->out.len;
     c->reply(c);
     c->reply = NULL;
+    conn_count(c, mark);
     STAT_INC(&c->w->stats, commands_processed);
     conn_set_state(c, CONN_READING);
     conn_run(c);
@@ -225,11 +218,13 @@ static bool conn_run(struct conn *c)
             buf_consume(&c->in, consumed);
             continue;
         }
+        size_t mark = c->out.len;
         enum cmd_result r = cmd_dispatch(c, req);
         /* The core keeps what a waiting command needs: its bytes can go. */
         buf_consume(&c->in, consumed);
         if (r == CMD_WAIT)
             break;
+        conn_count(c, mark);
         STAT_INC(&c->w->stats, commands_processed);
         if (r == CMD_CLOSE) {
             c->want_close = true;
@@ -314,7 +309,9 @@ void conn_close_all(struct worker *w)
         if (c->state == CONN_WAITING && core_waits_for_numbers(&c->wt)) {
             core_cancel(&c->wt);
             c->reply = NULL;
+            size_t mark = c->out.len;
             resp_add_error(&c->out, "TRYAGAIN server is shutting down");
+            conn_count(c, mark);
             conn_set_state(c, CONN_READING);
         }
         if (c->state != CONN_WAITING) {

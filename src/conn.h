@@ -52,6 +52,7 @@ struct conn {
     /* The core call of the running command, and how to answer it. */
     struct core_waiter wt;
     conn_reply_fn *reply;
+    int stat_id;                    /* its reqstats id (cmd_dispatch sets it), or -1 */
     /* For CLIENT and logs. */
     char addr[64];
     char name[64];

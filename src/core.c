@@ -32,7 +32,7 @@
 #include "util.h"
 #include "worker.h"
 
-enum core_op { OP_NONE, OP_TAKE, OP_EXISTS, OP_DESCRIBE, OP_DEFINE, OP_DROP };
+enum core_op { OP_NONE, OP_TAKE, OP_TAKE_DERIVED, OP_EXISTS, OP_DESCRIBE, OP_DEFINE, OP_DROP };
 
 /* A store job a waiter waits for. The job's result is applied on the
  * waiter's worker; wt is NULL once the waiter stopped waiting for it
@@ -288,10 +288,10 @@ static void on_wait_timeout(evutil_socket_t fd, short what, void *arg)
         fail(wt, CORE_TRYAGAIN, "no numbers for '%s' within %d ms: %s", s->def.name, core.wait_ms, reason);
     } else if (wt->job) {
         str_printable(wt->job->job.name, strlen(wt->job->job.name), n, sizeof(n));
-        if (wt->op == OP_DEFINE || wt->op == OP_DROP)
+        if (wt->job->job.kind == JOB_CREATE || wt->job->job.kind == JOB_DROP)
             fail(wt, CORE_TRYAGAIN,
                  "the store did not confirm %s '%s' within %d ms; it may still happen (check with EXISTS %s)",
-                 wt->op == OP_DEFINE ? "creating" : "deleting", n, core.wait_ms, n);
+                 wt->job->job.kind == JOB_CREATE ? "creating" : "deleting", n, core.wait_ms, n);
         else
             fail(wt, CORE_TRYAGAIN, "the store did not answer a look-up of '%s' within %d ms", n, core.wait_ms);
     } else {
@@ -342,6 +342,8 @@ static struct seq *job_apply(const struct store_job *job, const char *peer)
     }
 }
 
+static int derived_created(struct core_waiter *wt, const struct store_job *job, struct seq *s);
+
 static void job_done_on_worker(struct worker *w, void *arg)
 {
     struct core_job *cj = arg;
@@ -368,7 +370,9 @@ static void job_done_on_worker(struct worker *w, void *arg)
             st = fail_store(wt, job, "cannot look up", job->name);
         break;
     case JOB_CREATE:
-        if (s) {
+        if (wt->op == OP_TAKE_DERIVED) {
+            st = derived_created(wt, job, s);
+        } else if (s) {
             seq_release(s);
             st = CORE_OK;
         } else if (job->status == STORE_EXISTS) {
@@ -493,6 +497,76 @@ static int run_take(struct core_waiter *wt)
     }
 }
 
+static uint64_t random_key(void);
+
+/* OP_TAKE_DERIVED: names[0] is the derived sequence, names[1] the rule it
+ * is made from. Found (cursor 0, a look-up on a shared store), it is a
+ * plain take of names[0] from then on (OP_TAKE). Else the rule is found
+ * (cursor 1) and names[0] created from its definition: derived_created()
+ * goes on from the store's answer. */
+static int run_take_derived(struct core_waiter *wt)
+{
+    if (wt->cursor == 0 && !wt->seqs[0] && wt->def && !wt->lookup_missing) {
+        /* The store said it exists (created by another node or worker
+         * first): read its definition there, whatever this node last
+         * heard of the name. */
+        submit(wt, JOB_LOOKUP, wt->names[0], wt->lens[0]);
+        return CORE_PENDING;
+    }
+    if (wt->cursor == 0) {
+        enum resolved r = resolve(wt, 0);
+        if (r == WAITING)
+            return CORE_PENDING;
+        if (r == FOUND) {
+            if (wt->seqs[1]) {
+                seq_release(wt->seqs[1]);
+                wt->seqs[1] = NULL;
+            }
+            wt->op = OP_TAKE;
+            wt->nnames = 1;
+            wt->cursor = 1;
+            return run_take(wt);
+        }
+        wt->cursor = 1;
+    }
+    enum resolved r = resolve(wt, 1);
+    if (r == WAITING)
+        return CORE_PENDING;
+    char rule[SEQ_NAME_MAX + 1];
+    str_printable(wt->names[1], wt->lens[1], rule, sizeof(rule));
+    if (r == MISSING)
+        return fail(wt, CORE_NO_SUCH, "no such rule '%s' (define it as a sequence first: HSET %s type 3, "
+                    "or insert a row into %s)", rule, rule,
+                    core.store.ops->shared ? server.cfg.mysql_table : "seqd_segments");
+    /* Same kind and fields as the rule; a key of its own (type 1). */
+    if (!wt->def)
+        wt->def = xmalloc(sizeof(*wt->def));
+    *wt->def = wt->seqs[1]->def;
+    memcpy(wt->def->name, wt->names[0], wt->lens[0]);
+    wt->def->name[wt->lens[0]] = '\0';
+    wt->def->perm_key = random_key();
+    submit(wt, JOB_CREATE, wt->names[0], wt->lens[0]);
+    return CORE_PENDING;
+}
+
+/* The create of OP_TAKE_DERIVED is back (s: the new sequence, or NULL).
+ * Created, or already there (another node or worker won the race: both
+ * take from the one row, never the same numbers): take from it. */
+static int derived_created(struct core_waiter *wt, const struct store_job *job, struct seq *s)
+{
+    wt->cursor = 0;
+    if (s) {
+        wt->seqs[0] = s;
+        return CORE_PENDING;
+    }
+    if (job->status == STORE_EXISTS) {
+        log_verbose("client %s: sequence '%s' was created by another node or worker first; taking from it",
+                    wt->peer, job->def.name);
+        return CORE_PENDING;
+    }
+    return fail_store(wt, job, "cannot create", job->def.name);
+}
+
 static int run_drop(struct core_waiter *wt)
 {
     while (wt->cursor < wt->nnames) {
@@ -532,6 +606,8 @@ static int op_run(struct core_waiter *wt)
     switch (wt->op) {
     case OP_TAKE:
         return run_take(wt);
+    case OP_TAKE_DERIVED:
+        return run_take_derived(wt);
     case OP_EXISTS:
         return resolve_all(wt, false);
     case OP_DESCRIBE: {
@@ -643,6 +719,24 @@ int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t wan
     return op_start(wt, OP_TAKE, got);
 }
 
+int core_take_derived(struct core_waiter *wt, const char *name, size_t len, const char *rule, size_t rulelen,
+                      uint64_t want)
+{
+    char why[128];
+
+    assert(!wt->pending);
+    if (!seqdef_name_ok(name, len, why, sizeof(why)))
+        return fail(wt, CORE_INVALID, "%s", why);
+    if (!seqdef_name_ok(rule, rulelen, why, sizeof(why)))
+        return fail(wt, CORE_INVALID, "rule: %s", why);
+    const char *names[2] = { name, rule };
+    size_t lens[2] = { len, rulelen };
+    set_names(wt, 2, names, lens);
+    wt->want = want;
+    reserve_numbers(wt, want);
+    return op_start(wt, OP_TAKE_DERIVED, 0);
+}
+
 int core_take_each(struct core_waiter *wt, int n, const char *const *names, const size_t *lens)
 {
     set_names(wt, n, names, lens);
@@ -729,12 +823,31 @@ void core_list(void (*fn)(const struct seq_info *info, void *arg), void *arg)
     seq_foreach(list_one, &ctx);
 }
 
+/* The store pool's view of whether the store answers (reachable before
+ * the pool starts: core_open read the store). */
+static void core_store_health(struct core_store_stats *out)
+{
+    struct store_pool_health h = { .reachable = true };
+
+    if (core.pool)
+        store_pool_health(core.pool, &h);
+    out->reachable = h.reachable;
+    out->down_since_ms = h.down_since_ms;
+    strlcpy_safe(out->last_error, h.last_error, sizeof(out->last_error));
+}
+
 void core_store_stats(struct core_store_stats *out)
 {
     out->type = core.store.ops->name;
     out->shared = core.store.ops->shared;
     out->pending_jobs = core.pool ? store_pool_pending(core.pool) : 0;
     out->rescans = discovery_rescans();
+    core_store_health(out);
+}
+
+void core_claim_latency(struct hist *out)
+{
+    seq_claim_latency(out);
 }
 
 static void stats_now(struct stats *out)

@@ -108,6 +108,14 @@ bool core_waits_for_numbers(const struct core_waiter *wt);
 
 /* want numbers of one sequence: wt->numbers[0..want). */
 int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t want);
+/* want numbers of `name`, a sequence derived from the sequence `rule`
+ * (the UDP door's RULE:APP): when `name` does not exist yet it is created
+ * first with the rule's definition (same kind and fields, a fresh key).
+ * Race-free on a shared store: when another node or worker creates it
+ * first, this one takes from that sequence. A missing rule is
+ * CORE_NO_SUCH, err naming the rule. */
+int core_take_derived(struct core_waiter *wt, const char *name, size_t len, const char *rule, size_t rulelen,
+                      uint64_t want);
 /* One number of each of n names, wt->numbers[i] for names[i]. Every name
  * is found before any number is taken: an unknown one takes nothing. */
 int core_take_each(struct core_waiter *wt, int n, const char *const *names, const size_t *lens);
@@ -137,8 +145,13 @@ struct core_store_stats {
     bool shared;                    /* other nodes use it too */
     int pending_jobs;               /* store jobs queued or running */
     uint64_t rescans;               /* completed rescans of a shared store */
+    bool reachable;                 /* the last store job got an answer (store_pool.h) */
+    uint64_t down_since_ms;         /* not reachable: mono_ms() since when */
+    char last_error[256];           /* not reachable: why */
 };
 void core_store_stats(struct core_store_stats *out);
+/* Claim latencies since start, every sequence (hist.h). */
+void core_claim_latency(struct hist *out);
 /* The server's counters since start or the last core_stats_reset. */
 void core_stats(struct stats *out);
 void core_stats_reset(void);

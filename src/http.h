@@ -25,7 +25,9 @@ int http_open(const struct config *cfg, char *err, size_t errlen);
 void http_worker_stop(struct worker *w);
 /* After w's loop has ended: free its evhttp. */
 void http_worker_free(struct worker *w);
-/* Main thread, after workers_free: close the listening socket. */
+/* Main thread, after workers_stop and before workers_free: stop the
+ * report thread (its last answers wait in the workers' inboxes) and close
+ * the listening socket. */
 void http_close(void);
 
 #endif

@@ -53,13 +53,29 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
 
 int listener_open(struct event_base *base, const char *addr, int port, char *err, size_t errlen)
 {
+    int fd = listener_socket(addr, port, SOCK_STREAM, err, errlen);
+
+    if (fd < 0)
+        return -1;
+    listener = evconnlistener_new(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+    if (!listener) {
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    evconnlistener_set_error_cb(listener, on_accept_error);
+    return 0;
+}
+
+int listener_socket(const char *addr, int port, int type, char *err, size_t errlen)
+{
     struct addrinfo hints, *res = NULL;
     char portstr[16];
-    int rc;
+    int fd, one = 1, rc, saved;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_socktype = type;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
     snprintf(portstr, sizeof(portstr), "%d", port);
     rc = getaddrinfo(addr, portstr, &hints, &res);
@@ -67,18 +83,24 @@ int listener_open(struct event_base *base, const char *addr, int port, char *err
         snprintf(err, errlen, "bind address '%s': %s", addr, gai_strerror(rc));
         return -1;
     }
-    listener = evconnlistener_new_bind(base, on_accept, NULL,
-                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                           LEV_OPT_CLOSE_ON_EXEC,
-                                       511, res->ai_addr, (int)res->ai_addrlen);
-    int saved = errno;
-    freeaddrinfo(res);
-    if (!listener) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
-        return -1;
+    fd = socket(res->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        /* TCP: a restart may bind over its old connections' TIME_WAIT. Not
+         * for UDP, where it would let two servers share the port. */
+        if (type == SOCK_STREAM)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || (type == SOCK_STREAM && listen(fd, 511) != 0)) {
+            saved = errno;
+            close(fd);
+            fd = -1;
+            errno = saved;
+        }
     }
-    evconnlistener_set_error_cb(listener, on_accept_error);
-    return 0;
+    saved = errno;
+    freeaddrinfo(res);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(saved));
+    return fd;
 }
 
 void listener_close(void)

@@ -8,6 +8,7 @@
  * they have, stop the store threads once their claims are in, give back
  * unused ranges, exit 0.
  */
+#include "cmd.h"
 #include "config.h"
 
 #include <errno.h>
@@ -309,6 +310,7 @@ static int serve_start(void)
     char err[1024];
 
     server.nworkers = workers_wanted(&server.cfg);
+    cmd_stats_register();
     workers_start(server.nworkers);
 
     main_base = event_base_new();
@@ -364,8 +366,8 @@ static void server_stop(void)
     core_stop_claims();
     workers_stop();
     core_finish_jobs();
+    http_close();           /* its report thread's last answers go to the workers' inboxes */
     workers_free();
-    http_close();
     udp_close();
     core_close();
     for (size_t i = 0; i < ARRAY_SIZE(signal_events); i++)

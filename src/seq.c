@@ -27,6 +27,7 @@ static struct {
     size_t count;
     struct seq_env env;
     bool stopping;           /* atomic: no new claims */
+    struct hist claim_latency;
 } reg;
 
 /* Lock order: the registry's lock is never taken while holding a
@@ -384,6 +385,8 @@ static void claim_done(struct store_job *job)
         s->claim_at_least = 0;              /* its waiters look again */
         s->last_claim_size = job->claim.count;
         s->last_install_ms = mono_ms();
+        s->last_claim_latency_us = mono_us() - s->claim_started_us;
+        hist_observe(&reg.claim_latency, s->last_claim_latency_us);
         s->claims++;
         s->failures = 0;
         s->last_error[0] = '\0';
@@ -553,6 +556,7 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         waiter_unlink(s, wt);
     if (claim_due(s)) {
         s->claim_in_flight = true;
+        s->claim_started_us = mono_us();
         job = claim_job_new(s);
     }
     seq_unlock(s);
@@ -600,8 +604,15 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->given_back = s->given_back;
     info->claims = s->claims;
     info->last_claim_size = s->last_claim_size;
+    info->last_claim_ms = s->claims ? s->last_install_ms : 0;
+    info->last_claim_latency_us = s->last_claim_latency_us;
     strlcpy_safe(info->last_error, s->last_error, sizeof(info->last_error));
     seq_unlock(s);
+}
+
+void seq_claim_latency(struct hist *out)
+{
+    hist_read(&reg.claim_latency, out);
 }
 
 /* ---- graceful stop ----------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hist.h"
 #include "perm.h"
 #include "segment.h"
 #include "seqdef.h"
@@ -50,6 +51,8 @@ struct seq {
     uint64_t last_claim_size;
     uint64_t claim_at_least;        /* a waiter taking all at once needs this many more */
     uint64_t last_install_ms;
+    uint64_t claim_started_us;      /* when the claim in flight was first submitted */
+    uint64_t last_claim_latency_us; /* submit to install of the last claim, retries included */
     struct seq_waiter *waiters;     /* parked on this sequence, any worker */
     uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
     int failures;                   /* consecutive failed claims */
@@ -151,8 +154,14 @@ struct seq_info {
     int64_t current;                 /* the last number handed out */
     bool claim_in_flight;
     uint64_t generated, wasted, given_back, claims, last_claim_size;
+    uint64_t last_claim_ms;          /* mono_ms() when the last claim landed; 0: none yet */
+    uint64_t last_claim_latency_us;  /* how long it took from submit, retries included */
     char last_error[200];
 };
 void seq_get_info(struct seq *s, struct seq_info *info);
+
+/* Claim latencies of every sequence since start (submit to install,
+ * retries included): a copy for /metrics. */
+void seq_claim_latency(struct hist *out);
 
 #endif

@@ -26,6 +26,7 @@ struct store_pool {
     bool stopping;
     int nthreads;
     pthread_t *threads;
+    struct store_pool_health health;    /* under lock */
 };
 
 /* JOB_LIST: collect every definition into the job. */
@@ -96,6 +97,24 @@ static struct store_job *take_due(struct store_pool *p, uint64_t now, uint64_t *
     return NULL;
 }
 
+/* Remember whether the store answered the job that just ran. */
+static void note_outcome(struct store_pool *p, const struct store_job *job)
+{
+    bool down = job->status == STORE_UNAVAILABLE || job->status == STORE_UNKNOWN;
+
+    pthread_mutex_lock(&p->lock);
+    if (!down) {
+        p->health.reachable = true;
+        p->health.last_error[0] = '\0';
+    } else {
+        if (p->health.reachable)
+            p->health.down_since_ms = mono_ms();
+        p->health.reachable = false;
+        strlcpy_safe(p->health.last_error, job->err, sizeof(p->health.last_error));
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 static void *pool_thread(void *arg)
 {
     struct store_pool *p = arg;
@@ -109,6 +128,7 @@ static void *pool_thread(void *arg)
             p->running++;
             pthread_mutex_unlock(&p->lock);
             run_job(p->st, sess, job);
+            note_outcome(p, job);
             job->done(job);          /* may resubmit: takes the lock itself */
             pthread_mutex_lock(&p->lock);
             p->running--;
@@ -138,6 +158,7 @@ struct store_pool *store_pool_start(struct store *st, int threads)
     pthread_condattr_t ca;
 
     p->st = st;
+    p->health.reachable = true;
     pthread_mutex_init(&p->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -224,4 +245,11 @@ int store_pool_pending(struct store_pool *p)
     int n = p->queued + p->running;
     pthread_mutex_unlock(&p->lock);
     return n;
+}
+
+void store_pool_health(struct store_pool *p, struct store_pool_health *out)
+{
+    pthread_mutex_lock(&p->lock);
+    *out = p->health;
+    pthread_mutex_unlock(&p->lock);
 }

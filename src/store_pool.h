@@ -9,6 +9,7 @@
 #ifndef SEQD_STORE_POOL_H
 #define SEQD_STORE_POOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -47,5 +48,16 @@ void store_pool_submit(struct store_pool *pool, struct store_job *job);
 void store_pool_stop(struct store_pool *pool);
 /* Jobs queued or running (for INFO). */
 int store_pool_pending(struct store_pool *pool);
+
+/* Can the store be reached? The outcome of the last job that ran: an
+ * answer (OK, NOT_FOUND, EXISTS, STALE, ERROR: the store said something)
+ * is reachable; UNAVAILABLE or UNKNOWN is down. Reachable until a job
+ * says otherwise (start-up read the store). */
+struct store_pool_health {
+    bool reachable;
+    uint64_t down_since_ms;         /* mono_ms() of the first failure in a row */
+    char last_error[256];           /* the failure's text, "" when reachable */
+};
+void store_pool_health(struct store_pool *pool, struct store_pool_health *out);
 
 #endif

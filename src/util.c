@@ -1,6 +1,6 @@
 /*
  * util: allocation that aborts on failure, strict number parsing, a
- * monotonic clock, and two small string helpers.
+ * monotonic clock, two small string helpers and a peer address for logs.
  *
  * Every x* allocator fails through xalloc_fail(): seqd's allocations are
  * bounded, so running out of memory is not a condition worth unwinding;
@@ -8,6 +8,8 @@
  */
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,13 @@ uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* ASCII only, on purpose: command names and keywords are ASCII, and the
  * result must not depend on the locale. */
 static int ascii_lower(int c)
@@ -163,4 +172,23 @@ char *str_printable(const char *p, size_t len, char *out, size_t outlen)
         out[i] = ((unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f) ? p[i] : '?';
     out[n] = '\0';
     return out;
+}
+
+void addr_format(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+        snprintf(out, len, "%s:%d", host, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        port = ntohs(sin6->sin6_port);
+        snprintf(out, len, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, len, "unix");
+    }
 }

@@ -27,6 +27,8 @@ bool parse_u64(const char *s, size_t len, uint64_t *out);
 /* Milliseconds from CLOCK_MONOTONIC: for durations, never affected by a
  * change of the wall clock. */
 uint64_t mono_ms(void);
+/* The same clock in microseconds (latencies). */
+uint64_t mono_us(void);
 
 /* Case-insensitive compare of a counted string with a C string. */
 bool str_ieq(const char *s, size_t len, const char *cstr);
@@ -39,6 +41,11 @@ size_t strlcpy_safe(char *dst, const char *src, size_t dstlen);
  * as it is and every other byte as '?'; always terminated. The one rule
  * for quoting what a client, a file or a database row sent. Returns out. */
 char *str_printable(const char *p, size_t len, char *out, size_t outlen);
+
+struct sockaddr_storage;
+/* A peer's address for log lines: "1.2.3.4:5000", "[::1]:5000" (IPv6),
+ * "unix" for any other family; always terminated. */
+void addr_format(const struct sockaddr_storage *ss, char *out, size_t len);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

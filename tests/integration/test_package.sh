@@ -243,18 +243,28 @@ out=$(timeout 10 runuser -u seqd -- /usr/sbin/seqd -t -c /etc/seqd/seqd.json 2>&
 	die "seqd -t rejects the packaged config: $out"
 ok "seqd -t, as the seqd user, accepts the packaged config"
 
-# The packaged config listens on 6380. If something else holds that port
-# here, move this installation to a free one (the conffile goes at purge).
-if ! python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 6380))' 2>/dev/null; then
-	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	python3 - "$PORT" <<'EOF' || die "could not move /etc/seqd/seqd.json to a free port"
+# The packaged config listens on 6380 (Redis protocol) and 6381 (HTTP). If
+# something else holds one of them here, move this installation to free
+# ones (the conffile goes at purge).
+port_free() {
+	python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+HTTP_PORT=6381
+if ! port_free 6380 || ! port_free 6381; then
+	port_free 6380 || PORT=$(free_port)
+	port_free 6381 || HTTP_PORT=$(free_port)
+	python3 - "$PORT" "$HTTP_PORT" <<'EOF' || die "could not move /etc/seqd/seqd.json to free ports"
 import json, sys
 p = "/etc/seqd/seqd.json"
 c = json.load(open(p))
 c["port"] = int(sys.argv[1])
+c["http"]["port"] = int(sys.argv[2])
 open(p, "w").write(json.dumps(c, indent=2) + "\n")
 EOF
-	say "port 6380 is taken on this machine; using $PORT"
+	say "port 6380 or 6381 is taken on this machine; using $PORT and $HTTP_PORT"
 fi
 
 # Where systemd runs (not on this project's CI machines), postinst has
@@ -357,6 +367,12 @@ r1=$(cli GET "$SEQ")
 r2=$(cli GET "$SEQ")
 [ "$r1" = 1000 ] && [ "$r2" = 1001 ] || die "GET $SEQ gave '$r1', '$r2', not 1000, 1001"
 ok "HSET then GET through redis-cli: $r1, $r2"
+r=$(curl -s --max-time 10 "http://127.0.0.1:$HTTP_PORT/api/v1/id?biz_tag=$SEQ")
+[ "$r" = '{"code":0,"message":"success","data":{"biz_tag":"'"$SEQ"'","id":1002}}' ] ||
+	die "the packaged HTTP door answered '$r' for /api/v1/id"
+r=$(curl -s --max-time 10 "http://127.0.0.1:$HTTP_PORT/health")
+[ "$r" = OK ] || die "the packaged HTTP door answered '$r' for /health"
+ok "the packaged HTTP door on $HTTP_PORT: /api/v1/id (1002), /health"
 
 out=$(init_script status 2>&1)
 rc=$?
@@ -367,7 +383,7 @@ check "/etc/init.d/seqd reload" init_script reload
 wait_reloads "$pid" 1 || die "no log line of the reload"
 [ "$(seqd_pid)" = "$pid" ] && alive "$pid" || die "reload changed or killed the process"
 r=$(cli GET "$SEQ")
-[ "$r" = 1002 ] || die "after reload GET gave '$r', not 1002"
+[ "$r" = 1003 ] || die "after reload GET gave '$r', not 1003"
 ok "reload: same pid $pid, still answering ($r)"
 
 check "/etc/init.d/seqd force-reload" init_script force-reload
@@ -391,7 +407,7 @@ alive "$pid2" || die "no seqd after the second start"
 r=$(cli GET "$SEQ")
 # stop sends SIGTERM and waits: seqd gives its unused range back, so the
 # sequence continues exactly where it stopped.
-[ "$r" = 1003 ] || die "after stop and start GET gave '$r', not 1003 (was the stop graceful?)"
+[ "$r" = 1004 ] || die "after stop and start GET gave '$r', not 1004 (was the stop graceful?)"
 ok "after a graceful stop and start the sequence continues: $r"
 
 check "/etc/init.d/seqd restart" init_script restart
@@ -399,7 +415,7 @@ pid3=$(seqd_pid)
 alive "$pid3" && [ "$pid3" != "$pid2" ] || die "restart left pid '$pid3' (was $pid2)"
 wait_gone "$pid2" 10 || die "the old seqd $pid2 still runs after restart"
 r=$(cli GET "$SEQ")
-[ "$r" = 1004 ] || die "after restart GET gave '$r', not 1004"
+[ "$r" = 1005 ] || die "after restart GET gave '$r', not 1005"
 ok "restart: new pid $pid3, GET gives $r"
 
 # log.file in the config: seqd (as the seqd user) writes to /var/log/seqd;

@@ -153,7 +153,10 @@ class MariaDB:
         user = "root" if self._as_root() else _whoami()
         cmd = [self.install_db, "--no-defaults", "--auth-root-authentication-method=normal",
                "--datadir=" + self.datadir, "--user=" + user, "--skip-test-db",
-               "--skip-name-resolve"]
+               "--skip-name-resolve",
+               # Its own temporary tables too: bootstraps running side by
+               # side (tests in parallel) in one /tmp can clash there.
+               "--tmpdir=" + self.tmp]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            universal_newlines=True, timeout=120)
         if r.returncode != 0:

@@ -229,6 +229,38 @@ START_TEST(a_deleted_sequence_tells_its_waiters_at_once)
 }
 END_TEST
 
+START_TEST(a_claims_latency_is_counted_from_submit_to_install)
+{
+    struct seq *a = define("a");
+    struct seq_waiter w = { .worker_id = 0 };
+    struct seq_info info;
+    struct hist h;
+    int64_t out[1];
+    uint64_t got;
+
+    seq_get_info(a, &info);
+    ck_assert_uint_eq(info.last_claim_ms, 0);         /* none yet */
+    seq_claim_latency(&h);
+    ck_assert_uint_eq(hist_count(&h), 0);
+
+    /* The claim takes 300 ms: it lands in the (250 ms, 500 ms] bucket. */
+    ck_assert_int_eq(seq_take(a, &w, out, 1, &got, SEQ_SOME), SEQ_WAIT);
+    ck_assert(wait_wake(0, a));
+    seq_get_info(a, &info);
+    ck_assert_uint_gt(info.last_claim_ms, 0);
+    ck_assert_uint_ge(info.last_claim_latency_us, 300000);
+    ck_assert_uint_lt(info.last_claim_latency_us, 500000);
+    seq_claim_latency(&h);
+    ck_assert_uint_eq(hist_count(&h), 1);
+    for (int i = 0; i < HIST_BOUNDS; i++)
+        ck_assert_uint_eq(h.bucket[i], hist_bounds_us[i] == 500000 ? 1 : 0);
+    ck_assert_uint_eq(h.bucket[HIST_BOUNDS], 0);
+    ck_assert_uint_eq(h.sum_us, info.last_claim_latency_us);
+    ck_assert_ptr_eq(seq_ready_waiters(a, 0), &w);
+    seq_release(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("seq");
@@ -240,6 +272,7 @@ int main(void)
     tcase_add_test(tc, a_waiter_that_takes_its_numbers_after_all_is_not_left_parked);
     tcase_add_test(tc, a_waiter_that_stopped_waiting_is_not_handed_over);
     tcase_add_test(tc, a_deleted_sequence_tells_its_waiters_at_once);
+    tcase_add_test(tc, a_claims_latency_is_counted_from_submit_to_install);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
