@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -107,19 +108,33 @@ static void config_set_reply(struct conn *c, struct resp_request *req)
     resp_add_simple(&c->out, "OK");
 }
 
+/* What CONFIG GET shows: the configuration in force, with the log level the
+ * log module holds (whoever set it: CONFIG SET, the HTTP door's log level
+ * endpoint, SIGHUP), not necessarily the file's. Caller frees. */
+static struct config *config_in_force(void)
+{
+    struct config *shown = xmalloc(sizeof(*shown));
+
+    pthread_mutex_lock(&server.reload_lock);
+    *shown = server.cfg;
+    pthread_mutex_unlock(&server.reload_lock);
+    shown->log_level = log_get_level();
+    return shown;
+}
+
 enum cmd_result cmd_config(struct conn *c, struct resp_request *req)
 {
     if (ARG_IS(req, 1, "GET") && req->argc >= 3) {
+        struct config *shown = config_in_force();
         struct config_get_ctx ctx;
         buf_init(&ctx.tmp);
         ctx.n = 0;
-        pthread_mutex_lock(&server.reload_lock);
         for (int i = 2; i < req->argc; i++) {
             char pattern[128];
             str_printable(req->argv[i], req->argl[i], pattern, sizeof(pattern));
-            config_get(&server.cfg, pattern, config_get_emit, &ctx);
+            config_get(shown, pattern, config_get_emit, &ctx);
         }
-        pthread_mutex_unlock(&server.reload_lock);
+        free(shown);
         resp_add_map(&c->out, ctx.n, c->proto);
         buf_append(&c->out, buf_head(&ctx.tmp), buf_used(&ctx.tmp));
         buf_free(&ctx.tmp);

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import seqd as harness  # noqa: E402
@@ -557,6 +558,24 @@ def test_config_set_loglevel_changes_the_level_in_force():
         eq(c.command("CONFIG", "GET", "log.level"), ["log.level", "debug"])
 
 
+def test_config_get_shows_the_level_the_http_door_set():
+    """The HTTP door's FeatherID log level endpoint and CONFIG SET change one
+    level: CONFIG GET shows what the HTTP door set, and CONFIG SET's log
+    line starts from it."""
+    http_port = free_port()
+    s = Seqd(config={"log": {"level": "notice"}, "http": {"bind": "127.0.0.1", "port": http_port}})
+    with s:
+        url = "http://127.0.0.1:%d/api/v1/log/level?level=debug" % http_port
+        with urllib.request.urlopen(url, timeout=10) as r:
+            eq(r.status, 200, "GET /api/v1/log/level?level=debug")
+        c = Client(s.port)
+        eq(c.command("CONFIG", "GET", "loglevel"), ["loglevel", "debug"], "the level the HTTP door set")
+        eq(c.command("CONFIG", "GET", "log.level"), ["log.level", "debug"])
+        eq(c.command("CONFIG", "SET", "loglevel", "warning"), "OK")
+        check(wait_log(s, "log level debug -> warning, set by CONFIG SET"),
+              "CONFIG SET's line starts from the level in force:\n%s" % s.log_tail())
+
+
 if __name__ == "__main__":
     run_tests([
         test_test_config_good,
@@ -577,4 +596,5 @@ if __name__ == "__main__":
         test_sighup_bad_file_keeps_old_values,
         test_sighup_does_not_move_the_port,
         test_config_set_loglevel_changes_the_level_in_force,
+        test_config_get_shows_the_level_the_http_door_set,
     ])
