@@ -167,6 +167,13 @@ static const struct {
     const char *value;
 } config_redis_names[] = { { "save", "" }, { "appendonly", "no" } };
 
+/* Redis' names for seqd keys: CONFIG GET answers them under the Redis name
+ * with the seqd key's value (CONFIG GET loglevel shows log.level). */
+static const struct {
+    const char *name;
+    const char *key;
+} config_redis_aliases[] = { { "loglevel", "log.level" } };
+
 /* ---- small helpers -------------------------------------------------- */
 
 /* A bounded string being built: appends never overflow and keep it
@@ -998,4 +1005,10 @@ void config_get(const struct config *cfg, const char *pattern,
     for (i = 0; i < ARRAY_SIZE(config_redis_names); i++)
         if (fnmatch(pattern, config_redis_names[i].name, FNM_CASEFOLD) == 0)
             emit(config_redis_names[i].name, config_redis_names[i].value, arg);
+    for (i = 0; i < ARRAY_SIZE(config_redis_aliases); i++) {
+        if (fnmatch(pattern, config_redis_aliases[i].name, FNM_CASEFOLD) != 0)
+            continue;
+        key_render(cfg, config_key_find(config_redis_aliases[i].key), value, sizeof value);
+        emit(config_redis_aliases[i].name, value, arg);
+    }
 }

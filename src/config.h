@@ -135,7 +135,8 @@ int config_restart_needed(const struct config *cur, const struct config *fresh,
 
 /* CONFIG GET: call emit(name, value) for each key matching the glob
  * (fnmatch: * ? [...], case-insensitive), in table order, then Redis' own
- * "save" ("") and "appendonly" ("no") that redis-benchmark asks for. */
+ * "save" ("") and "appendonly" ("no") that redis-benchmark asks for, then
+ * Redis' names for seqd keys ("loglevel": log.level's value). */
 void config_get(const struct config *cfg, const char *pattern,
                 void (*emit)(const char *name, const char *value, void *arg), void *arg);
 

@@ -5,6 +5,8 @@
 
 #include "server.h"
 
+#include "log.h"
+
 struct server server;
 
 bool server_auth_required(void)
@@ -28,4 +30,19 @@ bool server_auth_check(const char *pass, size_t len)
     diff |= (unsigned char)(len != wlen);
     pthread_mutex_unlock(&server.reload_lock);
     return diff == 0 && wlen > 0;
+}
+
+void server_set_log_level(int level, const char *who)
+{
+    pthread_mutex_lock(&server.reload_lock);
+    int old = log_get_level();   /* the HTTP door may have set it without server.cfg */
+    server.cfg.log_level = level;
+    /* Say it while the more talkative of the two levels is in force, so
+     * the line is written whichever way the level moves (unless both are
+     * "warning", which changes nothing). */
+    if (level < old)
+        log_set_level(level);
+    log_notice("log level %s -> %s, set by %s", log_level_name(old), log_level_name(level), who);
+    log_set_level(level);
+    pthread_mutex_unlock(&server.reload_lock);
 }

@@ -15,7 +15,8 @@
 #include "stats.h"
 
 struct server {
-    struct config cfg;              /* as loaded; reloadable fields change under reload_lock */
+    struct config cfg;              /* in force: as loaded; reloadable fields (and log.level by
+                                       server_set_log_level) change under reload_lock */
     uint64_t started_ms;            /* monotonic */
     char run_id[41];
     int nworkers;
@@ -30,5 +31,14 @@ extern struct server server;
 bool server_auth_required(void);
 /* Constant-time compare of a password with requirepass. */
 bool server_auth_check(const char *pass, size_t len);
+
+/* Change the log level at run time (CONFIG SET loglevel): the level in
+ * force and server.cfg.log_level change together under reload_lock, so a
+ * SIGHUP's "log.level debug->notice" says what really changed; a SIGHUP
+ * sets the file's level again (the last change wins). Logs a notice naming
+ * `who` ("CONFIG SET from client 7 127.0.0.1:51234"). The HTTP door's log
+ * level endpoint calls log_set_level itself for now; CONFIG GET therefore
+ * shows the log's own level, whoever set it. */
+void server_set_log_level(int level, const char *who);
 
 #endif

@@ -11,10 +11,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import seqd as harness  # noqa: E402
-from seqd import Client, Seqd, WaitTimeout, check, eq, free_port, run_tests, wait_for, wait_port  # noqa: E402
+from seqd import Client, RespError, Seqd, WaitTimeout, check, eq, free_port, run_tests, wait_for, wait_port  # noqa: E402
 
 BIN = harness.BIN
 SRCDIR = harness.SRCDIR
@@ -509,6 +510,72 @@ def test_sighup_does_not_move_the_port():
         check(not port_open(new_port), "a port change needs a restart, not a SIGHUP")
 
 
+# ---- CONFIG SET loglevel ----------------------------------------------------------
+
+def test_config_set_loglevel_changes_the_level_in_force():
+    """CONFIG SET loglevel changes the level at run time: debug lines appear,
+    CONFIG GET (both names) shows the level in force, the change is logged
+    with the client's address, a bad level and any other key are refused,
+    and a later SIGHUP sets the file's level again (the last change wins)."""
+    s = Seqd(config={"log": {"level": "notice"}})
+    with s:
+        c = Client(s.port)
+        eq(c.command("CONFIG", "GET", "loglevel"), ["loglevel", "notice"], "Redis' name, before")
+        # Connection state changes are debug lines (" . "): none at notice.
+        Client(s.port).command("PING")
+        check(" . " not in s.log(), "no debug lines at notice:\n%s" % s.log_tail())
+        eq(c.command("CONFIG", "SET", "loglevel", "DEBUG"), "OK", "level names in any case")
+        line = [l for l in s.log().splitlines() if "log level notice -> debug" in l]
+        check(len(line) == 1 and "127.0.0.1:" in line[0] and "CONFIG SET" in line[0],
+              "the change is logged with who made it: %r\n%s" % (line, s.log_tail()))
+        eq(c.command("CONFIG", "GET", "loglevel"), ["loglevel", "debug"], "GET loglevel shows the level in force")
+        eq(c.command("CONFIG", "GET", "log.level"), ["log.level", "debug"],
+           "GET log.level shows the level in force, not the file's")
+        Client(s.port).command("PING")
+        check(wait_log(s, " . "), "debug lines appear after CONFIG SET loglevel debug")
+
+        eq(c.command("CONFIG", "SET", "loglevel", "loud"),
+           "ERR Invalid argument 'loud' for CONFIG SET 'loglevel' - use debug, verbose, notice or warning")
+        eq(c.command("CONFIG", "SET", "loglevel", "debug\x00"),
+           "ERR Invalid argument 'debug?' for CONFIG SET 'loglevel' - use debug, verbose, notice or warning",
+           "a control byte is shown as '?' and refused")
+        r = c.command("CONFIG", "SET", "port", "1")
+        check(isinstance(r, RespError) and "'port' is not supported" in r and "SIGHUP" in r,
+              "other keys: refused with how to change them: %r" % r)
+        eq(c.command("CONFIG", "GET", "loglevel"), ["loglevel", "debug"], "refusals change nothing")
+
+        eq(c.command("CONFIG", "SET", "log.level", "warning"), "OK", "seqd's own name works too")
+        check(wait_log(s, "log level debug -> warning"), "a change towards quieter is logged too")
+        eq(c.command("CONFIG", "SET", "loglevel", "verbose"), "OK")
+        eq(c.command("CONFIG", "GET", "log*"), ["log.level", "verbose", "log.file", "", "loglevel", "verbose"])
+
+        # SIGHUP applies the file's level (notice): the last change wins.
+        s.signal(signal.SIGHUP)
+        check(wait_log(s, "configuration reloaded: log.level verbose->notice"),
+              "the reload sets the file's level and says so:\n%s" % s.log_tail())
+        eq(c.command("CONFIG", "GET", "loglevel"), ["loglevel", "notice"], "after SIGHUP: the file's level")
+        eq(c.command("CONFIG", "SET", "loglevel", "debug"), "OK", "and CONFIG SET after SIGHUP wins again")
+        eq(c.command("CONFIG", "GET", "log.level"), ["log.level", "debug"])
+
+
+def test_config_get_shows_the_level_the_http_door_set():
+    """The HTTP door's FeatherID log level endpoint and CONFIG SET change one
+    level: CONFIG GET shows what the HTTP door set, and CONFIG SET's log
+    line starts from it."""
+    http_port = free_port()
+    s = Seqd(config={"log": {"level": "notice"}, "http": {"bind": "127.0.0.1", "port": http_port}})
+    with s:
+        url = "http://127.0.0.1:%d/api/v1/log/level?level=debug" % http_port
+        with urllib.request.urlopen(url, timeout=10) as r:
+            eq(r.status, 200, "GET /api/v1/log/level?level=debug")
+        c = Client(s.port)
+        eq(c.command("CONFIG", "GET", "loglevel"), ["loglevel", "debug"], "the level the HTTP door set")
+        eq(c.command("CONFIG", "GET", "log.level"), ["log.level", "debug"])
+        eq(c.command("CONFIG", "SET", "loglevel", "warning"), "OK")
+        check(wait_log(s, "log level debug -> warning, set by CONFIG SET"),
+              "CONFIG SET's line starts from the level in force:\n%s" % s.log_tail())
+
+
 if __name__ == "__main__":
     run_tests([
         test_test_config_good,
@@ -528,4 +595,6 @@ if __name__ == "__main__":
         test_sighup_reload,
         test_sighup_bad_file_keeps_old_values,
         test_sighup_does_not_move_the_port,
+        test_config_set_loglevel_changes_the_level_in_force,
+        test_config_get_shows_the_level_the_http_door_set,
     ])

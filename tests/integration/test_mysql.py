@@ -26,6 +26,9 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
 * a Leaf-shaped table (Meituan Leaf's leaf_alloc) works with
   store.mysql.table, beside a simulated Leaf node; after
   sql/upgrade-from-leaf.sql it still works and takes every kind.
+* a FeatherID id_segments table, upgraded with sql/upgrade-from-featherid.sql
+  by the mysql client: the first number of each row is beyond all FeatherID
+  handed out; a row inserted the FeatherID way afterwards starts at 1.
 * sql/admin-examples.sql runs start to finish (twice) with the mysql
   client on a table that followed the README, and leaves the README's
   'msg' row alone.
@@ -627,6 +630,82 @@ def test_leaf_table_and_upgrade():
         stop_all(nodes)
 
 
+# ---- 5b. a FeatherID table -----------------------------------------------------
+
+# As in FeatherID's README (its id_segments table and its example rows).
+FEATHERID_DDL = """
+DROP TABLE IF EXISTS `id_segments`;
+CREATE TABLE `id_segments` (
+  `biz_tag` varchar(64) NOT NULL COMMENT 'business tag',
+  `max_id` bigint NOT NULL DEFAULT '0' COMMENT 'current max id',
+  `step` int NOT NULL DEFAULT '1000' COMMENT 'segment step',
+  `update_time` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  PRIMARY KEY (`biz_tag`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+INSERT INTO id_segments (biz_tag, max_id, step) VALUES ('user', 0, 1000), ('order', 0, 1000);
+INSERT INTO id_segments (biz_tag, max_id, step) VALUES ('pay', 0, 500);
+"""
+
+
+def featherid_claim(tag):
+    """What a FeatherID node does (its README: max_id is the current maximum
+    id, rows start at 0, a claim adds step under FOR UPDATE). Returns the
+    numbers it may hand out: everything up to the new max_id, read both
+    ways ((old, new] and Leaf's [old, new)), so the test does not depend on
+    which one FeatherID's code uses."""
+    out = DB.rows("BEGIN; SELECT max_id FROM id_segments WHERE biz_tag = '%s' FOR UPDATE; "
+                  "UPDATE id_segments SET max_id = max_id + step WHERE biz_tag = '%s'; "
+                  "SELECT max_id, step FROM id_segments WHERE biz_tag = '%s'; COMMIT;" % (tag, tag, tag))
+    max_id, step = int(out[-1][0]), int(out[-1][1])
+    return set(range(max_id - step, max_id + 1))
+
+
+def test_featherid_table_after_upgrade():
+    """sql/upgrade-from-featherid.sql, run with the mysql client on a table
+    FeatherID left behind: seqd serves it, the first number of every row is
+    beyond all FeatherID could have handed out (max_id + step + 1), a row
+    inserted the FeatherID way afterwards starts at 1 as in FeatherID, every
+    kind can be created, and a second run of the script fails before it
+    moves max_id again."""
+    DB.sql(FEATHERID_DDL)
+    handed_out = {"user": set(), "order": set(), "pay": set()}
+    for tag, claims in (("order", 3), ("pay", 1)):
+        for _ in range(claims):
+            handed_out[tag] |= featherid_claim(tag)
+    before = {tag: [int(v) for v in row(tag, table="id_segments")] for tag in handed_out}
+    eq(before["order"], [3000, 1000], "FeatherID left 'order' at max_id 3000")
+    script = os.path.join(repo_root(), "sql", "upgrade-from-featherid.sql")
+    DB.load(script)
+    nodes = start_nodes(2, node_config(table="id_segments"))
+    try:
+        assert "seqd's columns" in nodes[0].log(), nodes[0].log()[-800:]
+        for tag, (max_id, step) in before.items():
+            first = int(cmd(nodes[0].port, "GET", tag))
+            eq(first, max_id + step + 1, "%s: the first number is max_id + step + 1" % tag)
+            assert first > max(handed_out[tag] | {max_id}), (tag, first)
+        served = [int(cmd(n.port, "GET", "order")) for n in nodes for _ in range(3)]
+        assert len(set(served)) == 6 and min(served) > 3000, served
+        eq(cmd(nodes[1].port, "INCR", "order"), served[-1] + 1, "one node counts up by one")
+
+        DB.sql("INSERT INTO id_segments (biz_tag, max_id, step) VALUES ('coupon', 0, 1000)")
+        eq(cmd(nodes[1].port, "GET", "coupon"), "1", "a row inserted the FeatherID way starts at 1")
+        eq(cmd(nodes[0].port, "GET", "coupon"), "1001", "the other node claims the next step")
+
+        eq(cmd(nodes[0].port, "HSET", "ticket", "type", "2", "length", "6", "description", "d"), 1)
+        eq(cmd(nodes[1].port, "GET", "ticket"), "100000", "every kind on the upgraded table")
+        eq(info(nodes[1].port, "ticket")["description"], "d")
+
+        order_max = row("order", table="id_segments")[0]
+        try:
+            DB.load(script)
+            raise AssertionError("a second run of the script succeeded")
+        except RuntimeError as e:
+            assert "Duplicate column" in str(e), e
+        eq(row("order", table="id_segments")[0], order_max, "a second run does not move max_id")
+    finally:
+        stop_all(nodes)
+
+
 # ---- 6. start-up errors --------------------------------------------------------
 
 def start_must_fail(cfg, within):
@@ -919,6 +998,7 @@ def main():
             test_recreated_name_not_served_from_stale_buffers,
             test_type1_permutation_key_in_row_shared_by_nodes,
             test_leaf_table_and_upgrade,
+            test_featherid_table_after_upgrade,
             test_admin_examples_run_after_the_readme,
             test_bad_row_is_warned_about_once_per_change,
             test_bad_credentials_stop_startup_clearly,

@@ -178,10 +178,11 @@ for f in ./usr/sbin/seqd ./etc/seqd/seqd.json ./etc/init.d/seqd \
 	./lib/systemd/system/seqd.service ./usr/share/man/man8/seqd.8.gz \
 	./usr/share/man/man5/seqd.json.5.gz ./usr/share/doc/seqd/copyright \
 	./usr/share/doc/seqd/examples/haproxy.cfg ./usr/share/seqd/sql/schema.sql \
-	./usr/lib/tmpfiles.d/seqd.conf; do
+	./usr/share/seqd/sql/upgrade-from-leaf.sql ./usr/share/seqd/sql/upgrade-from-featherid.sql \
+	./usr/share/doc/seqd/migrate.md.gz ./usr/lib/tmpfiles.d/seqd.conf; do
 	printf '%s\n' "$contents" | grep -qx "$f" || die "the package lacks $f"
 done
-ok "the package holds the binary, config, init script, unit, tmpfiles.d entry, man pages, examples, schema"
+ok "the package holds the binary, config, init script, unit, tmpfiles.d entry, man pages, examples, schema, upgrade scripts, migration notes"
 conffiles=$(dpkg-deb -I "$DEB" conffiles)
 for f in /etc/seqd/seqd.json /etc/init.d/seqd; do
 	printf '%s\n' "$conffiles" | grep -qx "$f" || die "$f is not a conffile"

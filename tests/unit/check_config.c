@@ -611,7 +611,7 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     memset(&g, 0, sizeof g);
     snprintf(cfg.requirepass, sizeof cfg.requirepass, "pw");
     config_get(&cfg, "*", got_emit, &g);
-    ck_assert_int_eq(g.n, 35 + 2);
+    ck_assert_int_eq(g.n, 35 + 3);
     ck_assert_str_eq(g.name[0], "bind");
     ck_assert_str_eq(got_value(&g, "http.metrics_auth"), "no");
     ck_assert_str_eq(got_value(&g, "udp.port"), "0");
@@ -623,6 +623,7 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     ck_assert_str_eq(got_value(&g, "segment.max"), "1000000");
     ck_assert_str_eq(got_value(&g, "save"), "");
     ck_assert_str_eq(got_value(&g, "appendonly"), "no");
+    ck_assert_str_eq(got_value(&g, "loglevel"), "notice");
 }
 END_TEST
 
@@ -646,6 +647,15 @@ START_TEST(test_get_matches_single_names_and_globs)
     config_get(&cfg, "appendonly", got_emit, &g);
     ck_assert_int_eq(g.n, 1);
     ck_assert_str_eq(g.value[0], "no");
+
+    /* Redis' loglevel is log.level's value under Redis' name. */
+    cfg.log_level = LOG_LVL_DEBUG;
+    memset(&g, 0, sizeof g);
+    config_get(&cfg, "*LEVEL", got_emit, &g);
+    ck_assert_int_eq(g.n, 2);
+    ck_assert_str_eq(got_value(&g, "log.level"), "debug");
+    ck_assert_str_eq(got_value(&g, "loglevel"), "debug");
+    cfg.log_level = LOG_LVL_NOTICE;
 
     memset(&g, 0, sizeof g);
     config_get(&cfg, "MAXCLIENTS", got_emit, &g);
@@ -740,7 +750,8 @@ START_TEST(test_shipped_config_loads_and_names_every_key)
     root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
     for (i = 0; i < shipped.n; i++) {
-        if (strcmp(shipped.name[i], "save") == 0 || strcmp(shipped.name[i], "appendonly") == 0)
+        if (strcmp(shipped.name[i], "save") == 0 || strcmp(shipped.name[i], "appendonly") == 0
+            || strcmp(shipped.name[i], "loglevel") == 0)
             continue;
         snprintf(value, sizeof value, "%s", shipped.name[i]);
         node = root;
