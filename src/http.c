@@ -412,8 +412,9 @@ static void ep_log_level(struct http_request *hr)
         http_json_error(hr, 400, "parameter 'level' must be debug, info, warn or error "
                                 "(or seqd's verbose, notice, warning)");
     } else {
-        log_set_level(level);
-        log_notice("log level set to %s by HTTP client %s", log_level_name(level), hr->peer);
+        char who[96];
+        snprintf(who, sizeof(who), "HTTP client %s", hr->peer);
+        server_set_log_level(level, who);
         body = evbuffer_new();
         evbuffer_add_printf(body, "{\"code\":0,\"message\":\"success\",\"data\":{\"level\":\"%s\"}}\n",
                             log_level_name(level));

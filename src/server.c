@@ -35,7 +35,7 @@ bool server_auth_check(const char *pass, size_t len)
 void server_set_log_level(int level, const char *who)
 {
     pthread_mutex_lock(&server.reload_lock);
-    int old = log_get_level();   /* the HTTP door may have set it without server.cfg */
+    int old = log_get_level();
     server.cfg.log_level = level;
     /* Say it while the more talkative of the two levels is in force, so
      * the line is written whichever way the level moves (unless both are

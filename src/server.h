@@ -36,9 +36,8 @@ bool server_auth_check(const char *pass, size_t len);
  * force and server.cfg.log_level change together under reload_lock, so a
  * SIGHUP's "log.level debug->notice" says what really changed; a SIGHUP
  * sets the file's level again (the last change wins). Logs a notice naming
- * `who` ("CONFIG SET from client 7 127.0.0.1:51234"). The HTTP door's log
- * level endpoint calls log_set_level itself for now; CONFIG GET therefore
- * shows the log's own level, whoever set it. */
+ * `who` ("CONFIG SET from client 7 127.0.0.1:51234", "HTTP client
+ * 127.0.0.1:40000"). CONFIG GET shows the log's own level. */
 void server_set_log_level(int level, const char *who);
 
 #endif

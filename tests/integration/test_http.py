@@ -221,7 +221,7 @@ def test_log_level_at_run_time():
         check(" connected from " not in s.log()[mark:], "at notice, connections are not logged")
         status, doc, _ = get_json(s, "/api/v1/log/level?level=debug")
         eq((status, doc), (200, {"code": 0, "message": "success", "data": {"level": "debug"}}), "set debug")
-        wait_log(s, "log level set to debug by HTTP client 127.0.0.1:")
+        wait_log(s, "log level notice -> debug, set by HTTP client 127.0.0.1:")
         mark = len(s.log())
         Client(s.port).command("PING")
         wait_log(s, " connected from 127.0.0.1:", since=mark)
