@@ -43,11 +43,6 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-# The build of contrib/run.sh (build/), else an in-place build.
-if [ -z "${SEQD_BIN:-}" ]; then
-    SEQD_BIN=$here/../build/src/seqd
-    [ -x "$SEQD_BIN" ] || SEQD_BIN=$here/../src/seqd
-fi
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 R=${R:-3}
 D=${D:-5}
@@ -66,13 +61,9 @@ die() { echo "bench-doors.sh: $*" >&2; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=bench-lib.sh
 . "$here/bench-lib.sh"
 
-[ -x "$SEQD_BIN" ] || die "no seqd binary at $SEQD_BIN (build it, or set SEQD_BIN)"
-[ -x "$REDIS_SERVER" ] || die "no redis-server at $REDIS_SERVER (apt-get install redis-server, or set REDIS_SERVER)"
-command -v redis-benchmark >/dev/null || die "redis-benchmark not found (apt-get install redis-tools)"
-command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install redis-tools)"
+bench_need_seqd_and_redis
 command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
 command -v "$CC" >/dev/null || die "no C compiler '$CC' for udp-bench (apt-get install build-essential, or set CC)"
-command -v python3 >/dev/null || die "python3 not found (used to pick free ports)"
 [ "$CLIENTS" -ge "$WRK_THREADS" ] || die "CLIENTS must be at least $WRK_THREADS (wrk's threads)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqd-bench-doors.XXXXXX")
@@ -90,10 +81,7 @@ seqd_port=$2
 http_port=$3
 udp_port=$4
 
-"$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$tmp" --daemonize no --loglevel warning >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-bench_started "$redis_pid"
+bench_start_redis "$redis_port"
 
 # Starts seqd with the UDP door on port $1 (0: off); sets seqd_pid.
 seqd_start() {  # udp_port

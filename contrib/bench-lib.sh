@@ -8,6 +8,34 @@
 # has no local variables: the functions keep theirs under the bench_
 # prefix. Everything talks to 127.0.0.1 only.
 
+# The seqd under test: $SEQD_BIN, else the build of contrib/run.sh
+# (build/), else an in-place build. $here is the sourcing script's directory.
+# shellcheck disable=SC2154 # here is set by the sourcing script
+if [ -z "${SEQD_BIN:-}" ]; then
+    SEQD_BIN=$here/../build/src/seqd
+    [ -x "$SEQD_BIN" ] || SEQD_BIN=$here/../src/seqd
+fi
+
+# What every script comparing seqd with Redis needs; dies naming what is missing.
+bench_need_seqd_and_redis() {
+    [ -x "$SEQD_BIN" ] || die "no seqd binary at $SEQD_BIN (build it, or set SEQD_BIN)"
+    # shellcheck disable=SC2154 # REDIS_SERVER is set by the sourcing script
+    [ -x "$REDIS_SERVER" ] || die "no redis-server at $REDIS_SERVER (apt-get install redis-server, or set REDIS_SERVER)"
+    for bench_tool in redis-benchmark redis-cli; do
+        command -v $bench_tool >/dev/null || die "$bench_tool not found (apt-get install redis-tools)"
+    done
+    command -v python3 >/dev/null || die "python3 not found (used to pick free ports)"
+}
+
+# A redis-server without persistence on 127.0.0.1:port; sets redis_pid.
+bench_start_redis() {  # port
+    # shellcheck disable=SC2154 # REDIS_SERVER and tmp are set by the sourcing script
+    "$REDIS_SERVER" --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$tmp" --daemonize no --loglevel warning >"$tmp/redis.log" 2>&1 &
+    redis_pid=$!
+    bench_started "$redis_pid"
+}
+
 # The servers the script started, newest first; bench_cleanup stops them
 # (so a database started first is stopped last) and removes $tmp.
 bench_pids=

@@ -23,10 +23,6 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${SEQD_BIN:-}" ]; then
-    SEQD_BIN=$here/../build/src/seqd
-    [ -x "$SEQD_BIN" ] || SEQD_BIN=$here/../src/seqd
-fi
 SEQUENCES=${SEQUENCES:-100000}
 N=${N:-200000}
 R=${R:-3}

@@ -28,11 +28,6 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-# The build of contrib/run.sh (build/), else an in-place build.
-if [ -z "${SEQD_BIN:-}" ]; then
-    SEQD_BIN=$here/../build/src/seqd
-    [ -x "$SEQD_BIN" ] || SEQD_BIN=$here/../src/seqd
-fi
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
 N=${N:-200000}
 R=${R:-3}
@@ -46,11 +41,7 @@ die() { echo "bench.sh: $*" >&2; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=bench-lib.sh
 . "$here/bench-lib.sh"
 
-[ -x "$SEQD_BIN" ] || die "no seqd binary at $SEQD_BIN (build it, or set SEQD_BIN)"
-[ -x "$REDIS_SERVER" ] || die "no redis-server at $REDIS_SERVER (apt-get install redis-server, or set REDIS_SERVER)"
-command -v redis-benchmark >/dev/null || die "redis-benchmark not found (apt-get install redis-tools)"
-command -v redis-cli >/dev/null || die "redis-cli not found (apt-get install redis-tools)"
-command -v python3 >/dev/null || die "python3 not found (used to pick free ports)"
+bench_need_seqd_and_redis
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqd-bench.XXXXXX")
 bench_trap_cleanup
@@ -61,10 +52,7 @@ set -- $(bench_free_ports 2)
 redis_port=$1
 seqd_port=$2
 
-"$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$tmp" --daemonize no --loglevel warning >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-bench_started "$redis_pid"
+bench_start_redis "$redis_port"
 
 mkdir "$tmp/data"
 cat >"$tmp/seqd.json" <<EOF
