@@ -21,6 +21,7 @@ static const struct command commands[] = {
     { "DEL", cmd_del, -2, 0 },
     { "EXISTS", cmd_exists, -2, 0 },
     { "INFO", cmd_info, -1, 0 },
+    { "DECODE", cmd_decode, 3, 0 },
     { "PING", cmd_ping, -1, CMD_NOAUTH },
     { "ECHO", cmd_echo, 2, 0 },
     { "QUIT", cmd_quit, -1, CMD_NOAUTH },

@@ -8,6 +8,7 @@
  *   cmd_conn.c   the connection: PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT
  *   cmd_admin.c  COMMAND, CONFIG
  *   cmd_info.c   INFO and INFO <name>
+ *   cmd_snowflake.c  DECODE (type 5 ids)
  *
  * A command answers at once (CMD_DONE), answers and closes (CMD_CLOSE), or
  * waits for its core call (CMD_WAIT, through cmd_answer): the connection
@@ -67,5 +68,7 @@ cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_auth, cmd_hello, cmd_client
 cmd_fn cmd_command, cmd_config;
 /* cmd_info.c */
 cmd_fn cmd_info;
+/* cmd_snowflake.c */
+cmd_fn cmd_decode;
 
 #endif

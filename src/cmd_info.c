@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "core.h"
 #include "server.h"
+#include "snowflake.h"
 #include "util.h"
 #include "worker.h"
 
@@ -154,6 +155,28 @@ static void segment_line(struct buf *b, const char *key, const struct segment *s
                    sg->start, sg->end, sg->pos, segment_left(sg));
 }
 
+/* Type 5's lines of INFO <name>: the ids' layout and the clock. */
+static void info_snowflake(const struct seq_info *in, struct buf *b)
+{
+    struct lease_info li;
+    char t[40];
+
+    core_snowflake_lease(&li);
+    snowflake_format_time((uint64_t)in->def.epoch_ms, t, sizeof(t));
+    buf_printf(b, "epoch:%" PRId64 "\r\n", in->def.epoch_ms);
+    buf_printf(b, "epoch_time:%s\r\n", t);
+    buf_printf(b, "worker_id:%d\r\n", li.worker);
+    buf_printf(b, "worker_lease:%s\r\n", !li.shared ? "config" : li.usable ? "held" : "none");
+    buf_printf(b, "worker_lease_generation:%" PRIu64 "\r\n", li.generation);
+    buf_printf(b, "worker_lease_error:%s\r\n", li.why);
+    buf_printf(b, "reserved_until_ms:%" PRIu64 "\r\n", li.reserved_ms);
+    buf_printf(b, "floor_ms:%" PRIu64 "\r\n", li.floor_ms);
+    buf_printf(b, "last_ms:%" PRIu64 "\r\n", in->has_current ? in->sf.gen.last_ms : 0);
+    buf_printf(b, "clock_behind:%d\r\n", in->sf.behind ? 1 : 0);
+    buf_printf(b, "clock_backwards:%" PRIu64 "\r\n", in->sf.backwards);
+    buf_printf(b, "clock_last_jump_ms:%" PRIu64 "\r\n", in->sf.last_jump_ms);
+}
+
 /* INFO <name>, as "key:value\r\n" lines. */
 static void info_sequence(const struct seq_info *info, struct buf *b)
 {
@@ -186,6 +209,8 @@ static void info_sequence(const struct seq_info *info, struct buf *b)
     buf_printf(b, "wasted:%" PRIu64 "\r\n", in->wasted);
     buf_printf(b, "given_back:%" PRIu64 "\r\n", in->given_back);
     buf_printf(b, "waste_rate:%.2f%%\r\n", rate);
+    if (in->def.kind == SEQ_SNOWFLAKE)
+        info_snowflake(in, b);
 }
 
 static void reply_sequence(struct conn *c)

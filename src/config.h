@@ -24,6 +24,7 @@ struct config {
     int workers;                        /* "workers": 0 = one per core (max 64) */
     int maxclients;                     /* "maxclients": 1..1000000, default 10000 */
     char requirepass[CONFIG_STR_MAX];   /* "requirepass": "" = no AUTH needed (reloadable) */
+    int worker_id;                      /* "worker_id": type 5's worker id on the file/memory store, 0..1023 */
     char http_bind[CONFIG_STR_MAX];     /* "http.bind": the HTTP door's address */
     int http_port;                      /* "http.port": 0 (default) = no HTTP door */
     bool http_metrics_auth;             /* "http.metrics_auth": /metrics needs credentials too */
@@ -46,6 +47,7 @@ struct config {
     int mysql_connect_timeout_s;        /* "store.mysql.connect_timeout_s" */
     int mysql_rw_timeout_s;             /* "store.mysql.rw_timeout_s": read/write timeout */
     int mysql_rescan_s;                 /* "store.mysql.rescan_s": table rescan interval (reloadable) */
+    int mysql_worker_lease_ms;          /* "store.mysql.worker_lease_ms": type 5's worker lease length */
     char mysql_ssl_mode[16];            /* "store.mysql.ssl_mode": "", disabled, preferred, required, verify_ca, verify_identity */
     char mysql_ssl_ca[CONFIG_STR_MAX];  /* "store.mysql.ssl_ca" */
     char mysql_ssl_cert[CONFIG_STR_MAX];/* "store.mysql.ssl_cert" */

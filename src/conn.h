@@ -53,6 +53,7 @@ struct conn {
     struct core_waiter wt;
     conn_reply_fn *reply;
     int stat_id;                    /* its reqstats id (cmd_dispatch sets it), or -1 */
+    int64_t arg;                    /* a number its reply needs after a wait (DECODE's id) */
     /* For CLIENT and logs. */
     char addr[64];
     char name[64];

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "discovery.h"
+#include "lease.h"
 #include "log.h"
 #include "seq.h"
 #include "server.h"
@@ -181,6 +183,18 @@ static void arm_timer(struct core_waiter *wt)
     evtimer_add(wt->timer, &tv);
 }
 
+/* A type 5 take waits for the clock (seq.h: retry_ms), not for a claim:
+ * nothing wakes it, so the timer fires after retry_ms (within the bound)
+ * and on_wait_timeout tries again. */
+static void arm_retry(struct core_waiter *wt)
+{
+    uint64_t waited = mono_ms() - wt->wait_since_ms;
+    if (waited + wt->hook.retry_ms >= (uint64_t)core.wait_ms)
+        return;                             /* the bound comes first */
+    struct timeval tv = { (time_t)(wt->hook.retry_ms / 1000), (suseconds_t)((wt->hook.retry_ms % 1000) * 1000) };
+    evtimer_add(wt->timer, &tv);
+}
+
 static void park(struct core_waiter *wt, struct seq *s)
 {
     if (wt->parked != s) {
@@ -192,6 +206,8 @@ static void park(struct core_waiter *wt, struct seq *s)
     if (wt->wait_since_ms == 0)
         STAT_INC(&wt->w->stats, commands_parked);
     arm_timer(wt);
+    if (wt->hook.retry_ms)
+        arm_retry(wt);
 }
 
 static void unpark(struct core_waiter *wt)
@@ -280,12 +296,19 @@ static void on_wait_timeout(evutil_socket_t fd, short what, void *arg)
 
     if (!wt->pending)
         return;
+    if (wt->parked && wt->hook.retry_ms && mono_ms() - wt->wait_since_ms < (uint64_t)core.wait_ms) {
+        op_resume(wt);                      /* a type 5 take tries the clock again */
+        return;
+    }
     if (wt->parked) {
-        char reason[256];
+        char reason[300];
         struct seq *s = wt->parked;
         seq_wait_reason(s, reason, sizeof(reason));
         STAT_INC(&wt->w->stats, parked_timeouts);
-        fail(wt, CORE_TRYAGAIN, "no numbers for '%s' within %d ms: %s", s->def.name, core.wait_ms, reason);
+        if (s->def.kind == SEQ_SNOWFLAKE)   /* the whole text: "clock moved backwards by N ms ..." */
+            fail(wt, CORE_TRYAGAIN, "%s", reason);
+        else
+            fail(wt, CORE_TRYAGAIN, "no numbers for '%s' within %d ms: %s", s->def.name, core.wait_ms, reason);
     } else if (wt->job) {
         str_printable(wt->job->job.name, strlen(wt->job->job.name), n, sizeof(n));
         if (wt->job->job.kind == JOB_CREATE || wt->job->job.kind == JOB_DROP)
@@ -845,6 +868,11 @@ void core_store_stats(struct core_store_stats *out)
     core_store_health(out);
 }
 
+void core_snowflake_lease(struct lease_info *out)
+{
+    lease_get_info(out);
+}
+
 void core_claim_latency(struct hist *out)
 {
     seq_claim_latency(out);
@@ -906,6 +934,30 @@ static void load_definition(const struct seqdef *def, void *arg)
     (*n)++;
 }
 
+static void count_snowflake(struct seq *s, void *arg)
+{
+    if (s->def.kind == SEQ_SNOWFLAKE)
+        (*(size_t *)arg)++;
+}
+
+/* Type 5's worker id and reservation (lease.h), at start-up. */
+static int snowflake_open(const struct config *cfg, char *err, size_t errlen)
+{
+    struct lease_config lc = {
+        .shared = core.store.ops->shared,
+        .worker_id = cfg->worker_id,
+        /* id_step / id_offset: worker ids ≡ id_offset (mod id_step); 1 and
+         * 0 until those keys are in the configuration. */
+        .id_step = 1,
+        .id_offset = 0,
+        .ttl_ms = (uint64_t)cfg->mysql_worker_lease_ms,
+    };
+    char host[64] = "";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(lc.holder, sizeof(lc.holder), "%.63s:%d pid %ld", host, cfg->port, (long)getpid());
+    return lease_open(&core.store, &lc, err, errlen);
+}
+
 int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
 {
     const struct store_ops *ops = store_find(cfg->store_type);
@@ -934,7 +986,18 @@ int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the sequence definitions: %s", why);
         return -1;
     }
+    if (snowflake_open(cfg, err, errlen) != 0)
+        return -1;
+    size_t nsnowflake = 0;
+    seq_foreach(count_snowflake, &nsnowflake);
+    if (nsnowflake > 0)
+        lease_wait_for_clock();
     return 0;
+}
+
+void core_start_leases(struct event_base *base)
+{
+    lease_start(base, core.pool);
 }
 
 void core_start_rescans(struct event_base *base)
@@ -951,6 +1014,7 @@ void core_set_rescan_interval(int seconds)
 void core_stop_claims(void)
 {
     discovery_stop();
+    lease_stop();
     seq_registry_stop_claims();
 }
 
@@ -960,6 +1024,7 @@ void core_finish_jobs(void)
         store_pool_stop(core.pool);
         core.pool = NULL;
         seq_give_back_all(&core.store);
+        lease_release(&core.store, seq_snowflake_highest_ms());
     }
 }
 

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "lease.h"
 #include "seq.h"
 #include "seqdef.h"
 #include "stats.h"
@@ -150,6 +151,8 @@ struct core_store_stats {
     char last_error[256];           /* not reachable: why */
 };
 void core_store_stats(struct core_store_stats *out);
+/* Type 5's worker id, lease and reservation (lease.h). */
+void core_snowflake_lease(struct lease_info *out);
 /* Claim latencies since start, every sequence (hist.h). */
 void core_claim_latency(struct hist *out);
 /* The server's counters since start or the last core_stats_reset. */
@@ -164,6 +167,9 @@ int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
 /* Rescan a shared store every store.mysql.rescan_s on this event base. */
 void core_start_rescans(struct event_base *base);
 void core_set_rescan_interval(int seconds);
+/* Keep type 5's worker lease and timestamp reservation renewed (lease.h)
+ * with a timer on this event base. */
+void core_start_leases(struct event_base *base);
 /* Graceful stop, in this order: core_stop_claims (no more claims or
  * rescans start), workers_stop, core_finish_jobs (the store jobs run or
  * are answered "shutting down"; every sequence's unused numbers go back

@@ -326,6 +326,7 @@ static int serve_start(void)
         event_add(signal_events[i], NULL);
     }
     core_start_rescans(main_base);
+    core_start_leases(main_base);
     /* The doors open before the Redis protocol's port, which tells a
      * client (or a test) that every door is ready. */
     if (http_open(&server.cfg, err, sizeof(err)) != 0 || udp_open(&server.cfg, err, sizeof(err)) != 0 ||

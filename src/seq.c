@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lease.h"
 #include "log.h"
 #include "seq.h"
 #include "store.h"
@@ -205,6 +206,7 @@ struct seq *seq_add(const struct seqdef *def)
     s->def = *def;
     if (def->kind == SEQ_RANDOM)
         seqdef_perm_init(def, &s->perm);
+    snowflake_gen_init(&s->sf.gen);
     segbuf_init(&s->sb, seqdef_limit(def));
     s->added_ms = mono_ms();
     s->refs = 2;
@@ -502,6 +504,157 @@ static bool can_wait_for_all(const struct seq *s, uint64_t missing)
     return !s->sb.has_next && missing <= reg.env.segment_max;
 }
 
+/* ---- type 5: ids from the clock ------------------------------------------ */
+
+/* The clock was behind the last id (or the floor): an event counted and
+ * logged once, until ids flow again. Caller holds s->lock. */
+static void snowflake_behind(struct seq *s, uint64_t behind_ms, uint64_t floor_ms)
+{
+    s->sf.behind_ms = behind_ms;
+    if (!s->sf.behind) {
+        s->sf.behind = true;
+        s->sf.backwards++;
+        s->sf.last_jump_ms = behind_ms;
+        if (s->sf.gen.last_ms == floor_ms)
+            log_warn("sequence '%s': the clock is %" PRIu64 " ms behind the snowflake timestamps reserved "
+                     "before (an earlier run or holder of the worker id); no ids until it catches up",
+                     s->def.name, behind_ms);
+        else
+            log_warn("sequence '%s': the clock moved backwards by %" PRIu64 " ms; no ids until it catches up",
+                     s->def.name, behind_ms);
+    } else if (behind_ms > s->sf.last_jump_ms) {
+        s->sf.last_jump_ms = behind_ms;
+    }
+}
+
+static enum seq_take seq_take_snowflake(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want,
+                                        uint64_t *got, enum seq_take_mode mode)
+{
+    enum seq_take result = SEQ_WAIT;
+    struct lease_now ln;
+    uint64_t n = 0, behind = 0;
+    uint32_t retry = 0;
+    bool nudge = false;
+
+    seq_lock(s);
+    if (wt->linked)
+        waiter_unlink(s, wt);
+    if (s->deleted) {
+        seq_unlock(s);
+        *got = 0;
+        return SEQ_GONE;
+    }
+    /* The clock is read under the sequence's lock: two workers' readings
+     * then never look like a step back to each other. */
+    lease_now(&ln);
+    if (!ln.usable) {
+        s->sf.wait = SF_WAIT_LEASE;
+        strlcpy_safe(s->sf.why, ln.why, sizeof(s->sf.why));
+        retry = 20;
+    } else if (mode == SEQ_CHECK) {
+        result = SEQ_TAKEN;
+    } else {
+        struct snowflake_clock c = { ln.now_ms, s->def.epoch_ms, ln.worker, ln.floor_ms, ln.reserved_ms };
+        enum snowflake_result r = snowflake_take(&s->sf.gen, &c, out, want, &n, &behind);
+        if (n > 0) {
+            s->sf.last_id = out[n - 1];
+            s->has_last = true;
+        }
+        s->sf.floor_ms = ln.floor_ms;
+        if (r != SNOWFLAKE_BEHIND && s->sf.behind) {
+            s->sf.behind = false;
+            log_notice("sequence '%s': the clock caught up; snowflake ids flow again", s->def.name);
+        }
+        switch (r) {
+        case SNOWFLAKE_OK:
+            result = SEQ_TAKEN;
+            s->sf.wait = SF_WAIT_NONE;
+            break;
+        case SNOWFLAKE_NEXT_MS:
+            s->sf.wait = SF_WAIT_NEXT_MS;
+            retry = 1;
+            break;
+        case SNOWFLAKE_BEHIND:
+            snowflake_behind(s, behind, ln.floor_ms);
+            s->sf.wait = SF_WAIT_BEHIND;
+            retry = behind < 1 ? 1 : behind > 50 ? 50 : (uint32_t)behind;
+            break;
+        case SNOWFLAKE_RESERVE:
+            s->sf.wait = SF_WAIT_RESERVE;
+            strlcpy_safe(s->sf.why, ln.why, sizeof(s->sf.why));
+            nudge = true;
+            retry = 2;
+            break;
+        case SNOWFLAKE_BEFORE_EPOCH:
+            s->sf.wait = SF_WAIT_EPOCH;
+            retry = 50;
+            break;
+        case SNOWFLAKE_EXHAUSTED:
+            result = SEQ_EXHAUSTED;
+            break;
+        }
+    }
+    s->generated += n;
+    seq_unlock(s);
+    if (nudge)
+        lease_nudge();
+    wt->retry_ms = result == SEQ_WAIT ? retry : 0;
+    *got = n;
+    return result;
+}
+
+/* Why a type 5 take waits, as the whole -TRYAGAIN text. Caller holds s->lock. */
+static void snowflake_wait_reason(const struct seq *s, char *buf, size_t len)
+{
+    switch (s->sf.wait) {
+    case SF_WAIT_BEHIND:
+        if (s->sf.gen.last_ms == s->sf.floor_ms)
+            snprintf(buf, len, "clock moved backwards by %" PRIu64 " ms (behind the timestamps reserved "
+                     "for this worker id before; ids of '%s' resume when the clock passes them)",
+                     s->sf.behind_ms, s->def.name);
+        else
+            snprintf(buf, len, "clock moved backwards by %" PRIu64 " ms (ids of '%s' resume when it "
+                     "catches up)", s->sf.behind_ms, s->def.name);
+        break;
+    case SF_WAIT_LEASE:
+        snprintf(buf, len, "no snowflake ids for '%s': %s", s->def.name, s->sf.why);
+        break;
+    case SF_WAIT_RESERVE:
+        snprintf(buf, len, "no snowflake ids for '%s': the store did not extend the timestamp reservation "
+                 "in time%s%s", s->def.name, s->sf.why[0] ? ": " : "", s->sf.why);
+        break;
+    case SF_WAIT_EPOCH:
+        snprintf(buf, len, "no snowflake ids for '%s': the clock is before its epoch (%" PRId64 " ms)",
+                 s->def.name, s->def.epoch_ms);
+        break;
+    default:
+        snprintf(buf, len, "no snowflake ids for '%s' in time", s->def.name);
+        break;
+    }
+}
+
+struct highest_ctx {
+    uint64_t ms;
+};
+
+static void snowflake_highest(struct seq *s, void *arg)
+{
+    struct highest_ctx *ctx = arg;
+    if (s->def.kind != SEQ_SNOWFLAKE)
+        return;
+    seq_lock(s);
+    if (s->has_last && s->sf.gen.last_ms > ctx->ms)
+        ctx->ms = s->sf.gen.last_ms;
+    seq_unlock(s);
+}
+
+uint64_t seq_snowflake_highest_ms(void)
+{
+    struct highest_ctx ctx = { 0 };
+    seq_foreach(snowflake_highest, &ctx);
+    return ctx.ms;
+}
+
 enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
                        enum seq_take_mode mode)
 {
@@ -509,6 +662,9 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
     struct store_job *job = NULL;
     uint64_t n = 0, counter;
 
+    if (s->def.kind == SEQ_SNOWFLAKE)
+        return seq_take_snowflake(s, wt, out, want, got, mode);
+    wt->retry_ms = 0;
     seq_lock(s);
     if (s->deleted) {
         if (wt->linked)
@@ -584,7 +740,9 @@ void seq_set_segment(struct seq *s, uint64_t segment)
 void seq_wait_reason(struct seq *s, char *buf, size_t len)
 {
     seq_lock(s);
-    if (s->last_error[0])
+    if (s->def.kind == SEQ_SNOWFLAKE)
+        snowflake_wait_reason(s, buf, len);
+    else if (s->last_error[0])
         snprintf(buf, len, "the store did not answer: %s", s->last_error);
     else
         snprintf(buf, len, "the store is slow to hand out a new segment");
@@ -597,7 +755,11 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->def = s->def;
     info->sb = s->sb;
     info->has_current = s->has_last;
-    info->current = s->has_last ? seqdef_number(&s->def, &s->perm, s->last_counter) : 0;
+    if (s->def.kind == SEQ_SNOWFLAKE)
+        info->current = s->has_last ? s->sf.last_id : 0;
+    else
+        info->current = s->has_last ? seqdef_number(&s->def, &s->perm, s->last_counter) : 0;
+    info->sf = s->sf;
     info->claim_in_flight = s->claim_in_flight;
     info->generated = s->generated;
     info->wasted = s->wasted;

@@ -23,6 +23,7 @@
 #include "perm.h"
 #include "segment.h"
 #include "seqdef.h"
+#include "snowflake.h"
 
 struct store;
 struct store_pool;
@@ -34,6 +35,27 @@ struct seq_waiter {
     struct seq_waiter *prev, *next;
     int worker_id;
     bool linked;
+    /* Set by seq_take: 0, or (SEQ_WAIT of a type 5 sequence, which waits
+     * for the clock, not for a claim, and is never linked) try again after
+     * this many ms: nothing wakes it. */
+    uint32_t retry_ms;
+};
+
+/* What a type 5 sequence waits for (INFO, -TRYAGAIN's text). */
+enum seq_sf_wait { SF_WAIT_NONE, SF_WAIT_NEXT_MS, SF_WAIT_BEHIND, SF_WAIT_RESERVE, SF_WAIT_LEASE,
+                   SF_WAIT_EPOCH };
+
+/* Type 5's state: no segments; ids from the clock (snowflake.h). */
+struct seq_snowflake {
+    struct snowflake_gen gen;
+    int64_t last_id;                /* the last id handed out, if has_last */
+    int wait;                       /* enum seq_sf_wait: why the last take waited */
+    bool behind;                    /* the clock is behind the last id now */
+    uint64_t behind_ms;             /* by how much, at the last look */
+    uint64_t floor_ms;              /* the floor at the last look (a restart's reservation) */
+    uint64_t backwards;             /* times the clock was found behind (events, not looks) */
+    uint64_t last_jump_ms;          /* the largest lag of the last such event */
+    char why[200];                  /* SF_WAIT_LEASE, SF_WAIT_RESERVE: the lease's reason */
 };
 
 struct seq {
@@ -59,6 +81,7 @@ struct seq {
     char last_error[200];           /* why the last claim failed ("" after success) */
     uint64_t generated, wasted, given_back, claims;
     uint64_t added_ms;              /* when it joined the registry */
+    struct seq_snowflake sf;        /* type 5, under lock */
     struct seq *hnext;              /* registry hash chain */
 };
 
@@ -113,7 +136,11 @@ enum seq_take_mode { SEQ_SOME, SEQ_ALL, SEQ_CHECK };
  * way, and wt is parked on s (its worker is told when the claim lands;
  * any other result leaves wt unlinked);
  * SEQ_EXHAUSTED when the kind has no more numbers; SEQ_GONE when the
- * sequence was deleted. */
+ * sequence was deleted.
+ * Type 5 (snowflake ids) takes no claims: it takes what the clock allows
+ * now in any mode (SEQ_CHECK: nothing, SEQ_TAKEN when ids can be made),
+ * and on SEQ_WAIT sets wt->retry_ms instead of parking wt; *got ids taken
+ * so far are valid whatever the result. */
 enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
                        enum seq_take_mode mode);
 /* Numbers taken for a request that then failed: never served, counted. */
@@ -157,8 +184,13 @@ struct seq_info {
     uint64_t last_claim_ms;          /* mono_ms() when the last claim landed; 0: none yet */
     uint64_t last_claim_latency_us;  /* how long it took from submit, retries included */
     char last_error[200];
+    struct seq_snowflake sf;         /* type 5 */
 };
 void seq_get_info(struct seq *s, struct seq_info *info);
+
+/* The latest Unix ms any type 5 id of this node has (0: none), for the
+ * reservation kept at a graceful stop. */
+uint64_t seq_snowflake_highest_ms(void);
 
 /* Claim latencies of every sequence since start (submit to install,
  * retries included): a copy for /metrics. */

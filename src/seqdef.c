@@ -9,12 +9,13 @@
 #include <string.h>
 
 #include "seqdef.h"
+#include "snowflake.h"
 #include "util.h"
 
 #define SEQ_SEGMENT_MAX 1000000000ULL
 
-#define SEQ_FIELD_LIST "type, length, starting, step, segment, description, auto_disk"
-#define SEQ_KIND_HELP "1 random fixed-length, 2 fixed-length increasing, 3 increasing"
+#define SEQ_FIELD_LIST "type, length, starting, step, segment, description, auto_disk, epoch"
+#define SEQ_KIND_HELP "1 random fixed-length, 2 fixed-length increasing, 3 increasing, 5 snowflake ids"
 
 /* 10^0 .. 10^18: every power a length 1..18 needs. */
 static const uint64_t seqdef_pow10[SEQ_LENGTH_MAX + 1] = {
@@ -27,11 +28,11 @@ static const uint64_t seqdef_pow10[SEQ_LENGTH_MAX + 1] = {
 
 enum seqdef_field {
     FIELD_TYPE, FIELD_LENGTH, FIELD_STARTING, FIELD_STEP, FIELD_SEGMENT,
-    FIELD_DESCRIPTION, FIELD_AUTO_DISK, FIELD_COUNT
+    FIELD_DESCRIPTION, FIELD_AUTO_DISK, FIELD_EPOCH, FIELD_COUNT
 };
 
 static const char *const seqdef_field_names[FIELD_COUNT] = {
-    "type", "length", "starting", "step", "segment", "description", "auto_disk",
+    "type", "length", "starting", "step", "segment", "description", "auto_disk", "epoch",
 };
 
 /* Names for INFO, indexed by enum seq_auto_disk ("default": none given);
@@ -122,14 +123,52 @@ const char *seqdef_kind_name(int kind)
     case SEQ_RANDOM: return "random";
     case SEQ_FIXED: return "fixed";
     case SEQ_INCREASING: return "increasing";
+    case SEQ_SNOWFLAKE: return "snowflake";
     default: return "unknown";
     }
+}
+
+/* Type 5 takes only epoch (and segment, description, auto_disk, which
+ * every kind keeps); epoch belongs to type 5 alone. */
+static int seqdef_snowflake_unwanted(int kind, const bool *has, char *err, size_t errlen)
+{
+    if (kind != SEQ_SNOWFLAKE && has[FIELD_EPOCH]) {
+        snprintf(err, errlen, "only type 5 (snowflake ids) takes an epoch");
+        return -1;
+    }
+    if (kind == SEQ_SNOWFLAKE && (has[FIELD_LENGTH] || has[FIELD_STARTING] || has[FIELD_STEP])) {
+        snprintf(err, errlen, "type 5 takes no %s (its ids are made of time, worker id and sequence; "
+                 "it takes only epoch)",
+                 has[FIELD_LENGTH] ? "length" : has[FIELD_STARTING] ? "starting" : "step");
+        return -1;
+    }
+    return 0;
+}
+
+/* Type 5's epoch: Unix ms, 0..SNOWFLAKE_EPOCH_MAX_MS (default 2020-01-01). */
+static int seqdef_snowflake_epoch(struct seqdef *def, bool has, const char *val, size_t len,
+                                  char *err, size_t errlen)
+{
+    def->epoch_ms = 0;
+    if (def->kind != SEQ_SNOWFLAKE)
+        return 0;
+    def->epoch_ms = SNOWFLAKE_DEFAULT_EPOCH_MS;
+    if (has && (!parse_i64(val, len, &def->epoch_ms) || def->epoch_ms < 0 ||
+                def->epoch_ms > SNOWFLAKE_EPOCH_MAX_MS)) {
+        snprintf(err, errlen, "epoch must be milliseconds since 1970 from 0 to %" PRId64
+                 " (default %" PRId64 ", 2020-01-01T00:00:00Z)", SNOWFLAKE_EPOCH_MAX_MS,
+                 SNOWFLAKE_DEFAULT_EPOCH_MS);
+        return -1;
+    }
+    return 0;
 }
 
 /* Fields a kind does not take: checked before any value is parsed, so the
  * user hears about the field that should not be there at all. */
 static int seqdef_check_unwanted(int kind, const bool *has, char *err, size_t errlen)
 {
+    if (seqdef_snowflake_unwanted(kind, has, err, errlen) < 0)
+        return -1;
     if (kind == SEQ_INCREASING && has[FIELD_LENGTH]) {
         snprintf(err, errlen, "type 3 takes no length (use type 2 for fixed-length numbers)");
         return -1;
@@ -159,6 +198,7 @@ static int seqdef_check_kind(struct seqdef *def, const bool *has, int64_t length
         def->length = (int)length;
         break;
     case SEQ_INCREASING:
+    case SEQ_SNOWFLAKE:
         def->length = 0;
         break;
     }
@@ -175,6 +215,9 @@ static int seqdef_check_kind(struct seqdef *def, const bool *has, int64_t length
                      " (a %d-digit number)", def->length, lo, hi, def->length);
             return -1;
         }
+    } else if (def->kind == SEQ_SNOWFLAKE) {
+        def->starting = 0;
+        def->increment = 1;
     } else if (!has[FIELD_STARTING]) {
         def->starting = 1;
     }
@@ -224,12 +267,13 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
     def->name[namelen] = '\0';
 
     if (!has[FIELD_TYPE]) {
-        snprintf(err, errlen, "type is required: HSET %s type 1|2|3 ... (" SEQ_KIND_HELP ")",
+        snprintf(err, errlen, "type is required: HSET %s type 1|2|3|5 ... (" SEQ_KIND_HELP ")",
                  def->name);
         return -1;
     }
-    if (!parse_i64(val[FIELD_TYPE], vlen[FIELD_TYPE], &type) || type < 1 || type > 3) {
-        snprintf(err, errlen, "type must be 1, 2 or 3 (" SEQ_KIND_HELP ")");
+    if (!parse_i64(val[FIELD_TYPE], vlen[FIELD_TYPE], &type) || type < 1 ||
+        (type > 3 && type != SEQ_SNOWFLAKE)) {
+        snprintf(err, errlen, "type must be 1, 2, 3 or 5 (" SEQ_KIND_HELP ")");
         return -1;
     }
     def->kind = (int)type;
@@ -287,10 +331,35 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
 
     if (seqdef_check_kind(def, has, length, err, errlen) < 0)
         return -1;
+    if (seqdef_snowflake_epoch(def, has[FIELD_EPOCH], val[FIELD_EPOCH], vlen[FIELD_EPOCH], err, errlen) < 0)
+        return -1;
     /* Every kind keeps the key: for type 1 it drives the permutation, for
      * all kinds it tells this definition from a later one of the same name
      * (seqdef_same), so nodes notice a DEL + HSET on a shared table. */
     def->perm_key = key;
+    return 0;
+}
+
+/* A type 5 row: epoch in range, no length; the others have epoch 0. */
+static int seqdef_snowflake_validate(const struct seqdef *def, char *err, size_t errlen)
+{
+    if (def->kind != SEQ_SNOWFLAKE) {
+        if (def->epoch_ms != 0) {
+            snprintf(err, errlen, "kind %d takes no epoch, has %" PRId64 " (set it to 0)", def->kind,
+                     def->epoch_ms);
+            return -1;
+        }
+        return 0;
+    }
+    if (def->length != 0) {
+        snprintf(err, errlen, "kind 5 takes no length, has %d (set it to 0)", def->length);
+        return -1;
+    }
+    if (def->epoch_ms < 0 || def->epoch_ms > SNOWFLAKE_EPOCH_MAX_MS) {
+        snprintf(err, errlen, "kind 5 needs an epoch from 0 to %" PRId64 " (ms since 1970), has %" PRId64,
+                 SNOWFLAKE_EPOCH_MAX_MS, def->epoch_ms);
+        return -1;
+    }
     return 0;
 }
 
@@ -304,16 +373,18 @@ int seqdef_validate(const struct seqdef *def, char *err, size_t errlen)
     }
     if (!seqdef_name_ok(def->name, namelen, err, errlen))
         return -1;
-    if (def->kind < SEQ_RANDOM || def->kind > SEQ_INCREASING) {
-        snprintf(err, errlen, "kind %d is not 1, 2 or 3 (" SEQ_KIND_HELP ")", def->kind);
+    if ((def->kind < SEQ_RANDOM || def->kind > SEQ_INCREASING) && def->kind != SEQ_SNOWFLAKE) {
+        snprintf(err, errlen, "kind %d is not 1, 2, 3 or 5 (" SEQ_KIND_HELP ")", def->kind);
         return -1;
     }
+    if (seqdef_snowflake_validate(def, err, errlen) < 0)
+        return -1;
     if (def->kind == SEQ_INCREASING && def->length != 0) {
         snprintf(err, errlen, "kind 3 takes no length, has %d (set it to 0, or use "
                  "kind 2 for fixed-length numbers)", def->length);
         return -1;
     }
-    if (def->kind != SEQ_INCREASING && !seqdef_length_ok(def->length)) {
+    if ((def->kind == SEQ_RANDOM || def->kind == SEQ_FIXED) && !seqdef_length_ok(def->length)) {
         snprintf(err, errlen, "kind %d needs length 1..%d, has %d",
                  def->kind, SEQ_LENGTH_MAX, def->length);
         return -1;
@@ -367,6 +438,8 @@ uint64_t seqdef_limit(const struct seqdef *def)
             return 0;
         span = (uint64_t)INT64_MAX - (uint64_t)def->starting;
         break;
+    case SEQ_SNOWFLAKE:
+        return 0;                        /* takes no counters (seq.c's own path) */
     default:
         return 0;
     }
@@ -393,5 +466,5 @@ bool seqdef_same(const struct seqdef *a, const struct seqdef *b)
 {
     return strcmp(a->name, b->name) == 0 && a->kind == b->kind && a->length == b->length &&
            a->starting == b->starting && a->increment == b->increment &&
-           a->perm_key == b->perm_key;
+           a->perm_key == b->perm_key && a->epoch_ms == b->epoch_ms;
 }

@@ -10,6 +10,8 @@
  *   type 1 (random-looking, fixed length):
  *                          number = 10^(length-1) + perm(counter), for
  *                          counter < 9 * 10^(length-1)
+ *   type 5 (snowflake):    no counters: 64-bit ids of time, worker and
+ *                          sequence (snowflake.h), `epoch` their time 0
  * A Leaf-shaped row (only biz_tag, max_id, step) has kind 3, starting 0,
  * increment 1: its first number is its max_id.
  */
@@ -26,7 +28,7 @@
 #define SEQ_DESC_MAX 256
 #define SEQ_LENGTH_MAX 18
 
-enum seq_kind { SEQ_RANDOM = 1, SEQ_FIXED = 2, SEQ_INCREASING = 3 };
+enum seq_kind { SEQ_RANDOM = 1, SEQ_FIXED = 2, SEQ_INCREASING = 3, SEQ_SNOWFLAKE = 5 };
 
 /* Number Dispenser's auto_disk values, accepted on HSET and kept for INFO.
  * See README "auto_disk" for how each maps onto seqd's behaviour. */
@@ -49,6 +51,7 @@ struct seqdef {
     uint64_t perm_key;         /* type 1: the permutation's key; every kind: tells
                                   this definition from a later one of the same name */
     int auto_disk;             /* enum seq_auto_disk */
+    int64_t epoch_ms;          /* type 5: Unix ms of the ids' time 0; 0 for the others */
     char description[SEQ_DESC_MAX + 1];
 };
 

@@ -55,6 +55,35 @@ struct claim {
 
 typedef void store_list_fn(const struct seqdef *def, void *arg);
 
+/* Type 5's worker id and timestamp reservation (lease.c drives them).
+ *  - LEASE_ACQUIRE: take a worker id (file/memory: worker_id as given;
+ *    mysql: the lowest free or expired one ≡ id_offset mod id_step, in
+ *    one transaction) and record reserve_ms as the highest Unix ms its ids
+ *    may have. floor_ms is the reservation found: what an earlier run (or
+ *    holder) of the id may have used, so ids must be later.
+ *  - LEASE_RENEW: extend the lease (mysql) and the reservation to
+ *    reserve_ms (never lowered); STORE_STALE when the lease is no longer
+ *    this node's (fenced by the generation): stop issuing.
+ *  - LEASE_RELEASE (graceful stop): reserve_ms is the highest ms used;
+ *    the reservation is cut down to it and the lease given up.
+ * A store with no room (every id leased) answers STORE_UNAVAILABLE with
+ * exhausted set. */
+enum store_lease_op { LEASE_ACQUIRE, LEASE_RENEW, LEASE_RELEASE };
+
+struct worker_lease {
+    int op;                           /* enum store_lease_op */
+    int worker_id;                    /* in: config (file/memory), held (RENEW/RELEASE); out: ACQUIRE's */
+    int id_step, id_offset;           /* ACQUIRE on mysql: worker ids ≡ id_offset (mod id_step) */
+    uint64_t generation;              /* in: held (RENEW/RELEASE); out: ACQUIRE's fencing generation */
+    uint64_t reserve_ms;              /* in: see above */
+    uint64_t ttl_ms;                  /* mysql: the lease's length, from the DB's clock */
+    uint64_t skew_ms;                 /* mysql: a lease is taken over only this long after its expiry */
+    char holder[128];                 /* who holds it, for operators ("host:port pid N") */
+    uint64_t floor_ms;                /* out (ACQUIRE): the reservation found */
+    uint64_t reserved_ms;             /* out (ACQUIRE, RENEW): the reservation now recorded */
+    bool exhausted;                   /* out: every allowed worker id is leased */
+};
+
 struct store;
 
 struct store_ops {
@@ -78,6 +107,8 @@ struct store_ops {
                   char *err, size_t errlen);
     int (*list)(struct store *st, void *sess, store_list_fn *each, void *arg,
                 char *err, size_t errlen);
+    /* Type 5's worker lease and reservation (struct worker_lease). */
+    int (*worker_lease)(struct store *st, void *sess, struct worker_lease *lease, char *err, size_t errlen);
 };
 
 struct store {

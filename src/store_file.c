@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "store_reserve.h"
 #include "store_table.h"
 #include "util.h"
 
@@ -65,6 +66,8 @@ struct file_store {
     int lock_fd;                      /* DIR/LOCK, flock()ed */
     int seq_fd;                       /* DIR/seq, for *at() calls and fsync */
     struct store_table table;         /* every sequence, max_id as on disk */
+    struct store_reserve reserve;     /* type 5: DIR/snowflake */
+    bool reserve_open;
 };
 
 /* What a durable write achieved. */
@@ -135,7 +138,7 @@ static bool str_ends_with(const char *s, const char *suffix)
  * free with cJSON_free, or NULL when cJSON ran out of memory. */
 static char *file_render(const struct seqdef *def, uint64_t max_id)
 {
-    char starting[24], increment[24], segment[24], perm_key[24], max[24];
+    char starting[24], increment[24], segment[24], perm_key[24], max[24], epoch[24];
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     bool ok;
@@ -147,6 +150,7 @@ static char *file_render(const struct seqdef *def, uint64_t max_id)
     snprintf(segment, sizeof(segment), "%" PRIu64, def->segment);
     snprintf(perm_key, sizeof(perm_key), "%" PRIu64, def->perm_key);
     snprintf(max, sizeof(max), "%" PRIu64, max_id);
+    snprintf(epoch, sizeof(epoch), "%" PRId64, def->epoch_ms);
     ok = cJSON_AddNumberToObject(o, "format", FILE_FORMAT) != NULL &&
          cJSON_AddStringToObject(o, "name", def->name) != NULL &&
          cJSON_AddNumberToObject(o, "kind", def->kind) != NULL &&
@@ -157,7 +161,8 @@ static char *file_render(const struct seqdef *def, uint64_t max_id)
          cJSON_AddStringToObject(o, "perm_key", perm_key) != NULL &&
          cJSON_AddNumberToObject(o, "auto_disk", def->auto_disk) != NULL &&
          cJSON_AddStringToObject(o, "description", def->description) != NULL &&
-         cJSON_AddStringToObject(o, "max_id", max) != NULL;
+         cJSON_AddStringToObject(o, "max_id", max) != NULL &&
+         (def->kind != SEQ_SNOWFLAKE || cJSON_AddStringToObject(o, "epoch", epoch) != NULL);
     if (ok)
         text = cJSON_Print(o);
     cJSON_Delete(o);
@@ -166,7 +171,7 @@ static char *file_render(const struct seqdef *def, uint64_t max_id)
 
 static const char *const file_keys[] = {
     "format", "name", "kind", "length", "starting", "increment", "segment",
-    "perm_key", "auto_disk", "description", "max_id",
+    "perm_key", "auto_disk", "description", "max_id", "epoch",
 };
 
 /* A small int field: a JSON number with no fraction, in [min, max]. */
@@ -303,6 +308,12 @@ static int file_parse(const char *text, size_t len, struct seqdef *def, uint64_t
                  whylen) != 0 ||
         json_int64(o, "max_id", false, max_id, why, whylen) != 0)
         goto out;
+    /* Written for type 5 only; a file without it has epoch 0. */
+    if (cJSON_GetObjectItemCaseSensitive(o, "epoch") != NULL) {
+        if (json_int64(o, "epoch", true, &u, why, whylen) != 0)
+            goto out;
+        def->epoch_ms = (int64_t)u;
+    }
     if (seqdef_validate(def, why, whylen) != 0)
         goto out;
     rc = 0;
@@ -606,6 +617,8 @@ out:
 static void file_free(struct file_store *fs)
 {
     store_table_free(&fs->table);
+    if (fs->reserve_open)
+        store_reserve_close(&fs->reserve);
     if (fs->seq_fd >= 0)
         close(fs->seq_fd);
     /* Closing the last fd of LOCK releases the flock. */
@@ -659,6 +672,9 @@ static int file_open(struct store *st, const struct config *cfg, char *err, size
         goto fail;
     }
     if (file_load(fs, err, errlen) != 0)
+        goto fail;
+    fs->reserve_open = true;
+    if (store_reserve_open(&fs->reserve, fs->dir, err, errlen) != 0)
         goto fail;
     close(dir_fd);
     st->priv = fs;
@@ -878,6 +894,13 @@ static int file_list(struct store *st, void *sess, store_list_fn *each, void *ar
     return STORE_OK;
 }
 
+static int file_worker_lease(struct store *st, void *sess, struct worker_lease *lease, char *err,
+                             size_t errlen)
+{
+    struct file_store *fs = st->priv;
+    return store_reserve_lease(&fs->reserve, lease, err, errlen);
+}
+
 const struct store_ops store_file_ops = {
     .name = "file",
     .shared = false,
@@ -891,4 +914,5 @@ const struct store_ops store_file_ops = {
     .drop = file_drop,
     .lookup = file_lookup,
     .list = file_list,
+    .worker_lease = file_worker_lease,
 };

@@ -11,12 +11,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "store_reserve.h"
 #include "store_table.h"
 #include "util.h"
 
 struct mem_store {
     pthread_mutex_t lock;
     struct store_table table;
+    struct store_reserve reserve;     /* type 5: in memory only */
 };
 
 static int mem_open(struct store *st, const struct config *cfg, char *err, size_t errlen)
@@ -25,6 +27,7 @@ static int mem_open(struct store *st, const struct config *cfg, char *err, size_
 
     pthread_mutex_init(&m->lock, NULL);
     store_table_init(&m->table);
+    store_reserve_open(&m->reserve, NULL, err, errlen);
     st->priv = m;
     return 0;
 }
@@ -36,6 +39,7 @@ static void mem_close(struct store *st)
     if (m == NULL)
         return;
     store_table_free(&m->table);
+    store_reserve_close(&m->reserve);
     pthread_mutex_destroy(&m->lock);
     free(m);
     st->priv = NULL;
@@ -128,6 +132,13 @@ static int mem_list(struct store *st, void *sess, store_list_fn *each, void *arg
     return STORE_OK;
 }
 
+static int mem_worker_lease(struct store *st, void *sess, struct worker_lease *lease, char *err,
+                            size_t errlen)
+{
+    struct mem_store *m = st->priv;
+    return store_reserve_lease(&m->reserve, lease, err, errlen);
+}
+
 const struct store_ops store_memory_ops = {
     .name = "memory",
     .shared = false,
@@ -141,4 +152,5 @@ const struct store_ops store_memory_ops = {
     .drop = mem_drop,
     .lookup = mem_lookup,
     .list = mem_list,
+    .worker_lease = mem_worker_lease,
 };

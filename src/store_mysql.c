@@ -1108,6 +1108,12 @@ static void my_session_close(struct store *st, void *sess)
     mysql_thread_end();
 }
 
+static int my_worker_lease(struct store *st, void *sess, struct worker_lease *lease, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "not yet");
+    return STORE_ERROR;
+}
+
 const struct store_ops store_mysql_ops = {
     .name = "mysql",
     .shared = true,
@@ -1121,4 +1127,5 @@ const struct store_ops store_mysql_ops = {
     .drop = my_drop,
     .lookup = my_lookup,
     .list = my_list,
+    .worker_lease = my_worker_lease,
 };

@@ -65,6 +65,9 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
     case JOB_GIVE_BACK:
         job->status = ops->give_back(st, sess, job->name, job->from, job->to, job->err, sizeof(job->err));
         break;
+    case JOB_LEASE:
+        job->status = ops->worker_lease(st, sess, &job->lease, job->err, sizeof(job->err));
+        break;
     case JOB_LIST:
         job->ndefs = 0;
         job->status = ops->list(st, sess, list_append, job, job->err, sizeof(job->err));

@@ -14,7 +14,7 @@
 
 #include "store.h"
 
-enum job_kind { JOB_CLAIM, JOB_CREATE, JOB_DROP, JOB_LOOKUP, JOB_LIST, JOB_GIVE_BACK };
+enum job_kind { JOB_CLAIM, JOB_CREATE, JOB_DROP, JOB_LOOKUP, JOB_LIST, JOB_GIVE_BACK, JOB_LEASE };
 
 struct store_job;
 typedef void job_done_fn(struct store_job *job);
@@ -27,6 +27,7 @@ struct store_job {
     struct seqdef def;            /* JOB_CREATE, JOB_CLAIM (the one served): in; JOB_LOOKUP: out */
     struct claim claim;           /* JOB_CLAIM: out */
     struct seqdef *defs;          /* JOB_LIST: out, xmalloc'ed, the done callback frees */
+    struct worker_lease lease;    /* JOB_LEASE: in and out */
     size_t ndefs, capdefs;
     int status;                   /* enum store_status, set before done */
     char err[256];

@@ -103,19 +103,19 @@ static const struct bad_case {
     { "type", "wrong number of arguments for 'hset' command" },
     { "type 3 length", "wrong number of arguments for 'hset' command" },
     { "color red type 3", "unknown field 'color' (fields: type, length, starting, step, "
-      "segment, description, auto_disk)" },
+      "segment, description, auto_disk, epoch)" },
     { "type 3 incr 2", "unknown field 'incr' (fields: type, length, starting, step, "
-      "segment, description, auto_disk)" },
-    { "length 5", "type is required: HSET seq type 1|2|3 ... (1 random fixed-length, "
-      "2 fixed-length increasing, 3 increasing)" },
-    { "type 4", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing)" },
-    { "type 0", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing)" },
-    { "type x", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing)" },
-    { "type 03", "type must be 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing)" },
+      "segment, description, auto_disk, epoch)" },
+    { "length 5", "type is required: HSET seq type 1|2|3|5 ... (1 random fixed-length, "
+      "2 fixed-length increasing, 3 increasing, 5 snowflake ids)" },
+    { "type 4", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 5 snowflake ids)" },
+    { "type 0", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 5 snowflake ids)" },
+    { "type x", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 5 snowflake ids)" },
+    { "type 03", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 5 snowflake ids)" },
     { "type 2", "type 2 needs length 1..18 (the number of digits)" },
     { "type 2 length 0", "type 2 needs length 1..18 (the number of digits)" },
     { "type 2 length 19", "type 2 needs length 1..18 (the number of digits)" },
@@ -311,8 +311,8 @@ START_TEST(test_seqdef_validate_rejects_broken_store_rows)
 
     d = good_def(SEQ_INCREASING); d.kind = 0;
     ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "kind 0 is not 1, 2 or 3 (1 random fixed-length, 2 fixed-length "
-                     "increasing, 3 increasing)");
+    ck_assert_str_eq(err, "kind 0 is not 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
+                     "increasing, 3 increasing, 5 snowflake ids)");
     d = good_def(SEQ_INCREASING); d.kind = 4;
     ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
     d = good_def(SEQ_FIXED); d.length = 0;
