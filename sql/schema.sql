@@ -37,5 +37,28 @@ CREATE TABLE IF NOT EXISTS `seqd_segments` (
                   COMMENT 'kind 1: permutation key, the same on every node',
     `auto_disk`   VARCHAR(16) NOT NULL DEFAULT ''
                   COMMENT 'Number Dispenser auto_disk value, kept for INFO',
+    `epoch`       BIGINT NOT NULL DEFAULT 0
+                  COMMENT 'kind 5 (snowflake ids): Unix ms of the ids'' time 0; 0 for the others',
     PRIMARY KEY (`biz_tag`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Type 5 (snowflake ids): the worker ids nodes lease, one row per id in
+-- use (rows are made as ids are first leased). Times are the database's
+-- clock in Unix ms (lease_until_ms); reserved_ms is the node's clock: the
+-- highest timestamp any id of this worker id may have, reserved ahead of
+-- time, so a later holder (or a restart) makes only later ids.
+-- A lease is taken over only 2000 ms after lease_until_ms (clock skew).
+CREATE TABLE IF NOT EXISTS `seqd_workers` (
+    `worker_id`      SMALLINT UNSIGNED NOT NULL
+                     COMMENT '0..1023, the 10 worker bits of a snowflake id',
+    `holder`         VARCHAR(255) NOT NULL DEFAULT ''
+                     COMMENT 'the node that leased it: host:port pid N',
+    `generation`     BIGINT UNSIGNED NOT NULL DEFAULT 0
+                     COMMENT 'fencing: +1 at every lease; a renewal names the one it holds',
+    `lease_until_ms` BIGINT UNSIGNED NOT NULL DEFAULT 0
+                     COMMENT 'the lease ends (database clock, Unix ms); 0: free',
+    `reserved_ms`    BIGINT UNSIGNED NOT NULL DEFAULT 0
+                     COMMENT 'highest timestamp (Unix ms) its ids may have',
+    `update_time`    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    PRIMARY KEY (`worker_id`)
+) ENGINE=InnoDB;

@@ -39,6 +39,7 @@ ALTER TABLE `id_segments`
     ADD COLUMN `starting`  BIGINT NOT NULL DEFAULT 1,
     ADD COLUMN `increment` BIGINT NOT NULL DEFAULT 1,
     ADD COLUMN `perm_key`  BIGINT UNSIGNED NOT NULL DEFAULT 0,
-    ADD COLUMN `auto_disk` VARCHAR(16) NOT NULL DEFAULT '';
+    ADD COLUMN `auto_disk` VARCHAR(16) NOT NULL DEFAULT '',
+    ADD COLUMN `epoch`     BIGINT NOT NULL DEFAULT 0;
 
 UPDATE `id_segments` SET `max_id` = `max_id` + `step`;

@@ -33,6 +33,7 @@
 #include <mysqld_error.h>
 
 #include "log.h"
+#include "snowflake.h"
 #include "store_mysql_logic.h"
 #include "util.h"
 
@@ -486,6 +487,7 @@ static void bind_row(struct row_binds *rb, struct sml_row *row, int ncols)
         case SML_COL_LENGTH:    b->buffer = &row->length; break;
         case SML_COL_STARTING:  b->buffer = &row->starting; break;
         case SML_COL_INCREMENT: b->buffer = &row->increment; break;
+        case SML_COL_EPOCH:     b->buffer = &row->epoch; break;
         case SML_COL_PERM_KEY:
             b->buffer = &row->perm_key;
             b->is_unsigned = 1;
@@ -717,7 +719,7 @@ static int create_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     MYSQL_BIND param[SML_COL_COUNT];
     unsigned long lens[SML_COL_COUNT];
     int64_t max_id = 0, step = (int64_t)def->segment, kind = def->kind, length = def->length;
-    int64_t starting = def->starting, increment = def->increment;
+    int64_t starting = def->starting, increment = def->increment, epoch = def->epoch_ms;
     uint64_t perm_key = def->perm_key;
     const char *auto_disk = sml_auto_disk_text(def->auto_disk);
     char what[SEQ_NAME_MAX + 32];
@@ -740,6 +742,7 @@ static int create_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
         case SML_COL_INCREMENT:   bind_i64(&param[i], &increment); break;
         case SML_COL_PERM_KEY:    bind_u64(&param[i], &perm_key); break;
         case SML_COL_AUTO_DISK:   bind_str(&param[i], auto_disk, &lens[i]); break;
+        case SML_COL_EPOCH:       bind_i64(&param[i], &epoch); break;
         case SML_COL_COUNT:       break;
         }
     }
@@ -1108,10 +1111,154 @@ static void my_session_close(struct store *st, void *sess)
     mysql_thread_end();
 }
 
+/* ---- type 5's worker leases (seqd_workers) -------------------------------- */
+
+/* The table is fixed (sql/schema.sql); its times are the DB's clock in ms,
+ * so nodes' clocks never decide whose lease has run out. */
+#define WORKERS_TABLE "seqd_workers"
+#define DB_NOW_MS "CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED)"
+
+static int lease_query(struct mysql_sess *s, const char *sql, const char *what, char *err, size_t errlen)
+{
+    if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
+        return sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
+    return STORE_OK;
+}
+
+static int lease_commit(struct mysql_sess *s, const char *what, char *err, size_t errlen)
+{
+    if (mysql_commit(s->conn) != 0) {
+        sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
+        return STORE_UNKNOWN;
+    }
+    return STORE_OK;
+}
+
+/* ACQUIRE in one transaction: lock every allowed row, take the lowest id
+ * that has no row or whose lease ended skew_ms ago by the DB's clock. */
+static int lease_acquire_op(struct mysql_sess *s, struct worker_lease *l, char *err, size_t errlen)
+{
+    const char *what = "worker lease";
+    char sql[1024], holder[2 * sizeof(l->holder) + 1];
+    static bool taken[SNOWFLAKE_WORKERS];
+    static uint64_t gen[SNOWFLAKE_WORKERS], until[SNOWFLAKE_WORKERS], reserved[SNOWFLAKE_WORKERS];
+    static bool exists[SNOWFLAKE_WORKERS];
+    static pthread_mutex_t scratch = PTHREAD_MUTEX_INITIALIZER;
+    int rc;
+
+    mysql_real_escape_string(s->conn, holder, l->holder, strlen(l->holder));
+    snprintf(sql, sizeof(sql), "SELECT " DB_NOW_MS ", worker_id, generation, lease_until_ms, reserved_ms FROM "
+             WORKERS_TABLE " WHERE worker_id %% %d = %d ORDER BY worker_id FOR UPDATE", l->id_step, l->id_offset);
+    if ((rc = lease_query(s, sql, what, err, errlen)) != STORE_OK)
+        return rc;
+    MYSQL_RES *res = mysql_store_result(s->conn);
+    if (res == NULL)
+        return sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
+    pthread_mutex_lock(&scratch);
+    memset(exists, 0, sizeof(exists));
+    memset(taken, 0, sizeof(taken));
+    uint64_t db_now = 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        uint64_t w = strtoull(row[1], NULL, 10);
+        db_now = strtoull(row[0], NULL, 10);
+        if (w >= SNOWFLAKE_WORKERS)
+            continue;
+        exists[w] = true;
+        gen[w] = strtoull(row[2], NULL, 10);
+        until[w] = strtoull(row[3], NULL, 10);
+        reserved[w] = strtoull(row[4], NULL, 10);
+    }
+    mysql_free_result(res);
+    if (db_now == 0) {                      /* no rows: ask the clock alone */
+        MYSQL_RES *r2 = NULL;
+        if (mysql_real_query(s->conn, "SELECT " DB_NOW_MS, strlen("SELECT " DB_NOW_MS)) != 0 ||
+            (r2 = mysql_store_result(s->conn)) == NULL || (row = mysql_fetch_row(r2)) == NULL) {
+            if (r2)
+                mysql_free_result(r2);
+            pthread_mutex_unlock(&scratch);
+            return sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
+        }
+        db_now = strtoull(row[0], NULL, 10);
+        mysql_free_result(r2);
+    }
+    int w = -1;
+    for (int i = 0; w < 0; i++) {
+        int cand = snowflake_worker_nth(l->id_step, l->id_offset, i);
+        if (cand < 0)
+            break;
+        if (!exists[cand] || until[cand] + l->skew_ms < db_now)
+            w = cand;
+    }
+    uint64_t floor = w >= 0 && exists[w] ? reserved[w] : 0;
+    uint64_t generation = w >= 0 && exists[w] ? gen[w] + 1 : 1;
+    bool insert = w >= 0 && !exists[w];
+    pthread_mutex_unlock(&scratch);
+    if (w < 0) {
+        sess_end_quietly(s);
+        l->exhausted = true;
+        snprintf(err, errlen, "every worker id is leased");
+        return STORE_UNAVAILABLE;
+    }
+    uint64_t reserve = l->reserve_ms > floor ? l->reserve_ms : floor;
+    if (insert)
+        snprintf(sql, sizeof(sql), "INSERT INTO " WORKERS_TABLE " (worker_id, holder, generation, lease_until_ms, "
+                 "reserved_ms) VALUES (%d, '%s', %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")", w, holder, generation,
+                 db_now + l->ttl_ms, reserve);
+    else
+        snprintf(sql, sizeof(sql), "UPDATE " WORKERS_TABLE " SET holder = '%s', generation = %" PRIu64
+                 ", lease_until_ms = %" PRIu64 ", reserved_ms = %" PRIu64 " WHERE worker_id = %d", holder,
+                 generation, db_now + l->ttl_ms, reserve, w);
+    if ((rc = lease_query(s, sql, what, err, errlen)) != STORE_OK)
+        return rc == STORE_EXISTS ? STORE_UNAVAILABLE : rc;    /* another node inserted it first: retry */
+    if ((rc = lease_commit(s, what, err, errlen)) != STORE_OK)
+        return STORE_UNAVAILABLE;           /* unknown: the lease may be ours; it expires unused */
+    l->worker_id = w;
+    l->generation = generation;
+    l->floor_ms = floor;
+    l->reserved_ms = reserve;
+    return STORE_OK;
+}
+
+/* RENEW: only a lease still ours (generation) and not expired. RELEASE:
+ * the reservation cut to what was used, the lease ended. */
+static int lease_update_op(struct mysql_sess *s, struct worker_lease *l, char *err, size_t errlen)
+{
+    const char *what = l->op == LEASE_RENEW ? "worker lease renewal" : "worker lease release";
+    char sql[512];
+    int rc;
+
+    if (l->op == LEASE_RENEW)
+        snprintf(sql, sizeof(sql), "UPDATE " WORKERS_TABLE " SET lease_until_ms = " DB_NOW_MS " + %" PRIu64
+                 ", reserved_ms = GREATEST(reserved_ms, %" PRIu64 ") WHERE worker_id = %d AND generation = %"
+                 PRIu64 " AND lease_until_ms >= " DB_NOW_MS, l->ttl_ms, l->reserve_ms, l->worker_id, l->generation);
+    else
+        snprintf(sql, sizeof(sql), "UPDATE " WORKERS_TABLE " SET lease_until_ms = 0, reserved_ms = %" PRIu64
+                 " WHERE worker_id = %d AND generation = %" PRIu64, l->reserve_ms, l->worker_id, l->generation);
+    if ((rc = lease_query(s, sql, what, err, errlen)) != STORE_OK)
+        return rc;
+    my_ulonglong changed = mysql_affected_rows(s->conn);
+    if ((rc = lease_commit(s, what, err, errlen)) != STORE_OK)
+        return rc;
+    l->reserved_ms = l->reserve_ms;
+    return changed == 1 ? STORE_OK : STORE_STALE;
+}
+
+static int lease_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    struct worker_lease *l = arg;
+    return l->op == LEASE_ACQUIRE ? lease_acquire_op(s, l, err, errlen) : lease_update_op(s, l, err, errlen);
+}
+
 static int my_worker_lease(struct store *st, void *sess, struct worker_lease *lease, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "not yet");
-    return STORE_ERROR;
+    struct mysql_sess *s = sess;
+    if (s == NULL) {
+        snprintf(err, errlen, "no session");
+        return STORE_UNAVAILABLE;
+    }
+    lease->exhausted = false;
+    return sess_run(s, lease_op, lease, err, errlen);
 }
 
 const struct store_ops store_mysql_ops = {

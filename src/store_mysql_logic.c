@@ -18,7 +18,7 @@
 
 static const char *const sml_col_names[SML_COL_COUNT] = {
     "biz_tag", "max_id", "step", "description",
-    "kind", "length", "starting", "increment", "perm_key", "auto_disk",
+    "kind", "length", "starting", "increment", "perm_key", "auto_disk", "epoch",
 };
 
 const char *sml_col_name(enum sml_col col)
@@ -425,8 +425,8 @@ int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
         def->auto_disk = AUTO_DISK_DEFAULT;
     } else {
         size_t adlen = row->len[SML_COL_AUTO_DISK];
-        if (row->kind < SEQ_RANDOM || row->kind > SEQ_INCREASING) {
-            snprintf(err, errlen, "row '%s': kind %" PRId64 " is not 1, 2 or 3", shown, row->kind);
+        if ((row->kind < SEQ_RANDOM || row->kind > SEQ_INCREASING) && row->kind != SEQ_SNOWFLAKE) {
+            snprintf(err, errlen, "row '%s': kind %" PRId64 " is not 1, 2, 3 or 5", shown, row->kind);
             return -1;
         }
         if (row->length < 0 || row->length > SEQ_LENGTH_MAX) {
@@ -439,6 +439,7 @@ int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
         def->starting = row->starting;
         def->increment = row->increment;
         def->perm_key = row->perm_key;
+        def->epoch_ms = row->epoch;
         if (adlen == 0) {
             def->auto_disk = AUTO_DISK_DEFAULT;
         } else {
@@ -507,7 +508,7 @@ uint64_t sml_row_hash(const struct sml_row *row)
 {
     const int64_t nums[] = { row->max_id, row->step, row->kind, row->length, row->starting,
                              row->increment, (int64_t)(row->perm_key & INT64_MAX),
-                             (int64_t)(row->perm_key >> 63) };
+                             (int64_t)(row->perm_key >> 63), row->epoch };
     uint64_t h = UINT64_C(14695981039346656037);
 
     h = sml_fnv(h, row->name, sml_str_len(row, SML_COL_NAME, sizeof(row->name)));

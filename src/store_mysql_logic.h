@@ -87,7 +87,7 @@ enum sml_col {
     SML_COL_NAME, SML_COL_MAX_ID, SML_COL_STEP, SML_COL_DESCRIPTION,
     /* seqd's own columns, after Leaf's: */
     SML_COL_KIND, SML_COL_LENGTH, SML_COL_STARTING, SML_COL_INCREMENT,
-    SML_COL_PERM_KEY, SML_COL_AUTO_DISK,
+    SML_COL_PERM_KEY, SML_COL_AUTO_DISK, SML_COL_EPOCH,
     SML_COL_COUNT
 };
 #define SML_COL_FIRST_SEQD SML_COL_KIND
@@ -215,6 +215,7 @@ struct sml_row {
     int64_t kind, length, starting, increment;
     uint64_t perm_key;
     char auto_disk[SML_AUTO_DISK_BUF];
+    int64_t epoch;                      /* kind 5's epoch (Unix ms) */
     unsigned long len[SML_COL_COUNT];   /* string columns' lengths */
     bool null[SML_COL_COUNT];
     bool out_of_range[SML_COL_COUNT];   /* a number did not fit its C type */

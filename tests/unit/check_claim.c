@@ -37,7 +37,7 @@ START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
     ck_assert_int_eq(sml_build_sql(&sql, "seqd_segments", &SEQD_SHAPE, err, sizeof(err)), 0);
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
-                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
+                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
                      "WHERE `biz_tag` = ? FOR UPDATE");
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE],
                      "UPDATE `seqd_segments` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
@@ -45,16 +45,16 @@ START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
                      "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ?");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
-                     "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                     "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`, `epoch`) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     ck_assert_str_eq(sql.text[SML_SQL_DELETE], "DELETE FROM `seqd_segments` WHERE `biz_tag` = ?");
     ck_assert_str_eq(sql.text[SML_SQL_LOOKUP],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
-                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
+                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
                      "WHERE `biz_tag` = ?");
     ck_assert_str_eq(sql.text[SML_SQL_LIST],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
-                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
+                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
                      "ORDER BY `biz_tag`");
     ck_assert_int_eq(sql.nselect, SML_COL_COUNT);
     ck_assert_int_eq(sql.ninsert, SML_COL_COUNT);
@@ -140,11 +140,11 @@ END_TEST
 START_TEST(shape_of_seqd_table_in_any_case_and_order)
 {
     const char *cols[] = { "AUTO_DISK", "perm_key", "Increment", "starting", "length", "kind",
-                           "update_time", "description", "step", "max_id", "BIZ_TAG", "extra" };
+                           "update_time", "description", "step", "max_id", "BIZ_TAG", "extra", "Epoch" };
     struct sml_shape shape;
     char err[256];
 
-    ck_assert_int_eq(sml_shape_from_columns(cols, 12, &shape, err, sizeof(err)), 0);
+    ck_assert_int_eq(sml_shape_from_columns(cols, 13, &shape, err, sizeof(err)), 0);
     ck_assert(shape.seqd_columns);
     ck_assert(shape.description);
 }
