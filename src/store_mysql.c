@@ -649,7 +649,7 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     return STORE_OK;
 }
 
-static int my_claim(struct store *st, void *sess, const char *name, uint64_t want,
+static int my_claim(struct store *st, void *sess, const char *name, uint64_t want, int64_t period,
                     const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct claim_args a = { name, want, expect, out };
@@ -693,7 +693,7 @@ static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errle
 }
 
 static int my_give_back(struct store *st, void *sess, const char *name, uint64_t from,
-                        uint64_t to, char *err, size_t errlen)
+                        uint64_t to, int64_t period, char *err, size_t errlen)
 {
     struct give_back_args a;
 
