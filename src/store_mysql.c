@@ -766,6 +766,12 @@ static int my_create(struct store *st, void *sess, const struct seqdef *def, cha
 
     if (!s->ms->shape.seqd_columns && sml_leaf_can_hold(def, s->ms->where, err, errlen) < 0)
         return STORE_ERROR;
+    /* Type 4 keeps a period per row: not in this store's table yet. */
+    if (def->kind == SEQ_DATED) {
+        snprintf(err, errlen, "type 4 (dated numbers) is not available on the mysql store yet; use the "
+                 "file store for it");
+        return STORE_ERROR;
+    }
     if (def->segment > INT32_MAX) {
         snprintf(err, errlen, "segment %" PRIu64 " does not fit the table's step column (INT)",
                  def->segment);
