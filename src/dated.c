@@ -12,37 +12,12 @@ struct civil {
     int month, day, yday, hour, minute, second;
 };
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* Days since 1970-01-01 <-> proleptic Gregorian dates (H. Hinnant's). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static struct civil civil_of(int64_t local)
 {
     struct civil c;
-    int64_t days = floor_div(local, 86400), secs = local - days * 86400;
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    c.day = (int)(doy - (153 * mp + 2) / 5 + 1);
-    c.month = (int)(mp < 10 ? mp + 3 : mp - 9);
-    c.year = yoe + era * 400 + (c.month <= 2);
-    c.yday = (int)(days - days_from_civil(c.year, 1, 1));
+    int64_t days = tz_floor_div(local, 86400), secs = local - days * 86400;
+    tz_civil_from_days(days, &c.year, &c.month, &c.day);
+    c.yday = (int)(days - tz_days_from_civil(c.year, 1, 1));
     c.hour = (int)(secs / 3600);
     c.minute = (int)(secs / 60 % 60);
     c.second = (int)(secs % 60);
@@ -125,15 +100,15 @@ int64_t dated_period_of(enum dated_unit unit, int64_t local)
 
     switch (unit) {
     case DATED_HOUR:
-        return floor_div(local, 3600) * 3600;
+        return tz_floor_div(local, 3600) * 3600;
     case DATED_DAY:
-        return floor_div(local, 86400) * 86400;
+        return tz_floor_div(local, 86400) * 86400;
     case DATED_MONTH:
         c = civil_of(local);
-        return days_from_civil(c.year, c.month, 1) * 86400;
+        return tz_days_from_civil(c.year, c.month, 1) * 86400;
     case DATED_YEAR:
         c = civil_of(local);
-        return days_from_civil(c.year, 1, 1) * 86400;
+        return tz_days_from_civil(c.year, 1, 1) * 86400;
     default:
         return local;
     }
@@ -150,11 +125,11 @@ int64_t dated_period_next(enum dated_unit unit, int64_t key)
         return key + 86400;
     case DATED_MONTH:
         c = civil_of(key);
-        return c.month == 12 ? days_from_civil(c.year + 1, 1, 1) * 86400
-                             : days_from_civil(c.year, c.month + 1, 1) * 86400;
+        return c.month == 12 ? tz_days_from_civil(c.year + 1, 1, 1) * 86400
+                             : tz_days_from_civil(c.year, c.month + 1, 1) * 86400;
     case DATED_YEAR:
         c = civil_of(key);
-        return days_from_civil(c.year + 1, 1, 1) * 86400;
+        return tz_days_from_civil(c.year + 1, 1, 1) * 86400;
     default:
         return key + 1;
     }

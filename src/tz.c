@@ -41,7 +41,7 @@ struct tz {
 /* ---- civil dates ------------------------------------------------------- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t tz_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -51,22 +51,31 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+void tz_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
 {
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t year_of_days(int64_t z)
-{
-    z += 719468;
+    int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     int64_t mp = (5 * doy + 2) / 153;
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    return yoe + era * 400 + (m <= 2);
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+int64_t tz_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t year_of_days(int64_t days)
+{
+    int64_t y;
+    int m, d;
+    tz_civil_from_days(days, &y, &m, &d);
+    return y;
 }
 
 static bool is_leap(int64_t y)
@@ -196,11 +205,11 @@ static int64_t rule_local(const struct tz_date *dt, int64_t y)
     int64_t day;
 
     if (dt->kind == 'J') {
-        day = days_from_civil(y, 1, 1) + dt->n - 1 + (is_leap(y) && dt->n >= 60);
+        day = tz_days_from_civil(y, 1, 1) + dt->n - 1 + (is_leap(y) && dt->n >= 60);
     } else if (dt->kind == 'n') {
-        day = days_from_civil(y, 1, 1) + dt->n;
+        day = tz_days_from_civil(y, 1, 1) + dt->n;
     } else {
-        int64_t first = days_from_civil(y, dt->m, 1);
+        int64_t first = tz_days_from_civil(y, dt->m, 1);
         int wday_first = (int)((first % 7 + 7 + 4) % 7);    /* 1970-01-01 was a Thursday */
         int mday = 1 + (dt->d - wday_first + 7) % 7 + 7 * (dt->w - 1);
         while (mday > month_days(y, dt->m))
@@ -214,7 +223,7 @@ static int32_t rule_offset(const struct tz_rule *r, int64_t t)
 {
     if (!r->has_dst)
         return r->std_off;
-    int64_t y = year_of_days(floor_div(t + r->std_off, 86400));
+    int64_t y = year_of_days(tz_floor_div(t + r->std_off, 86400));
     /* The latest change at or before t among the years around t's (a
      * rule time past 24 h or a southern rule puts a change near another
      * year); before all of them, the state of the end of the year before. */

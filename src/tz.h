@@ -44,6 +44,12 @@ int32_t tz_offset(const struct tz *z, int64_t t);
  * transition; in an overlap, the earlier of the two. */
 int64_t tz_local_to_utc(const struct tz *z, int64_t local);
 
+/* Proleptic Gregorian dates <-> days since 1970-01-01 (one copy of the
+ * calendar, for dated.c too). floor_div rounds towards minus infinity. */
+int64_t tz_days_from_civil(int64_t y, int m, int d);
+void tz_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int64_t tz_floor_div(int64_t a, int64_t b);
+
 /* Is this a name tz_get could look up (letters, digits, '/', '_', '-',
  * '+', no "..", no leading '/', at most TZ_NAME_MAX bytes)? */
 bool tz_name_ok(const char *name);
