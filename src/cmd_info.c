@@ -177,6 +177,27 @@ static void info_snowflake(const struct seq_info *in, struct buf *b)
     buf_printf(b, "clock_last_jump_ms:%" PRIu64 "\r\n", in->sf.last_jump_ms);
 }
 
+/* Type 4's lines: its pattern and zone, the period this node serves (its
+ * start, its end, the last counter of it handed out here). */
+static void info_dated(const struct seq_info *in, struct buf *b)
+{
+    buf_printf(b, "prefix:%s\r\n", in->def.prefix);
+    buf_printf(b, "tz:%s\r\n", in->def.tz);
+    buf_printf(b, "period_unit:%s\r\n", dated_unit_name(seqdef_dated_unit(&in->def)));
+    if (in->period == 0) {
+        buf_printf(b, "period:none\r\nperiod_ends:none\r\nperiod_key:0\r\n");
+    } else {
+        buf_printf(b, "period:%s\r\n", in->period_start);
+        buf_printf(b, "period_ends:%s\r\n", in->period_end);
+        buf_printf(b, "period_key:%" PRId64 "\r\n", in->period);
+    }
+    if (in->has_period_counter)
+        buf_printf(b, "period_counter:%" PRIu64 "\r\n", in->period_counter);
+    else
+        buf_printf(b, "period_counter:none\r\n");
+    buf_printf(b, "periods:%" PRIu64 "\r\n", in->periods);
+}
+
 /* INFO <name>, as "key:value\r\n" lines. */
 static void info_sequence(const struct seq_info *info, struct buf *b)
 {
@@ -194,10 +215,14 @@ static void info_sequence(const struct seq_info *info, struct buf *b)
     buf_printf(b, "segment:%" PRIu64 "\r\n", in->def.segment);
     buf_printf(b, "auto_disk:%s\r\n", seqdef_auto_disk_name(in->def.auto_disk));
     buf_printf(b, "description:%s\r\n", in->def.description);
-    if (in->has_current)
+    if (in->has_current && in->def.kind == SEQ_DATED)
+        buf_printf(b, "current:%s\r\n", in->current_text);
+    else if (in->has_current)
         buf_printf(b, "current:%" PRId64 "\r\n", in->current);
     else
         buf_printf(b, "current:none\r\n");
+    if (in->def.kind == SEQ_DATED)
+        info_dated(in, b);
     bool has_cur = in->sb.cur.end > in->sb.cur.start;
     segment_line(b, "segment_current", &in->sb.cur, has_cur);
     segment_line(b, "segment_next", &in->sb.next, in->sb.has_next);

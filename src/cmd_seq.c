@@ -1,6 +1,8 @@
 /*
  * cmd_seq: the commands that hand out numbers (GET, INCR, INCRBY, NEXT,
- * MGET). Each is one core_take call and a reply function.
+ * MGET). Each is one core_take call and a reply function. GET, NEXT and
+ * MGET answer bulk strings (a type 4 number may hold letters); INCR an
+ * integer, so it refuses numbers that are not one.
  */
 #include "cmd.h"
 #include "core.h"
@@ -8,20 +10,37 @@
 
 #define NEXT_MAX_COUNT 100000
 
+/* Number i as a bulk string: its digits, or a type 4 number's text. */
+static void add_bulk_number(struct conn *c, uint64_t i)
+{
+    char text[CORE_NUMBER_TEXT_MAX];
+
+    if (!c->wt.has_text) {
+        resp_add_bulk_i64(&c->out, c->wt.numbers[i]);
+        return;
+    }
+    size_t n = core_number_text(&c->wt, i, text, sizeof(text));
+    resp_add_bulk(&c->out, text, n);
+}
+
 static void reply_bulk_number(struct conn *c)
 {
     if (c->wt.status != CORE_OK)
         cmd_reply_core_error(c);
     else
-        resp_add_bulk_i64(&c->out, c->wt.numbers[0]);
+        add_bulk_number(c, 0);
 }
 
 static void reply_int_number(struct conn *c)
 {
+    int64_t v;
+
     if (c->wt.status != CORE_OK)
         cmd_reply_core_error(c);
+    else if (core_number_int(&c->wt, 0, &v))
+        resp_add_int(&c->out, v);
     else
-        resp_add_int(&c->out, c->wt.numbers[0]);
+        resp_add_errorf(&c->out, "ERR sequence '%s' has numbers that are not integers: use GET", c->wt.text_name);
 }
 
 static void reply_number_array(struct conn *c)
@@ -32,7 +51,7 @@ static void reply_number_array(struct conn *c)
     }
     resp_add_array(&c->out, c->wt.nnumbers);
     for (uint64_t i = 0; i < c->wt.nnumbers; i++)
-        resp_add_bulk_i64(&c->out, c->wt.numbers[i]);
+        add_bulk_number(c, i);
 }
 
 enum cmd_result cmd_get(struct conn *c, struct resp_request *req)

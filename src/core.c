@@ -31,6 +31,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_pool.h"
+#include "tz.h"
 #include "util.h"
 #include "worker.h"
 
@@ -103,6 +104,63 @@ static void reserve_numbers(struct core_waiter *wt, uint64_t n)
         return;
     wt->numbers = xrealloc(wt->numbers, n * sizeof(*wt->numbers));
     wt->cap_numbers = n;
+}
+
+/* Numbers [from, from+got) of the take came from s: a type 4 sequence's
+ * are kept as text (rendered now, while the waiter knows their sequence);
+ * others are marked integers once some number of the take is text. */
+static void note_taken(struct core_waiter *wt, struct seq *s, uint64_t from, uint64_t got)
+{
+    bool dated = s->def.kind == SEQ_DATED;
+
+    if (got == 0 || (!dated && !wt->has_text))
+        return;
+    if (wt->cap_text_at < from + got) {
+        uint64_t cap = wt->cap_numbers > from + got ? wt->cap_numbers : from + got;
+        wt->text_at = xrealloc(wt->text_at, cap * sizeof(*wt->text_at));
+        wt->cap_text_at = cap;
+    }
+    if (!wt->has_text) {
+        memset(wt->text_at, 0, from * sizeof(*wt->text_at));
+        wt->text_len = 0;
+        wt->has_text = true;
+    }
+    if (!dated) {
+        memset(wt->text_at + from, 0, got * sizeof(*wt->text_at));
+        return;
+    }
+    strlcpy_safe(wt->text_name, s->def.name, sizeof(wt->text_name));
+    for (uint64_t i = from; i < from + got; i++) {
+        if (wt->text_cap - wt->text_len < CORE_NUMBER_TEXT_MAX) {
+            wt->text_cap = wt->text_cap * 2 + CORE_NUMBER_TEXT_MAX * 16;
+            wt->text = xrealloc(wt->text, wt->text_cap);
+        }
+        size_t n = seq_number_text(s, wt->hook.period, wt->numbers[i], wt->text + wt->text_len,
+                                   CORE_NUMBER_TEXT_MAX);
+        wt->text_at[i] = (uint32_t)wt->text_len + 1;
+        wt->text_len += n + 1;
+    }
+}
+
+size_t core_number_text(const struct core_waiter *wt, uint64_t i, char *buf, size_t len)
+{
+    int n;
+
+    if (wt->has_text && wt->text_at[i] != 0)
+        n = snprintf(buf, len, "%s", wt->text + wt->text_at[i] - 1);
+    else
+        n = snprintf(buf, len, "%" PRId64, wt->numbers[i]);
+    return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
+bool core_number_int(const struct core_waiter *wt, uint64_t i, int64_t *v)
+{
+    if (!wt->has_text || wt->text_at[i] == 0) {
+        *v = wt->numbers[i];
+        return true;
+    }
+    const char *t = wt->text + wt->text_at[i] - 1;
+    return parse_i64(t, strlen(t), v) && t[0] >= '0' && t[0] <= '9';
 }
 
 /* Several names: the waiter's own arrays, grown as needed and kept. */
@@ -504,6 +562,7 @@ static int run_take(struct core_waiter *wt)
         struct seq *s = wt->seqs[i];
         uint64_t need = wt->want - wt->nnumbers % wt->want, got = 0;
         enum seq_take r = seq_take(s, &wt->hook, wt->numbers + wt->nnumbers, need, &got, mode);
+        note_taken(wt, s, wt->nnumbers, got);
         wt->nnumbers += got;
         STAT_ADD(&wt->w->stats, numbers_served, got);
         switch (r) {
@@ -513,6 +572,11 @@ static int run_take(struct core_waiter *wt)
             park(wt, s);
             return CORE_PENDING;
         case SEQ_EXHAUSTED:
+            if (s->def.kind == SEQ_DATED) {
+                char until[200];
+                seq_exhausted_until(s, until, sizeof(until));
+                return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted %s", s->def.name, until);
+            }
             return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted", s->def.name);
         case SEQ_GONE:
             return fail_no_such(wt, s->def.name, strlen(s->def.name));
@@ -658,6 +722,8 @@ static int op_start(struct core_waiter *wt, int op, uint64_t taken)
     wt->status = CORE_OK;
     wt->err[0] = '\0';
     wt->nnumbers = taken;
+    if (taken == 0)
+        wt->has_text = false;
     wt->count = 0;
     wt->cursor = 0;
     wt->checked = 0;
@@ -706,6 +772,8 @@ void core_waiter_free(struct core_waiter *wt)
     free(wt->own_lens);
     free(wt->own_seqs);
     free(wt->numbers);
+    free(wt->text);
+    free(wt->text_at);
     free(wt->info);
     memset(wt, 0, sizeof(*wt));
 }
@@ -721,10 +789,12 @@ int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t wan
 
     assert(!wt->pending);
     reserve_numbers(wt, want);
+    wt->has_text = false;
     /* The hot path: a sequence this node knows, its numbers buffered. */
     struct seq *s = seq_find(name, len);
     if (s) {
         enum seq_take r = seq_take(s, &wt->hook, wt->numbers, want, &got, SEQ_ALL);
+        note_taken(wt, s, 0, got);
         STAT_ADD(&wt->w->stats, numbers_served, got);
         if (r == SEQ_TAKEN) {
             seq_release(s);
@@ -809,6 +879,9 @@ int core_definition_from_fields(struct seqdef *def, const char *name, size_t len
         return CORE_INVALID;
     if (seqdef_from_fields(def, name, len, nfields, fields, lens, server.cfg.segment_default, random_key(),
                            err, errlen) != 0)
+        return CORE_INVALID;
+    /* Type 4: its zone must exist here (it is read once and kept). */
+    if (def->kind == SEQ_DATED && tz_get(def->tz, err, errlen) == NULL)
         return CORE_INVALID;
     /* A claim is never above segment.max (README, docs/config.md). */
     if (def->segment > server.cfg.segment_max) {

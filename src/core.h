@@ -65,8 +65,11 @@ struct core_waiter {
     /* The result of the last operation. */
     int status;                     /* enum core_status */
     char err[400];                  /* for an error status: what to tell the client, one line */
-    int64_t *numbers;               /* core_take: the numbers, name after name */
+    int64_t *numbers;               /* core_take: the numbers, name after name (a type 4
+                                       number: its period's counter value; see core_number_text) */
     uint64_t nnumbers;
+    bool has_text;                  /* some numbers are type 4 text (text_at) */
+    char text_name[SEQ_NAME_MAX + 1];   /* the sequence of the last text number taken */
     int64_t count;                  /* core_exists, core_drop: how many */
     struct seq_info *info;          /* core_describe */
 
@@ -95,6 +98,10 @@ struct core_waiter {
     struct core_job *job;           /* a store job it waits for */
     uint64_t wait_since_ms;         /* when the operation first waited */
     struct event *timer;            /* the segment.wait_ms bound */
+    char *text;                     /* type 4 numbers' text, NUL-separated */
+    size_t text_len, text_cap;
+    uint32_t *text_at;              /* per number: 1 + its offset in text; 0: an integer */
+    uint64_t cap_text_at;
 };
 
 /* ---- the door's calls (on the waiter's worker thread) ------------------- */
@@ -106,6 +113,17 @@ void core_waiter_free(struct core_waiter *wt);
 void core_cancel(struct core_waiter *wt);
 /* Is the pending operation waiting for numbers (not for a store job)? */
 bool core_waits_for_numbers(const struct core_waiter *wt);
+
+/* Numbers are integers (types 1-3, 5) or text (type 4: a rendered date
+ * prefix and a zero-padded counter, letters allowed). A door asks for each
+ * number of the last take in the form it answers in. */
+#define CORE_NUMBER_TEXT_MAX 96         /* DATED_TEXT_MAX: any number's text fits */
+/* Number i of the last take as text (its decimal digits, or a type 4
+ * number's text) into buf; returns its length (0 if len is too small). */
+size_t core_number_text(const struct core_waiter *wt, uint64_t i, char *buf, size_t len);
+/* Is number i a 64-bit integer (*v)? Always for types 1-3; a type 4 number
+ * when it is all digits and fits int64. */
+bool core_number_int(const struct core_waiter *wt, uint64_t i, int64_t *v);
 
 /* want numbers of one sequence: wt->numbers[0..want). */
 int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t want);

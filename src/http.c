@@ -136,6 +136,21 @@ static void json_id(struct evbuffer *out, int64_t id)
         evbuffer_add_printf(out, "\"%" PRId64 "\"", id);
 }
 
+/* Number i of the take as a JSON value: json_id for an integer kind; a
+ * type 4 number is always a string (its text may hold letters, and its
+ * leading zeros matter). */
+static void json_number(struct evbuffer *out, const struct core_waiter *wt, uint64_t i)
+{
+    char text[CORE_NUMBER_TEXT_MAX];
+
+    if (!wt->has_text || wt->text_at[i] == 0) {
+        json_id(out, wt->numbers[i]);
+        return;
+    }
+    core_number_text(wt, i, text, sizeof(text));
+    evbuffer_add_printf(out, "\"%s\"", text);         /* letters and digits only: nothing to escape */
+}
+
 static void set_header(struct evhttp_request *req, const char *key, const char *value)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), key, value);
@@ -330,13 +345,13 @@ static void reply_featherid(struct http_request *hr, bool batch)
     json_escape(body, hr->name);
     if (!batch) {
         evbuffer_add_printf(body, "\",\"id\":");
-        json_id(body, hr->wt.numbers[0]);
+        json_number(body, &hr->wt, 0);
     } else {
         evbuffer_add_printf(body, "\",\"ids\":[");
         for (uint64_t i = 0; i < hr->wt.nnumbers; i++) {
             if (i > 0)
                 evbuffer_add(body, ",", 1);
-            json_id(body, hr->wt.numbers[i]);
+            json_number(body, &hr->wt, i);
         }
         evbuffer_add(body, "]", 1);
     }
@@ -434,8 +449,10 @@ static void reply_leaf(struct http_request *hr)
         http_text(hr, core_status_http(hr->wt.status), hr->wt.err);
         return;
     }
+    char text[CORE_NUMBER_TEXT_MAX];
     body = evbuffer_new();
-    evbuffer_add_printf(body, "%" PRId64, hr->wt.numbers[0]);
+    core_number_text(&hr->wt, 0, text, sizeof(text));
+    evbuffer_add_printf(body, "%s", text);
     http_finish(hr, 200, "text/plain; charset=utf-8", body);
 }
 

@@ -376,7 +376,9 @@ static void json_sequence(const struct seq_info *in, void *arg)
     json_key(out, "type", false);
     json_i64(out, in->def.kind);
     json_key(out, "current", false);
-    if (in->has_current)
+    if (in->has_current && in->def.kind == SEQ_DATED)
+        json_str(out, in->current_text);
+    else if (in->has_current)
         json_i64(out, in->current);
     else
         buf_add_str(out, "null");
@@ -559,7 +561,9 @@ static void html_sequence(struct buf *out, const struct seq_info *in, uint64_t n
     buf_add_str(out, "</td><td>");
     buf_add_str(out, seqdef_kind_name(in->def.kind));
     buf_add_str(out, "</td><td class=\"n current\">");
-    if (in->has_current)
+    if (in->has_current && in->def.kind == SEQ_DATED)
+        html_text(out, in->current_text);
+    else if (in->has_current)
         buf_add_i64(out, in->current);
     else
         buf_add_str(out, "<span class=\"muted\">none</span>");

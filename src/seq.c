@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lease.h"
 #include "log.h"
@@ -207,6 +208,12 @@ struct seq *seq_add(const struct seqdef *def)
     if (def->kind == SEQ_RANDOM)
         seqdef_perm_init(def, &s->perm);
     snowflake_gen_init(&s->sf.gen);
+    if (def->kind == SEQ_DATED) {
+        s->unit = seqdef_dated_unit(def);
+        s->zone = tz_get(def->tz, s->zone_error, sizeof(s->zone_error));
+        if (s->zone == NULL)
+            log_warn("sequence '%s' cannot hand out numbers: %s", def->name, s->zone_error);
+    }
     segbuf_init(&s->sb, seqdef_limit(def));
     s->added_ms = mono_ms();
     s->refs = 2;
@@ -312,6 +319,7 @@ static struct store_job *claim_job_new(struct seq *s)
     job->kind = JOB_CLAIM;
     strlcpy_safe(job->name, s->def.name, sizeof(job->name));
     job->def = s->def;          /* claim only from this definition's row */
+    job->period = s->period;    /* type 4: the period wanted (0 for other kinds) */
     job->want = segment_next_size(s->last_claim_size ? s->last_claim_size : s->def.segment,
                                   elapsed, reg.env.duration_ms, s->def.segment,
                                   reg.env.segment_max);
@@ -351,8 +359,67 @@ static void give_back_unused_claim(const struct store_job *claim)
     strlcpy_safe(job->name, claim->name, sizeof(job->name));
     job->from = claim->claim.start;
     job->to = claim->claim.start + claim->claim.count;
+    job->period = claim->claim.period;
     job->done = give_back_done;
     store_pool_submit(reg.env.pool, job);
+}
+
+/* ---- type 4: periods -------------------------------------------------- */
+
+static int64_t wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* Counters of [start, start+count) that are numbers (below the limit). */
+static uint64_t numbers_in(const struct seq *s, uint64_t start, uint64_t count)
+{
+    if (start >= s->sb.limit)
+        return 0;
+    return count < s->sb.limit - start ? count : s->sb.limit - start;
+}
+
+/* Serve period p from now on, when it is newer than the one served: the
+ * buffered counters of the old one are never handed out (wasted), and
+ * the counting starts again from the store's answer for p. A period is
+ * never left for an older one. Caller holds s->lock. */
+static void dated_move_to(struct seq *s, int64_t p)
+{
+    if (p <= s->period)
+        return;
+    if (s->period != 0) {
+        uint64_t unused = segbuf_unused(&s->sb);
+        s->wasted += unused;
+        log_verbose("'%s': period %" PRId64 " ended; %" PRIu64 " buffered numbers wasted", s->def.name,
+                    s->period, unused);
+    }
+    segbuf_init(&s->sb, seqdef_limit(&s->def));
+    s->claimed_top = 0;
+    s->claim_at_least = 0;
+    s->period = p;
+    s->periods++;
+}
+
+size_t seq_number_text(const struct seq *s, int64_t period, int64_t value, char *buf, size_t len)
+{
+    return dated_render(s->def.prefix, period, value, s->def.length, buf, len);
+}
+
+void seq_exhausted_until(struct seq *s, char *buf, size_t len)
+{
+    char when[40];
+
+    if (s->zone == NULL) {
+        snprintf(buf, len, "(%s)", s->zone_error);
+        return;
+    }
+    seq_lock(s);
+    int64_t next = dated_period_next(s->unit, s->period);
+    seq_unlock(s);
+    dated_iso8601(s->zone, tz_local_to_utc(s->zone, next), when, sizeof(when));
+    snprintf(buf, len, "until %s", when);
 }
 
 static void claim_done(struct store_job *job)
@@ -374,9 +441,22 @@ static void claim_done(struct store_job *job)
         hand_back = true;
         s->claim_in_flight = false;
         remove = true;
+    } else if (job->status == STORE_OK && s->def.kind == SEQ_DATED && job->claim.period < s->period) {
+        /* A claim for a period this node has left: never served. Its
+         * waiters look again, and their take claims for the new period. */
+        s->wasted += numbers_in(s, job->claim.start, job->claim.count);
+        s->claim_in_flight = false;
+        s->failures = 0;
+        s->last_error[0] = '\0';
+        mask = s->waiting_workers;
+        s->waiting_workers = 0;
     } else if (job->status == STORE_OK) {
         if (s->failures > 0)
             log_notice("claims for '%s' work again after %d failures", s->def.name, s->failures);
+        /* Type 4: the row counts in a newer period than this node asked
+         * for (its clock is behind, or went back): serve that one. */
+        if (s->def.kind == SEQ_DATED)
+            dated_move_to(s, job->claim.period);
         s->def.segment = job->claim.def.segment;
         if (!segbuf_install(&s->sb, job->claim.start, job->claim.count)) {
             /* Cannot happen with one claim in flight; never serve it twice. */
@@ -414,6 +494,7 @@ static void claim_done(struct store_job *job)
             s->claim_in_flight = false;
         } else {
             retry = true;
+            job->period = s->period;        /* type 4: it may have moved on meanwhile */
             delay = CLAIM_BACKOFF_MIN_MS << (s->failures < 7 ? s->failures - 1 : 6);
             if (delay > CLAIM_BACKOFF_MAX_MS)
                 delay = CLAIM_BACKOFF_MAX_MS;
@@ -673,6 +754,19 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         *got = 0;
         return SEQ_GONE;
     }
+    if (s->def.kind == SEQ_DATED) {
+        if (s->zone == NULL) {
+            if (wt->linked)
+                waiter_unlink(s, wt);
+            seq_unlock(s);
+            *got = 0;
+            return SEQ_EXHAUSTED;
+        }
+        /* The node serves the newer of its clock's period and the newest
+         * it has claimed in. */
+        dated_move_to(s, dated_period_at(s->unit, s->zone, wall_s()));
+        wt->period = s->period;
+    }
     uint64_t avail = segbuf_unused(&s->sb);
     if (mode != SEQ_SOME && avail < want) {
         /* Take nothing: the numbers there keep serving others. */
@@ -694,6 +788,7 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         if (r == SEG_TAKEN) {
             out[n++] = seqdef_number(&s->def, &s->perm, counter);
             s->last_counter = counter;
+            s->last_period = s->period;
             s->has_last = true;
             continue;
         }
@@ -760,6 +855,20 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     else
         info->current = s->has_last ? seqdef_number(&s->def, &s->perm, s->last_counter) : 0;
     info->sf = s->sf;
+    info->current_text[0] = '\0';
+    info->period = s->period;
+    info->periods = s->periods;
+    info->has_period_counter = s->has_last && s->last_period == s->period;
+    info->period_counter = info->has_period_counter ? s->last_counter : 0;
+    info->period_start[0] = info->period_end[0] = '\0';
+    if (s->def.kind == SEQ_DATED && s->has_last)
+        seq_number_text(s, s->last_period, info->current, info->current_text, sizeof(info->current_text));
+    if (s->def.kind == SEQ_DATED && s->zone && s->period != 0) {
+        dated_iso8601(s->zone, tz_local_to_utc(s->zone, s->period), info->period_start,
+                      sizeof(info->period_start));
+        dated_iso8601(s->zone, tz_local_to_utc(s->zone, dated_period_next(s->unit, s->period)),
+                      info->period_end, sizeof(info->period_end));
+    }
     info->claim_in_flight = s->claim_in_flight;
     info->generated = s->generated;
     info->wasted = s->wasted;
@@ -795,13 +904,15 @@ static void give_back_one(struct seq *s, void *arg)
     unused = segbuf_unused(&s->sb);
     to = s->claimed_top;
     from = segbuf_giveback_from(&s->sb, to);
+    int64_t period = s->period;
     seq_unlock(s);
     if (unused == 0 && from == to)
         return;
 
     int status = STORE_OK;
     if (from < to)
-        status = ctx->st->ops->give_back(ctx->st, ctx->sess, s->def.name, from, to, err, sizeof(err));
+        status = ctx->st->ops->give_back(ctx->st, ctx->sess, s->def.name, from, to, period, err,
+                                        sizeof(err));
     uint64_t returned = (status == STORE_OK && from < to) ? to - from : 0;
     /* Counters past the kind's limit were never numbers: not returned, not wasted. */
     uint64_t returned_numbers = returned;

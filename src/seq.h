@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dated.h"
 #include "hist.h"
 #include "perm.h"
 #include "segment.h"
@@ -35,6 +36,8 @@ struct seq_waiter {
     struct seq_waiter *prev, *next;
     int worker_id;
     bool linked;
+    int64_t period;                 /* out: the period key of the numbers the last seq_take of a
+                                       type 4 sequence took (one take, one period) */
     /* Set by seq_take: 0, or (SEQ_WAIT of a type 5 sequence, which waits
      * for the clock, not for a claim, and is never linked) try again after
      * this many ms: nothing wakes it. */
@@ -82,6 +85,13 @@ struct seq {
     uint64_t generated, wasted, given_back, claims;
     uint64_t added_ms;              /* when it joined the registry */
     struct seq_snowflake sf;        /* type 5, under lock */
+    /* Type 4 (dated): the buffers count in one period at a time. */
+    const struct tz *zone;          /* fixed; NULL: the zone could not be read (zone_error) */
+    enum dated_unit unit;           /* fixed */
+    int64_t period;                 /* under lock: the key of the period served; 0: none yet */
+    int64_t last_period;            /* under lock: the period of last_counter */
+    uint64_t periods;               /* under lock: periods this node moved to */
+    char zone_error[160];
     struct seq *hnext;              /* registry hash chain */
 };
 
@@ -143,6 +153,14 @@ enum seq_take_mode { SEQ_SOME, SEQ_ALL, SEQ_CHECK };
  * so far are valid whatever the result. */
 enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
                        enum seq_take_mode mode);
+/* A type 4 number as text (what clients see), from the period and value a
+ * take gave (seq_waiter.period, out[]). Returns its length, 0 when buf
+ * (DATED_TEXT_MAX bytes always do) is too small. No lock: fixed fields. */
+size_t seq_number_text(const struct seq *s, int64_t period, int64_t value, char *buf, size_t len);
+/* Why a type 4 sequence answered SEQ_EXHAUSTED: "until <the start of the
+ * next period, ISO 8601>" (or why its zone cannot be used), into buf. */
+void seq_exhausted_until(struct seq *s, char *buf, size_t len);
+
 /* Numbers taken for a request that then failed: never served, counted. */
 void seq_add_wasted(struct seq *s, uint64_t n);
 /* Stop waiting on s (a timeout, a client gone). No-op when not parked. */
@@ -185,6 +203,13 @@ struct seq_info {
     uint64_t last_claim_latency_us;  /* how long it took from submit, retries included */
     char last_error[200];
     struct seq_snowflake sf;         /* type 5 */
+    /* Type 4: */
+    char current_text[DATED_TEXT_MAX];  /* the last number handed out, "" if none */
+    int64_t period;                  /* the period served (its key); 0: none yet */
+    char period_start[40], period_end[40];  /* its start and end, ISO 8601 in its zone */
+    bool has_period_counter;
+    uint64_t period_counter;         /* the last counter of the period handed out here */
+    uint64_t periods;                /* periods this node moved to */
 };
 void seq_get_info(struct seq *s, struct seq_info *info);
 

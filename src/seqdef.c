@@ -14,8 +14,8 @@
 
 #define SEQ_SEGMENT_MAX 1000000000ULL
 
-#define SEQ_FIELD_LIST "type, length, starting, step, segment, description, auto_disk, epoch"
-#define SEQ_KIND_HELP "1 random fixed-length, 2 fixed-length increasing, 3 increasing, 5 snowflake ids"
+#define SEQ_FIELD_LIST "type, length, starting, step, segment, description, auto_disk, prefix, tz, epoch"
+#define SEQ_KIND_HELP "1 random fixed-length, 2 fixed-length increasing, 3 increasing, 4 dated, 5 snowflake ids"
 
 /* 10^0 .. 10^18: every power a length 1..18 needs. */
 static const uint64_t seqdef_pow10[SEQ_LENGTH_MAX + 1] = {
@@ -28,11 +28,11 @@ static const uint64_t seqdef_pow10[SEQ_LENGTH_MAX + 1] = {
 
 enum seqdef_field {
     FIELD_TYPE, FIELD_LENGTH, FIELD_STARTING, FIELD_STEP, FIELD_SEGMENT,
-    FIELD_DESCRIPTION, FIELD_AUTO_DISK, FIELD_EPOCH, FIELD_COUNT
+    FIELD_DESCRIPTION, FIELD_AUTO_DISK, FIELD_PREFIX, FIELD_TZ, FIELD_EPOCH, FIELD_COUNT
 };
 
 static const char *const seqdef_field_names[FIELD_COUNT] = {
-    "type", "length", "starting", "step", "segment", "description", "auto_disk", "epoch",
+    "type", "length", "starting", "step", "segment", "description", "auto_disk", "prefix", "tz", "epoch",
 };
 
 /* Names for INFO, indexed by enum seq_auto_disk ("default": none given);
@@ -123,6 +123,7 @@ const char *seqdef_kind_name(int kind)
     case SEQ_RANDOM: return "random";
     case SEQ_FIXED: return "fixed";
     case SEQ_INCREASING: return "increasing";
+    case SEQ_DATED: return "dated";
     case SEQ_SNOWFLAKE: return "snowflake";
     default: return "unknown";
     }
@@ -173,6 +174,11 @@ static int seqdef_check_unwanted(int kind, const bool *has, char *err, size_t er
         snprintf(err, errlen, "type 3 takes no length (use type 2 for fixed-length numbers)");
         return -1;
     }
+    if (kind != SEQ_DATED && (has[FIELD_PREFIX] || has[FIELD_TZ])) {
+        snprintf(err, errlen, "type %d takes no %s (dated numbers are type 4: HSET name type 4 "
+                 "prefix %%y%%m%%d length 4)", kind, has[FIELD_PREFIX] ? "prefix" : "tz");
+        return -1;
+    }
     if (kind == SEQ_RANDOM && (has[FIELD_STARTING] || has[FIELD_STEP])) {
         snprintf(err, errlen, "type 1 takes no %s (it hands out every number of its "
                  "length once, in a random-looking order; use type 2 for a starting "
@@ -201,6 +207,14 @@ static int seqdef_check_kind(struct seqdef *def, const bool *has, int64_t length
     case SEQ_SNOWFLAKE:
         def->length = 0;
         break;
+    case SEQ_DATED:
+        if (!has[FIELD_PREFIX] || !has[FIELD_LENGTH] || !seqdef_length_ok(length)) {
+            snprintf(err, errlen, "type 4 needs prefix PATTERN (e.g. %%y%%m%%d) and length 1..%d (the "
+                     "digits of each period's counter)", SEQ_LENGTH_MAX);
+            return -1;
+        }
+        def->length = (int)length;
+        break;
     }
 
     if (def->kind == SEQ_RANDOM) {
@@ -221,7 +235,47 @@ static int seqdef_check_kind(struct seqdef *def, const bool *has, int64_t length
     } else if (!has[FIELD_STARTING]) {
         def->starting = 1;
     }
+    if (def->kind == SEQ_DATED && (def->starting < 0 || def->starting > seqdef_fixed_hi(def->length))) {
+        snprintf(err, errlen, "type 4 length %d needs starting 0..%" PRId64 " (the first counter of "
+                 "each period)", def->length, seqdef_fixed_hi(def->length));
+        return -1;
+    }
     return 0;
+}
+
+/* Type 4's prefix and zone (the zone's name only: whether it exists is
+ * tz_get's, at HSET and when a sequence is loaded). */
+static int seqdef_check_dated(struct seqdef *def, const char *prefix, size_t prefixlen, const char *tz,
+                              size_t tzlen, char *err, size_t errlen)
+{
+    enum dated_unit unit;
+
+    if (dated_parse(prefix, prefixlen, &unit, err, errlen) != 0)
+        return -1;
+    memcpy(def->prefix, prefix, prefixlen);
+    def->prefix[prefixlen] = '\0';
+    if (tzlen > SEQ_TZ_MAX || memchr(tz, '\0', tzlen) != NULL) {
+        snprintf(err, errlen, "tz must be an IANA time zone name such as UTC or Asia/Shanghai");
+        return -1;
+    }
+    memcpy(def->tz, tz, tzlen);
+    def->tz[tzlen] = '\0';
+    if (!tz_name_ok(def->tz)) {
+        snprintf(err, errlen, "tz must be an IANA time zone name such as UTC or Asia/Shanghai");
+        return -1;
+    }
+    return 0;
+}
+
+enum dated_unit seqdef_dated_unit(const struct seqdef *def)
+{
+    enum dated_unit unit;
+    char err[8];
+
+    if (def->kind != SEQ_DATED ||
+        dated_parse(def->prefix, strnlen(def->prefix, sizeof(def->prefix)), &unit, err, sizeof(err)) != 0)
+        return DATED_NONE;
+    return unit;
 }
 
 int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
@@ -267,13 +321,12 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
     def->name[namelen] = '\0';
 
     if (!has[FIELD_TYPE]) {
-        snprintf(err, errlen, "type is required: HSET %s type 1|2|3|5 ... (" SEQ_KIND_HELP ")",
+        snprintf(err, errlen, "type is required: HSET %s type 1|2|3|4|5 ... (" SEQ_KIND_HELP ")",
                  def->name);
         return -1;
     }
-    if (!parse_i64(val[FIELD_TYPE], vlen[FIELD_TYPE], &type) || type < 1 ||
-        (type > 3 && type != SEQ_SNOWFLAKE)) {
-        snprintf(err, errlen, "type must be 1, 2, 3 or 5 (" SEQ_KIND_HELP ")");
+    if (!parse_i64(val[FIELD_TYPE], vlen[FIELD_TYPE], &type) || type < 1 || type > 5) {
+        snprintf(err, errlen, "type must be 1, 2, 3, 4 or 5 (" SEQ_KIND_HELP ")");
         return -1;
     }
     def->kind = (int)type;
@@ -333,6 +386,10 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
         return -1;
     if (seqdef_snowflake_epoch(def, has[FIELD_EPOCH], val[FIELD_EPOCH], vlen[FIELD_EPOCH], err, errlen) < 0)
         return -1;
+    if (def->kind == SEQ_DATED &&
+        seqdef_check_dated(def, val[FIELD_PREFIX], vlen[FIELD_PREFIX], has[FIELD_TZ] ? val[FIELD_TZ] : "UTC",
+                           has[FIELD_TZ] ? vlen[FIELD_TZ] : 3, err, errlen) < 0)
+        return -1;
     /* Every kind keeps the key: for type 1 it drives the permutation, for
      * all kinds it tells this definition from a later one of the same name
      * (seqdef_same), so nodes notice a DEL + HSET on a shared table. */
@@ -373,8 +430,8 @@ int seqdef_validate(const struct seqdef *def, char *err, size_t errlen)
     }
     if (!seqdef_name_ok(def->name, namelen, err, errlen))
         return -1;
-    if ((def->kind < SEQ_RANDOM || def->kind > SEQ_INCREASING) && def->kind != SEQ_SNOWFLAKE) {
-        snprintf(err, errlen, "kind %d is not 1, 2, 3 or 5 (" SEQ_KIND_HELP ")", def->kind);
+    if (def->kind < SEQ_RANDOM || def->kind > SEQ_SNOWFLAKE) {
+        snprintf(err, errlen, "kind %d is not 1, 2, 3, 4 or 5 (" SEQ_KIND_HELP ")", def->kind);
         return -1;
     }
     if (seqdef_snowflake_validate(def, err, errlen) < 0)
@@ -395,6 +452,24 @@ int seqdef_validate(const struct seqdef *def, char *err, size_t errlen)
         snprintf(err, errlen, "kind 2 length %d needs starting %" PRId64 "..%" PRId64
                  ", has %" PRId64, def->length, seqdef_fixed_lo(def->length),
                  seqdef_fixed_hi(def->length), def->starting);
+        return -1;
+    }
+    if (def->kind == SEQ_DATED) {
+        struct seqdef copy = *def;
+        size_t plen = strnlen(def->prefix, sizeof(def->prefix)), tlen = strnlen(def->tz, sizeof(def->tz));
+        if (plen > SEQ_PREFIX_MAX || tlen > SEQ_TZ_MAX) {
+            snprintf(err, errlen, "prefix or tz is not terminated");
+            return -1;
+        }
+        if (seqdef_check_dated(&copy, def->prefix, plen, def->tz, tlen, err, errlen) != 0)
+            return -1;
+        if (def->starting < 0 || def->starting > seqdef_fixed_hi(def->length)) {
+            snprintf(err, errlen, "kind 4 length %d needs starting 0..%" PRId64 ", has %" PRId64,
+                     def->length, seqdef_fixed_hi(def->length), def->starting);
+            return -1;
+        }
+    } else if (def->prefix[0] != '\0' || def->tz[0] != '\0') {
+        snprintf(err, errlen, "kind %d takes no prefix or tz (those are kind 4's)", def->kind);
         return -1;
     }
     if (def->increment < 1) {
@@ -426,6 +501,7 @@ uint64_t seqdef_limit(const struct seqdef *def)
             return 0;
         return 9 * seqdef_pow10[def->length - 1];
     case SEQ_FIXED:
+    case SEQ_DATED:
         if (!seqdef_length_ok(def->length) || def->increment < 1 ||
             def->starting > seqdef_fixed_hi(def->length))
             return 0;
@@ -466,5 +542,6 @@ bool seqdef_same(const struct seqdef *a, const struct seqdef *b)
 {
     return strcmp(a->name, b->name) == 0 && a->kind == b->kind && a->length == b->length &&
            a->starting == b->starting && a->increment == b->increment &&
-           a->perm_key == b->perm_key && a->epoch_ms == b->epoch_ms;
+           a->perm_key == b->perm_key && a->epoch_ms == b->epoch_ms && strcmp(a->prefix, b->prefix) == 0 &&
+           strcmp(a->tz, b->tz) == 0;
 }

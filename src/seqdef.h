@@ -10,6 +10,10 @@
  *   type 1 (random-looking, fixed length):
  *                          number = 10^(length-1) + perm(counter), for
  *                          counter < 9 * 10^(length-1)
+ *   type 4 (dated):        number = the prefix PATTERN rendered for the
+ *                          period the counter belongs to, then starting +
+ *                          counter * increment zero-padded to `length`
+ *                          digits (dated.h); each period counts from 0
  *   type 5 (snowflake):    no counters: 64-bit ids of time, worker and
  *                          sequence (snowflake.h), `epoch` their time 0
  * A Leaf-shaped row (only biz_tag, max_id, step) has kind 3, starting 0,
@@ -22,13 +26,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dated.h"
 #include "perm.h"
+#include "tz.h"
 
 #define SEQ_NAME_MAX 128
 #define SEQ_DESC_MAX 256
 #define SEQ_LENGTH_MAX 18
+#define SEQ_PREFIX_MAX DATED_PATTERN_MAX
+#define SEQ_TZ_MAX TZ_NAME_MAX
 
-enum seq_kind { SEQ_RANDOM = 1, SEQ_FIXED = 2, SEQ_INCREASING = 3, SEQ_SNOWFLAKE = 5 };
+enum seq_kind { SEQ_RANDOM = 1, SEQ_FIXED = 2, SEQ_INCREASING = 3, SEQ_DATED = 4, SEQ_SNOWFLAKE = 5 };
 
 /* Number Dispenser's auto_disk values, accepted on HSET and kept for INFO.
  * See README "auto_disk" for how each maps onto seqd's behaviour. */
@@ -44,8 +52,8 @@ enum seq_auto_disk {
 struct seqdef {
     char name[SEQ_NAME_MAX + 1];
     int kind;                  /* enum seq_kind */
-    int length;                /* digits, types 1 and 2; 0 for type 3 */
-    int64_t starting;          /* types 2 and 3 */
+    int length;                /* digits, types 1, 2 and 4; 0 for type 3 */
+    int64_t starting;          /* types 2, 3 and 4 (4: of each period) */
     int64_t increment;         /* >= 1 ("step" in HSET) */
     uint64_t segment;          /* base segment size (the table's step), >= 1 */
     uint64_t perm_key;         /* type 1: the permutation's key; every kind: tells
@@ -53,6 +61,8 @@ struct seqdef {
     int auto_disk;             /* enum seq_auto_disk */
     int64_t epoch_ms;          /* type 5: Unix ms of the ids' time 0; 0 for the others */
     char description[SEQ_DESC_MAX + 1];
+    char prefix[SEQ_PREFIX_MAX + 1];   /* type 4: the PATTERN (dated.h); "" otherwise */
+    char tz[SEQ_TZ_MAX + 1];           /* type 4: the IANA zone it is rendered in; "" otherwise */
 };
 
 /* Is this a valid sequence name? 1..128 bytes of printable ASCII without
@@ -70,7 +80,8 @@ int seqdef_from_fields(struct seqdef *def, const char *name, size_t namelen,
                        int argc, const char *const *argv, const size_t *argl,
                        uint64_t default_segment, uint64_t key, char *err, size_t errlen);
 
-/* Check a definition read from a store (e.g. a hand-edited row). */
+/* Check a definition read from a store (e.g. a hand-edited row). A type 4
+ * zone's name is checked, not whether the zone exists (tz_get does). */
 int seqdef_validate(const struct seqdef *def, char *err, size_t errlen);
 
 /* Number of counters the kind has: counters >= limit do not exist, so the
@@ -90,6 +101,9 @@ void seqdef_perm_init(const struct seqdef *def, struct perm *perm);
  * of the same name)? The segment size may differ: it can be changed in
  * place. */
 bool seqdef_same(const struct seqdef *a, const struct seqdef *b);
+
+/* Type 4: the unit of its period (dated.h); DATED_NONE for other kinds. */
+enum dated_unit seqdef_dated_unit(const struct seqdef *def);
 
 const char *seqdef_kind_name(int kind);
 const char *seqdef_auto_disk_name(int auto_disk);

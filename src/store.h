@@ -19,6 +19,17 @@
  *    `from` only if it is still `to` (compare-and-set) and returns STORE_OK,
  *    else changes nothing and returns STORE_STALE. Callers pass from < to;
  *    an empty or reversed range changes nothing in any backend.
+ *  - periods (type 4, dated numbers): a row also holds the period its
+ *    max_id counts in (a key, dated.h; 0 for every other kind, and for a
+ *    type 4 row no claim has reached yet). claim(..., period, ...) passes
+ *    the period the caller wants; in the same atomic step, a row in an
+ *    older period moves to the wanted one with max_id 0 (its counter
+ *    restarts), and a row in a newer period stays there: the range is
+ *    taken in the row's period, which the claim returns (out->period).
+ *    A period's counter thus never restarts and a period is never gone
+ *    back to, whoever's clock is behind. give_back applies only while the
+ *    row is still in the period it passes. Other kinds pass 0, and their
+ *    rows never move.
  *  - create / drop / lookup / list: definitions, which live in the store
  *    so that every node agrees on them.
  *
@@ -50,6 +61,7 @@ enum store_status {
 struct claim {
     uint64_t start;       /* first counter */
     uint64_t count;       /* number of counters */
+    int64_t period;       /* the period they count in (type 4; else 0) */
     struct seqdef def;    /* the definition as the store has it now */
 };
 
@@ -97,10 +109,10 @@ struct store_ops {
      * backend reconnects inside its calls). */
     void *(*session_open)(struct store *st);
     void (*session_close)(struct store *st, void *sess);
-    int (*claim)(struct store *st, void *sess, const char *name, uint64_t want,
+    int (*claim)(struct store *st, void *sess, const char *name, uint64_t want, int64_t period,
                  const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
     int (*give_back)(struct store *st, void *sess, const char *name, uint64_t from,
-                     uint64_t to, char *err, size_t errlen);
+                     uint64_t to, int64_t period, char *err, size_t errlen);
     int (*create)(struct store *st, void *sess, const struct seqdef *def, char *err, size_t errlen);
     int (*drop)(struct store *st, void *sess, const char *name, char *err, size_t errlen);
     int (*lookup)(struct store *st, void *sess, const char *name, struct seqdef *def,

@@ -136,9 +136,9 @@ static bool str_ends_with(const char *s, const char *suffix)
 /* Renders a sequence file. 64-bit values are decimal strings: a JSON
  * number is a double in cJSON and would round them. Returns a string to
  * free with cJSON_free, or NULL when cJSON ran out of memory. */
-static char *file_render(const struct seqdef *def, uint64_t max_id)
+static char *file_render(const struct seqdef *def, uint64_t max_id, int64_t period)
 {
-    char starting[24], increment[24], segment[24], perm_key[24], max[24], epoch[24];
+    char starting[24], increment[24], segment[24], perm_key[24], max[24], epoch[24], per[24];
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     bool ok;
@@ -163,6 +163,12 @@ static char *file_render(const struct seqdef *def, uint64_t max_id)
          cJSON_AddStringToObject(o, "description", def->description) != NULL &&
          cJSON_AddStringToObject(o, "max_id", max) != NULL &&
          (def->kind != SEQ_SNOWFLAKE || cJSON_AddStringToObject(o, "epoch", epoch) != NULL);
+    /* Type 4's keys; other kinds' files stay as they were. */
+    snprintf(per, sizeof(per), "%" PRId64, period);
+    if (ok && def->kind == SEQ_DATED)
+        ok = cJSON_AddStringToObject(o, "prefix", def->prefix) != NULL &&
+             cJSON_AddStringToObject(o, "tz", def->tz) != NULL &&
+             cJSON_AddStringToObject(o, "period", per) != NULL;
     if (ok)
         text = cJSON_Print(o);
     cJSON_Delete(o);
@@ -171,7 +177,7 @@ static char *file_render(const struct seqdef *def, uint64_t max_id)
 
 static const char *const file_keys[] = {
     "format", "name", "kind", "length", "starting", "increment", "segment",
-    "perm_key", "auto_disk", "description", "max_id", "epoch",
+    "perm_key", "auto_disk", "description", "max_id", "epoch", "prefix", "tz", "period",
 };
 
 /* A small int field: a JSON number with no fraction, in [min, max]. */
@@ -245,7 +251,7 @@ static int json_str(const cJSON *o, const char *key, char *out, size_t size,
 /* Parses a sequence file's text (NUL-terminated, len bytes). Returns 0, or
  * -1 with the reason in why. */
 static int file_parse(const char *text, size_t len, struct seqdef *def, uint64_t *max_id,
-                      char *why, size_t whylen)
+                      int64_t *period, char *why, size_t whylen)
 {
     const char *end = NULL;
     cJSON *o, *v;
@@ -314,6 +320,18 @@ static int file_parse(const char *text, size_t len, struct seqdef *def, uint64_t
             goto out;
         def->epoch_ms = (int64_t)u;
     }
+    *period = 0;
+    if (def->kind == SEQ_DATED) {
+        if (json_str(o, "prefix", def->prefix, sizeof(def->prefix), why, whylen) != 0 ||
+            json_str(o, "tz", def->tz, sizeof(def->tz), why, whylen) != 0 ||
+            json_int64(o, "period", true, &u, why, whylen) != 0)
+            goto out;
+        *period = (int64_t)u;
+    } else if (cJSON_GetObjectItemCaseSensitive(o, "prefix") || cJSON_GetObjectItemCaseSensitive(o, "tz") ||
+               cJSON_GetObjectItemCaseSensitive(o, "period")) {
+        snprintf(why, whylen, "'prefix', 'tz' and 'period' belong to kind 4 only");
+        goto out;
+    }
     if (seqdef_validate(def, why, whylen) != 0)
         goto out;
     rc = 0;
@@ -339,17 +357,17 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* Makes seq/<file> hold (def, max_id) durably: write a temporary file,
- * fsync it, rename it over the file, fsync seq/. */
+/* Makes seq/<file> hold (def, max_id, period) durably: write a temporary
+ * file, fsync it, rename it over the file, fsync seq/. */
 static enum file_put file_put(struct file_store *fs, const char *file, const struct seqdef *def,
-                              uint64_t max_id, char *err, size_t errlen)
+                              uint64_t max_id, int64_t period, char *err, size_t errlen)
 {
     char tmp[FILE_NAME_SIZE + 8];
     const char *step;
     char *text;
     int fd, e;
 
-    text = file_render(def, max_id);
+    text = file_render(def, max_id, period);
     if (text == NULL) {
         snprintf(err, errlen, "out of memory writing %s/seq/%s", fs->dir, file);
         return FILE_PUT_FAILED;
@@ -496,6 +514,7 @@ static int file_load_one(struct file_store *fs, const char *file, char *err, siz
 {
     struct seqdef def;
     uint64_t max_id;
+    int64_t period;
     char why[1024] = "";
     char expect[FILE_NAME_SIZE];
     char *text = NULL;
@@ -536,7 +555,7 @@ static int file_load_one(struct file_store *fs, const char *file, char *err, siz
     }
     text[got] = '\0';
 
-    if (file_parse(text, got, &def, &max_id, why, sizeof(why)) != 0)
+    if (file_parse(text, got, &def, &max_id, &period, why, sizeof(why)) != 0)
         goto out;
     /* A renamed or copied file would make two names share a counter, or
      * put a sequence where create would never look: refuse it. */
@@ -548,6 +567,7 @@ static int file_load_one(struct file_store *fs, const char *file, char *err, siz
     }
     if (store_table_add(&fs->table, &def, max_id, why, sizeof(why)) != STORE_OK)
         goto out;
+    store_table_find(&fs->table, def.name)->period = period;
     rc = 0;
 out:
     if (rc != 0)
@@ -705,7 +725,7 @@ static void file_session_close(struct store *st, void *sess)
 {
 }
 
-static int file_claim(struct store *st, void *sess, const char *name, uint64_t want,
+static int file_claim(struct store *st, void *sess, const char *name, uint64_t want, int64_t period,
                       const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
@@ -721,20 +741,22 @@ static int file_claim(struct store *st, void *sess, const char *name, uint64_t w
         rc = STORE_NOT_FOUND;
         goto out;
     }
-    rc = store_table_claim_range(s, want, expect, &c, err, errlen);
+    rc = store_table_claim_range(s, want, period, expect, &c, err, errlen);
     if (rc != STORE_OK)
         goto out;
     top = c.start + c.count;
     file_name_for(name, file);
-    switch (file_put(fs, file, &s->def, top, err, errlen)) {
+    switch (file_put(fs, file, &s->def, top, c.period, err, errlen)) {
     case FILE_PUT_OK:
         *out = c;
         s->max_id = top;
+        s->period = c.period;
         break;
     case FILE_PUT_UNSURE:
         /* The new max_id may or may not survive a crash: the range is
          * never served, and never issued again either. */
         s->max_id = top;
+        s->period = c.period;
         rc = STORE_UNKNOWN;
         break;
     default:
@@ -750,7 +772,7 @@ out:
  * file left at `to` or at `from` both keep every served counter below it.
  * An empty range moves nothing and writes nothing. */
 static int file_give_back(struct store *st, void *sess, const char *name, uint64_t from,
-                          uint64_t to, char *err, size_t errlen)
+                          uint64_t to, int64_t period, char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
     struct table_seq *s;
@@ -763,11 +785,11 @@ static int file_give_back(struct store *st, void *sess, const char *name, uint64
         rc = STORE_NOT_FOUND;
         goto out;
     }
-    rc = store_table_give_back_check(s, from, to);
+    rc = store_table_give_back_check(s, from, to, period);
     if (rc != STORE_OK || s->max_id == from)
         goto out;
     file_name_for(name, file);
-    if (file_put(fs, file, &s->def, from, err, errlen) == FILE_PUT_OK)
+    if (file_put(fs, file, &s->def, from, s->period, err, errlen) == FILE_PUT_OK)
         s->max_id = from;
     else
         rc = STORE_ERROR;
@@ -814,7 +836,7 @@ static int file_create(struct store *st, void *sess, const struct seqdef *def,
     rc = file_name_free(fs, def->name, file, err, errlen);
     if (rc != STORE_OK)
         goto out;
-    switch (file_put(fs, file, def, 0, err, errlen)) {
+    switch (file_put(fs, file, def, 0, 0, err, errlen)) {
     case FILE_PUT_OK:
         rc = store_table_add(&fs->table, def, 0, err, errlen);
         break;

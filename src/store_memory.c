@@ -54,26 +54,26 @@ static void mem_session_close(struct store *st, void *sess)
 {
 }
 
-static int mem_claim(struct store *st, void *sess, const char *name, uint64_t want,
+static int mem_claim(struct store *st, void *sess, const char *name, uint64_t want, int64_t period,
                      const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct mem_store *m = st->priv;
     int rc;
 
     pthread_mutex_lock(&m->lock);
-    rc = store_table_claim(&m->table, name, want, expect, out, err, errlen);
+    rc = store_table_claim(&m->table, name, want, period, expect, out, err, errlen);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }
 
 static int mem_give_back(struct store *st, void *sess, const char *name, uint64_t from,
-                         uint64_t to, char *err, size_t errlen)
+                         uint64_t to, int64_t period, char *err, size_t errlen)
 {
     struct mem_store *m = st->priv;
     int rc;
 
     pthread_mutex_lock(&m->lock);
-    rc = store_table_give_back(&m->table, name, from, to, err, errlen);
+    rc = store_table_give_back(&m->table, name, from, to, period, err, errlen);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

@@ -651,7 +651,7 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     return STORE_OK;
 }
 
-static int my_claim(struct store *st, void *sess, const char *name, uint64_t want,
+static int my_claim(struct store *st, void *sess, const char *name, uint64_t want, int64_t period,
                     const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct claim_args a = { name, want, expect, out };
@@ -695,7 +695,7 @@ static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errle
 }
 
 static int my_give_back(struct store *st, void *sess, const char *name, uint64_t from,
-                        uint64_t to, char *err, size_t errlen)
+                        uint64_t to, int64_t period, char *err, size_t errlen)
 {
     struct give_back_args a;
 
@@ -769,6 +769,12 @@ static int my_create(struct store *st, void *sess, const struct seqdef *def, cha
 
     if (!s->ms->shape.seqd_columns && sml_leaf_can_hold(def, s->ms->where, err, errlen) < 0)
         return STORE_ERROR;
+    /* Type 4 keeps a period per row: not in this store's table yet. */
+    if (def->kind == SEQ_DATED) {
+        snprintf(err, errlen, "type 4 (dated numbers) is not available on the mysql store yet; use the "
+                 "file store for it");
+        return STORE_ERROR;
+    }
     if (def->segment > INT32_MAX) {
         snprintf(err, errlen, "segment %" PRIu64 " does not fit the table's step column (INT)",
                  def->segment);

@@ -50,7 +50,7 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
             struct timespec ts = { st->test_delay_ms / 1000, (long)(st->test_delay_ms % 1000) * 1000000L };
             nanosleep(&ts, NULL);
         }
-        job->status = ops->claim(st, sess, job->name, job->want, &job->def, &job->claim, job->err,
+        job->status = ops->claim(st, sess, job->name, job->want, job->period, &job->def, &job->claim, job->err,
                                  sizeof(job->err));
         break;
     case JOB_CREATE:
@@ -63,7 +63,8 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
         job->status = ops->lookup(st, sess, job->name, &job->def, job->err, sizeof(job->err));
         break;
     case JOB_GIVE_BACK:
-        job->status = ops->give_back(st, sess, job->name, job->from, job->to, job->err, sizeof(job->err));
+        job->status = ops->give_back(st, sess, job->name, job->from, job->to, job->period, job->err,
+                                     sizeof(job->err));
         break;
     case JOB_LEASE:
         job->status = ops->worker_lease(st, sess, &job->lease, job->err, sizeof(job->err));

@@ -24,6 +24,8 @@ struct store_job {
     char name[SEQ_NAME_MAX + 1];
     uint64_t want;                /* JOB_CLAIM: counters wanted */
     uint64_t from, to;            /* JOB_GIVE_BACK: the range handed back */
+    int64_t period;               /* JOB_CLAIM: the period wanted; JOB_GIVE_BACK: the range's
+                                     (type 4, store.h; 0 for other kinds) */
     struct seqdef def;            /* JOB_CREATE, JOB_CLAIM (the one served): in; JOB_LOOKUP: out */
     struct claim claim;           /* JOB_CLAIM: out */
     struct seqdef *defs;          /* JOB_LIST: out, xmalloc'ed, the done callback frees */

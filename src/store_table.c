@@ -140,32 +140,36 @@ struct seqdef *store_table_defs(const struct store_table *t, size_t *n)
     return defs;
 }
 
-int store_table_claim_range(const struct table_seq *s, uint64_t want, const struct seqdef *expect,
-                            struct claim *out, char *err, size_t errlen)
+int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t period,
+                            const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     uint64_t n = want > s->def.segment ? want : s->def.segment;
+    /* A newer period restarts the counter; an older one is served in the entry's. */
+    bool moves = period > s->period;
+    uint64_t max_id = moves ? 0 : s->max_id;
 
     if (expect && !seqdef_same(&s->def, expect)) {
         snprintf(err, errlen, "'%s' was deleted and created again", s->def.name);
         return STORE_NOT_FOUND;
     }
-    if (n > UINT64_MAX - s->max_id) {
+    if (n > UINT64_MAX - max_id) {
         snprintf(err, errlen, "sequence counter overflow (max_id %" PRIu64 ", claim %" PRIu64 ")",
-                 s->max_id, n);
+                 max_id, n);
         return STORE_ERROR;
     }
-    out->start = s->max_id;
+    out->start = max_id;
     out->count = n;
+    out->period = moves ? period : s->period;
     out->def = s->def;
     return STORE_OK;
 }
 
-int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to)
+int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to, int64_t period)
 {
-    return from <= to && s->max_id == to ? STORE_OK : STORE_STALE;
+    return from <= to && s->max_id == to && s->period == period ? STORE_OK : STORE_STALE;
 }
 
-int store_table_claim(struct store_table *t, const char *name, uint64_t want,
+int store_table_claim(struct store_table *t, const char *name, uint64_t want, int64_t period,
                       const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
     struct table_seq *s = store_table_get(t, name, err, errlen);
@@ -173,21 +177,23 @@ int store_table_claim(struct store_table *t, const char *name, uint64_t want,
 
     if (s == NULL)
         return STORE_NOT_FOUND;
-    rc = store_table_claim_range(s, want, expect, out, err, errlen);
-    if (rc == STORE_OK)
+    rc = store_table_claim_range(s, want, period, expect, out, err, errlen);
+    if (rc == STORE_OK) {
+        s->period = out->period;
         s->max_id = out->start + out->count;
+    }
     return rc;
 }
 
 int store_table_give_back(struct store_table *t, const char *name, uint64_t from, uint64_t to,
-                          char *err, size_t errlen)
+                          int64_t period, char *err, size_t errlen)
 {
     struct table_seq *s = store_table_get(t, name, err, errlen);
     int rc;
 
     if (s == NULL)
         return STORE_NOT_FOUND;
-    rc = store_table_give_back_check(s, from, to);
+    rc = store_table_give_back_check(s, from, to, period);
     if (rc == STORE_OK)
         s->max_id = from;
     return rc;

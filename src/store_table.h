@@ -14,8 +14,12 @@
  *    A claim that would pass UINT64_MAX takes nothing and is an error.
  *    The table knows no kinds: a claim past the kind's limit is taken
  *    like any other, and the sequence (segment.c) cuts it.
+ *  - type 4: a claim for a period newer than the entry's moves the entry
+ *    to it with max_id 0 first; one for an older period is taken in the
+ *    entry's own (store.h "periods").
  *  - a give-back of [from, to) is a compare-and-set: it applies only when
- *    from <= to and max_id is still `to`, and then max_id becomes `from`.
+ *    from <= to, the entry is still in `period` and max_id is still `to`,
+ *    and then max_id becomes `from`.
  *    An empty range (from == to) is such a compare-and-set that changes
  *    nothing: STORE_OK when max_id is `to`, STORE_STALE otherwise. A
  *    reversed range (from > to) never applies.
@@ -32,6 +36,7 @@
 struct table_seq {
     struct seqdef def;
     uint64_t max_id;               /* next unclaimed counter */
+    int64_t period;                /* the period max_id counts in (type 4; else 0) */
 };
 
 struct store_table {
@@ -55,7 +60,8 @@ struct table_seq *store_table_get(const struct store_table *t, const char *name,
  * the name is taken. err says why. */
 int store_table_check_new(const struct store_table *t, const struct seqdef *def,
                           char *err, size_t errlen);
-/* Adds (def, max_id) when store_table_check_new() allows it; returns its status. */
+/* Adds (def, max_id) when store_table_check_new() allows it; returns its
+ * status. The entry's period is 0 (a file store sets what it read). */
 int store_table_add(struct store_table *t, const struct seqdef *def, uint64_t max_id,
                     char *err, size_t errlen);
 /* STORE_OK, or STORE_NOT_FOUND with err set. */
@@ -67,24 +73,24 @@ int store_table_lookup(const struct store_table *t, const char *name, struct seq
  * backend can call store.h's list callback after dropping its lock. */
 struct seqdef *store_table_defs(const struct store_table *t, size_t *n);
 
-/* What a claim of `want` takes from s, into *out (start, count, the
- * definition). STORE_OK; STORE_NOT_FOUND when expect (if not NULL) is
+/* What a claim of `want` in `period` takes from s, into *out (start,
+ * count, period, the definition). STORE_OK; STORE_NOT_FOUND when expect (if not NULL) is
  * another definition than s's (store.h: the name was deleted and created
  * again); STORE_ERROR when the counters would pass UINT64_MAX; err set for
  * both. Changes nothing: once the claim is recorded the caller sets
- * s->max_id = out->start + out->count. */
-int store_table_claim_range(const struct table_seq *s, uint64_t want, const struct seqdef *expect,
-                            struct claim *out, char *err, size_t errlen);
-/* Does the give-back of [from, to) apply to s? STORE_OK (the caller then
- * sets s->max_id = from once that is recorded) or STORE_STALE. */
-int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to);
+ * s->period = out->period and s->max_id = out->start + out->count. */
+int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t period,
+                            const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
+/* Does the give-back of [from, to) in `period` apply to s? STORE_OK (the
+ * caller then sets s->max_id = from once that is recorded) or STORE_STALE. */
+int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to, int64_t period);
 
 /* The two above on the entry for name, applied at once (nothing to record
  * first): STORE_OK, STORE_NOT_FOUND, STORE_ERROR (claim) or STORE_STALE
  * (give-back), with err set for all but STORE_OK and STORE_STALE. */
-int store_table_claim(struct store_table *t, const char *name, uint64_t want,
+int store_table_claim(struct store_table *t, const char *name, uint64_t want, int64_t period,
                       const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
 int store_table_give_back(struct store_table *t, const char *name, uint64_t from, uint64_t to,
-                          char *err, size_t errlen);
+                          int64_t period, char *err, size_t errlen);
 
 #endif

@@ -187,8 +187,8 @@ static int answer(struct udp_req *r)
     if (code != UDP_OK) {
         reply(r, code, wt->err, NULL);
     } else if (r->action == ACT_GET) {
-        char number[24];
-        snprintf(number, sizeof(number), "%" PRId64, wt->numbers[0]);
+        char number[CORE_NUMBER_TEXT_MAX];
+        core_number_text(wt, 0, number, sizeof(number));
         reply(r, UDP_OK, "success", cJSON_CreateString(number));
     } else {
         /* counter: numbers this node handed out for the pair (0 before

@@ -200,8 +200,9 @@ def test_hset_validation_errors():
     cases = [
         # (fields, regex the error must match)
         (["length", "3"], r"ERR type is required"),
-        (["type", "4"], r"ERR type must be 1, 2, 3 or 5"),
-        (["type", "x"], r"ERR type must be 1, 2, 3 or 5"),
+        (["type", "4"], r"ERR type 4 needs prefix PATTERN"),
+        (["type", "9"], r"ERR type must be 1, 2, 3, 4 or 5"),
+        (["type", "x"], r"ERR type must be 1, 2, 3, 4 or 5"),
         (["type", "3", "colour", "red"], r"ERR unknown field 'colour'.*type, length, starting, step, segment, description, auto_disk"),
         (["type", "3", "type", "3"], r"ERR field 'type' given twice"),
         (["type", "3", "length", "5"], r"ERR type 3 takes no length"),
@@ -242,7 +243,7 @@ def test_hset_validation_errors():
         eq(c.command("HSET", "x" * 128, "type", "3"), 1, "128-byte name is fine")
         # The same through redis-cli: the error text arrives as it is.
         out = cli(s, "HSET", "bad", "type", "9")
-        check(out.startswith("(error) ERR type must be 1, 2, 3 or 5"), "redis-cli shows the error: %r" % out)
+        check(out.startswith("(error) ERR type must be 1, 2, 3, 4 or 5"), "redis-cli shows the error: %r" % out)
         # The largest edge values are accepted.
         eq(c.command("HSET", "edge", "type", "2", "length", "18"), 1, "length 18")
         eq(c.command("GET", "edge"), "100000000000000000", "length 18 first number")

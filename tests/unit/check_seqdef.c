@@ -58,6 +58,8 @@ static const struct good_case {
     { "type 1 length 6", 1, 6, 0, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
     { "type 1 length 18 segment 50", 1, 18, 0, 1, 50, AUTO_DISK_DEFAULT },
     { "type 3 auto_disk memory", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_MEMORY },
+    { "type 4 prefix %y%m%d length 4", 4, 4, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_DEFAULT },
+    { "type 4 prefix %1y%m%d length 4 starting 0 step 3", 4, 4, 0, 3, DEFAULT_SEGMENT, 0 },
     { "type 3 auto_disk pre-base", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_BASE },
     { "type 3 auto_disk pre_base", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_BASE },
     { "type 3 auto_disk PRE-CHECKPOINT", 3, 0, 1, 1, DEFAULT_SEGMENT, AUTO_DISK_PRE_CHECKPOINT },
@@ -103,19 +105,39 @@ static const struct bad_case {
     { "type", "wrong number of arguments for 'hset' command" },
     { "type 3 length", "wrong number of arguments for 'hset' command" },
     { "color red type 3", "unknown field 'color' (fields: type, length, starting, step, "
-      "segment, description, auto_disk, epoch)" },
+      "segment, description, auto_disk, prefix, tz, epoch)" },
     { "type 3 incr 2", "unknown field 'incr' (fields: type, length, starting, step, "
-      "segment, description, auto_disk, epoch)" },
-    { "length 5", "type is required: HSET seq type 1|2|3|5 ... (1 random fixed-length, "
-      "2 fixed-length increasing, 3 increasing, 5 snowflake ids)" },
-    { "type 4", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing, 5 snowflake ids)" },
-    { "type 0", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing, 5 snowflake ids)" },
-    { "type x", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing, 5 snowflake ids)" },
-    { "type 03", "type must be 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
-      "increasing, 3 increasing, 5 snowflake ids)" },
+      "segment, description, auto_disk, prefix, tz, epoch)" },
+    { "length 5", "type is required: HSET seq type 1|2|3|4|5 ... (1 random fixed-length, "
+      "2 fixed-length increasing, 3 increasing, 4 dated, 5 snowflake ids)" },
+    { "type 6", "type must be 1, 2, 3, 4 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 4 dated, 5 snowflake ids)" },
+    { "type 4", "type 4 needs prefix PATTERN (e.g. %y%m%d) and length 1..18 (the digits of each "
+      "period's counter)" },
+    { "type 4 prefix %y%m%d", "type 4 needs prefix PATTERN (e.g. %y%m%d) and length 1..18 (the "
+      "digits of each period's counter)" },
+    { "type 4 prefix %y%m%d length 19", "type 4 needs prefix PATTERN (e.g. %y%m%d) and length 1..18 "
+      "(the digits of each period's counter)" },
+    { "type 4 prefix 2026 length 4", "prefix has no date or time (%Y %y %1y %m %d %H %j): numbers "
+      "that never restart are type 2 (fixed length) or type 3" },
+    { "type 4 prefix %y%d length 4", "prefix does not name the month (%m): its numbers would repeat "
+      "while the counter restarts each day" },
+    { "type 4 prefix %y%m%d length 4 starting 10000", "type 4 length 4 needs starting 0..9999 (the "
+      "first counter of each period)" },
+    { "type 4 prefix %y%m%d length 4 starting -1", "type 4 length 4 needs starting 0..9999 (the "
+      "first counter of each period)" },
+    { "type 4 prefix %y%m%d length 4 tz ../x", "tz must be an IANA time zone name such as UTC or "
+      "Asia/Shanghai" },
+    { "type 3 prefix %y%m%d", "type 3 takes no prefix (dated numbers are type 4: HSET name type 4 "
+      "prefix %y%m%d length 4)" },
+    { "type 2 length 4 tz UTC", "type 2 takes no tz (dated numbers are type 4: HSET name type 4 "
+      "prefix %y%m%d length 4)" },
+    { "type 0", "type must be 1, 2, 3, 4 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 4 dated, 5 snowflake ids)" },
+    { "type x", "type must be 1, 2, 3, 4 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 4 dated, 5 snowflake ids)" },
+    { "type 03", "type must be 1, 2, 3, 4 or 5 (1 random fixed-length, 2 fixed-length "
+      "increasing, 3 increasing, 4 dated, 5 snowflake ids)" },
     { "type 2", "type 2 needs length 1..18 (the number of digits)" },
     { "type 2 length 0", "type 2 needs length 1..18 (the number of digits)" },
     { "type 2 length 19", "type 2 needs length 1..18 (the number of digits)" },
@@ -217,7 +239,7 @@ START_TEST(test_seqdef_unknown_field_is_shown_safely)
     ck_assert_int_eq(seqdef_from_fields(&def, "seq", 3, 2, argv, argl, 1, 0, err,
                                         sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "xxx...' (fields:"));
-    ck_assert_uint_lt(strlen(err), 140);
+    ck_assert_uint_lt(strlen(err), 160);
 
     /* A small err buffer is filled, terminated, never overrun. */
     char small[8];
@@ -311,8 +333,8 @@ START_TEST(test_seqdef_validate_rejects_broken_store_rows)
 
     d = good_def(SEQ_INCREASING); d.kind = 0;
     ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
-    ck_assert_str_eq(err, "kind 0 is not 1, 2, 3 or 5 (1 random fixed-length, 2 fixed-length "
-                     "increasing, 3 increasing, 5 snowflake ids)");
+    ck_assert_str_eq(err, "kind 0 is not 1, 2, 3, 4 or 5 (1 random fixed-length, 2 fixed-length "
+                     "increasing, 3 increasing, 4 dated, 5 snowflake ids)");
     d = good_def(SEQ_INCREASING); d.kind = 4;
     ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), -1);
     d = good_def(SEQ_FIXED); d.length = 0;
@@ -569,6 +591,53 @@ START_TEST(test_seqdef_names_for_info_round_trip)
 }
 END_TEST
 
+/* Type 4: prefix and zone kept (UTC by default), the counter's limit per
+ * period like a fixed length from `starting`, and a row read from a store
+ * with a broken prefix or zone refused. */
+START_TEST(test_seqdef_dated_fields_limit_and_rows)
+{
+    struct seqdef d, e;
+    char err[256];
+
+    ck_assert_int_eq(from_string(&d, "type 4 prefix %y%m%d length 4", err, sizeof(err)), 0);
+    ck_assert_str_eq(d.prefix, "%y%m%d");
+    ck_assert_str_eq(d.tz, "UTC");
+    ck_assert_int_eq(seqdef_dated_unit(&d), DATED_DAY);
+    ck_assert_uint_eq(seqdef_limit(&d), 9999);              /* 0001..9999 */
+    ck_assert_int_eq(seqdef_number(&d, NULL, 0), 1);
+    ck_assert_int_eq(seqdef_number(&d, NULL, 9998), 9999);
+    ck_assert_int_eq(seqdef_validate(&d, err, sizeof(err)), 0);
+    ck_assert_int_eq(from_string(&e, "type 4 prefix %Y%m%d%H length 2 starting 0 step 10 tz Asia/Shanghai",
+                                 err, sizeof(err)), 0);
+    ck_assert_str_eq(e.tz, "Asia/Shanghai");
+    ck_assert_int_eq(seqdef_dated_unit(&e), DATED_HOUR);
+    ck_assert_uint_eq(seqdef_limit(&e), 10);                /* 00, 10, ..., 90 */
+    /* Another prefix or zone is another sequence. */
+    e = d;
+    strcpy(e.tz, "Asia/Shanghai");
+    ck_assert(!seqdef_same(&d, &e));
+    e = d;
+    strcpy(e.prefix, "%Y%m%d");
+    ck_assert(!seqdef_same(&d, &e));
+    /* Broken rows. */
+    e = d;
+    strcpy(e.prefix, "%m%d");
+    ck_assert_int_eq(seqdef_validate(&e, err, sizeof(err)), -1);
+    e = d;
+    strcpy(e.tz, "../../etc/passwd");
+    ck_assert_int_eq(seqdef_validate(&e, err, sizeof(err)), -1);
+    e = d;
+    e.starting = 10000;
+    ck_assert_int_eq(seqdef_validate(&e, err, sizeof(err)), -1);
+    /* Other kinds carry no prefix or zone. */
+    ck_assert_int_eq(from_string(&e, "type 3", err, sizeof(err)), 0);
+    ck_assert_int_eq(seqdef_dated_unit(&e), DATED_NONE);
+    strcpy(e.prefix, "%y%m%d");
+    ck_assert_int_eq(seqdef_validate(&e, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "kind 3 takes no prefix or tz (those are kind 4's)");
+}
+END_TEST
+
 START_TEST(test_seqdef_same_tells_a_recreated_sequence_apart)
 {
     struct seqdef a, b;
@@ -596,6 +665,7 @@ static Suite *seqdef_suite(void)
     Suite *s = suite_create("seqdef");
     TCase *tc = tcase_create("hset");
     tcase_add_test(tc, test_seqdef_same_tells_a_recreated_sequence_apart);
+    tcase_add_test(tc, test_seqdef_dated_fields_limit_and_rows);
     TCase *tn = tcase_create("numbers");
 
     tcase_add_loop_test(tc, test_seqdef_hset_fields_build_the_definition, 0,

@@ -122,21 +122,21 @@ static void create_ok(struct store *st, const struct seqdef *d)
 static struct claim claim_ok(struct store *st, const char *name, uint64_t want)
 {
     struct claim c;
-    int rc = st->ops->claim(st, st, name, want, NULL, &c, err, sizeof(err));
+    int rc = st->ops->claim(st, st, name, want, 0, NULL, &c, err, sizeof(err));
     ck_assert_msg(rc == STORE_OK, "claim '%s': %s: %s", name, store_status_name(rc), err);
     return c;
 }
 
 static void give_back_ok(struct store *st, const char *name, uint64_t from, uint64_t to)
 {
-    int rc = st->ops->give_back(st, st, name, from, to, err, sizeof(err));
+    int rc = st->ops->give_back(st, st, name, from, to, 0, err, sizeof(err));
     ck_assert_msg(rc == STORE_OK, "give_back '%s': %s: %s", name, store_status_name(rc), err);
 }
 
 /* A give-back that is not at the top any more changes nothing and says so. */
 static void give_back_stale(struct store *st, const char *name, uint64_t from, uint64_t to)
 {
-    int rc = st->ops->give_back(st, st, name, from, to, err, sizeof(err));
+    int rc = st->ops->give_back(st, st, name, from, to, 0, err, sizeof(err));
     ck_assert_msg(rc == STORE_STALE, "give_back '%s': %s: %s", name, store_status_name(rc), err);
 }
 
@@ -253,9 +253,9 @@ START_TEST(test_unknown_name_is_not_found)
     struct seqdef got;
 
     store_open(&st, backend(_i));
-    ck_assert_int_eq(st.ops->claim(&st, &st, "nope", 1, NULL, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(st.ops->claim(&st, &st, "nope", 1, 0, NULL, &c, err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err, "nope"));
-    ck_assert_int_eq(st.ops->give_back(&st, &st, "nope", 0, 1, err, sizeof(err)),
+    ck_assert_int_eq(st.ops->give_back(&st, &st, "nope", 0, 1, 0, err, sizeof(err)),
                      STORE_NOT_FOUND);
     ck_assert_int_eq(st.ops->drop(&st, &st, "nope", err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_int_eq(st.ops->lookup(&st, &st, "nope", &got, err, sizeof(err)), STORE_NOT_FOUND);
@@ -335,10 +335,10 @@ START_TEST(test_counter_overflow_is_an_error)
     c = claim_ok(&st, "big", UINT64_MAX - 500);
     ck_assert_uint_eq(c.start, 0);
     ck_assert_uint_eq(c.count, UINT64_MAX - 500);
-    ck_assert_int_eq(st.ops->claim(&st, &st, "big", 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(st.ops->claim(&st, &st, "big", 0, 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "sequence counter overflow"));
     /* 500 are left, less than a segment: a larger want fails too. */
-    ck_assert_int_eq(st.ops->claim(&st, &st, "big", 1001, NULL, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(st.ops->claim(&st, &st, "big", 1001, 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
     st.ops->close(&st);
 }
 END_TEST
@@ -361,7 +361,7 @@ static void *conc_run(void *arg)
 
     for (i = 0; i < CONC_CLAIMS; i++)
         c->rc[i] = c->st->ops->claim(c->st, c->st, (i + c->id) % 2 ? "odd" : "even",
-                                     (uint64_t)(i % 3) * 60, NULL, &c->got[i], e, sizeof(e));
+                                     (uint64_t)(i % 3) * 60, 0, NULL, &c->got[i], e, sizeof(e));
     return NULL;
 }
 
@@ -761,9 +761,9 @@ START_TEST(test_failed_write_advances_nothing)
 
     snprintf(block, sizeof(block), "%s/seq/.s.json.tmp", data_dir);
     ck_assert_int_eq(mkdir(block, 0700), 0);
-    ck_assert_int_eq(st.ops->claim(&st, &st, "s", 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(st.ops->claim(&st, &st, "s", 0, 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
     ck_assert_msg(strstr(err, ".s.json.tmp") != NULL, "%s", err);
-    ck_assert_int_eq(st.ops->give_back(&st, &st, "s", 500, 1000, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(st.ops->give_back(&st, &st, "s", 500, 1000, 0, err, sizeof(err)), STORE_ERROR);
     ck_assert_int_eq(rmdir(block), 0);
     /* Neither the failed claim nor the failed give-back moved max_id. */
     ck_assert_uint_eq(claim_ok(&st, "s", 0).start, 1000);

@@ -120,8 +120,8 @@ START_TEST(test_remove_and_unknown_names)
     ck_assert_int_eq(store_table_remove(&t, "gone", err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err, "'gone'"));
     ck_assert_int_eq(store_table_lookup(&t, "gone", &got, err, sizeof(err)), STORE_NOT_FOUND);
-    ck_assert_int_eq(store_table_claim(&t, "gone", 1, NULL, &c, err, sizeof(err)), STORE_NOT_FOUND);
-    ck_assert_int_eq(store_table_give_back(&t, "gone", 0, 1, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_claim(&t, "gone", 1, 0, NULL, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_give_back(&t, "gone", 0, 1, 0, err, sizeof(err)), STORE_NOT_FOUND);
     store_table_free(&t);
 }
 END_TEST
@@ -138,7 +138,7 @@ START_TEST(test_claims_follow_each_other_and_take_at_least_a_segment)
     table_with(&t, "s", 100, 40);
     for (i = 0; i < ARRAY_SIZE(wants); i++) {
         struct claim c;
-        ck_assert_int_eq(store_table_claim(&t, "s", wants[i], NULL, &c, err, sizeof(err)), STORE_OK);
+        ck_assert_int_eq(store_table_claim(&t, "s", wants[i], 0, NULL, &c, err, sizeof(err)), STORE_OK);
         ck_assert_uint_eq(c.start, next);
         ck_assert_uint_eq(c.count, wants[i] > 100 ? wants[i] : 100);
         ck_assert_str_eq(c.def.name, "s");
@@ -159,17 +159,17 @@ START_TEST(test_claim_for_another_definition_of_the_name_takes_nothing)
     /* The definition the caller serves: claims as usual (the segment may
      * have changed in the store; that is the same sequence). */
     served.segment = 7;
-    ck_assert_int_eq(store_table_claim(&t, "s", 1, &served, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "s", 1, 0, &served, &c, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(c.start, 0);
     /* A claim on its way for a deleted "s" whose name now holds another
      * definition (another key): nothing is taken from the new one. */
     old.perm_key = 99;
-    ck_assert_int_eq(store_table_claim(&t, "s", 1, &old, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_claim(&t, "s", 1, 0, &old, &c, err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err, "deleted and created again"));
     ck_assert_uint_eq(max_id_of(&t, "s"), 100);
     old = def_increasing("s", 100);
     old.starting = 5;
-    ck_assert_int_eq(store_table_claim(&t, "s", 1, &old, &c, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_claim(&t, "s", 1, 0, &old, &c, err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_uint_eq(max_id_of(&t, "s"), 100);
     store_table_free(&t);
 }
@@ -181,7 +181,7 @@ START_TEST(test_claim_range_changes_nothing_until_the_caller_records_it)
     struct claim c;
 
     table_with(&t, "s", 100, 500);
-    ck_assert_int_eq(store_table_claim_range(store_table_find(&t, "s"), 0, NULL, &c, err, sizeof(err)),
+    ck_assert_int_eq(store_table_claim_range(store_table_find(&t, "s"), 0, 0, NULL, &c, err, sizeof(err)),
                      STORE_OK);
     ck_assert_uint_eq(c.start, 500);
     ck_assert_uint_eq(c.count, 100);
@@ -198,12 +198,12 @@ START_TEST(test_claim_at_the_counter_limit_takes_the_rest_then_fails_changing_no
     struct claim c;
 
     table_with(&t, "big", 100, UINT64_MAX - 250);
-    ck_assert_int_eq(store_table_claim(&t, "big", 250, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "big", 250, 0, NULL, &c, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(c.start, UINT64_MAX - 250);
     ck_assert_uint_eq(c.count, 250);
     ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX);
 
-    ck_assert_int_eq(store_table_claim(&t, "big", 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(store_table_claim(&t, "big", 0, 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "sequence counter overflow"));
     ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX);
     store_table_free(&t);
@@ -217,8 +217,8 @@ START_TEST(test_claim_larger_than_what_is_left_fails_changing_nothing)
 
     /* 500 counters are left: less than a segment, and less than wanted. */
     table_with(&t, "big", 1000, UINT64_MAX - 500);
-    ck_assert_int_eq(store_table_claim(&t, "big", 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
-    ck_assert_int_eq(store_table_claim(&t, "big", 501, NULL, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(store_table_claim(&t, "big", 0, 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
+    ck_assert_int_eq(store_table_claim(&t, "big", 501, 0, NULL, &c, err, sizeof(err)), STORE_ERROR);
     ck_assert_uint_eq(max_id_of(&t, "big"), UINT64_MAX - 500);
     store_table_free(&t);
 }
@@ -238,7 +238,7 @@ START_TEST(test_claim_past_a_kinds_limit_is_taken_whole)
     ck_assert_uint_eq(seqdef_limit(&d), 900);
     store_table_init(&t);
     ck_assert_int_eq(store_table_add(&t, &d, 850, err, sizeof(err)), STORE_OK);
-    ck_assert_int_eq(store_table_claim(&t, "three", 0, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "three", 0, 0, NULL, &c, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(c.start, 850);
     ck_assert_uint_eq(c.count, 1000);
     ck_assert_uint_eq(max_id_of(&t, "three"), 1850);
@@ -254,11 +254,11 @@ START_TEST(test_give_back_at_the_top_lowers_max_id_to_from)
     struct claim c;
 
     table_with(&t, "gb", 100, 0);
-    ck_assert_int_eq(store_table_claim(&t, "gb", 0, NULL, &c, err, sizeof(err)), STORE_OK);
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 40, 100, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "gb", 0, 0, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 40, 100, 0, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 40);
     /* The given-back counters are the next claim's. */
-    ck_assert_int_eq(store_table_claim(&t, "gb", 0, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "gb", 0, 0, NULL, &c, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(c.start, 40);
     store_table_free(&t);
 }
@@ -270,12 +270,12 @@ START_TEST(test_give_back_after_max_id_moved_on_is_stale_and_changes_nothing)
 
     table_with(&t, "gb", 100, 300);
     /* [150, 200) was claimed, then someone claimed [200, 300). */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 150, 200, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 150, 200, 0, err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
     /* max_id below `to` (it was given back already) is stale too. */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 250, 400, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 250, 400, 0, err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
-    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 150, 200),
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 150, 200, 0),
                      STORE_STALE);
     store_table_free(&t);
 }
@@ -287,10 +287,10 @@ START_TEST(test_give_back_of_an_empty_range_changes_nothing)
 
     table_with(&t, "gb", 100, 300);
     /* At the top: the compare holds, the set is a no-op. */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 300, 300, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 300, 300, 0, err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
     /* Below the top: the compare fails, as for any other range. */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 200, 200, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 200, 200, 0, err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
     store_table_free(&t);
 }
@@ -302,9 +302,9 @@ START_TEST(test_give_back_of_a_reversed_range_never_applies)
     struct store_table t;
 
     table_with(&t, "gb", 100, 300);
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 400, 300, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 400, 300, 0, err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
-    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 301, 300),
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 301, 300, 0),
                      STORE_STALE);
     store_table_free(&t);
 }
@@ -315,8 +315,41 @@ START_TEST(test_give_back_check_changes_nothing_until_the_caller_records_it)
     struct store_table t;
 
     table_with(&t, "gb", 100, 300);
-    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 250, 300), STORE_OK);
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 250, 300, 0), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    store_table_free(&t);
+}
+END_TEST
+
+/* Type 4's periods (store.h): a claim for a newer period moves the entry
+ * there with its counter at 0; one for an older period is taken in the
+ * entry's own, so a period's counter never restarts; a give-back applies
+ * only in the period it names. */
+START_TEST(test_periods_move_forward_only)
+{
+    struct store_table t;
+    struct claim c;
+    const int64_t day1 = 1796169600, day2 = day1 + 86400;
+
+    table_with(&t, "d", 100, 0);
+    ck_assert_int_eq(store_table_claim(&t, "d", 1, day1, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 0);
+    ck_assert_int_eq(c.period, day1);
+    ck_assert_int_eq(store_table_claim(&t, "d", 1, day1, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 100);
+    /* Midnight: the first claim of day 2 restarts the counter. */
+    ck_assert_int_eq(store_table_claim(&t, "d", 1, day2, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 0);
+    ck_assert_int_eq(c.period, day2);
+    /* A node whose clock is still on day 1 gets day 2's next range. */
+    ck_assert_int_eq(store_table_claim(&t, "d", 1, day1, NULL, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 100);
+    ck_assert_int_eq(c.period, day2);
+    /* A give-back of day 1's numbers no longer applies; day 2's does. */
+    ck_assert_int_eq(store_table_give_back(&t, "d", 100, 200, day1, err, sizeof(err)), STORE_STALE);
+    ck_assert_uint_eq(max_id_of(&t, "d"), 200);
+    ck_assert_int_eq(store_table_give_back(&t, "d", 100, 200, day2, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(max_id_of(&t, "d"), 100);
     store_table_free(&t);
 }
 END_TEST
@@ -347,6 +380,7 @@ static Suite *store_table_suite(void)
     tcase_add_test(give_back, test_give_back_of_an_empty_range_changes_nothing);
     tcase_add_test(give_back, test_give_back_of_a_reversed_range_never_applies);
     tcase_add_test(give_back, test_give_back_check_changes_nothing_until_the_caller_records_it);
+    tcase_add_test(give_back, test_periods_move_forward_only);
     suite_add_tcase(s, give_back);
     return s;
 }
