@@ -114,6 +114,9 @@ static const struct cfg_key config_keys[] = {
     { .name = "maxclients", .type = CFG_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000" },
     { .name = "requirepass", .type = CFG_STRING, FIELD(requirepass), .def = "",
       .flags = CFG_RELOAD | CFG_SECRET },
+    { .name = "id_step", .type = CFG_U64, FIELD(id_step), .min = 1, .max = CONFIG_ID_STEP_MAX, .def = "1" },
+    { .name = "id_offset", .type = CFG_U64, FIELD(id_offset), .min = 0, .max = CONFIG_ID_STEP_MAX - 1,
+      .def = "0" },
     { .name = "http.bind", .type = CFG_STRING, FIELD(http_bind), .def = "127.0.0.1", .rule = config_bind_ok,
       .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
     { .name = "http.port", .type = CFG_INT, FIELD(http_port), .min = 0, .max = 65535, .def = "0" },
@@ -915,6 +918,10 @@ int config_check(const struct config *cfg, char *err, size_t errlen)
         return config_fail(cfg, "segment.default", err, errlen,
                            "%" PRIu64 " is larger than segment.max (%" PRIu64 ")",
                            cfg->segment_default, cfg->segment_max);
+    if (cfg->id_offset >= cfg->id_step)
+        return config_fail(cfg, "id_offset", err, errlen, "%" PRIu64 " must be smaller than id_step (%" PRIu64
+                           "): each of id_step independent stores takes one offset, 0 to %" PRIu64,
+                           cfg->id_offset, cfg->id_step, cfg->id_step - 1);
     if (cfg->http_port != 0 && cfg->http_port == cfg->port)
         return config_fail(cfg, "http.port", err, errlen, "%d is the Redis protocol's port too; "
                            "give the HTTP door a port of its own", cfg->http_port);

@@ -17,6 +17,7 @@
 #define CONFIG_STR_MAX 256
 #define CONFIG_TABLE_NAME_MAX 64        /* MySQL's limit on an identifier */
 #define CONFIG_FLAGS_MAX 8              /* keys that command-line flags may set */
+#define CONFIG_ID_STEP_MAX 1000000      /* id_step: independent stores at most */
 
 struct config {
     char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
@@ -24,6 +25,8 @@ struct config {
     int workers;                        /* "workers": 0 = one per core (max 64) */
     int maxclients;                     /* "maxclients": 1..1000000, default 10000 */
     char requirepass[CONFIG_STR_MAX];   /* "requirepass": "" = no AUTH needed (reloadable) */
+    uint64_t id_step;                   /* "id_step": counters become counter * id_step + id_offset, default 1 */
+    uint64_t id_offset;                 /* "id_offset": 0 .. id_step-1, default 0 */
     char http_bind[CONFIG_STR_MAX];     /* "http.bind": the HTTP door's address */
     int http_port;                      /* "http.port": 0 (default) = no HTTP door */
     bool http_metrics_auth;             /* "http.metrics_auth": /metrics needs credentials too */
