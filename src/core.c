@@ -920,6 +920,8 @@ int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
         .pool = core.pool,
         .segment_max = cfg->segment_max,
         .duration_ms = (uint64_t)cfg->segment_duration_s * 1000,
+        .id_step = cfg->id_step,
+        .id_offset = cfg->id_offset,
         .wake = wake_worker,
     };
     seq_registry_init(&env);

@@ -128,6 +128,8 @@ void seq_registry_init(const struct seq_env *env)
 {
     pthread_rwlock_init(&reg.lock, NULL);
     reg.env = *env;
+    if (reg.env.id_step == 0)
+        reg.env.id_step = 1;
     reg.stopping = false;
 }
 
@@ -205,7 +207,7 @@ struct seq *seq_add(const struct seqdef *def)
     s->def = *def;
     if (def->kind == SEQ_RANDOM)
         seqdef_perm_init(def, &s->perm);
-    segbuf_init(&s->sb, seqdef_limit(def));
+    segbuf_init(&s->sb, seqdef_spread_limit(seqdef_limit(def), reg.env.id_step, reg.env.id_offset));
     s->added_ms = mono_ms();
     s->refs = 2;
     seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
@@ -289,6 +291,12 @@ void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg)
         seq_release(all[k]);
     }
     free(all);
+}
+
+/* The number of store counter `counter` of s (counter < s->sb.limit). */
+static int64_t seq_number(const struct seq *s, uint64_t counter)
+{
+    return seqdef_number(&s->def, &s->perm, seqdef_spread(counter, reg.env.id_step, reg.env.id_offset));
 }
 
 /* ---- claims ---------------------------------------------------------- */
@@ -536,7 +544,7 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
     while (n < want) {
         enum seg_take r = segbuf_take(&s->sb, &counter);
         if (r == SEG_TAKEN) {
-            out[n++] = seqdef_number(&s->def, &s->perm, counter);
+            out[n++] = seq_number(s, counter);
             s->last_counter = counter;
             s->has_last = true;
             continue;
@@ -597,7 +605,7 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->def = s->def;
     info->sb = s->sb;
     info->has_current = s->has_last;
-    info->current = s->has_last ? seqdef_number(&s->def, &s->perm, s->last_counter) : 0;
+    info->current = s->has_last ? seq_number(s, s->last_counter) : 0;
     info->claim_in_flight = s->claim_in_flight;
     info->generated = s->generated;
     info->wasted = s->wasted;
