@@ -656,10 +656,19 @@ out:
     return rc;
 }
 
+/* Have counters of any sequence been claimed (a max_id above 0)? */
+static bool file_has_claims(const struct file_store *fs)
+{
+    for (size_t i = 0; i < fs->table.n; i++)
+        if (fs->table.seqs[i]->max_id > 0)
+            return true;
+    return false;
+}
+
 /* Checks the configuration's id_step and id_offset against what the store
  * recorded, and records them on the store's first start
- * (store_spread_check). After file_load: the table says whether the store
- * holds sequences. Returns 0, or -1 with the reason in err. */
+ * (store_spread_check). After file_load: the table says whether counters
+ * were claimed. Returns 0, or -1 with the reason in err. */
 static int file_spread_check(struct file_store *fs, int dir_fd, const struct config *cfg,
                              char *err, size_t errlen)
 {
@@ -681,7 +690,7 @@ static int file_spread_check(struct file_store *fs, int dir_fd, const struct con
                  fs->dir, FILE_SPREAD, why);
         return -1;
     }
-    switch (store_spread_check(rc == 0 ? &recorded : NULL, fs->table.n > 0, &config, where,
+    switch (store_spread_check(rc == 0 ? &recorded : NULL, file_has_claims(fs), &config, where,
                                err, errlen)) {
     case STORE_SPREAD_MATCHES:
         return 0;

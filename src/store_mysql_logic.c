@@ -100,7 +100,8 @@ static int sml_build_spread_sql(struct sml_sql *sql, const char *table, const st
                                     "SELECT `step`, `max_id` FROM `%s` WHERE `biz_tag` = " SML_SPREAD_TAG,
                                     table);
     n[SML_SPREAD_ANY] = snprintf(sql->spread[SML_SPREAD_ANY], SML_SQL_MAX,
-                                 "SELECT 1 FROM `%s` WHERE " SML_NOT_SPREAD " LIMIT 1", table);
+                                 "SELECT 1 FROM `%s` WHERE " SML_NOT_SPREAD " AND `max_id` > 0 LIMIT 1",
+                                 table);
     n[SML_SPREAD_INSERT] = snprintf(sql->spread[SML_SPREAD_INSERT], SML_SQL_MAX,
                                     "INSERT IGNORE INTO `%s` (`biz_tag`, `step`, `max_id`%s) VALUES ("
                                     SML_SPREAD_TAG ", ?, ?%s)", table,

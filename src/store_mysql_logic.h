@@ -136,7 +136,7 @@ enum sml_stmt {
 #define SML_SPREAD_DESCRIPTION "seqd: id_step in step, id_offset in max_id; never change or delete"
 enum sml_spread_stmt {
     SML_SPREAD_SELECT,     /* SELECT `step`, `max_id` ... WHERE biz_tag = '' */
-    SML_SPREAD_ANY,        /* SELECT 1 ... WHERE biz_tag <> '' LIMIT 1: does it hold sequences? */
+    SML_SPREAD_ANY,        /* SELECT 1 ... WHERE biz_tag <> '' AND max_id > 0 LIMIT 1: claimed from? */
     SML_SPREAD_INSERT,     /* INSERT IGNORE ... ('', ? step, ? max_id): record them */
     SML_SPREAD_COUNT
 };

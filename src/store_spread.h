@@ -29,11 +29,13 @@ enum store_spread_verdict {
 };
 
 /* What to do at open. recorded: the store's record, NULL when it has
- * none. has_sequences: the store holds sequences (without a record they
- * were handed out by a seqd before id_step, that is with step 1, offset
- * 0). config: the configuration's pair. where names the store and its
+ * none. has_claims: counters of some sequence have been claimed (max_id
+ * above 0); without a record they were handed out by a seqd before
+ * id_step, that is with step 1, offset 0. Sequences that were only
+ * defined (every max_id 0: created, or copied from another group's store)
+ * take any pair. config: the configuration's pair. where names the store and its
  * record for the message ("store.dir /var/lib/seqd (id_step.json)"). */
-enum store_spread_verdict store_spread_check(const struct store_spread *recorded, bool has_sequences,
+enum store_spread_verdict store_spread_check(const struct store_spread *recorded, bool has_claims,
                                              const struct store_spread *config, const char *where,
                                              char *err, size_t errlen);
 

@@ -139,7 +139,7 @@ START_TEST(sql_for_the_id_step_row_reads_and_records_it_race_free)
     ck_assert_str_eq(sql.spread[SML_SPREAD_SELECT],
                      "SELECT `step`, `max_id` FROM `seqd_segments` WHERE `biz_tag` = ''");
     ck_assert_str_eq(sql.spread[SML_SPREAD_ANY],
-                     "SELECT 1 FROM `seqd_segments` WHERE `biz_tag` <> '' LIMIT 1");
+                     "SELECT 1 FROM `seqd_segments` WHERE `biz_tag` <> '' AND `max_id` > 0 LIMIT 1");
     ck_assert_str_eq(sql.spread[SML_SPREAD_INSERT],
                      "INSERT IGNORE INTO `seqd_segments` (`biz_tag`, `step`, `max_id`, `description`) "
                      "VALUES ('', ?, ?, '" SML_SPREAD_DESCRIPTION "')");

@@ -816,12 +816,12 @@ START_TEST(test_spread_rule_records_once_and_refuses_another_pair)
 
     ck_assert_int_eq(store_spread_check(&two1, true, &two1, "W", msg, sizeof(msg)), STORE_SPREAD_MATCHES);
     ck_assert_int_eq(store_spread_check(&one, false, &one, "W", msg, sizeof(msg)), STORE_SPREAD_MATCHES);
-    /* No record: an empty store takes any pair; one that holds sequences
-     * handed them out with 1, 0 (a seqd before id_step). */
+    /* No record: a store nothing was claimed from takes any pair; one
+     * with claims handed them out with 1, 0 (a seqd before id_step). */
     ck_assert_int_eq(store_spread_check(NULL, false, &two1, "W", msg, sizeof(msg)), STORE_SPREAD_RECORD);
     ck_assert_int_eq(store_spread_check(NULL, true, &one, "W", msg, sizeof(msg)), STORE_SPREAD_RECORD);
     ck_assert_int_eq(store_spread_check(NULL, true, &two0, "W", msg, sizeof(msg)), STORE_SPREAD_REFUSE);
-    ck_assert_str_eq(msg, "W holds sequences but records no id_step/id_offset, so their numbers were "
+    ck_assert_str_eq(msg, "W has handed out numbers but records no id_step/id_offset, so they were "
                           "handed out with id_step 1, id_offset 0; the configuration says id_step 2, "
                           "id_offset 0, and changing them on a store that has handed out numbers could "
                           "hand one out again; set \"id_step\": 1, \"id_offset\": 0 in the "
@@ -866,8 +866,9 @@ START_TEST(test_file_store_records_id_step_and_refuses_another)
 }
 END_TEST
 
-/* A data directory of a seqd before id_step (sequences, no record) was
- * served with 1, 0: it takes that pair, and refuses any other. */
+/* A data directory of a seqd before id_step (claims, no record) was
+ * served with 1, 0: it takes that pair, and refuses any other. Only
+ * defined sequences (copied to a new group's store) take any pair. */
 START_TEST(test_file_store_with_sequences_and_no_record_is_id_step_1)
 {
     struct store st;
@@ -883,7 +884,7 @@ START_TEST(test_file_store_with_sequences_and_no_record_is_id_step_1)
 
     open_step = 2;
     store_open_fails(&store_file_ops, data_dir);
-    ck_assert_msg(strstr(err, "holds sequences but records no id_step/id_offset") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "has handed out numbers but records no id_step/id_offset") != NULL, "%s", err);
     ck_assert(!path_exists(path));
 
     open_step = 1;
@@ -891,6 +892,18 @@ START_TEST(test_file_store_with_sequences_and_no_record_is_id_step_1)
     st.ops->close(&st);
     text = read_text(path);
     ck_assert_str_eq(text, "{\"id_step\": 1, \"id_offset\": 0}\n");
+
+    /* Defined, never claimed from: any pair. */
+    rm_tree(data_dir);
+    store_open(&st, &store_file_ops);
+    create_ok(&st, &d);
+    st.ops->close(&st);
+    ck_assert_int_eq(unlink(path), 0);
+    open_step = 2;
+    open_offset = 1;
+    store_open(&st, &store_file_ops);
+    st.ops->close(&st);
+    ck_assert_str_eq(read_text(path), "{\"id_step\": 2, \"id_offset\": 1}\n");
 }
 END_TEST
 
