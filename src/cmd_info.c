@@ -65,6 +65,8 @@ static void info_server(struct buf *b)
     buf_printf(b, "uptime_in_days:%" PRIu64 "\r\n", up / 86400);
     buf_printf(b, "workers:%d\r\n", server.nworkers);
     buf_printf(b, "config_file:%s\r\n", server.cfg.config_file);
+    buf_printf(b, "id_step:%" PRIu64 "\r\n", server.cfg.id_step);
+    buf_printf(b, "id_offset:%" PRIu64 "\r\n", server.cfg.id_offset);
     buf_printf(b, "\r\n");
 }
 
@@ -213,6 +215,9 @@ static void info_sequence(const struct seq_info *info, struct buf *b)
     buf_printf(b, "starting:%" PRId64 "\r\n", in->def.starting);
     buf_printf(b, "step:%" PRId64 "\r\n", in->def.increment);
     buf_printf(b, "segment:%" PRIu64 "\r\n", in->def.segment);
+    /* Segment ranges are store counters; numbers come from counter * id_step + id_offset. */
+    buf_printf(b, "id_step:%" PRIu64 "\r\n", server.cfg.id_step);
+    buf_printf(b, "id_offset:%" PRIu64 "\r\n", server.cfg.id_offset);
     buf_printf(b, "auto_disk:%s\r\n", seqdef_auto_disk_name(in->def.auto_disk));
     buf_printf(b, "description:%s\r\n", in->def.description);
     if (in->has_current && in->def.kind == SEQ_DATED)

@@ -114,7 +114,10 @@ static const struct cfg_key config_keys[] = {
     { .name = "maxclients", .type = CFG_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000" },
     { .name = "requirepass", .type = CFG_STRING, FIELD(requirepass), .def = "",
       .flags = CFG_RELOAD | CFG_SECRET },
-    { .name = "worker_id", .type = CFG_INT, FIELD(worker_id), .min = 0, .max = 1023, .def = "0" },
+    { .name = "worker_id", .type = CFG_INT, FIELD(worker_id), .min = -1, .max = 1023, .def = "-1" },
+    { .name = "id_step", .type = CFG_U64, FIELD(id_step), .min = 1, .max = CONFIG_ID_STEP_MAX, .def = "1" },
+    { .name = "id_offset", .type = CFG_U64, FIELD(id_offset), .min = 0, .max = CONFIG_ID_STEP_MAX - 1,
+      .def = "0" },
     { .name = "http.bind", .type = CFG_STRING, FIELD(http_bind), .def = "127.0.0.1", .rule = config_bind_ok,
       .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
     { .name = "http.port", .type = CFG_INT, FIELD(http_port), .min = 0, .max = 65535, .def = "0" },
@@ -918,6 +921,24 @@ int config_check(const struct config *cfg, char *err, size_t errlen)
         return config_fail(cfg, "segment.default", err, errlen,
                            "%" PRIu64 " is larger than segment.max (%" PRIu64 ")",
                            cfg->segment_default, cfg->segment_max);
+    if (cfg->id_offset >= cfg->id_step)
+        return config_fail(cfg, "id_offset", err, errlen, "%" PRIu64 " must be smaller than id_step (%" PRIu64
+                           "): each of id_step independent stores takes one offset, 0 to %" PRIu64,
+                           cfg->id_offset, cfg->id_step, cfg->id_step - 1);
+    /* Type 5 ids of independent groups differ by their worker ids: the
+     * mysql store leases one of its group's; the others take worker_id,
+     * or id_offset when it is -1 (config_worker_id). */
+    if (strcmp(cfg->store_type, "mysql") != 0) {
+        int64_t w = config_worker_id(cfg);
+        if (w > 1023)
+            return config_fail(cfg, "id_offset", err, errlen, "%" PRIu64 " is past 1023, the largest worker id "
+                               "of type 5 ids: set worker_id", cfg->id_offset);
+        if ((uint64_t)w % cfg->id_step != cfg->id_offset)
+            return config_fail(cfg, "worker_id", err, errlen, "%d is not id_offset (%" PRIu64 ") modulo id_step (%"
+                               PRIu64 "): type 5 ids of independent groups must differ by worker id; give this "
+                               "node a worker_id w with w %% %" PRIu64 " = %" PRIu64 ", or -1 (id_offset)",
+                               cfg->worker_id, cfg->id_offset, cfg->id_step, cfg->id_step, cfg->id_offset);
+    }
     if (cfg->http_port != 0 && cfg->http_port == cfg->port)
         return config_fail(cfg, "http.port", err, errlen, "%d is the Redis protocol's port too; "
                            "give the HTTP door a port of its own", cfg->http_port);
@@ -945,6 +966,11 @@ int config_resolve_paths(struct config *cfg, char *err, size_t errlen)
     memcpy(cfg->store_dir, cwd, cwdlen);
     cfg->store_dir[cwdlen] = '/';
     return 0;
+}
+
+int64_t config_worker_id(const struct config *cfg)
+{
+    return cfg->worker_id >= 0 ? cfg->worker_id : (int64_t)cfg->id_offset;
 }
 
 int config_store_threads(const struct config *cfg)

@@ -17,6 +17,7 @@
 #define CONFIG_STR_MAX 256
 #define CONFIG_TABLE_NAME_MAX 64        /* MySQL's limit on an identifier */
 #define CONFIG_FLAGS_MAX 8              /* keys that command-line flags may set */
+#define CONFIG_ID_STEP_MAX 1000000      /* id_step: independent stores at most */
 
 struct config {
     char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
@@ -24,7 +25,9 @@ struct config {
     int workers;                        /* "workers": 0 = one per core (max 64) */
     int maxclients;                     /* "maxclients": 1..1000000, default 10000 */
     char requirepass[CONFIG_STR_MAX];   /* "requirepass": "" = no AUTH needed (reloadable) */
-    int worker_id;                      /* "worker_id": type 5's worker id on the file/memory store, 0..1023 */
+    int worker_id;                      /* "worker_id": type 5's worker id on the file/memory store, 0..1023; -1 = id_offset */
+    uint64_t id_step;                   /* "id_step": counters become counter * id_step + id_offset, default 1 */
+    uint64_t id_offset;                 /* "id_offset": 0 .. id_step-1, default 0 */
     char http_bind[CONFIG_STR_MAX];     /* "http.bind": the HTTP door's address */
     int http_port;                      /* "http.port": 0 (default) = no HTTP door */
     bool http_metrics_auth;             /* "http.metrics_auth": /metrics needs credentials too */
@@ -116,6 +119,10 @@ int config_check(const struct config *cfg, char *err, size_t errlen);
  * Call after config_check(). Returns 0, or -1 with the reason in err (the
  * current directory is unknown, or the result does not fit). */
 int config_resolve_paths(struct config *cfg, char *err, size_t errlen);
+
+/* Type 5's worker id on the file and memory stores: worker_id, or
+ * id_offset when worker_id is -1 (the default). */
+int64_t config_worker_id(const struct config *cfg);
 
 /* How many store threads (each with its own session) to run:
  * store.mysql.threads for the mysql store, store.threads for the others. */

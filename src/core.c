@@ -1018,11 +1018,11 @@ static int snowflake_open(const struct config *cfg, char *err, size_t errlen)
 {
     struct lease_config lc = {
         .shared = core.store.ops->shared,
-        .worker_id = cfg->worker_id,
-        /* id_step / id_offset: worker ids ≡ id_offset (mod id_step); 1 and
-         * 0 until those keys are in the configuration. */
-        .id_step = 1,
-        .id_offset = 0,
+        .worker_id = (int)config_worker_id(cfg),     /* at most 1023 (config_check) */
+        /* id_step / id_offset: worker ids ≡ id_offset (mod id_step).
+         * Both fit an int: config.c bounds id_step by CONFIG_ID_STEP_MAX. */
+        .id_step = (int)cfg->id_step,
+        .id_offset = (int)cfg->id_offset,
         .ttl_ms = (uint64_t)cfg->mysql_worker_lease_ms,
     };
     char host[64] = "";
@@ -1045,6 +1045,8 @@ int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
         .pool = core.pool,
         .segment_max = cfg->segment_max,
         .duration_ms = (uint64_t)cfg->segment_duration_s * 1000,
+        .id_step = cfg->id_step,
+        .id_offset = cfg->id_offset,
         .wake = wake_worker,
     };
     seq_registry_init(&env);

@@ -130,6 +130,8 @@ void seq_registry_init(const struct seq_env *env)
 {
     pthread_rwlock_init(&reg.lock, NULL);
     reg.env = *env;
+    if (reg.env.id_step == 0)
+        reg.env.id_step = 1;
     reg.stopping = false;
 }
 
@@ -214,7 +216,7 @@ struct seq *seq_add(const struct seqdef *def)
         if (s->zone == NULL)
             log_warn("sequence '%s' cannot hand out numbers: %s", def->name, s->zone_error);
     }
-    segbuf_init(&s->sb, seqdef_limit(def));
+    segbuf_init(&s->sb, seqdef_spread_limit(seqdef_limit(def), reg.env.id_step, reg.env.id_offset));
     s->added_ms = mono_ms();
     s->refs = 2;
     seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
@@ -298,6 +300,12 @@ void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg)
         seq_release(all[k]);
     }
     free(all);
+}
+
+/* The number of store counter `counter` of s (counter < s->sb.limit). */
+static int64_t seq_number(const struct seq *s, uint64_t counter)
+{
+    return seqdef_number(&s->def, &s->perm, seqdef_spread(counter, reg.env.id_step, reg.env.id_offset));
 }
 
 /* ---- claims ---------------------------------------------------------- */
@@ -786,7 +794,7 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
     while (n < want) {
         enum seg_take r = segbuf_take(&s->sb, &counter);
         if (r == SEG_TAKEN) {
-            out[n++] = seqdef_number(&s->def, &s->perm, counter);
+            out[n++] = seq_number(s, counter);
             s->last_counter = counter;
             s->last_period = s->period;
             s->has_last = true;
@@ -853,7 +861,7 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     if (s->def.kind == SEQ_SNOWFLAKE)
         info->current = s->has_last ? s->sf.last_id : 0;
     else
-        info->current = s->has_last ? seqdef_number(&s->def, &s->perm, s->last_counter) : 0;
+        info->current = s->has_last ? seq_number(s, s->last_counter) : 0;
     info->sf = s->sf;
     info->current_text[0] = '\0';
     info->period = s->period;

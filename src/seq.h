@@ -103,6 +103,9 @@ struct seq_env {
     struct store_pool *pool;
     uint64_t segment_max;
     uint64_t duration_ms;
+    /* id_step / id_offset: store counter c is the kind's counter
+     * seqdef_spread(c, id_step, id_offset). 0 and 0 mean 1 and 0. */
+    uint64_t id_step, id_offset;
     /* Tell a worker that s has numbers again, or is gone (thread-safe;
      * wake gets a reference to s that it releases). */
     void (*wake)(int worker_id, struct seq *s);

@@ -532,6 +532,21 @@ int64_t seqdef_number(const struct seqdef *def, const struct perm *perm, uint64_
     return seqdef_i64_from_bits((uint64_t)def->starting + counter * (uint64_t)def->increment);
 }
 
+uint64_t seqdef_spread(uint64_t counter, uint64_t step, uint64_t offset)
+{
+    return counter * step + offset;
+}
+
+uint64_t seqdef_spread_limit(uint64_t limit, uint64_t step, uint64_t offset)
+{
+    if (step == 0)
+        step = 1;
+    if (limit <= offset)
+        return 0;
+    /* ceil((limit - offset) / step), without overflowing. */
+    return (limit - offset) / step + ((limit - offset) % step != 0);
+}
+
 void seqdef_perm_init(const struct seqdef *def, struct perm *perm)
 {
     uint64_t domain = seqdef_length_ok(def->length) ? 9 * seqdef_pow10[def->length - 1] : 1;

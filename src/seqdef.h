@@ -94,6 +94,20 @@ uint64_t seqdef_limit(const struct seqdef *def);
  * seqdef_perm_init() for type 1 and may be NULL otherwise. */
 int64_t seqdef_number(const struct seqdef *def, const struct perm *perm, uint64_t counter);
 
+/* id_step / id_offset (README "Several independent databases"): the
+ * counter a kind turns into a number is store counter * step + offset, so
+ * `step` groups of nodes on independent stores, each with its own offset,
+ * never turn the same counter into a number. Every increasing kind uses
+ * it (type 1 permutes the spread counter). step >= 1, offset < step;
+ * counter < seqdef_spread_limit() keeps the result from overflowing. */
+uint64_t seqdef_spread(uint64_t counter, uint64_t step, uint64_t offset);
+
+/* How many store counters a kind of `limit` counters (seqdef_limit) has
+ * under the spread: those c with c * step + offset < limit, so that the
+ * kind is exhausted exactly when the next spread counter would leave it.
+ * step 1, offset 0 gives limit itself. */
+uint64_t seqdef_spread_limit(uint64_t limit, uint64_t step, uint64_t offset);
+
 /* Set up the permutation of a type 1 definition (domain and key). */
 void seqdef_perm_init(const struct seqdef *def, struct perm *perm);
 

@@ -102,7 +102,9 @@ struct store_ops {
     const char *name;                /* "memory", "file", "mysql" */
     bool shared;                     /* other nodes may change it: look up on miss, rescan */
     /* Main thread, at start-up: check the configuration and that the store
-     * can be used. Returns 0 or -1 with a clear message in err. */
+     * can be used, and that it is served with the id_step and id_offset it
+     * recorded (recording them on its first start; store_spread.h: the
+     * file and mysql stores). Returns 0 or -1 with a clear message in err. */
     int (*open)(struct store *st, const struct config *cfg, char *err, size_t errlen);
     void (*close)(struct store *st);
     /* One session per store thread; NULL on failure is allowed (the

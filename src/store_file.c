@@ -7,6 +7,8 @@
  *   LOCK                 flock()ed for the life of the process, holds our pid:
  *                        a second seqd on the same directory refuses to start
  *   seq/<escaped>.json   one file per sequence: its definition and max_id
+ *   id_step.json         the id_step and id_offset the store was first started
+ *                        with (store_spread.h); every start checks them
  *
  * A sequence name keeps its [A-Za-z0-9_-] bytes and writes every other
  * byte as %XX, so no name can reach outside seq/ or hide as a dot file.
@@ -47,6 +49,7 @@
 
 #include "log.h"
 #include "store_reserve.h"
+#include "store_spread.h"
 #include "store_table.h"
 #include "util.h"
 
@@ -59,6 +62,7 @@
 #define FILE_NAME_SIZE 256         /* ".<file>.tmp" fits in NAME_MAX */
 #define FILE_EXT ".json"
 #define FILE_TMP_EXT ".tmp"
+#define FILE_SPREAD "id_step.json"    /* in store.dir: the recorded id_step, id_offset */
 
 struct file_store {
     pthread_mutex_t lock;
@@ -357,27 +361,20 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* Makes seq/<file> hold (def, max_id, period) durably: write a temporary
- * file, fsync it, rename it over the file, fsync seq/. */
-static enum file_put file_put(struct file_store *fs, const char *file, const struct seqdef *def,
-                              uint64_t max_id, int64_t period, char *err, size_t errlen)
+/* Makes dir_fd/<file> hold text durably: write .<file>.tmp, fsync it,
+ * rename it over the file, fsync the directory. dirpath names dir_fd in
+ * messages. */
+static enum file_put file_write_at(int dir_fd, const char *dirpath, const char *file, const char *text,
+                                   char *err, size_t errlen)
 {
     char tmp[FILE_NAME_SIZE + 8];
     const char *step;
-    char *text;
     int fd, e;
 
-    text = file_render(def, max_id, period);
-    if (text == NULL) {
-        snprintf(err, errlen, "out of memory writing %s/seq/%s", fs->dir, file);
-        return FILE_PUT_FAILED;
-    }
     snprintf(tmp, sizeof(tmp), ".%s" FILE_TMP_EXT, file);
-    fd = openat(fs->seq_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
+    fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
     if (fd < 0) {
-        e = errno;
-        cJSON_free(text);
-        snprintf(err, errlen, "cannot create %s/seq/%s: %s", fs->dir, tmp, strerror(e));
+        snprintf(err, errlen, "cannot create %s/%s: %s", dirpath, tmp, strerror(errno));
         return FILE_PUT_FAILED;
     }
     step = "write";
@@ -392,12 +389,10 @@ static enum file_put file_put(struct file_store *fs, const char *file, const str
     if (e != 0)
         goto fail;
     step = "rename";
-    if (renameat(fs->seq_fd, tmp, fs->seq_fd, file) != 0)
+    if (renameat(dir_fd, tmp, dir_fd, file) != 0)
         goto fail;
-    cJSON_free(text);
-    if (fsync(fs->seq_fd) != 0) {
-        snprintf(err, errlen, "cannot fsync %s/seq after writing %s: %s", fs->dir, file,
-                 strerror(errno));
+    if (fsync(dir_fd) != 0) {
+        snprintf(err, errlen, "cannot fsync %s after writing %s: %s", dirpath, file, strerror(errno));
         return FILE_PUT_UNSURE;
     }
     return FILE_PUT_OK;
@@ -406,10 +401,28 @@ fail:
     e = errno;
     if (fd >= 0)
         close(fd);
-    unlinkat(fs->seq_fd, tmp, 0);
-    cJSON_free(text);
-    snprintf(err, errlen, "cannot %s %s/seq/%s: %s", step, fs->dir, tmp, strerror(e));
+    unlinkat(dir_fd, tmp, 0);
+    snprintf(err, errlen, "cannot %s %s/%s: %s", step, dirpath, tmp, strerror(e));
     return FILE_PUT_FAILED;
+}
+
+/* Makes seq/<file> hold (def, max_id, period) durably (file_write_at). */
+static enum file_put file_put(struct file_store *fs, const char *file, const struct seqdef *def,
+                              uint64_t max_id, int64_t period, char *err, size_t errlen)
+{
+    char where[CONFIG_STR_MAX + 8];
+    enum file_put put;
+    char *text;
+
+    text = file_render(def, max_id, period);
+    if (text == NULL) {
+        snprintf(err, errlen, "out of memory writing %s/seq/%s", fs->dir, file);
+        return FILE_PUT_FAILED;
+    }
+    snprintf(where, sizeof(where), "%s/seq", fs->dir);
+    put = file_write_at(fs->seq_fd, where, file, text, err, errlen);
+    cJSON_free(text);
+    return put;
 }
 
 /* Best effort: makes the entry of a just-created directory durable. */
@@ -509,6 +522,58 @@ static int file_lock(int dir_fd, const char *dir, char *err, size_t errlen)
     return fd;
 }
 
+/* Reads dir_fd/<file> (a regular file of at most FILE_SIZE_MAX bytes)
+ * into *text (NUL-terminated, to free), *len bytes. Returns 0; 1 when
+ * there is no such file; -1 with the reason in why. */
+static int file_read_at(int dir_fd, const char *file, char **text, size_t *len,
+                        char *why, size_t whylen)
+{
+    struct stat sb;
+    size_t got = 0;
+    char *buf = NULL;
+    int fd, rc = -1;
+
+    fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot open: %s", strerror(errno));
+        return errno == ENOENT ? 1 : -1;
+    }
+    if (fstat(fd, &sb) != 0) {
+        snprintf(why, whylen, "cannot stat: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(why, whylen, "not a regular file");
+        goto out;
+    }
+    if (sb.st_size > FILE_SIZE_MAX) {
+        snprintf(why, whylen, "too large (%lld bytes) for a seqd file", (long long)sb.st_size);
+        goto out;
+    }
+    buf = xmalloc((size_t)sb.st_size + 1);
+    while (got < (size_t)sb.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, whylen, "cannot read: %s", strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    *text = buf;
+    *len = got;
+    buf = NULL;
+    rc = 0;
+out:
+    close(fd);
+    free(buf);
+    return rc;
+}
+
 /* Reads one sequence file into the table. */
 static int file_load_one(struct file_store *fs, const char *file, char *err, size_t errlen)
 {
@@ -518,43 +583,11 @@ static int file_load_one(struct file_store *fs, const char *file, char *err, siz
     char why[1024] = "";
     char expect[FILE_NAME_SIZE];
     char *text = NULL;
-    struct stat sb;
     size_t got = 0;
-    int fd, rc = -1;
+    int rc = -1;
 
-    fd = openat(fs->seq_fd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        snprintf(why, sizeof(why), "cannot open: %s", strerror(errno));
+    if (file_read_at(fs->seq_fd, file, &text, &got, why, sizeof(why)) != 0)
         goto out;
-    }
-    if (fstat(fd, &sb) != 0) {
-        snprintf(why, sizeof(why), "cannot stat: %s", strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        snprintf(why, sizeof(why), "not a regular file");
-        goto out;
-    }
-    if (sb.st_size > FILE_SIZE_MAX) {
-        snprintf(why, sizeof(why), "too large (%lld bytes) for a sequence file",
-                 (long long)sb.st_size);
-        goto out;
-    }
-    text = xmalloc((size_t)sb.st_size + 1);
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, text + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    text[got] = '\0';
-
     if (file_parse(text, got, &def, &max_id, &period, why, sizeof(why)) != 0)
         goto out;
     /* A renamed or copied file would make two names share a counter, or
@@ -573,8 +606,6 @@ out:
     if (rc != 0)
         snprintf(err, errlen, "store.dir: sequence file %s/seq/%s: %s; fix or remove it", fs->dir,
                  file, why);
-    if (fd >= 0)
-        close(fd);
     free(text);
     return rc;
 }
@@ -630,6 +661,84 @@ static int file_load(struct file_store *fs, char *err, size_t errlen)
 out:
     closedir(d);
     return rc;
+}
+
+/* ---- the recorded id_step / id_offset ------------------------------------ */
+
+/* Parses id_step.json: {"id_step": N, "id_offset": K}. Returns 0, or -1
+ * with the reason in why. */
+static int file_spread_parse(const char *text, struct store_spread *sp, char *why, size_t whylen)
+{
+    cJSON *o = cJSON_Parse(text);
+    int step, offset, rc = -1;
+
+    if (!cJSON_IsObject(o)) {
+        snprintf(why, whylen, "not a JSON object");
+        goto out;
+    }
+    if (json_int(o, "id_step", 1, INT_MAX, &step, why, whylen) != 0 ||
+        json_int(o, "id_offset", 0, step - 1, &offset, why, whylen) != 0)
+        goto out;
+    sp->step = (uint64_t)step;
+    sp->offset = (uint64_t)offset;
+    rc = 0;
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* Have counters of any sequence been claimed (a max_id above 0)? */
+static bool file_has_claims(const struct file_store *fs)
+{
+    for (size_t i = 0; i < fs->table.n; i++)
+        if (fs->table.seqs[i]->max_id > 0)
+            return true;
+    return false;
+}
+
+/* Checks the configuration's id_step and id_offset against what the store
+ * recorded, and records them on the store's first start
+ * (store_spread_check). After file_load: the table says whether counters
+ * were claimed. Returns 0, or -1 with the reason in err. */
+static int file_spread_check(struct file_store *fs, int dir_fd, const struct config *cfg,
+                             char *err, size_t errlen)
+{
+    const struct store_spread config = { cfg->id_step, cfg->id_offset };
+    struct store_spread recorded;
+    char where[CONFIG_STR_MAX + 64], why[256], text[128];
+    char *old = NULL;
+    size_t len;
+    int rc;
+
+    snprintf(where, sizeof(where), "store.dir %s (%s)", fs->dir, FILE_SPREAD);
+    rc = file_read_at(dir_fd, FILE_SPREAD, &old, &len, why, sizeof(why));
+    if (rc == 0 && file_spread_parse(old, &recorded, why, sizeof(why)) != 0)
+        rc = -1;
+    free(old);
+    if (rc < 0) {
+        snprintf(err, errlen, "store.dir: %s/%s: %s; it records the id_step and id_offset this "
+                 "store was started with: restore it (\"id_step\" and \"id_offset\" as numbers)",
+                 fs->dir, FILE_SPREAD, why);
+        return -1;
+    }
+    switch (store_spread_check(rc == 0 ? &recorded : NULL, file_has_claims(fs), &config, where,
+                               err, errlen)) {
+    case STORE_SPREAD_MATCHES:
+        return 0;
+    case STORE_SPREAD_REFUSE:
+        return -1;
+    case STORE_SPREAD_RECORD:
+        break;
+    }
+    snprintf(text, sizeof(text), "{\"id_step\": %" PRIu64 ", \"id_offset\": %" PRIu64 "}\n",
+             config.step, config.offset);
+    if (file_write_at(dir_fd, fs->dir, FILE_SPREAD, text, why, sizeof(why)) != FILE_PUT_OK) {
+        snprintf(err, errlen, "store.dir: cannot record id_step and id_offset: %s", why);
+        return -1;
+    }
+    log_notice("store: %s/%s records id_step %" PRIu64 ", id_offset %" PRIu64, fs->dir, FILE_SPREAD,
+               config.step, config.offset);
+    return 0;
 }
 
 /* ---- the backend -------------------------------------------------------- */
@@ -691,7 +800,7 @@ static int file_open(struct store *st, const struct config *cfg, char *err, size
                  strerror(errno));
         goto fail;
     }
-    if (file_load(fs, err, errlen) != 0)
+    if (file_load(fs, err, errlen) != 0 || file_spread_check(fs, dir_fd, cfg, err, errlen) != 0)
         goto fail;
     fs->reserve_open = true;
     if (store_reserve_open(&fs->reserve, fs->dir, err, errlen) != 0)

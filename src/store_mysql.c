@@ -35,6 +35,7 @@
 #include "log.h"
 #include "snowflake.h"
 #include "store_mysql_logic.h"
+#include "store_spread.h"
 #include "util.h"
 
 /* MySQL 8's client dropped my_bool for bool; MariaDB's keeps it. */
@@ -1000,6 +1001,109 @@ out:
     return rc;
 }
 
+/* Run one of the reserved row's statements (sml_sql.spread) with the
+ * given parameters (or none) and fetch at most one row into result (or
+ * none). Returns 1 a row, 0 none, -1 with the error in err. */
+static int my_spread_stmt(MYSQL *c, struct mysql_store *ms, enum sml_spread_stmt idx, MYSQL_BIND *param,
+                          MYSQL_BIND *result, char *err, size_t errlen)
+{
+    const char *sql = ms->sql.spread[idx];
+    MYSQL_STMT *st = mysql_stmt_init(c);
+    int found = -1;
+
+    if (st == NULL) {
+        snprintf(err, errlen, "mysql: %s", mysql_error(c));
+        return -1;
+    }
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0 || (param && mysql_stmt_bind_param(st, param) != 0) ||
+        mysql_stmt_execute(st) != 0 || (result && mysql_stmt_bind_result(st, result) != 0))
+        goto fail;
+    found = result ? stmt_fetch_one(st) : 0;
+    if (found >= 0) {
+        mysql_stmt_close(st);
+        return found;
+    }
+fail:
+    snprintf(err, errlen, "mysql: %s: reading or writing the id_step/id_offset row (biz_tag ''): %s [%u]",
+             ms->where, mysql_stmt_error(st), mysql_stmt_errno(st));
+    mysql_stmt_close(st);
+    return -1;
+}
+
+/* The reserved row's id_step (step) and id_offset (max_id). Returns 1
+ * with *out, 0 when there is none, -1 with the error in err. */
+static int my_spread_read(MYSQL *c, struct mysql_store *ms, struct store_spread *out,
+                          char *err, size_t errlen)
+{
+    int64_t step = 0, offset = 0;
+    MYSQL_BIND result[2];
+    int found;
+
+    bind_i64(&result[0], &step);
+    bind_i64(&result[1], &offset);
+    found = my_spread_stmt(c, ms, SML_SPREAD_SELECT, NULL, result, err, errlen);
+    if (found == 1 && (step < 1 || offset < 0 || offset >= step)) {
+        snprintf(err, errlen, "mysql: %s: the id_step/id_offset row (biz_tag '') holds step %" PRId64
+                 ", max_id %" PRId64 ", which is no id_step and id_offset (1 <= id_offset + 1 <= "
+                 "id_step); restore the values this table was started with", ms->where, step, offset);
+        return -1;
+    }
+    out->step = (uint64_t)step;
+    out->offset = (uint64_t)offset;
+    return found;
+}
+
+/* Checks the configuration's id_step and id_offset against the table's
+ * reserved row, and records them on the table's first start
+ * (store_spread_check). Two nodes starting at once on a new table: one
+ * INSERT wins, and both compare with what it wrote. Returns 0, or -1 with
+ * the reason in err. */
+static int my_spread_check(MYSQL *c, struct mysql_store *ms, const struct config *cfg,
+                           char *err, size_t errlen)
+{
+    const struct store_spread config = { cfg->id_step, cfg->id_offset };
+    struct store_spread recorded;
+    int64_t step = (int64_t)config.step, offset = (int64_t)config.offset, one = 0;
+    MYSQL_BIND param[2], result[1];
+    char where[CONFIG_STR_MAX * 2 + 64];
+    int found, any;
+
+    snprintf(where, sizeof(where), "table %s (the row with biz_tag '')", ms->where);
+    found = my_spread_read(c, ms, &recorded, err, errlen);
+    if (found == 0) {
+        bind_i64(&result[0], &one);
+        any = my_spread_stmt(c, ms, SML_SPREAD_ANY, NULL, result, err, errlen);
+        if (any < 0)
+            return -1;
+        switch (store_spread_check(NULL, any == 1, &config, where, err, errlen)) {
+        case STORE_SPREAD_REFUSE:
+            return -1;
+        case STORE_SPREAD_MATCHES:
+        case STORE_SPREAD_RECORD:
+            break;
+        }
+        bind_i64(&param[0], &step);
+        bind_i64(&param[1], &offset);
+        if (my_spread_stmt(c, ms, SML_SPREAD_INSERT, param, NULL, err, errlen) < 0)
+            return -1;
+        if (mysql_commit(c) != 0) {
+            snprintf(err, errlen, "mysql: %s: recording id_step and id_offset: %s [%u]", ms->where,
+                     mysql_error(c), mysql_errno(c));
+            return -1;
+        }
+        found = my_spread_read(c, ms, &recorded, err, errlen);
+        if (found == 0)
+            snprintf(err, errlen, "mysql: %s: the id_step/id_offset row (biz_tag '') is gone right "
+                     "after it was written; is something deleting rows?", ms->where);
+        if (found == 1 && recorded.step == config.step && recorded.offset == config.offset)
+            log_notice("mysql: %s records id_step %" PRIu64 ", id_offset %" PRIu64 " (the row with "
+                       "biz_tag '')", ms->where, config.step, config.offset);
+    }
+    if (found < 1)
+        return -1;
+    return store_spread_check(&recorded, true, &config, where, err, errlen) == STORE_SPREAD_MATCHES ? 0 : -1;
+}
+
 static int my_open(struct store *st, const struct config *cfg, char *err, size_t errlen)
 {
     struct mysql_store *ms;
@@ -1062,6 +1166,8 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
         }
         mysql_stmt_close(s);
     }
+    if (my_spread_check(c, ms, cfg, err, errlen) < 0)
+        goto fail;
     mysql_rollback(c);
     mysql_close(c);
     log_notice("mysql: using table %s (%s) as %s", ms->where,

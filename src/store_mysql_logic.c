@@ -90,6 +90,29 @@ sml_append(char *dst, size_t *len, const char *fmt, ...)
     return true;
 }
 
+/* The statements of the reserved row (sml_sql.spread). Returns 0, or -1
+ * when one does not fit. */
+static int sml_build_spread_sql(struct sml_sql *sql, const char *table, const struct sml_shape *shape)
+{
+    int n[SML_SPREAD_COUNT];
+
+    n[SML_SPREAD_SELECT] = snprintf(sql->spread[SML_SPREAD_SELECT], SML_SQL_MAX,
+                                    "SELECT `step`, `max_id` FROM `%s` WHERE `biz_tag` = " SML_SPREAD_TAG,
+                                    table);
+    n[SML_SPREAD_ANY] = snprintf(sql->spread[SML_SPREAD_ANY], SML_SQL_MAX,
+                                 "SELECT 1 FROM `%s` WHERE " SML_NOT_SPREAD " AND `max_id` > 0 LIMIT 1",
+                                 table);
+    n[SML_SPREAD_INSERT] = snprintf(sql->spread[SML_SPREAD_INSERT], SML_SQL_MAX,
+                                    "INSERT IGNORE INTO `%s` (`biz_tag`, `step`, `max_id`%s) VALUES ("
+                                    SML_SPREAD_TAG ", ?, ?%s)", table,
+                                    shape->description ? ", `description`" : "",
+                                    shape->description ? ", '" SML_SPREAD_DESCRIPTION "'" : "");
+    for (int i = 0; i < SML_SPREAD_COUNT; i++)
+        if (n[i] < 0 || n[i] >= SML_SQL_MAX)
+            return -1;
+    return 0;
+}
+
 int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape *shape,
                   char *err, size_t errlen)
 {
@@ -133,16 +156,21 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
             goto too_long;                                                      \
     } while (0)
 
-    SML_FORMAT(SML_SQL_CLAIM_SELECT, "SELECT %s FROM `%s` WHERE `biz_tag` = ? FOR UPDATE",
-               cols, table);
+    /* The reserved row (SML_SPREAD_TAG) is never a sequence: no statement
+     * that reads or changes sequences can reach it (the claim's UPDATE
+     * runs only on the row its SELECT found). */
+    SML_FORMAT(SML_SQL_CLAIM_SELECT, "SELECT %s FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD
+               " FOR UPDATE", cols, table);
     SML_FORMAT(SML_SQL_CLAIM_UPDATE,
                "UPDATE `%s` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?", table);
-    SML_FORMAT(SML_SQL_GIVE_BACK,
-               "UPDATE `%s` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ?", table);
+    SML_FORMAT(SML_SQL_GIVE_BACK, "UPDATE `%s` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? AND "
+               SML_NOT_SPREAD, table);
     SML_FORMAT(SML_SQL_INSERT, "INSERT INTO `%s` (%s) VALUES (%s)", table, names, marks);
-    SML_FORMAT(SML_SQL_DELETE, "DELETE FROM `%s` WHERE `biz_tag` = ?", table);
-    SML_FORMAT(SML_SQL_LOOKUP, "SELECT %s FROM `%s` WHERE `biz_tag` = ?", cols, table);
-    SML_FORMAT(SML_SQL_LIST, "SELECT %s FROM `%s` ORDER BY `biz_tag`", cols, table);
+    SML_FORMAT(SML_SQL_DELETE, "DELETE FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, table);
+    SML_FORMAT(SML_SQL_LOOKUP, "SELECT %s FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, cols, table);
+    SML_FORMAT(SML_SQL_LIST, "SELECT %s FROM `%s` WHERE " SML_NOT_SPREAD " ORDER BY `biz_tag`", cols, table);
+    if (sml_build_spread_sql(sql, table, shape) < 0)
+        goto too_long;
 #undef SML_FORMAT
     return 0;
 

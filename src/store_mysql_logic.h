@@ -126,8 +126,24 @@ enum sml_stmt {
     "SELECT COLUMN_NAME FROM information_schema.COLUMNS " \
     "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"
 
+/* The reserved row that records the id_step and id_offset the table was
+ * first served with (store_spread.h): biz_tag '' (a sequence name is never
+ * empty), id_step in `step`, id_offset in `max_id`. Made race-free by
+ * INSERT IGNORE then read back; every statement of enum sml_stmt leaves
+ * it alone, so no rescan, look-up, DEL or claim ever meets it. */
+#define SML_SPREAD_TAG "''"
+#define SML_NOT_SPREAD "`biz_tag` <> " SML_SPREAD_TAG
+#define SML_SPREAD_DESCRIPTION "seqd: id_step in step, id_offset in max_id; never change or delete"
+enum sml_spread_stmt {
+    SML_SPREAD_SELECT,     /* SELECT `step`, `max_id` ... WHERE biz_tag = '' */
+    SML_SPREAD_ANY,        /* SELECT 1 ... WHERE biz_tag <> '' AND max_id > 0 LIMIT 1: claimed from? */
+    SML_SPREAD_INSERT,     /* INSERT IGNORE ... ('', ? step, ? max_id): record them */
+    SML_SPREAD_COUNT
+};
+
 struct sml_sql {
     char text[SML_SQL_COUNT][SML_SQL_MAX];
+    char spread[SML_SPREAD_COUNT][SML_SQL_MAX];   /* used once, at open() */
     /* Parameters of SML_SQL_INSERT: SML_COL_NAME .. ninsert-1, in order
      * (without description when the table has none: see sml_insert_col). */
     int ninsert;

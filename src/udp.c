@@ -38,6 +38,7 @@
 #include "listener.h"
 #include "log.h"
 #include "reqstats.h"
+#include "server.h"
 #include "udp.h"
 #include "util.h"
 #include "worker.h"
@@ -192,10 +193,10 @@ static int answer(struct udp_req *r)
         reply(r, UDP_OK, "success", cJSON_CreateString(number));
     } else {
         /* counter: numbers this node handed out for the pair (0 before
-         * its first); node_offset: 0 until seqd has a node-offset setting. */
+         * its first); node_offset: id_offset, as id_server answers. */
         cJSON *data = cJSON_CreateObject();
         cJSON_AddNumberToObject(data, "counter", r->asked_rule ? 0.0 : (double)wt->info->generated);
-        cJSON_AddNumberToObject(data, "node_offset", 0);
+        cJSON_AddNumberToObject(data, "node_offset", (double)server.cfg.id_offset);
         reply(r, UDP_OK, "ok", data);
     }
     return CORE_OK;

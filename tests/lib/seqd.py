@@ -312,6 +312,26 @@ class Seqd:
             raise RuntimeError("seqd did not start on port %d:\n%s" % (self.port, self.log()))
         return self
 
+    def start_must_fail(self, within=10.0):
+        """Start; seqd must exit within `within` seconds without serving (a
+        refused start-up). Returns (exit code, seconds, log)."""
+        t0 = time.monotonic()
+        try:
+            self.start(timeout=within)
+        except RuntimeError:
+            pass
+        else:
+            self.stop()
+            raise AssertionError("seqd started although it must not")
+        try:
+            rc = self.proc.wait(max(0.1, within - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("seqd neither served nor exited within %.0f s (a hang)" % within)
+        elapsed = time.monotonic() - t0
+        self.kill()
+        return rc, elapsed, self.log()
+
     def info(self, section=None):
         """INFO [section] as {key: value}."""
         return info(self.port, section)

@@ -38,24 +38,25 @@ START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
                      "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
-                     "WHERE `biz_tag` = ? FOR UPDATE");
+                     "WHERE `biz_tag` = ? AND `biz_tag` <> '' FOR UPDATE");
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE],
                      "UPDATE `seqd_segments` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
     ck_assert_str_eq(sql.text[SML_SQL_GIVE_BACK],
-                     "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ?");
+                     "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? "
+                     "AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
                      "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`, `epoch`) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    ck_assert_str_eq(sql.text[SML_SQL_DELETE], "DELETE FROM `seqd_segments` WHERE `biz_tag` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_DELETE], "DELETE FROM `seqd_segments` WHERE `biz_tag` = ? AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_LOOKUP],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
                      "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
-                     "WHERE `biz_tag` = ?");
+                     "WHERE `biz_tag` = ? AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_LIST],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
                      "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
-                     "ORDER BY `biz_tag`");
+                     "WHERE `biz_tag` <> '' ORDER BY `biz_tag`");
     ck_assert_int_eq(sql.nselect, SML_COL_COUNT);
     ck_assert_int_eq(sql.ninsert, SML_COL_COUNT);
 }
@@ -77,10 +78,13 @@ START_TEST(sql_binds_every_value_as_a_parameter)
             int want = i == SML_SQL_INSERT ? sql.ninsert : params[i];
             ck_assert_msg(count_char(sql.text[i], '?') == want, "statement %d: %s", i, sql.text[i]);
             /* No quoted literal anywhere, except the '' that stands in
-             * for a missing description column. */
+             * for a missing description column and the '' of the
+             * reserved id_step row, which no sequence statement reaches. */
             int quotes = (!shapes[s]->description &&
                           (i == SML_SQL_CLAIM_SELECT || i == SML_SQL_LOOKUP ||
                            i == SML_SQL_LIST)) ? 2 : 0;
+            if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE)
+                quotes += 2;
             ck_assert_msg(count_char(sql.text[i], '\'') == quotes, "statement %d: %s",
                           i, sql.text[i]);
         }
@@ -96,7 +100,7 @@ START_TEST(sql_for_leaf_table_reads_only_leaf_columns)
     ck_assert_int_eq(sml_build_sql(&sql, "leaf_alloc", &LEAF_SHAPE, err, sizeof(err)), 0);
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT],
                      "SELECT `biz_tag`, `max_id`, `step`, `description` FROM `leaf_alloc` "
-                     "WHERE `biz_tag` = ? FOR UPDATE");
+                     "WHERE `biz_tag` = ? AND `biz_tag` <> '' FOR UPDATE");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `leaf_alloc` (`biz_tag`, `max_id`, `step`, `description`) "
                      "VALUES (?, ?, ?, ?)");
@@ -114,13 +118,38 @@ START_TEST(sql_for_leaf_table_without_description_selects_empty_text)
     ck_assert_int_eq(sml_build_sql(&sql, "leaf_alloc", &BARE_LEAF_SHAPE, err, sizeof(err)), 0);
     ck_assert_str_eq(sql.text[SML_SQL_LOOKUP],
                      "SELECT `biz_tag`, `max_id`, `step`, '' AS `description` FROM `leaf_alloc` "
-                     "WHERE `biz_tag` = ?");
+                     "WHERE `biz_tag` = ? AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `leaf_alloc` (`biz_tag`, `max_id`, `step`) VALUES (?, ?, ?)");
     ck_assert_int_eq(sql.ninsert, 3);
     ck_assert_int_eq(sml_insert_col(&BARE_LEAF_SHAPE, 2), SML_COL_STEP);
     ck_assert_int_eq(sml_insert_col(&SEQD_SHAPE, 3), SML_COL_DESCRIPTION);
     ck_assert_int_eq(sml_insert_col(&SEQD_SHAPE, 9), SML_COL_AUTO_DISK);
+}
+END_TEST
+
+/* The reserved row of id_step / id_offset: read, "holds sequences?", and
+ * recorded race-free; on a Leaf table without description too. */
+START_TEST(sql_for_the_id_step_row_reads_and_records_it_race_free)
+{
+    struct sml_sql sql;
+    char err[256];
+
+    ck_assert_int_eq(sml_build_sql(&sql, "seqd_segments", &SEQD_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.spread[SML_SPREAD_SELECT],
+                     "SELECT `step`, `max_id` FROM `seqd_segments` WHERE `biz_tag` = ''");
+    ck_assert_str_eq(sql.spread[SML_SPREAD_ANY],
+                     "SELECT 1 FROM `seqd_segments` WHERE `biz_tag` <> '' AND `max_id` > 0 LIMIT 1");
+    ck_assert_str_eq(sql.spread[SML_SPREAD_INSERT],
+                     "INSERT IGNORE INTO `seqd_segments` (`biz_tag`, `step`, `max_id`, `description`) "
+                     "VALUES ('', ?, ?, '" SML_SPREAD_DESCRIPTION "')");
+    ck_assert_int_eq(sml_build_sql(&sql, "leaf_alloc", &BARE_LEAF_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.spread[SML_SPREAD_INSERT],
+                     "INSERT IGNORE INTO `leaf_alloc` (`biz_tag`, `step`, `max_id`) VALUES ('', ?, ?)");
+    /* No statement of a sequence reaches the reserved row. */
+    for (int i = 0; i < SML_SQL_COUNT; i++)
+        if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE)
+            ck_assert_msg(strstr(sql.text[i], "`biz_tag` <> ''") != NULL, "%s", sql.text[i]);
 }
 END_TEST
 
@@ -724,6 +753,7 @@ static Suite *claim_suite(void)
     tcase_add_test(sql, sql_binds_every_value_as_a_parameter);
     tcase_add_test(sql, sql_for_leaf_table_reads_only_leaf_columns);
     tcase_add_test(sql, sql_for_leaf_table_without_description_selects_empty_text);
+    tcase_add_test(sql, sql_for_the_id_step_row_reads_and_records_it_race_free);
     tcase_add_test(sql, sql_refuses_a_table_name_that_is_not_an_identifier);
     tcase_add_test(sql, shape_of_seqd_table_in_any_case_and_order);
     tcase_add_test(sql, shape_of_leaf_table_is_leaf_only);

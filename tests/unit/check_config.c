@@ -96,6 +96,8 @@ START_TEST(test_defaults_are_the_documented_values)
     ck_assert_int_eq(cfg.workers, 0);
     ck_assert_int_eq(cfg.maxclients, 10000);
     ck_assert_str_eq(cfg.requirepass, "");
+    ck_assert_uint_eq(cfg.id_step, 1);
+    ck_assert_uint_eq(cfg.id_offset, 0);
     ck_assert_str_eq(cfg.http_bind, "127.0.0.1");
     ck_assert_int_eq(cfg.http_port, 0);
     ck_assert_int_eq(cfg.log_level, LOG_LVL_NOTICE);
@@ -135,7 +137,7 @@ START_TEST(test_full_file_sets_every_key)
     const char *text =
         "{\n"
         "  \"bind\": \"0.0.0.0\", \"port\": 7000, \"workers\": 8, \"maxclients\": 500,\n"
-        "  \"requirepass\": \"pw\",\n"
+        "  \"requirepass\": \"pw\", \"id_step\": 3, \"id_offset\": 2,\n"
         "  \"http\": {\"bind\": \"::1\", \"port\": 7001},\n"
         "  \"log\": {\"level\": \"debug\", \"file\": \"/tmp/seqd.log\"},\n"
         "  \"store\": {\"type\": \"mysql\", \"dir\": \"/srv/seqd\", \"threads\": 4, \"test_delay_ms\": 50,\n"
@@ -153,6 +155,8 @@ START_TEST(test_full_file_sets_every_key)
     ck_assert_int_eq(cfg.workers, 8);
     ck_assert_int_eq(cfg.maxclients, 500);
     ck_assert_str_eq(cfg.requirepass, "pw");
+    ck_assert_uint_eq(cfg.id_step, 3);
+    ck_assert_uint_eq(cfg.id_offset, 2);
     ck_assert_str_eq(cfg.http_bind, "::1");
     ck_assert_int_eq(cfg.http_port, 7001);
     ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
@@ -254,6 +258,9 @@ static const struct {
     { "{\"port\": true}", "key 'port': expected an integer from 1 to 65535, got true" },
     { "{\"port\": null}", "key 'port': expected an integer from 1 to 65535, got null" },
     { "{\"workers\": 65}", "key 'workers': expected an integer from 0 to 64, got 65" },
+    { "{\"id_step\": 0}", T_FILE ": key 'id_step': expected an integer from 1 to 1000000, got 0" },
+    { "{\"id_step\": 1000001}", "key 'id_step': expected an integer from 1 to 1000000, got 1000001" },
+    { "{\"id_offset\": -1}", "key 'id_offset': expected an integer from 0 to 999999, got -1" },
     { "{\"segment\": {\"max\": -1}}", "key 'segment.max': expected an integer from 1 to 1000000000, got -1" },
     { "{\"segment\": {\"max\": 1e30}}", "key 'segment.max': expected an integer from 1 to 1000000000, got 1e+30" },
     { "{\"store\": {\"dir\": 5}}", "key 'store.dir': expected a string of at most 255 bytes, got 5" },
@@ -415,6 +422,29 @@ START_TEST(test_check_refuses_segment_default_above_max)
     ck_assert_str_eq(err, "key 'segment.default': 6000 is larger than segment.max (5000)");
     cfg.segment_default = 5000;
     ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(test_check_wants_id_offset_below_id_step)
+{
+    ck_assert_int_eq(load("{\"id_step\": 2, \"id_offset\": 2}"), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'id_offset': 2 must be smaller than id_step (2): each of id_step "
+                          "independent stores takes one offset, 0 to 1");
+    /* An offset alone, with the default id_step 1, is the same mistake. */
+    config_defaults(&cfg);
+    ck_assert_int_eq(load("{\"id_offset\": 1}"), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "smaller than id_step (1)") != NULL, "%s", err);
+    ck_assert_int_eq(load("{\"id_step\": 2, \"id_offset\": 1}"), 0);
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+    /* The largest pair: fine for the mysql store, which leases type 5's
+     * worker ids; the file store needs a worker_id that fits (none does). */
+    ck_assert_int_eq(load("{\"id_step\": 1000000, \"id_offset\": 999999, \"store\": {\"type\": \"mysql\"}}"), 0);
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(load("{\"store\": {\"type\": \"file\"}}"), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'id_offset': 999999 is past 1023, the largest worker id of type 5 ids: set worker_id");
 }
 END_TEST
 
@@ -595,6 +625,27 @@ START_TEST(test_bool_key)
 }
 END_TEST
 
+/* Type 5's worker id follows id_step/id_offset on the file and memory
+ * stores: -1 takes id_offset, an explicit one must fit the group. */
+START_TEST(test_worker_id_fits_the_group)
+{
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"id_step\": 2, \"id_offset\": 1}", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+    ck_assert_int_eq(config_worker_id(&cfg), 1);
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"worker_id\": 7}", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+    ck_assert_int_eq(config_worker_id(&cfg), 7);
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"worker_id\": 4}", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'worker_id': 4 is not id_offset (1) modulo id_step (2): type 5 ids of "
+                          "independent groups must differ by worker id; give this node a worker_id w with "
+                          "w % 2 = 1, or -1 (id_offset)");
+    /* The mysql store leases its worker id: worker_id is not used there. */
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"store\": {\"type\": \"mysql\"}}", err, sizeof err), 0);
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), 0);
+}
+END_TEST
+
 /* The HTTP door cannot share the Redis protocol's port. */
 START_TEST(test_http_port_not_resp_port)
 {
@@ -611,7 +662,7 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     memset(&g, 0, sizeof g);
     snprintf(cfg.requirepass, sizeof cfg.requirepass, "pw");
     config_get(&cfg, "*", got_emit, &g);
-    ck_assert_int_eq(g.n, 37 + 3);
+    ck_assert_int_eq(g.n, 39 + 3);
     ck_assert_str_eq(g.name[0], "bind");
     ck_assert_str_eq(got_value(&g, "http.metrics_auth"), "no");
     ck_assert_str_eq(got_value(&g, "udp.port"), "0");
@@ -621,6 +672,8 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     ck_assert_str_eq(got_value(&g, "store.mysql.table"), "seqd_segments");
     ck_assert_str_eq(got_value(&g, "store.mysql.ssl_mode"), "");
     ck_assert_str_eq(got_value(&g, "segment.max"), "1000000");
+    ck_assert_str_eq(got_value(&g, "id_step"), "1");
+    ck_assert_str_eq(got_value(&g, "id_offset"), "0");
     ck_assert_str_eq(got_value(&g, "save"), "");
     ck_assert_str_eq(got_value(&g, "appendonly"), "no");
     ck_assert_str_eq(got_value(&g, "loglevel"), "notice");
@@ -877,6 +930,7 @@ static Suite *config_suite(void)
     tc = tcase_create("check");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_check_refuses_segment_default_above_max);
+    tcase_add_test(tc, test_check_wants_id_offset_below_id_step);
     tcase_add_test(tc, test_check_needs_a_dir_for_the_file_store);
     tcase_add_test(tc, test_check_needs_a_way_to_reach_mysql);
     tcase_add_test(tc, test_check_wants_ssl_cert_and_key_together);
@@ -900,6 +954,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_get_star_lists_every_key_and_redis_names);
     tcase_add_test(tc, test_bool_key);
     tcase_add_test(tc, test_http_port_not_resp_port);
+    tcase_add_test(tc, test_worker_id_fits_the_group);
     tcase_add_test(tc, test_get_matches_single_names_and_globs);
     suite_add_tcase(s, tc);
 

@@ -446,6 +446,124 @@ START_TEST(test_seqdef_random_length3_gives_100_to_999_once_each)
 }
 END_TEST
 
+/* id_step / id_offset: store counter c is the kind's counter c*step+offset. */
+START_TEST(test_seqdef_spread_maps_store_counters_to_their_group)
+{
+    ck_assert_uint_eq(seqdef_spread(0, 1, 0), 0);
+    ck_assert_uint_eq(seqdef_spread(41, 1, 0), 41);
+    ck_assert_uint_eq(seqdef_spread(0, 3, 2), 2);
+    ck_assert_uint_eq(seqdef_spread(5, 3, 2), 17);
+    ck_assert_uint_eq(seqdef_spread(5, 2, 0), 10);
+}
+END_TEST
+
+/* The store counters a kind has: those whose spread counter stays below
+ * its limit, so it is exhausted exactly when the next one would leave it. */
+START_TEST(test_seqdef_spread_limit_stops_at_the_last_counter_of_the_group)
+{
+    /* step 1 offset 0: the limit itself, including "no limit". */
+    ck_assert_uint_eq(seqdef_spread_limit(900, 1, 0), 900);
+    ck_assert_uint_eq(seqdef_spread_limit(UINT64_MAX, 1, 0), UINT64_MAX);
+    /* limit 10, step 3: offset 2 has 2, 5, 8; offset 0 has 0, 3, 6, 9. */
+    ck_assert_uint_eq(seqdef_spread_limit(10, 3, 2), 3);
+    ck_assert_uint_eq(seqdef_spread_limit(10, 3, 0), 4);
+    ck_assert_uint_eq(seqdef_spread_limit(10, 3, 1), 3);
+    ck_assert_uint_eq(seqdef_spread_limit(9, 3, 2), 3);    /* 8 < 9 */
+    ck_assert_uint_eq(seqdef_spread_limit(8, 3, 2), 2);    /* 8 is not < 8 */
+    ck_assert_uint_eq(seqdef_spread_limit(2, 3, 2), 0);    /* the group has none */
+    ck_assert_uint_eq(seqdef_spread_limit(0, 2, 1), 0);
+    /* Near the top of uint64: the last counter's spread does not wrap. */
+    uint64_t n = seqdef_spread_limit(UINT64_MAX, 2, 1);
+    ck_assert_uint_eq(n, UINT64_MAX / 2);
+    ck_assert_uint_lt(seqdef_spread(n - 1, 2, 1), UINT64_MAX);
+    /* Every group together has exactly the kind's counters. */
+    for (uint64_t limit = 0; limit < 50; limit++)
+        for (uint64_t step = 1; step <= 7; step++) {
+            uint64_t total = 0;
+            for (uint64_t k = 0; k < step; k++) {
+                uint64_t g = seqdef_spread_limit(limit, step, k);
+                total += g;
+                if (g > 0)
+                    ck_assert_uint_lt(seqdef_spread(g - 1, step, k), limit);
+                ck_assert_uint_ge(seqdef_spread(g, step, k), limit);
+            }
+            ck_assert_uint_eq(total, limit);
+        }
+}
+END_TEST
+
+/* type 2 length 2 (10..99) on two independent stores, id_step 2: offset 0
+ * has 10, 12, ..., 98, offset 1 has 11, 13, ..., 99, 45 each, together
+ * every number once. */
+START_TEST(test_seqdef_fixed_length_split_by_id_step_is_disjoint_and_complete)
+{
+    struct seqdef d = make_def(SEQ_FIXED, 2, 10, 1);
+    int seen[100] = { 0 };
+
+    for (uint64_t k = 0; k < 2; k++) {
+        uint64_t limit = seqdef_spread_limit(seqdef_limit(&d), 2, k);
+        ck_assert_uint_eq(limit, 45);
+        ck_assert_int_eq(seqdef_number(&d, NULL, seqdef_spread(0, 2, k)), 10 + (int64_t)k);
+        ck_assert_int_eq(seqdef_number(&d, NULL, seqdef_spread(limit - 1, 2, k)), 98 + (int64_t)k);
+        for (uint64_t c = 0; c < limit; c++) {
+            int64_t n = seqdef_number(&d, NULL, seqdef_spread(c, 2, k));
+            ck_assert_int_eq(seen[n], 0);
+            seen[n] = 1;
+        }
+    }
+    for (int n = 10; n <= 99; n++)
+        ck_assert_int_eq(seen[n], 1);
+
+    /* starting 95 step 2, id_step 2: offset 0 has 95, 99; offset 1 has 97. */
+    d = make_def(SEQ_FIXED, 2, 95, 2);
+    ck_assert_uint_eq(seqdef_limit(&d), 3);
+    ck_assert_uint_eq(seqdef_spread_limit(3, 2, 0), 2);
+    ck_assert_uint_eq(seqdef_spread_limit(3, 2, 1), 1);
+}
+END_TEST
+
+/* type 1 length 3 on three stores: perm(c*3+k) of each group never meet,
+ * and together are 100..999 once each. */
+START_TEST(test_seqdef_random_split_by_id_step_is_disjoint_and_complete)
+{
+    struct seqdef d;
+    struct perm p;
+    char err[256];
+    int seen[1000] = { 0 };
+
+    ck_assert_int_eq(from_string(&d, "type 1 length 3", err, sizeof(err)), 0);
+    seqdef_perm_init(&d, &p);
+    for (uint64_t k = 0; k < 3; k++) {
+        uint64_t limit = seqdef_spread_limit(seqdef_limit(&d), 3, k);
+        ck_assert_uint_eq(limit, 300);
+        for (uint64_t c = 0; c < limit; c++) {
+            int64_t n = seqdef_number(&d, &p, seqdef_spread(c, 3, k));
+            ck_assert_int_ge(n, 100);
+            ck_assert_int_le(n, 999);
+            ck_assert_int_eq(seen[n], 0);
+            seen[n] = 1;
+        }
+    }
+    for (int n = 100; n <= 999; n++)
+        ck_assert_int_eq(seen[n], 1);
+}
+END_TEST
+
+/* type 3 near INT64_MAX with id_step: the last number of the group is the
+ * largest below the edge, then exhausted. */
+START_TEST(test_seqdef_increasing_split_by_id_step_stops_before_int64_overflow)
+{
+    struct seqdef d = make_def(SEQ_INCREASING, 0, INT64_MAX - 10, 1);   /* 11 counters */
+    uint64_t limit = seqdef_spread_limit(seqdef_limit(&d), 4, 3);     /* 3, 7: two */
+
+    ck_assert_uint_eq(seqdef_limit(&d), 11);
+    ck_assert_uint_eq(limit, 2);
+    ck_assert_int_eq(seqdef_number(&d, NULL, seqdef_spread(1, 4, 3)), INT64_MAX - 3);
+    ck_assert_uint_eq(seqdef_spread_limit(seqdef_limit(&d), 4, 2), 3);  /* 2, 6, 10 */
+    ck_assert_int_eq(seqdef_number(&d, NULL, seqdef_spread(2, 4, 2)), INT64_MAX);
+}
+END_TEST
+
 START_TEST(test_seqdef_random_every_length_stays_in_its_digits)
 {
     struct seqdef d;
@@ -685,6 +803,11 @@ static Suite *seqdef_suite(void)
     tcase_add_test(tn, test_seqdef_increasing_steps_from_starting);
     tcase_add_test(tn, test_seqdef_increasing_limit_stops_before_int64_overflow);
     tcase_add_test(tn, test_seqdef_names_for_info_round_trip);
+    tcase_add_test(tn, test_seqdef_spread_maps_store_counters_to_their_group);
+    tcase_add_test(tn, test_seqdef_spread_limit_stops_at_the_last_counter_of_the_group);
+    tcase_add_test(tn, test_seqdef_fixed_length_split_by_id_step_is_disjoint_and_complete);
+    tcase_add_test(tn, test_seqdef_random_split_by_id_step_is_disjoint_and_complete);
+    tcase_add_test(tn, test_seqdef_increasing_split_by_id_step_stops_before_int64_overflow);
     suite_add_tcase(s, tn);
     return s;
 }

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "store_spread.h"
 #include "util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -30,6 +31,7 @@ static char run_root[4096];      /* mkdtemp() of the whole run, removed by main(
 static char tmp_root[4200];      /* mkdtemp() of this test, inside run_root */
 static char data_dir[4300];      /* store.dir inside it, not created yet */
 static char err[1024];
+static uint64_t open_step = 1, open_offset = 0;   /* id_step, id_offset the stores open with */
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -49,6 +51,8 @@ static void tmp_setup(void)
     ck_assert_ptr_nonnull(mkdtemp(tmp_root));
     snprintf(data_dir, sizeof(data_dir), "%s/data", tmp_root);
     err[0] = '\0';
+    open_step = 1;
+    open_offset = 0;
 }
 
 static void tmp_teardown(void)
@@ -66,7 +70,9 @@ static void store_open_at(struct store *st, const struct store_ops *ops, const c
 {
     struct config cfg;
 
-    memset(&cfg, 0, sizeof(cfg));
+    config_defaults(&cfg);
+    cfg.id_step = open_step;
+    cfg.id_offset = open_offset;
     snprintf(cfg.store_dir, sizeof(cfg.store_dir), "%s", dir);
     memset(st, 0, sizeof(*st));
     st->ops = ops;
@@ -84,7 +90,9 @@ static void store_open_fails(const struct store_ops *ops, const char *dir)
     struct store st;
     struct config cfg;
 
-    memset(&cfg, 0, sizeof(cfg));
+    config_defaults(&cfg);
+    cfg.id_step = open_step;
+    cfg.id_offset = open_offset;
     snprintf(cfg.store_dir, sizeof(cfg.store_dir), "%s", dir);
     memset(&st, 0, sizeof(st));
     st.ops = ops;
@@ -799,6 +807,124 @@ START_TEST(test_store_find_by_type_name)
 }
 END_TEST
 
+/* ---- the recorded id_step / id_offset ------------------------------------ */
+
+START_TEST(test_spread_rule_records_once_and_refuses_another_pair)
+{
+    const struct store_spread one = { 1, 0 }, two0 = { 2, 0 }, two1 = { 2, 1 };
+    char msg[1024];
+
+    ck_assert_int_eq(store_spread_check(&two1, true, &two1, "W", msg, sizeof(msg)), STORE_SPREAD_MATCHES);
+    ck_assert_int_eq(store_spread_check(&one, false, &one, "W", msg, sizeof(msg)), STORE_SPREAD_MATCHES);
+    /* No record: a store nothing was claimed from takes any pair; one
+     * with claims handed them out with 1, 0 (a seqd before id_step). */
+    ck_assert_int_eq(store_spread_check(NULL, false, &two1, "W", msg, sizeof(msg)), STORE_SPREAD_RECORD);
+    ck_assert_int_eq(store_spread_check(NULL, true, &one, "W", msg, sizeof(msg)), STORE_SPREAD_RECORD);
+    ck_assert_int_eq(store_spread_check(NULL, true, &two0, "W", msg, sizeof(msg)), STORE_SPREAD_REFUSE);
+    ck_assert_str_eq(msg, "W has handed out numbers but records no id_step/id_offset, so they were "
+                          "handed out with id_step 1, id_offset 0; the configuration says id_step 2, "
+                          "id_offset 0, and changing them on a store that has handed out numbers could "
+                          "hand one out again; set \"id_step\": 1, \"id_offset\": 0 in the "
+                          "configuration, or give the new pair an empty store");
+    /* A record is kept whatever the store holds. */
+    ck_assert_int_eq(store_spread_check(&two0, false, &two1, "W", msg, sizeof(msg)), STORE_SPREAD_REFUSE);
+    ck_assert_str_eq(msg, "W records id_step 2, id_offset 0, but the configuration says id_step 2, "
+                          "id_offset 1: a store keeps the pair it was started with, since changing it "
+                          "on a store that has handed out numbers could hand one out again; set "
+                          "\"id_step\": 2, \"id_offset\": 0 in the configuration, or give the new "
+                          "pair an empty store");
+    ck_assert_int_eq(store_spread_check(&one, true, &two0, "W", msg, sizeof(msg)), STORE_SPREAD_REFUSE);
+}
+END_TEST
+
+START_TEST(test_file_store_records_id_step_and_refuses_another)
+{
+    struct store st;
+    char path[8192], *text;
+
+    open_step = 3;
+    open_offset = 2;
+    store_open(&st, &store_file_ops);
+    st.ops->close(&st);
+    snprintf(path, sizeof(path), "%s/id_step.json", data_dir);
+    text = read_text(path);
+    ck_assert_str_eq(text, "{\"id_step\": 3, \"id_offset\": 2}\n");
+
+    open_offset = 1;
+    store_open_fails(&store_file_ops, data_dir);
+    ck_assert_msg(strstr(err, "id_step.json) records id_step 3, id_offset 2, but the configuration says "
+                              "id_step 3, id_offset 1") != NULL, "%s", err);
+    open_step = 1;
+    open_offset = 0;
+    store_open_fails(&store_file_ops, data_dir);
+    ck_assert_msg(strstr(err, "set \"id_step\": 3, \"id_offset\": 2") != NULL, "%s", err);
+
+    open_step = 3;
+    open_offset = 2;
+    store_open(&st, &store_file_ops);
+    st.ops->close(&st);
+}
+END_TEST
+
+/* A data directory of a seqd before id_step (claims, no record) was
+ * served with 1, 0: it takes that pair, and refuses any other. Only
+ * defined sequences (copied to a new group's store) take any pair. */
+START_TEST(test_file_store_with_sequences_and_no_record_is_id_step_1)
+{
+    struct store st;
+    struct seqdef d = def_increasing("old", 10);
+    char path[8192], *text;
+
+    store_open(&st, &store_file_ops);
+    create_ok(&st, &d);
+    claim_ok(&st, "old", 0);
+    st.ops->close(&st);
+    snprintf(path, sizeof(path), "%s/id_step.json", data_dir);
+    ck_assert_int_eq(unlink(path), 0);
+
+    open_step = 2;
+    store_open_fails(&store_file_ops, data_dir);
+    ck_assert_msg(strstr(err, "has handed out numbers but records no id_step/id_offset") != NULL, "%s", err);
+    ck_assert(!path_exists(path));
+
+    open_step = 1;
+    store_open(&st, &store_file_ops);
+    st.ops->close(&st);
+    text = read_text(path);
+    ck_assert_str_eq(text, "{\"id_step\": 1, \"id_offset\": 0}\n");
+
+    /* Defined, never claimed from: any pair. */
+    rm_tree(data_dir);
+    store_open(&st, &store_file_ops);
+    create_ok(&st, &d);
+    st.ops->close(&st);
+    ck_assert_int_eq(unlink(path), 0);
+    open_step = 2;
+    open_offset = 1;
+    store_open(&st, &store_file_ops);
+    st.ops->close(&st);
+    ck_assert_str_eq(read_text(path), "{\"id_step\": 2, \"id_offset\": 1}\n");
+}
+END_TEST
+
+START_TEST(test_corrupt_id_step_file_stops_open_naming_it)
+{
+    struct store st;
+    char path[8192];
+
+    store_open(&st, &store_file_ops);
+    st.ops->close(&st);
+    snprintf(path, sizeof(path), "%s/id_step.json", data_dir);
+    write_text(path, "{\"id_step\": 2, \"id_offset\": 2}");
+    store_open_fails(&store_file_ops, data_dir);
+    ck_assert_msg(strstr(err, "id_step.json: 'id_offset' must be a whole number from 0 to 1") != NULL,
+                  "%s", err);
+    write_text(path, "nonsense");
+    store_open_fails(&store_file_ops, data_dir);
+    ck_assert_msg(strstr(err, "id_step.json: not a JSON object; it records the id_step") != NULL, "%s", err);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -832,10 +958,14 @@ static Suite *store_suite(void)
     tcase_add_test(file, test_hand_written_numbers_are_accepted);
     tcase_add_test(file, test_leftover_tmp_files_are_removed_and_others_ignored);
     tcase_add_test(file, test_failed_write_advances_nothing);
+    tcase_add_test(file, test_file_store_records_id_step_and_refuses_another);
+    tcase_add_test(file, test_file_store_with_sequences_and_no_record_is_id_step_1);
+    tcase_add_test(file, test_corrupt_id_step_file_stops_open_naming_it);
     tcase_add_checked_fixture(file, tmp_setup, tmp_teardown);
     suite_add_tcase(s, file);
 
     tcase_add_test(misc, test_store_find_by_type_name);
+    tcase_add_test(misc, test_spread_rule_records_once_and_refuses_another_pair);
     suite_add_tcase(s, misc);
     return s;
 }
