@@ -37,7 +37,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import (BIN, Client, Collector, RespError, Seqd, Skip, _running, collected,  # noqa: E402
+from seqd import (BIN, Client, Collector, RespError, Seqd, Skip, _running, collected, preload_env,  # noqa: E402
                   free_port, parse_info, run_tests, tmpdir, wait_for, wait_port)
 
 FAKETIME_LIBS = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
@@ -64,8 +64,9 @@ class Clock:
 
     def env(self):
         env = dict(os.environ)
-        env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME_TIMESTAMP_FILE=self.path, FAKETIME_NO_CACHE="1",
-                   FAKETIME_DONT_FAKE_MONOTONIC="1", TZ="UTC")
+        env.update(preload_env(FAKETIME_LIB))
+        env.update(FAKETIME_TIMESTAMP_FILE=self.path, FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1",
+                   TZ="UTC")
         return env
 
 

@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, RespError, Seqd, Skip, run_tests, wait_for, wait_log, info  # noqa: E402
+from seqd import Client, RespError, Seqd, Skip, info, preload_env, run_tests, wait_for, wait_log  # noqa: E402
 
 EPOCH = 1577836800000
 FAKETIME_LIBS = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
@@ -60,8 +60,8 @@ class FakeClock:
         os.rename(self.path + ".tmp", self.path)
 
     def env(self):
-        return {"LD_PRELOAD": faketime_lib(), "FAKETIME_TIMESTAMP_FILE": self.path,
-                "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+        return dict(preload_env(faketime_lib()), FAKETIME_TIMESTAMP_FILE=self.path,
+                    FAKETIME_NO_CACHE="1", FAKETIME_DONT_FAKE_MONOTONIC="1")
 
 
 def start_with_env(server, env):

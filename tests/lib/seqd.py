@@ -252,6 +252,16 @@ exit_on_sigterm()
 
 # ---- servers ----------------------------------------------------------------------
 
+def preload_env(lib):
+    """Environment that preloads lib (libfaketime) into a seqd. An ASan
+    build insists on its runtime coming first in the library list; a
+    preload comes before it, so its check is turned off (the preloaded
+    library only wraps the clock)."""
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {"LD_PRELOAD": lib,
+            "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
