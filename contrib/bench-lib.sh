@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# bench-lib.sh: the machinery shared by contrib/bench.sh and
+# bench-lib.sh: the machinery shared by contrib/bench.sh, bench-snowflake.sh and
 # contrib/bench-stores.sh. Sourced (`. bench-lib.sh`), not run.
 #
 # The sourcing script defines die() (message to stderr, exit 1) and sets
