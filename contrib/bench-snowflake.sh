@@ -54,25 +54,7 @@ bench_need_seqd_and_redis
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqd-bench.XXXXXX")
 bench_trap_cleanup
 
-# shellcheck disable=SC2046 # two words, split on purpose
-set -- $(bench_free_ports 2)
-redis_port=$1
-seqd_port=$2
-
-bench_start_redis "$redis_port"
-
-mkdir "$tmp/data"
-cat >"$tmp/seqd.json" <<EOF
-{ "bind": "127.0.0.1", "port": $seqd_port, "workers": $SEQD_WORKERS, "worker_id": 0,
-  "log": { "level": "warning" },
-  "store": { "type": "file", "dir": "$tmp/data" } }
-EOF
-"$SEQD_BIN" -c "$tmp/seqd.json" >"$tmp/seqd.log" 2>&1 &
-seqd_pid=$!
-bench_started "$seqd_pid"
-
-bench_wait_ping "$redis_port" redis "$redis_pid"
-bench_wait_ping "$seqd_port" seqd "$seqd_pid"
+bench_start_redis_and_seqd '"worker_id": 0,'
 [ "$(redis-cli -h 127.0.0.1 -p "$seqd_port" HSET bench_id type 3)" = 1 ] || die "HSET bench_id failed on seqd"
 [ "$(redis-cli -h 127.0.0.1 -p "$seqd_port" HSET bench_sf type 5)" = 1 ] || die "HSET bench_sf failed on seqd"
 redis-cli -h 127.0.0.1 -p "$redis_port" DEL bench_id >/dev/null
