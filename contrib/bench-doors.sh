@@ -85,16 +85,8 @@ bench_start_redis "$redis_port"
 
 # Starts seqd with the UDP door on port $1 (0: off); sets seqd_pid.
 seqd_start() {  # udp_port
-    cat >"$tmp/seqd.json" <<EOF
-{ "bind": "127.0.0.1", "port": $seqd_port, "workers": $SEQD_WORKERS,
-  "http": { "bind": "127.0.0.1", "port": $http_port },
-  "udp": { "bind": "127.0.0.1", "port": $1 },
-  "log": { "level": "warning" },
-  "store": { "type": "file", "dir": "$tmp/data" } }
-EOF
-    "$SEQD_BIN" -c "$tmp/seqd.json" >"$tmp/seqd.log" 2>&1 &
-    seqd_pid=$!
-    bench_started "$seqd_pid"
+    bench_start_seqd_file "$seqd_port" "\"http\": { \"bind\": \"127.0.0.1\", \"port\": $http_port },
+  \"udp\": { \"bind\": \"127.0.0.1\", \"port\": $1 },"
 }
 
 mkdir "$tmp/data"

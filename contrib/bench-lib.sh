@@ -1,6 +1,6 @@
 # shellcheck shell=sh
-# bench-lib.sh: the machinery shared by contrib/bench.sh and
-# contrib/bench-stores.sh. Sourced (`. bench-lib.sh`), not run.
+# bench-lib.sh: the machinery shared by contrib/bench.sh, bench-snowflake.sh,
+# bench-stores.sh and bench-doors.sh. Sourced (`. bench-lib.sh`), not run.
 #
 # The sourcing script defines die() (message to stderr, exit 1) and sets
 # tmp (its temporary directory; start-up logs are $tmp/<what>.log), N,
@@ -34,6 +34,36 @@ bench_start_redis() {  # port
         --dir "$tmp" --daemonize no --loglevel warning >"$tmp/redis.log" 2>&1 &
     redis_pid=$!
     bench_started "$redis_pid"
+}
+
+# seqd on 127.0.0.1:port with the file store in $tmp/data (made here),
+# $SEQD_WORKERS workers and log level warning; extra: more top-level JSON
+# members, each followed by a comma (e.g. '"worker_id": 0,'). Sets seqd_pid.
+bench_start_seqd_file() {  # port [extra]
+    # shellcheck disable=SC2154 # tmp and SEQD_WORKERS are set by the sourcing script
+    mkdir -p "$tmp/data"
+    cat >"$tmp/seqd.json" <<EOF
+{ "bind": "127.0.0.1", "port": $1, "workers": $SEQD_WORKERS, ${2:-}
+  "log": { "level": "warning" },
+  "store": { "type": "file", "dir": "$tmp/data" } }
+EOF
+    "$SEQD_BIN" -c "$tmp/seqd.json" >"$tmp/seqd.log" 2>&1 &
+    seqd_pid=$!
+    bench_started "$seqd_pid"
+}
+
+# Redis and seqd (bench_start_seqd_file, extra as there) side by side on
+# two free loopback ports, both answering PING when it returns. Sets
+# redis_port, seqd_port, redis_pid and seqd_pid.
+bench_start_redis_and_seqd() {  # [extra]
+    # shellcheck disable=SC2046 # two words, split on purpose
+    set -- "${1:-}" $(bench_free_ports 2)
+    redis_port=$2
+    seqd_port=$3
+    bench_start_redis "$redis_port"
+    bench_start_seqd_file "$seqd_port" "$1"
+    bench_wait_ping "$redis_port" redis "$redis_pid"
+    bench_wait_ping "$seqd_port" seqd "$seqd_pid"
 }
 
 # The servers the script started, newest first; bench_cleanup stops them

@@ -46,26 +46,7 @@ bench_need_seqd_and_redis
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/seqd-bench.XXXXXX")
 bench_trap_cleanup
 
-# Two distinct free loopback ports.
-# shellcheck disable=SC2046 # two words, split on purpose
-set -- $(bench_free_ports 2)
-redis_port=$1
-seqd_port=$2
-
-bench_start_redis "$redis_port"
-
-mkdir "$tmp/data"
-cat >"$tmp/seqd.json" <<EOF
-{ "bind": "127.0.0.1", "port": $seqd_port, "workers": $SEQD_WORKERS,
-  "log": { "level": "warning" },
-  "store": { "type": "file", "dir": "$tmp/data" } }
-EOF
-"$SEQD_BIN" -c "$tmp/seqd.json" >"$tmp/seqd.log" 2>&1 &
-seqd_pid=$!
-bench_started "$seqd_pid"
-
-bench_wait_ping "$redis_port" redis "$redis_pid"
-bench_wait_ping "$seqd_port" seqd "$seqd_pid"
+bench_start_redis_and_seqd
 [ "$(redis-cli -h 127.0.0.1 -p "$seqd_port" HSET "$KEY" type 3)" = 1 ] || die "HSET $KEY failed on seqd"
 redis-cli -h 127.0.0.1 -p "$redis_port" DEL "$KEY" >/dev/null
 

@@ -625,13 +625,23 @@ static int run_take_derived(struct core_waiter *wt)
         return fail(wt, CORE_NO_SUCH, "no such rule '%s' (define it as a sequence first: HSET %s type 3, "
                     "or insert a row into %s)", rule, rule,
                     core.store.ops->shared ? server.cfg.mysql_table : "seqd_segments");
-    /* Same kind and fields as the rule; a key of its own (type 1). */
+    /* Same kind and fields as the rule, and a key of its own. Type 1's
+     * is derived from the rule's key and the pair's name: every store
+     * with a copy of the rule (id_step) makes the same permutation for
+     * the pair, so the pairs' numbers stay disjoint across stores. A pair
+     * made again after its rule was made again gets another key (the
+     * rule's is new), which tells it from the old one on a shared table;
+     * under the same rule it is the same definition again (see
+     * docs/decisions.md, "Pairs of a type 1 rule"). The other kinds use
+     * the key only to tell definitions apart: a fresh one, as for HSET. */
     if (!wt->def)
         wt->def = xmalloc(sizeof(*wt->def));
     *wt->def = wt->seqs[1]->def;
     memcpy(wt->def->name, wt->names[0], wt->lens[0]);
     wt->def->name[wt->lens[0]] = '\0';
-    wt->def->perm_key = random_key();
+    wt->def->perm_key = wt->def->kind == SEQ_RANDOM
+                            ? perm_derive_key(wt->seqs[1]->def.perm_key, wt->names[0], wt->lens[0])
+                            : random_key();
     submit(wt, JOB_CREATE, wt->names[0], wt->lens[0]);
     return CORE_PENDING;
 }

@@ -129,7 +129,9 @@ bool core_number_int(const struct core_waiter *wt, uint64_t i, int64_t *v);
 int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t want);
 /* want numbers of `name`, a sequence derived from the sequence `rule`
  * (the UDP door's RULE:APP): when `name` does not exist yet it is created
- * first with the rule's definition (same kind and fields, a fresh key).
+ * first with the rule's definition (same kind and fields; the key of a
+ * type 1 one derived from the rule's and `name`, perm_derive_key(), the
+ * others a fresh one).
  * Race-free on a shared store: when another node or worker creates it
  * first, this one takes from that sequence. A missing rule is
  * CORE_NO_SUCH, err naming the rule. */

@@ -85,3 +85,23 @@ uint64_t perm_apply(const struct perm *p, uint64_t x)
     while (x >= p->domain);
     return x;
 }
+
+/* perm_derive_key: FNV-1a (64 bits) hashes the label; splitmix64's
+ * finalizer (the same step as perm_splitmix64's, a bijection of 64 bits)
+ * spreads it, and again the key xor'd with it plus the golden-ratio
+ * constant. FNV-1a is simple and stable across platforms; the finalizer
+ * makes every bit of label and key reach every bit of the result. Not a
+ * MAC: type 1 keys make numbers look random, they are not secrets. */
+uint64_t perm_derive_key(uint64_t key, const char *label, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;           /* FNV-1a 64 offset basis */
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)label[i];
+        h *= 0x100000001b3ULL;                    /* FNV-1a 64 prime */
+    }
+    uint64_t state = h;
+    uint64_t spread = perm_splitmix64(&state);
+    state = key ^ spread;
+    return perm_splitmix64(&state);
+}

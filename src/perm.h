@@ -11,6 +11,7 @@
 #ifndef SEQD_PERM_H
 #define SEQD_PERM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct perm {
@@ -25,5 +26,14 @@ void perm_init(struct perm *p, uint64_t domain, uint64_t key);
 
 /* The image of x (x < domain) under the permutation; always < domain. */
 uint64_t perm_apply(const struct perm *p, uint64_t x);
+
+/* The key of a sequence made from another one's key and a label (the
+ * pair RULE:APP of a type 1 rule: the rule's key, label "RULE:APP"), the
+ * same on every node and every independent store, so that the pair's
+ * numbers stay disjoint across stores with id_step as a copied sequence's
+ * do. For a fixed label it is a bijection of key: a rule made again with a
+ * new key gives each of its pairs a new key too. Pinned: changing it would
+ * change the numbers of existing pairs. */
+uint64_t perm_derive_key(uint64_t key, const char *label, size_t len);
 
 #endif

@@ -78,10 +78,15 @@ struct mysql_store {
     struct sml_warned warned;         /* bad rows already logged by a list (rescan) */
 };
 
+/* Type 5's statements on seqd_workers (see "worker leases" below). */
+enum lease_stmt { LEASE_SQL_SCAN, LEASE_SQL_NOW, LEASE_SQL_INSERT, LEASE_SQL_TAKE, LEASE_SQL_RENEW,
+                  LEASE_SQL_RELEASE, LEASE_SQL_COUNT };
+
 struct mysql_sess {
     struct mysql_store *ms;
     MYSQL *conn;                      /* NULL: not connected */
     MYSQL_STMT *stmt[SML_SQL_COUNT];  /* prepared on first use, per connection */
+    MYSQL_STMT *lease_stmt[LEASE_SQL_COUNT];  /* the same, for the worker leases */
     bool fresh;                       /* conn made during the current call */
     bool lost;                        /* the last failure was a broken connection before COMMIT */
     unsigned failures;                /* consecutive failed connection attempts */
@@ -318,6 +323,11 @@ static void sess_drop(struct mysql_sess *s)
             mysql_stmt_close(s->stmt[i]);
         s->stmt[i] = NULL;
     }
+    for (i = 0; i < LEASE_SQL_COUNT; i++) {
+        if (s->lease_stmt[i] != NULL)
+            mysql_stmt_close(s->lease_stmt[i]);
+        s->lease_stmt[i] = NULL;
+    }
     if (s->conn != NULL)
         mysql_close(s->conn);
     s->conn = NULL;
@@ -403,13 +413,13 @@ static void sess_end_quietly(struct mysql_sess *s)
         sess_drop(s);
 }
 
-/* The prepared statement idx on s's connection, preparing it on first
- * use. Returns STORE_OK with *out, or a status with err set. */
-static int sess_stmt(struct mysql_sess *s, enum sml_stmt idx, enum sml_phase phase,
-                     const char *what, MYSQL_STMT **out, char *err, size_t errlen)
+/* The statement sql prepared on s's connection in *slot, preparing it on
+ * first use (sess_drop closes it with the connection). Returns STORE_OK
+ * with *out, or a status with err set. */
+static int sess_prepare(struct mysql_sess *s, MYSQL_STMT **slot, const char *sql, enum sml_phase phase,
+                        const char *what, MYSQL_STMT **out, char *err, size_t errlen)
 {
-    const char *sql = s->ms->sql.text[idx];
-    MYSQL_STMT *st = s->stmt[idx];
+    MYSQL_STMT *st = *slot;
 
     if (st == NULL) {
         st = mysql_stmt_init(s->conn);
@@ -423,10 +433,17 @@ static int sess_stmt(struct mysql_sess *s, enum sml_stmt idx, enum sml_phase pha
             mysql_stmt_close(st);
             return sess_fail(s, phase, code, msg, what, err, errlen);
         }
-        s->stmt[idx] = st;
+        *slot = st;
     }
     *out = st;
     return STORE_OK;
+}
+
+/* The table's statement idx (enum sml_stmt), as sess_prepare(). */
+static int sess_stmt(struct mysql_sess *s, enum sml_stmt idx, enum sml_phase phase,
+                     const char *what, MYSQL_STMT **out, char *err, size_t errlen)
+{
+    return sess_prepare(s, &s->stmt[idx], s->ms->sql.text[idx], phase, what, out, err, errlen);
 }
 
 /* Parameters: a string and 64-bit integers. */
@@ -1226,14 +1243,45 @@ static void my_session_close(struct store *st, void *sess)
 /* ---- type 5's worker leases (seqd_workers) -------------------------------- */
 
 /* The table is fixed (sql/schema.sql); its times are the DB's clock in ms,
- * so nodes' clocks never decide whose lease has run out. */
+ * so nodes' clocks never decide whose lease has run out. As for the
+ * segments table, every value is a bound parameter (the holder is data,
+ * never SQL text); the statements are prepared on first use in
+ * s->lease_stmt and closed with the connection (sess_drop). */
 #define WORKERS_TABLE "seqd_workers"
 #define DB_NOW_MS "CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED)"
 
-static int lease_query(struct mysql_sess *s, const char *sql, const char *what, char *err, size_t errlen)
+static const char *const lease_sql[LEASE_SQL_COUNT] = {
+    /* ? id_step, ? id_offset: every allowed row, locked */
+    [LEASE_SQL_SCAN] = "SELECT " DB_NOW_MS ", worker_id, generation, lease_until_ms, reserved_ms FROM "
+                       WORKERS_TABLE " WHERE worker_id % ? = ? ORDER BY worker_id FOR UPDATE",
+    /* the DB's clock alone, when the scan found no row */
+    [LEASE_SQL_NOW] = "SELECT " DB_NOW_MS,
+    [LEASE_SQL_INSERT] = "INSERT INTO " WORKERS_TABLE " (worker_id, holder, generation, lease_until_ms, "
+                         "reserved_ms) VALUES (?, ?, ?, ?, ?)",
+    [LEASE_SQL_TAKE] = "UPDATE " WORKERS_TABLE " SET holder = ?, generation = ?, lease_until_ms = ?, "
+                       "reserved_ms = ? WHERE worker_id = ?",
+    /* ? ttl, ? reserve, ? worker_id, ? generation: only a lease still ours and not expired */
+    [LEASE_SQL_RENEW] = "UPDATE " WORKERS_TABLE " SET lease_until_ms = " DB_NOW_MS " + ?, "
+                        "reserved_ms = GREATEST(reserved_ms, ?) WHERE worker_id = ? AND generation = ? "
+                        "AND lease_until_ms >= " DB_NOW_MS,
+    /* ? reserve, ? worker_id, ? generation */
+    [LEASE_SQL_RELEASE] = "UPDATE " WORKERS_TABLE " SET lease_until_ms = 0, reserved_ms = ? "
+                          "WHERE worker_id = ? AND generation = ?",
+};
+
+/* Prepare (on first use), bind param and execute lease statement idx.
+ * Returns STORE_OK with *out, or a status with err set. */
+static int lease_exec(struct mysql_sess *s, enum lease_stmt idx, MYSQL_BIND *param, const char *what,
+                      MYSQL_STMT **out, char *err, size_t errlen)
 {
-    if (mysql_real_query(s->conn, sql, strlen(sql)) != 0)
-        return sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
+    MYSQL_STMT *st;
+    int rc = sess_prepare(s, &s->lease_stmt[idx], lease_sql[idx], SML_PHASE_OTHER, what, &st, err, errlen);
+
+    if (rc != STORE_OK)
+        return rc;
+    if ((param != NULL && mysql_stmt_bind_param(st, param) != 0) || mysql_stmt_execute(st) != 0)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    *out = st;
     return STORE_OK;
 }
 
@@ -1246,90 +1294,128 @@ static int lease_commit(struct mysql_sess *s, const char *what, char *err, size_
     return STORE_OK;
 }
 
+/* What the scan found: one ACQUIRE's scratch (32 KB, on the heap). */
+struct lease_scan {
+    uint64_t db_now;                  /* the DB's clock, ms; 0: no row seen */
+    struct {
+        bool exists;
+        uint64_t generation, until_ms, reserved_ms;
+    } w[SNOWFLAKE_WORKERS];
+};
+
+/* Run LEASE_SQL_SCAN (locking the rows it reads, until the transaction
+ * ends) and fill sc. Returns STORE_OK or a status with err set. */
+static int lease_scan(struct mysql_sess *s, const struct worker_lease *l, struct lease_scan *sc,
+                      const char *what, char *err, size_t errlen)
+{
+    MYSQL_STMT *st;
+    MYSQL_BIND param[2], res[5];
+    int64_t step = l->id_step, offset = l->id_offset;
+    uint64_t col[5];                  /* now, worker_id, generation, lease_until_ms, reserved_ms */
+    int c, r, rc;
+
+    bind_i64(&param[0], &step);
+    bind_i64(&param[1], &offset);
+    if ((rc = lease_exec(s, LEASE_SQL_SCAN, param, what, &st, err, errlen)) != STORE_OK)
+        return rc;
+    for (c = 0; c < 5; c++)
+        bind_u64(&res[c], &col[c]);
+    if (mysql_stmt_bind_result(st, res) != 0)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+        uint64_t w = col[1];
+        sc->db_now = col[0];
+        if (w >= SNOWFLAKE_WORKERS)
+            continue;
+        sc->w[w].exists = true;
+        sc->w[w].generation = col[2];
+        sc->w[w].until_ms = col[3];
+        sc->w[w].reserved_ms = col[4];
+    }
+    if (r == 1)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    mysql_stmt_free_result(st);
+    if (sc->db_now != 0)
+        return STORE_OK;
+
+    /* No rows: ask the clock alone. */
+    if ((rc = lease_exec(s, LEASE_SQL_NOW, NULL, what, &st, err, errlen)) != STORE_OK)
+        return rc;
+    bind_u64(&res[0], &sc->db_now);
+    if (mysql_stmt_bind_result(st, res) != 0 || stmt_fetch_one(st) != 1)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
+    return STORE_OK;
+}
+
 /* ACQUIRE in one transaction: lock every allowed row, take the lowest id
  * that has no row or whose lease ended skew_ms ago by the DB's clock. */
 static int lease_acquire_op(struct mysql_sess *s, struct worker_lease *l, char *err, size_t errlen)
 {
     const char *what = "worker lease";
-    char sql[1024], holder[2 * sizeof(l->holder) + 1];
-    static bool taken[SNOWFLAKE_WORKERS];
-    static uint64_t gen[SNOWFLAKE_WORKERS], until[SNOWFLAKE_WORKERS], reserved[SNOWFLAKE_WORKERS];
-    static bool exists[SNOWFLAKE_WORKERS];
-    static pthread_mutex_t scratch = PTHREAD_MUTEX_INITIALIZER;
-    int rc;
+    struct lease_scan *sc = xcalloc(1, sizeof(*sc));
+    MYSQL_BIND param[5];
+    MYSQL_STMT *st;
+    unsigned long holder_len;
+    uint64_t floor = 0, generation = 1, until, reserve;
+    int64_t wid;
+    int w = -1, rc;
+    bool insert;
 
-    mysql_real_escape_string(s->conn, holder, l->holder, strlen(l->holder));
-    snprintf(sql, sizeof(sql), "SELECT " DB_NOW_MS ", worker_id, generation, lease_until_ms, reserved_ms FROM "
-             WORKERS_TABLE " WHERE worker_id %% %d = %d ORDER BY worker_id FOR UPDATE", l->id_step, l->id_offset);
-    if ((rc = lease_query(s, sql, what, err, errlen)) != STORE_OK)
-        return rc;
-    MYSQL_RES *res = mysql_store_result(s->conn);
-    if (res == NULL)
-        return sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
-    pthread_mutex_lock(&scratch);
-    memset(exists, 0, sizeof(exists));
-    memset(taken, 0, sizeof(taken));
-    uint64_t db_now = 0;
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res)) != NULL) {
-        uint64_t w = strtoull(row[1], NULL, 10);
-        db_now = strtoull(row[0], NULL, 10);
-        if (w >= SNOWFLAKE_WORKERS)
-            continue;
-        exists[w] = true;
-        gen[w] = strtoull(row[2], NULL, 10);
-        until[w] = strtoull(row[3], NULL, 10);
-        reserved[w] = strtoull(row[4], NULL, 10);
-    }
-    mysql_free_result(res);
-    if (db_now == 0) {                      /* no rows: ask the clock alone */
-        MYSQL_RES *r2 = NULL;
-        if (mysql_real_query(s->conn, "SELECT " DB_NOW_MS, strlen("SELECT " DB_NOW_MS)) != 0 ||
-            (r2 = mysql_store_result(s->conn)) == NULL || (row = mysql_fetch_row(r2)) == NULL) {
-            if (r2)
-                mysql_free_result(r2);
-            pthread_mutex_unlock(&scratch);
-            return sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), what, err, errlen);
-        }
-        db_now = strtoull(row[0], NULL, 10);
-        mysql_free_result(r2);
-    }
-    int w = -1;
+    if ((rc = lease_scan(s, l, sc, what, err, errlen)) != STORE_OK)
+        goto out;
     for (int i = 0; w < 0; i++) {
         int cand = snowflake_worker_nth(l->id_step, l->id_offset, i);
         if (cand < 0)
             break;
-        if (!exists[cand] || until[cand] + l->skew_ms < db_now)
+        if (!sc->w[cand].exists || sc->w[cand].until_ms + l->skew_ms < sc->db_now)
             w = cand;
     }
-    uint64_t floor = w >= 0 && exists[w] ? reserved[w] : 0;
-    uint64_t generation = w >= 0 && exists[w] ? gen[w] + 1 : 1;
-    bool insert = w >= 0 && !exists[w];
-    pthread_mutex_unlock(&scratch);
     if (w < 0) {
         sess_end_quietly(s);
         l->exhausted = true;
         snprintf(err, errlen, "every worker id is leased");
-        return STORE_UNAVAILABLE;
+        rc = STORE_UNAVAILABLE;
+        goto out;
     }
-    uint64_t reserve = l->reserve_ms > floor ? l->reserve_ms : floor;
-    if (insert)
-        snprintf(sql, sizeof(sql), "INSERT INTO " WORKERS_TABLE " (worker_id, holder, generation, lease_until_ms, "
-                 "reserved_ms) VALUES (%d, '%s', %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")", w, holder, generation,
-                 db_now + l->ttl_ms, reserve);
-    else
-        snprintf(sql, sizeof(sql), "UPDATE " WORKERS_TABLE " SET holder = '%s', generation = %" PRIu64
-                 ", lease_until_ms = %" PRIu64 ", reserved_ms = %" PRIu64 " WHERE worker_id = %d", holder,
-                 generation, db_now + l->ttl_ms, reserve, w);
-    if ((rc = lease_query(s, sql, what, err, errlen)) != STORE_OK)
-        return rc == STORE_EXISTS ? STORE_UNAVAILABLE : rc;    /* another node inserted it first: retry */
-    if ((rc = lease_commit(s, what, err, errlen)) != STORE_OK)
-        return STORE_UNAVAILABLE;           /* unknown: the lease may be ours; it expires unused */
+    insert = !sc->w[w].exists;
+    if (!insert) {
+        floor = sc->w[w].reserved_ms;
+        generation = sc->w[w].generation + 1;
+    }
+    until = sc->db_now + l->ttl_ms;
+    reserve = l->reserve_ms > floor ? l->reserve_ms : floor;
+    wid = w;
+    if (insert) {
+        bind_i64(&param[0], &wid);
+        bind_str(&param[1], l->holder, &holder_len);
+        bind_u64(&param[2], &generation);
+        bind_u64(&param[3], &until);
+        bind_u64(&param[4], &reserve);
+    } else {
+        bind_str(&param[0], l->holder, &holder_len);
+        bind_u64(&param[1], &generation);
+        bind_u64(&param[2], &until);
+        bind_u64(&param[3], &reserve);
+        bind_i64(&param[4], &wid);
+    }
+    rc = lease_exec(s, insert ? LEASE_SQL_INSERT : LEASE_SQL_TAKE, param, what, &st, err, errlen);
+    if (rc != STORE_OK) {
+        if (rc == STORE_EXISTS)
+            rc = STORE_UNAVAILABLE;         /* another node inserted it first: retry */
+        goto out;
+    }
+    if (lease_commit(s, what, err, errlen) != STORE_OK) {
+        rc = STORE_UNAVAILABLE;             /* unknown: the lease may be ours; it expires unused */
+        goto out;
+    }
     l->worker_id = w;
     l->generation = generation;
     l->floor_ms = floor;
     l->reserved_ms = reserve;
-    return STORE_OK;
+    rc = STORE_OK;
+out:
+    free(sc);
+    return rc;
 }
 
 /* RENEW: only a lease still ours (generation) and not expired. RELEASE:
@@ -1337,19 +1423,22 @@ static int lease_acquire_op(struct mysql_sess *s, struct worker_lease *l, char *
 static int lease_update_op(struct mysql_sess *s, struct worker_lease *l, char *err, size_t errlen)
 {
     const char *what = l->op == LEASE_RENEW ? "worker lease renewal" : "worker lease release";
-    char sql[512];
+    MYSQL_BIND param[4], *p = param;
+    MYSQL_STMT *st;
+    int64_t wid = l->worker_id;
+    my_ulonglong changed;
     int rc;
 
     if (l->op == LEASE_RENEW)
-        snprintf(sql, sizeof(sql), "UPDATE " WORKERS_TABLE " SET lease_until_ms = " DB_NOW_MS " + %" PRIu64
-                 ", reserved_ms = GREATEST(reserved_ms, %" PRIu64 ") WHERE worker_id = %d AND generation = %"
-                 PRIu64 " AND lease_until_ms >= " DB_NOW_MS, l->ttl_ms, l->reserve_ms, l->worker_id, l->generation);
-    else
-        snprintf(sql, sizeof(sql), "UPDATE " WORKERS_TABLE " SET lease_until_ms = 0, reserved_ms = %" PRIu64
-                 " WHERE worker_id = %d AND generation = %" PRIu64, l->reserve_ms, l->worker_id, l->generation);
-    if ((rc = lease_query(s, sql, what, err, errlen)) != STORE_OK)
+        bind_u64(p++, &l->ttl_ms);
+    bind_u64(p++, &l->reserve_ms);
+    bind_i64(p++, &wid);
+    bind_u64(p++, &l->generation);
+    rc = lease_exec(s, l->op == LEASE_RENEW ? LEASE_SQL_RENEW : LEASE_SQL_RELEASE, param, what, &st,
+                    err, errlen);
+    if (rc != STORE_OK)
         return rc;
-    my_ulonglong changed = mysql_affected_rows(s->conn);
+    changed = mysql_stmt_affected_rows(st);
     if ((rc = lease_commit(s, what, err, errlen)) != STORE_OK)
         return rc;
     l->reserved_ms = l->reserve_ms;

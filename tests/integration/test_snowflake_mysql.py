@@ -8,7 +8,11 @@
   lease, seen in seqd_workers), while another node that started during the
   freeze took its worker id over once the lease had expired;
 * a lease whose holder died (kill -9) is taken over after its expiry plus
-  the skew allowance, by the lowest free id rule.
+  the skew allowance, by the lowest free id rule;
+* with "id_step": 2, "id_offset": 1 (a database of its own, whose
+  seqd_workers has free rows for the even ids 0 and 2) two nodes lease only
+  odd worker ids (a new row, then a released one taken again with the next
+  generation), and every id of theirs carries an odd worker id.
 
 Environment: SEQD_BIN, SEQD_SRCDIR.
 """
@@ -19,8 +23,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from mariadb import MariaDB  # noqa: E402
-from seqd import Client, RespError, Seqd, run_tests, wait_for  # noqa: E402
+from mariadb import MariaDB, repo_root  # noqa: E402
+from seqd import Client, RespError, Seqd, check, eq, run_tests, wait_for  # noqa: E402
 
 DB = None
 LEASE_MS = 3000
@@ -139,6 +143,57 @@ def test_dead_nodes_lease_is_taken_over_after_expiry():
         c.stop()
 
 
+def test_id_step_leases_only_worker_ids_of_the_offset():
+    db = "seqd_odd"                   # its own tables: the segments table records the pair
+    DB.sql("CREATE DATABASE %s; GRANT ALL PRIVILEGES ON %s.* TO '%s'@'127.0.0.1';" % (db, db, DB.user),
+           database="")
+    DB.load(os.path.join(repo_root(), "sql", "schema.sql"), database=db)
+    # Free even ids: a lease that ignored id_step would take 0 first.
+    DB.sql("INSERT INTO seqd_workers (worker_id, holder, generation) VALUES (0, 'old', 4), (2, 'old', 9)",
+           database=db)
+
+    def odd_node():
+        return Seqd({"id_step": 2, "id_offset": 1, "segment": {"wait_ms": 500},
+                     "store": DB.store_config(database=db, rescan_s=1, worker_lease_ms=LEASE_MS)},
+                    store="mysql").start()
+
+    def leases():
+        return {int(r[0]): int(r[1]) for r in
+                DB.rows("SELECT worker_id, generation FROM seqd_workers WHERE lease_until_ms > 0", db)}
+
+    a, b = odd_node(), odd_node()
+    c = None
+    try:
+        a.cli("HSET", "sfodd", "type", "5")
+        got = []
+        for n in (a, b):
+            cl = Client(n.port)
+            got += [int(x) for x in take(cl, 300, "sfodd")] + [int(x) for x in cl.command("NEXT", "sfodd", "2000")]
+            cl.close()
+        eq({int(a.info("sfodd")["worker_id"]), int(b.info("sfodd")["worker_id"])}, {1, 3}, "worker ids")
+        eq(leases(), {1: 1, 3: 1}, "leased rows (worker id: generation)")
+        check(all(worker_of(i) % 2 == 1 for i in got), "an id with an even worker id")
+        # A released odd row is taken again with the next generation; the free
+        # even rows stay untouched.
+        wa = int(a.info("sfodd")["worker_id"])
+        a.stop()
+        c = odd_node()
+        eq(int(c.info("sfodd")["worker_id"]), wa, "the released worker id taken again")
+        eq(leases(), {1: 2, 3: 1}, "leased rows after the restart")
+        cl = Client(c.port)
+        got += [int(x) for x in take(cl, 300, "sfodd")]
+        cl.close()
+        eq({worker_of(i) for i in got}, {1, 3}, "worker ids in the ids")
+        eq(len(got), len(set(got)), "distinct ids")
+        eq(DB.rows("SELECT worker_id, generation, lease_until_ms FROM seqd_workers WHERE worker_id % 2 = 0", db),
+           [["0", "4", "0"], ["2", "9", "0"]], "the even rows")
+        print("  %d ids, worker ids 1 and 3 only, 0 duplicates" % len(got), flush=True)
+    finally:
+        for n in (a, b, c):
+            if n:
+                n.stop()
+
+
 def main():
     global DB
     DB = MariaDB()
@@ -148,6 +203,7 @@ def main():
             test_live_nodes_never_share_a_worker_id_no_duplicates,
             test_frozen_node_stops_and_its_lease_is_taken_over,
             test_dead_nodes_lease_is_taken_over_after_expiry,
+            test_id_step_leases_only_worker_ids_of_the_offset,
         ])
     finally:
         DB.close()

@@ -21,6 +21,9 @@
   down" and seqd exits 0.
 * many new pairs at once on one node (several workers creating the same
   pair): every get answered, no number twice.
+* two independent file stores with id_step 2 and a copied type 1 rule:
+  the pair of one app gets the same (derived) key on both, and gets of it
+  on both hand out every number of the length exactly once over the two.
 * MariaDB, two nodes on one table: the same new pairs asked of both nodes
   at once are created once (one row each) and served by both, no number
   twice; a node that has just heard "no such pair" still takes from the
@@ -31,6 +34,7 @@ Environment: SEQD_BIN, SEQD_SRCDIR.
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -321,6 +325,58 @@ def test_get_waiting_at_sigterm_is_told_and_seqd_exits_0():
         s.kill()
 
 
+def pair_key(server, name):
+    """The perm_key a file store recorded for sequence name."""
+    seqdir = os.path.join(server.datadir, "seq")
+    for f in os.listdir(seqdir):
+        if f.endswith(".json"):
+            with open(os.path.join(seqdir, f)) as fh:
+                d = json.load(fh)
+            if d.get("name") == name:
+                return d["perm_key"]
+    raise AssertionError("no file of %s in %s" % (name, seqdir))
+
+
+def test_type1_rule_pairs_on_two_stores_with_id_step_2_are_disjoint():
+    """Two independent file stores, id_step 2 (offsets 0 and 1), a type 1
+    rule of length 2 copied from the first to the second: the pair of one
+    app, made on each store by its first get, has the same key on both, and
+    gets of it on both hand out every number 10..99 exactly once over the
+    two, then both say exhausted."""
+    nodes = [udp_server({"id_step": 2, "id_offset": k, "segment": {"default": 4}}) for k in range(2)]
+    nodes[0].start()
+    try:
+        eq(resp(nodes[0], "HSET", "o2o", "type", "1", "length", "2"), 1, "HSET o2o")
+        nodes[0].stop()
+        shutil.copytree(os.path.join(nodes[0].datadir, "seq"), os.path.join(nodes[1].datadir, "seq"))
+        for n in nodes:
+            n.start()
+        got = {0: [], 1: []}
+        clients = [Udp(n) for n in nodes]
+        for k in (0, 1):                     # interleaved, as two groups of nodes would
+            got[k].append(clients[k].number("o2o", "shop"))
+        eq(pair_key(nodes[0], "o2o:shop"), pair_key(nodes[1], "o2o:shop"), "the pair's key on the two stores")
+        check(pair_key(nodes[0], "o2o:shop") != pair_key(nodes[0], "o2o"), "the pair has a key of its own")
+        for _ in range(44):
+            for k in (0, 1):
+                got[k].append(clients[k].number("o2o", "shop"))
+        for k in (0, 1):
+            r = clients[k].get("o2o", "shop")
+            check(r.get("code") != 0 and "exhausted" in r.get("message", ""), "store %d after 45: %r" % (k, r))
+        both = got[0] + got[1]
+        eq(sorted(both), list(range(10, 100)), "o2o:shop: 10..99 once over the two stores")
+        # Another app of the same rule: its own key, again the same on both.
+        for c in clients:
+            c.number("o2o", "web")
+        eq(pair_key(nodes[0], "o2o:web"), pair_key(nodes[1], "o2o:web"), "o2o:web's key on the two stores")
+        check(pair_key(nodes[0], "o2o:web") != pair_key(nodes[0], "o2o:shop"), "two apps, two keys")
+        for c in clients:
+            c.close()
+    finally:
+        for n in nodes:
+            n.stop()
+
+
 def test_many_new_pairs_at_once_on_one_node():
     """Several clients ask for the same new pairs at once; with 4 workers
     reading the socket, workers race to create a pair: every get is
@@ -522,6 +578,7 @@ def main():
             test_get_without_numbers_within_wait_ms_is_code_3,
             test_get_waiting_at_sigterm_is_told_and_seqd_exits_0,
             test_many_new_pairs_at_once_on_one_node,
+            test_type1_rule_pairs_on_two_stores_with_id_step_2_are_disjoint,
             test_ipv6_literal_bind,
             test_udp_port_taken_stops_start_up,
             test_mysql_two_nodes_create_the_same_pairs_at_once,

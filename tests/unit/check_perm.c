@@ -1,9 +1,11 @@
 /*
  * check_perm: the keyed permutation behind type 1 sequences is a bijection
  * of [0, domain) for every domain, depends on the key, and is the same on
- * every run (and so on every node).
+ * every run (and so on every node); a derived key (a UDP pair's) is pinned
+ * and tells names and rule keys apart.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,6 +201,50 @@ START_TEST(test_perm_length18_sample_is_distinct)
 }
 END_TEST
 
+/* A pair's key (the UDP door's RULE:APP of a type 1 rule) is computed, not
+ * drawn: every store that has a copy of the rule makes the same one. */
+START_TEST(test_perm_derived_key_is_pinned_and_the_same_everywhere)
+{
+    /* Pinned (checked against an independent FNV-1a + splitmix64): nodes of
+     * different releases on independent stores must agree. */
+    ck_assert_uint_eq(perm_derive_key(0x5eed, "o2o:test", 8), 0xcd42cae57824e060ULL);
+    ck_assert_uint_eq(perm_derive_key(1, "o2o:a", 5), 0x2c0fee54c836c160ULL);
+    ck_assert_uint_eq(perm_derive_key(0, "", 0), 0x21fa69a58f3d62f5ULL);
+    /* Only the bytes given count (the name is not NUL-terminated there). */
+    ck_assert_uint_eq(perm_derive_key(0x5eed, "o2o:testXYZ", 8), perm_derive_key(0x5eed, "o2o:test", 8));
+}
+END_TEST
+
+/* Two apps of one rule get different keys; a rule made again (a new key)
+ * gives the same app a new key, never the old one (a bijection of the
+ * rule's key for a fixed name), so a shared table tells the pairs apart. */
+START_TEST(test_perm_derived_key_differs_by_name_and_by_rule_key)
+{
+    enum { N = 4096 };
+    static uint64_t seen[N];
+    char name[32];
+
+    for (int i = 0; i < N; i++) {
+        int len = snprintf(name, sizeof(name), "rule:app%d", i);
+        seen[i] = perm_derive_key(0x5eed, name, (size_t)len);
+        ck_assert_uint_ne(seen[i], 0x5eed);             /* not the rule's own key */
+    }
+    qsort(seen, N, sizeof(seen[0]), cmp_u64);
+    for (int i = 1; i < N; i++)
+        ck_assert_uint_ne(seen[i], seen[i - 1]);
+    for (uint64_t k = 0; k < N; k++)
+        seen[k] = perm_derive_key(k * 0x9e3779b97f4a7c15ULL, "rule:app", 8);
+    qsort(seen, N, sizeof(seen[0]), cmp_u64);
+    for (int i = 1; i < N; i++)
+        ck_assert_uint_ne(seen[i], seen[i - 1]);
+    /* A one-bit change of either input changes about half the key's bits. */
+    int bits = __builtin_popcountll(perm_derive_key(2, "o2o:a", 5) ^ perm_derive_key(3, "o2o:a", 5));
+    ck_assert_int_gt(bits, 16);
+    bits = __builtin_popcountll(perm_derive_key(2, "o2o:a", 5) ^ perm_derive_key(2, "o2o:c", 5));
+    ck_assert_int_gt(bits, 16);
+}
+END_TEST
+
 static Suite *perm_suite(void)
 {
     Suite *s = suite_create("perm");
@@ -214,6 +260,8 @@ static Suite *perm_suite(void)
     tcase_add_test(tc, test_perm_output_does_not_follow_counter_order);
     tcase_add_test(tc, test_perm_length10_sample_of_a_million_is_distinct);
     tcase_add_test(tc, test_perm_length18_sample_is_distinct);
+    tcase_add_test(tc, test_perm_derived_key_is_pinned_and_the_same_everywhere);
+    tcase_add_test(tc, test_perm_derived_key_differs_by_name_and_by_rule_key);
     suite_add_tcase(s, tc);
     return s;
 }
