@@ -37,8 +37,16 @@ CREATE TABLE IF NOT EXISTS `seqd_segments` (
                   COMMENT 'kind 1: permutation key, the same on every node',
     `auto_disk`   VARCHAR(16) NOT NULL DEFAULT ''
                   COMMENT 'Number Dispenser auto_disk value, kept for INFO',
+    -- the columns of kinds 4 and 5 (sql/upgrade-kinds.sql adds them to a
+    -- table made before them)
     `epoch`       BIGINT NOT NULL DEFAULT 0
                   COMMENT 'kind 5 (snowflake ids): Unix ms of the ids'' time 0; 0 for the others',
+    `prefix`      VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT ''
+                  COMMENT 'kind 4 (dated numbers): the PATTERN, e.g. %y%m%d; empty for the others',
+    `tz`          VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT ''
+                  COMMENT 'kind 4: the IANA zone the PATTERN is rendered in; empty for the others',
+    `period`      BIGINT NOT NULL DEFAULT 0
+                  COMMENT 'kind 4: the period max_id counts in (its start as local seconds); 0: none yet',
     PRIMARY KEY (`biz_tag`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 

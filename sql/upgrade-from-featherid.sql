@@ -40,6 +40,9 @@ ALTER TABLE `id_segments`
     ADD COLUMN `increment` BIGINT NOT NULL DEFAULT 1,
     ADD COLUMN `perm_key`  BIGINT UNSIGNED NOT NULL DEFAULT 0,
     ADD COLUMN `auto_disk` VARCHAR(16) NOT NULL DEFAULT '',
-    ADD COLUMN `epoch`     BIGINT NOT NULL DEFAULT 0;
+    ADD COLUMN `epoch`     BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN `prefix`    VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT '',
+    ADD COLUMN `tz`        VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT '',
+    ADD COLUMN `period`    BIGINT NOT NULL DEFAULT 0;
 
 UPDATE `id_segments` SET `max_id` = `max_id` + `step`;

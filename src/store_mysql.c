@@ -18,6 +18,9 @@
  * and hands out [old max_id, old max_id + n). A failure before COMMIT
  * changes nothing (STORE_UNAVAILABLE); a failure at COMMIT leaves it
  * unknown whether the range was recorded (STORE_UNKNOWN: thrown away).
+ * A type 4 row also holds its period: the claim's UPDATE sets period and
+ * max_id as its SELECT decided (sml_claim_period: a newer wanted period
+ * restarts the counter, an older one is served in the row's period).
  */
 #include "store.h"
 
@@ -470,6 +473,14 @@ static void bind_u64(MYSQL_BIND *b, uint64_t *v)
     b->is_unsigned = 1;
 }
 
+/* A text result column into buf (its full length lands in *b->length). */
+static void bind_text_result(MYSQL_BIND *b, char *buf, size_t size)
+{
+    b->buffer_type = MYSQL_TYPE_STRING;
+    b->buffer = buf;
+    b->buffer_length = (unsigned long)size;
+}
+
 /* Bind the result columns of the table's SELECTs to row. */
 static void bind_row(struct row_binds *rb, struct sml_row *row, int ncols)
 {
@@ -484,21 +495,12 @@ static void bind_row(struct row_binds *rb, struct sml_row *row, int ncols)
         b->length = &row->len[c];
         b->buffer_type = MYSQL_TYPE_LONGLONG;
         switch ((enum sml_col)c) {
-        case SML_COL_NAME:
-            b->buffer_type = MYSQL_TYPE_STRING;
-            b->buffer = row->name;
-            b->buffer_length = sizeof(row->name);
-            break;
-        case SML_COL_DESCRIPTION:
-            b->buffer_type = MYSQL_TYPE_STRING;
-            b->buffer = row->description;
-            b->buffer_length = sizeof(row->description);
-            break;
-        case SML_COL_AUTO_DISK:
-            b->buffer_type = MYSQL_TYPE_STRING;
-            b->buffer = row->auto_disk;
-            b->buffer_length = sizeof(row->auto_disk);
-            break;
+        case SML_COL_NAME:        bind_text_result(b, row->name, sizeof(row->name)); break;
+        case SML_COL_DESCRIPTION: bind_text_result(b, row->description, sizeof(row->description)); break;
+        case SML_COL_AUTO_DISK:   bind_text_result(b, row->auto_disk, sizeof(row->auto_disk)); break;
+        case SML_COL_PREFIX:      bind_text_result(b, row->prefix, sizeof(row->prefix)); break;
+        case SML_COL_TZ:          bind_text_result(b, row->tz, sizeof(row->tz)); break;
+        case SML_COL_PERIOD:    b->buffer = &row->period; break;
         case SML_COL_MAX_ID:    b->buffer = &row->max_id; break;
         case SML_COL_STEP:      b->buffer = &row->step; break;
         case SML_COL_KIND:      b->buffer = &row->kind; break;
@@ -584,9 +586,50 @@ static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, 
 struct claim_args {
     const char *name;
     uint64_t want;
+    int64_t period;               /* type 4: the period wanted */
     const struct seqdef *expect;  /* NULL: any definition of the name */
     struct claim *out;
 };
+
+/* The UPDATE of a claim: max_id = max_id + n for every kind but 4; for
+ * type 4 the period and counter sml_claim_period chose, on the row as the
+ * SELECT read it (period `from_period`, max_id `from`). Returns STORE_OK
+ * or a status with err set; the transaction is still open. */
+static int claim_update(struct mysql_sess *s, const struct claim_args *a, const struct seqdef *def,
+                        int64_t from, int64_t from_period, int64_t start, int64_t period, uint64_t n,
+                        const char *what, char *err, size_t errlen)
+{
+    MYSQL_BIND param[5];
+    MYSQL_STMT *upd = NULL;
+    unsigned long name_len;
+    int64_t n_signed = (int64_t)n, top = start + (int64_t)n;   /* n <= INT64_MAX - start */
+    bool dated = def->kind == SEQ_DATED;
+    int rc;
+
+    rc = sess_stmt(s, dated ? SML_SQL_CLAIM_PERIOD : SML_SQL_CLAIM_UPDATE, SML_PHASE_UPDATE, what, &upd,
+                   err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    if (dated) {
+        bind_i64(&param[0], &top);
+        bind_i64(&param[1], &period);
+        bind_str(&param[2], a->name, &name_len);
+        bind_i64(&param[3], &from);
+        bind_i64(&param[4], &from_period);
+    } else {
+        bind_i64(&param[0], &n_signed);
+        bind_str(&param[1], a->name, &name_len);
+    }
+    if (mysql_stmt_bind_param(upd, param) != 0 || mysql_stmt_execute(upd) != 0)
+        return sess_stmt_fail(s, upd, SML_PHASE_UPDATE, what, err, errlen);
+    if (mysql_stmt_affected_rows(upd) != 1) {
+        /* Cannot happen while we hold the row's lock; never guess. */
+        sess_end_quietly(s);
+        snprintf(err, errlen, "mysql: %s: the row of '%s' was not updated", s->ms->where, a->name);
+        return STORE_UNAVAILABLE;
+    }
+    return STORE_OK;
+}
 
 static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
 {
@@ -595,11 +638,11 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     struct row_binds rb;
     struct sml_row row;
     struct seqdef def;
-    MYSQL_BIND param[2];
-    MYSQL_STMT *sel = NULL, *upd = NULL;
-    unsigned long name_len, name_len2;
+    MYSQL_BIND param[1];
+    MYSQL_STMT *sel = NULL;
+    unsigned long name_len;
     char what[SEQ_NAME_MAX + 32], why[300];
-    int64_t max_id, n_signed;
+    int64_t max_id, start, period = 0;
     uint64_t n;
     int rc, found;
 
@@ -637,34 +680,28 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
         snprintf(err, errlen, "'%s' was deleted and created again in %s", a->name, ms->where);
         return STORE_NOT_FOUND;
     }
-    if (sml_claim_size(max_id, row.step, a->want, &n) < 0) {
+    /* Type 4: a newer wanted period restarts the row's counter; a row in
+     * a newer period than wanted is served in its own. */
+    start = max_id;
+    if (def.kind == SEQ_DATED)
+        sml_claim_period(row.period, max_id, a->period, &period, &start);
+    if (sml_claim_size(start, row.step, a->want, &n) < 0) {
         sess_end_quietly(s);
         snprintf(err, errlen, "mysql: %s: row '%s' has max_id %" PRId64
-                 ": no counters left below BIGINT's top", ms->where, a->name, max_id);
+                 ": no counters left below BIGINT's top", ms->where, a->name, start);
         return STORE_ERROR;
     }
-
-    rc = sess_stmt(s, SML_SQL_CLAIM_UPDATE, SML_PHASE_UPDATE, what, &upd, err, errlen);
+    rc = claim_update(s, a, &def, max_id, row.period, start, period, n, what, err, errlen);
     if (rc != STORE_OK)
         return rc;
-    n_signed = (int64_t)n;                      /* n <= INT64_MAX - max_id */
-    bind_i64(&param[0], &n_signed);
-    bind_str(&param[1], a->name, &name_len2);
-    if (mysql_stmt_bind_param(upd, param) != 0 || mysql_stmt_execute(upd) != 0)
-        return sess_stmt_fail(s, upd, SML_PHASE_UPDATE, what, err, errlen);
-    if (mysql_stmt_affected_rows(upd) != 1) {
-        /* Cannot happen while we hold the row's lock; never guess. */
-        sess_end_quietly(s);
-        snprintf(err, errlen, "mysql: %s: the row of '%s' was not updated", ms->where, a->name);
-        return STORE_UNAVAILABLE;
-    }
 
     if (mysql_commit(s->conn) != 0)
         return sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
                          what, err, errlen);
 
-    a->out->start = (uint64_t)max_id;
+    a->out->start = (uint64_t)start;
     a->out->count = n;
+    a->out->period = period;
     a->out->def = def;
     return STORE_OK;
 }
@@ -672,7 +709,7 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
 static int my_claim(struct store *st, void *sess, const char *name, uint64_t want, int64_t period,
                     const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
-    struct claim_args a = { name, want, expect, out };
+    struct claim_args a = { name, want, period, expect, out };
     return sess_run(sess, claim_op, &a, err, errlen);
 }
 
@@ -681,27 +718,35 @@ static int my_claim(struct store *st, void *sess, const char *name, uint64_t wan
 struct give_back_args {
     const char *name;
     int64_t from, to;
+    int64_t period;               /* bound only on a table with the kinds' columns */
 };
 
 static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
 {
     struct give_back_args *a = arg;
-    MYSQL_BIND param[3];
+    MYSQL_BIND param[4];
     MYSQL_STMT *st = NULL;
     unsigned long name_len;
     char what[SEQ_NAME_MAX + 32];
     int rc;
 
     snprintf(what, sizeof(what), "give-back of '%s'", a->name);
+    if (!s->ms->shape.kind_columns && a->period != 0) {
+        /* No period column, so no type 4 row: nothing of ours to give back. */
+        snprintf(err, errlen, "give-back of '%s': the table has no period column", a->name);
+        return STORE_STALE;
+    }
     rc = sess_stmt(s, SML_SQL_GIVE_BACK, SML_PHASE_OTHER, what, &st, err, errlen);
     if (rc != STORE_OK)
         return rc;
     bind_i64(&param[0], &a->from);
     bind_str(&param[1], a->name, &name_len);
     bind_i64(&param[2], &a->to);
+    bind_i64(&param[3], &a->period);        /* the 4th only with the kinds' columns */
     if (mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0)
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
-    /* 0 rows: someone claimed after us (or the row is gone): nothing to do. */
+    /* 0 rows: someone claimed after us, or the row moved to another
+     * period (or is gone): nothing to do. */
     my_ulonglong changed = mysql_stmt_affected_rows(st);
     if (mysql_commit(s->conn) != 0) {
         /* Either given back or not: both are safe, the tail is ours no more. */
@@ -725,6 +770,7 @@ static int my_give_back(struct store *st, void *sess, const char *name, uint64_t
     a.name = name;
     a.from = (int64_t)from;
     a.to = (int64_t)to;
+    a.period = period;
     return sess_run(sess, give_back_op, &a, err, errlen);
 }
 
@@ -761,6 +807,9 @@ static int create_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
         case SML_COL_PERM_KEY:    bind_u64(&param[i], &perm_key); break;
         case SML_COL_AUTO_DISK:   bind_str(&param[i], auto_disk, &lens[i]); break;
         case SML_COL_EPOCH:       bind_i64(&param[i], &epoch); break;
+        case SML_COL_PREFIX:      bind_str(&param[i], def->prefix, &lens[i]); break;
+        case SML_COL_TZ:          bind_str(&param[i], def->tz, &lens[i]); break;
+        case SML_COL_PERIOD:      /* never inserted: a new row has no period yet */
         case SML_COL_COUNT:       break;
         }
     }
@@ -785,14 +834,8 @@ static int my_create(struct store *st, void *sess, const struct seqdef *def, cha
 {
     struct mysql_sess *s = sess;
 
-    if (!s->ms->shape.seqd_columns && sml_leaf_can_hold(def, s->ms->where, err, errlen) < 0)
+    if (sml_table_can_hold(&s->ms->shape, def, s->ms->where, err, errlen) < 0)
         return STORE_ERROR;
-    /* Type 4 keeps a period per row: not in this store's table yet. */
-    if (def->kind == SEQ_DATED) {
-        snprintf(err, errlen, "type 4 (dated numbers) is not available on the mysql store yet; use the "
-                 "file store for it");
-        return STORE_ERROR;
-    }
     if (def->segment > INT32_MAX) {
         snprintf(err, errlen, "segment %" PRIu64 " does not fit the table's step column (INT)",
                  def->segment);
@@ -1171,6 +1214,8 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
     /* Prepare every statement once now, so that a table the server sees
      * differently (types, rights) fails at start-up, not on first use. */
     for (i = 0; i < SML_SQL_COUNT; i++) {
+        if (ms->sql.text[i][0] == '\0')
+            continue;                 /* not in this shape (SML_SQL_CLAIM_PERIOD) */
         MYSQL_STMT *s = mysql_stmt_init(c);
         if (s == NULL || mysql_stmt_prepare(s, ms->sql.text[i], strlen(ms->sql.text[i])) != 0) {
             sml_classify(s ? mysql_stmt_errno(s) : mysql_errno(c), SML_PHASE_OTHER, &v);
@@ -1188,8 +1233,10 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
     mysql_rollback(c);
     mysql_close(c);
     log_notice("mysql: using table %s (%s) as %s", ms->where,
-               ms->shape.seqd_columns ? "seqd's columns" :
-               "Leaf's columns only: type 3 sequences from 0 by 1",
+               !ms->shape.seqd_columns ? "Leaf's columns only: type 3 sequences from 0 by 1" :
+               ms->shape.kind_columns ? "seqd's columns" :
+               "seqd's columns without epoch, prefix, tz, period: types 1 to 3; "
+               "sql/upgrade-kinds.sql adds types 4 and 5",
                cfg->mysql_user);
     st->priv = ms;
     return 0;

@@ -18,7 +18,8 @@
 
 static const char *const sml_col_names[SML_COL_COUNT] = {
     "biz_tag", "max_id", "step", "description",
-    "kind", "length", "starting", "increment", "perm_key", "auto_disk", "epoch",
+    "kind", "length", "starting", "increment", "perm_key", "auto_disk",
+    "epoch", "prefix", "tz", "period",
 };
 
 const char *sml_col_name(enum sml_col col)
@@ -32,8 +33,9 @@ int sml_shape_from_columns(const char *const *cols, size_t ncols, struct sml_sha
                            char *err, size_t errlen)
 {
     bool has[SML_COL_COUNT] = { false };
-    int nseqd = 0;
-    size_t i;
+    int nseqd = 0, nkinds = 0;
+    char missing[128];
+    size_t i, mlen = 0;
     int c;
 
     memset(shape, 0, sizeof(*shape));
@@ -53,16 +55,37 @@ int sml_shape_from_columns(const char *const *cols, size_t ncols, struct sml_sha
             return -1;
         }
     }
-    for (c = SML_COL_FIRST_SEQD; c < SML_COL_COUNT; c++)
+    for (c = SML_COL_FIRST_SEQD; c < SML_COL_FIRST_KINDS; c++)
         nseqd += has[c];
-    if (nseqd != 0 && nseqd != SML_COL_COUNT - SML_COL_FIRST_SEQD) {
-        for (c = SML_COL_FIRST_SEQD; c < SML_COL_COUNT && has[c]; c++)
+    if (nseqd != 0 && nseqd != SML_COL_FIRST_KINDS - SML_COL_FIRST_SEQD) {
+        for (c = SML_COL_FIRST_SEQD; c < SML_COL_FIRST_KINDS && has[c]; c++)
             ;
         snprintf(err, errlen, "the table has some of seqd's columns but not %s "
                  "(add the missing ones as sql/upgrade-from-leaf.sql does)", sml_col_names[c]);
         return -1;
     }
+    /* The kinds' columns: all or none (a table from before types 4 and 5). */
+    missing[0] = '\0';
+    for (c = SML_COL_FIRST_KINDS; c < SML_COL_COUNT; c++) {
+        nkinds += has[c];
+        if (!has[c] && mlen < sizeof(missing)) {
+            int n = snprintf(missing + mlen, sizeof(missing) - mlen, "%s%s", mlen ? ", " : "",
+                             sml_col_names[c]);
+            mlen += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if (nkinds != 0 && nseqd == 0) {
+        snprintf(err, errlen, "the table has columns of types 4 and 5 but not seqd's (kind, length, "
+                 "starting, ...): add them as sql/upgrade-from-leaf.sql does");
+        return -1;
+    }
+    if (nkinds != 0 && nkinds != SML_COL_COUNT - SML_COL_FIRST_KINDS) {
+        snprintf(err, errlen, "the table has some of the columns of types 4 and 5 but not %s: run "
+                 "sql/upgrade-kinds.sql on it (it adds what is missing)", missing);
+        return -1;
+    }
     shape->seqd_columns = nseqd != 0;
+    shape->kind_columns = nkinds != 0;
     shape->description = has[SML_COL_DESCRIPTION];
     return 0;
 }
@@ -129,7 +152,8 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
     cols[0] = names[0] = marks[0] = '\0';
 
     /* What every SELECT returns, in enum sml_col order. */
-    sql->nselect = shape->seqd_columns ? SML_COL_COUNT : SML_COL_FIRST_SEQD;
+    sql->nselect = !shape->seqd_columns ? SML_COL_FIRST_SEQD
+                   : shape->kind_columns ? SML_COL_COUNT : SML_COL_FIRST_KINDS;
     for (c = 0; c < sql->nselect; c++) {
         if (c > 0)
             ok = ok && sml_append(cols, &clen, "%s", ", ");
@@ -139,8 +163,9 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
             ok = ok && sml_append(cols, &clen, "`%s`", sml_col_names[c]);
     }
 
-    /* What INSERT binds: the shape's columns, description only if there. */
-    sql->ninsert = sql->nselect - (shape->description ? 0 : 1);
+    /* What INSERT binds: the shape's columns, description only if there,
+     * never period (a new row has none yet: the column's default 0). */
+    sql->ninsert = sql->nselect - (shape->description ? 0 : 1) - (shape->kind_columns ? 1 : 0);
     for (i = 0; i < sql->ninsert; i++) {
         ok = ok && sml_append(names, &nlen, "%s`%s`", i ? ", " : "",
                               sml_col_names[sml_insert_col(shape, i)]);
@@ -163,8 +188,15 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
                " FOR UPDATE", cols, table);
     SML_FORMAT(SML_SQL_CLAIM_UPDATE,
                "UPDATE `%s` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?", table);
+    /* Type 4's claim sets the period and the counter its SELECT decided
+     * (sml_claim_period) while it holds the row's lock; the compare with
+     * what the SELECT read makes that explicit. */
+    sql->has_claim_period = shape->kind_columns;
+    if (shape->kind_columns)
+        SML_FORMAT(SML_SQL_CLAIM_PERIOD, "UPDATE `%s` SET `max_id` = ?, `period` = ? WHERE `biz_tag` = ? "
+                   "AND `max_id` = ? AND `period` = ?", table);
     SML_FORMAT(SML_SQL_GIVE_BACK, "UPDATE `%s` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? AND "
-               SML_NOT_SPREAD, table);
+               "%s" SML_NOT_SPREAD, table, shape->kind_columns ? "`period` = ? AND " : "");
     SML_FORMAT(SML_SQL_INSERT, "INSERT INTO `%s` (%s) VALUES (%s)", table, names, marks);
     SML_FORMAT(SML_SQL_DELETE, "DELETE FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, table);
     SML_FORMAT(SML_SQL_LOOKUP, "SELECT %s FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, cols, table);
@@ -354,6 +386,17 @@ int sml_claim_size(int64_t max_id, int64_t step, uint64_t want, uint64_t *n)
     return 0;
 }
 
+void sml_claim_period(int64_t row_period, int64_t max_id, int64_t want, int64_t *period, int64_t *start)
+{
+    if (want > row_period) {
+        *period = want;
+        *start = 0;
+    } else {
+        *period = row_period;
+        *start = max_id;
+    }
+}
+
 /* ---- rows ------------------------------------------------------------------ */
 
 /* The row's name for messages: at most 40 bytes, shown by the one
@@ -394,6 +437,24 @@ static void sml_copy_description(char *dst, const char *src, size_t len)
     dst[len] = '\0';
 }
 
+/* A short text column (prefix, tz) into a definition's field of dstlen
+ * bytes; a value that does not fit, or holds a NUL, is refused (a
+ * pattern or zone cut short would be another one). */
+static int sml_copy_text(char *dst, size_t dstlen, const struct sml_row *row, enum sml_col col,
+                         const char *src, const char *shown, char *err, size_t errlen)
+{
+    size_t len = row->len[col];
+
+    if (len >= dstlen || memchr(src, '\0', len) != NULL) {
+        snprintf(err, errlen, "row '%s': %s is longer than %zu bytes or holds a NUL", shown,
+                 sml_col_names[col], dstlen - 1);
+        return -1;
+    }
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return 0;
+}
+
 int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
                    struct seqdef *def, int64_t *max_id, char *err, size_t errlen)
 {
@@ -405,7 +466,10 @@ int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
     sml_shown_name(row, shown, sizeof(shown));
     why[0] = '\0';
 
-    for (c = 0; c < (shape->seqd_columns ? SML_COL_COUNT : SML_COL_FIRST_SEQD); c++) {
+    int ncols = !shape->seqd_columns ? SML_COL_FIRST_SEQD
+                : shape->kind_columns ? SML_COL_COUNT : SML_COL_FIRST_KINDS;
+
+    for (c = 0; c < ncols; c++) {
         if (row->null[c] && c != SML_COL_DESCRIPTION) {
             snprintf(err, errlen, "row '%s': %s is NULL", shown, sml_col_names[c]);
             return -1;
@@ -453,8 +517,13 @@ int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
         def->auto_disk = AUTO_DISK_DEFAULT;
     } else {
         size_t adlen = row->len[SML_COL_AUTO_DISK];
-        if ((row->kind < SEQ_RANDOM || row->kind > SEQ_INCREASING) && row->kind != SEQ_SNOWFLAKE) {
-            snprintf(err, errlen, "row '%s': kind %" PRId64 " is not 1, 2, 3 or 5", shown, row->kind);
+        if (row->kind < SEQ_RANDOM || row->kind > SEQ_SNOWFLAKE) {
+            snprintf(err, errlen, "row '%s': kind %" PRId64 " is not 1, 2, 3, 4 or 5", shown, row->kind);
+            return -1;
+        }
+        if (!shape->kind_columns && (row->kind == SEQ_DATED || row->kind == SEQ_SNOWFLAKE)) {
+            snprintf(err, errlen, "row '%s': kind %" PRId64 " needs the columns epoch, prefix, tz and "
+                     "period, which this table lacks: run sql/upgrade-kinds.sql on it", shown, row->kind);
             return -1;
         }
         if (row->length < 0 || row->length > SEQ_LENGTH_MAX) {
@@ -468,6 +537,11 @@ int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,
         def->increment = row->increment;
         def->perm_key = row->perm_key;
         def->epoch_ms = row->epoch;
+        if (shape->kind_columns && (sml_copy_text(def->prefix, sizeof(def->prefix), row, SML_COL_PREFIX,
+                                                  row->prefix, shown, err, errlen) < 0 ||
+                                    sml_copy_text(def->tz, sizeof(def->tz), row, SML_COL_TZ, row->tz,
+                                                  shown, err, errlen) < 0))
+            return -1;
         if (adlen == 0) {
             def->auto_disk = AUTO_DISK_DEFAULT;
         } else {
@@ -497,6 +571,20 @@ int sml_leaf_can_hold(const struct seqdef *def, const char *table, char *err, si
              "starting 0 and step 1 (and no auto_disk); add seqd's columns with "
              "sql/upgrade-from-leaf.sql to store this sequence", table);
     return -1;
+}
+
+int sml_table_can_hold(const struct sml_shape *shape, const struct seqdef *def, const char *table,
+                       char *err, size_t errlen)
+{
+    if (!shape->seqd_columns)
+        return sml_leaf_can_hold(def, table, err, errlen);
+    if (!shape->kind_columns && (def->kind == SEQ_DATED || def->kind == SEQ_SNOWFLAKE)) {
+        snprintf(err, errlen, "table %s has no columns for type %d (epoch, prefix, tz, period: it was "
+                 "made by an older sql/schema.sql); run sql/upgrade-kinds.sql on it and restart the "
+                 "seqd nodes to store this sequence", table, def->kind);
+        return -1;
+    }
+    return 0;
 }
 
 const char *sml_auto_disk_text(int auto_disk)
@@ -536,7 +624,7 @@ uint64_t sml_row_hash(const struct sml_row *row)
 {
     const int64_t nums[] = { row->max_id, row->step, row->kind, row->length, row->starting,
                              row->increment, (int64_t)(row->perm_key & INT64_MAX),
-                             (int64_t)(row->perm_key >> 63), row->epoch };
+                             (int64_t)(row->perm_key >> 63), row->epoch, row->period };
     uint64_t h = UINT64_C(14695981039346656037);
 
     h = sml_fnv(h, row->name, sml_str_len(row, SML_COL_NAME, sizeof(row->name)));
@@ -545,6 +633,10 @@ uint64_t sml_row_hash(const struct sml_row *row)
     h = sml_fnv(h, row->description, sml_str_len(row, SML_COL_DESCRIPTION, sizeof(row->description)));
     h = sml_fnv(h, "\0", 1);
     h = sml_fnv(h, row->auto_disk, sml_str_len(row, SML_COL_AUTO_DISK, sizeof(row->auto_disk)));
+    h = sml_fnv(h, "\0", 1);
+    h = sml_fnv(h, row->prefix, sml_str_len(row, SML_COL_PREFIX, sizeof(row->prefix)));
+    h = sml_fnv(h, "\0", 1);
+    h = sml_fnv(h, row->tz, sml_str_len(row, SML_COL_TZ, sizeof(row->tz)));
     h = sml_fnv(h, "\0", 1);
     h = sml_fnv(h, row->null, sizeof(row->null));
     return sml_fnv(h, row->out_of_range, sizeof(row->out_of_range));

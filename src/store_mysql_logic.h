@@ -6,7 +6,8 @@
  *  - the SQL texts for a table name (validated by config_table_name_ok,
  *    the one table-name rule, and backtick-quoted; sequence
  *    names are always bound parameters, never part of the text);
- *  - which shape the table has: Leaf's columns only, or seqd's as well;
+ *  - which shape the table has: Leaf's columns only, seqd's as well, and
+ *    the columns of types 4 and 5 (epoch, prefix, tz, period) or not;
  *  - what a MySQL error means for the caller, given the phase of the
  *    claim it happened in (the one rule that matters: a failure at or
  *    after sending COMMIT leaves the outcome unknown);
@@ -29,6 +30,8 @@
 #define SML_NAME_BUF (4 * SEQ_NAME_MAX + 1)
 #define SML_DESC_BUF (4 * SEQ_DESC_MAX + 1)
 #define SML_AUTO_DISK_BUF (4 * 16 + 1)
+#define SML_PREFIX_BUF (4 * SEQ_PREFIX_MAX + 1)
+#define SML_TZ_BUF (4 * SEQ_TZ_MAX + 1)
 
 /* Backoff between connection attempts: 100 ms after the first failure,
  * doubling, at most 5 s. */
@@ -87,10 +90,14 @@ enum sml_col {
     SML_COL_NAME, SML_COL_MAX_ID, SML_COL_STEP, SML_COL_DESCRIPTION,
     /* seqd's own columns, after Leaf's: */
     SML_COL_KIND, SML_COL_LENGTH, SML_COL_STARTING, SML_COL_INCREMENT,
-    SML_COL_PERM_KEY, SML_COL_AUTO_DISK, SML_COL_EPOCH,
+    SML_COL_PERM_KEY, SML_COL_AUTO_DISK,
+    /* the columns of types 4 and 5, added by sql/upgrade-kinds.sql to a
+     * table made by an older schema.sql: */
+    SML_COL_EPOCH, SML_COL_PREFIX, SML_COL_TZ, SML_COL_PERIOD,
     SML_COL_COUNT
 };
 #define SML_COL_FIRST_SEQD SML_COL_KIND
+#define SML_COL_FIRST_KINDS SML_COL_EPOCH
 
 /* The column's name in the table ("biz_tag", "max_id", ...). */
 const char *sml_col_name(enum sml_col col);
@@ -98,13 +105,17 @@ const char *sml_col_name(enum sml_col col);
 /* What the table holds, found from its column names at open(). */
 struct sml_shape {
     bool seqd_columns;    /* kind, length, ... are there (else: a Leaf table) */
+    bool kind_columns;    /* epoch, prefix, tz, period are there: types 4 and 5
+                           * (else the table predates them: types 1 to 3) */
     bool description;     /* Leaf's optional description column is there */
 };
 
 /* Decide the shape from the table's column names (any case, any order,
  * extra columns ignored). ncols == 0 means the table does not exist.
  * Returns 0, or -1 with the reason in err: a required column (biz_tag,
- * max_id, step) missing, or only some of seqd's columns present. */
+ * max_id, step) missing, only some of seqd's columns present, only some
+ * of the kinds' columns present (err names the missing ones and
+ * sql/upgrade-kinds.sql), or the kinds' columns without seqd's. */
 int sml_shape_from_columns(const char *const *cols, size_t ncols, struct sml_shape *shape,
                            char *err, size_t errlen);
 
@@ -112,7 +123,10 @@ int sml_shape_from_columns(const char *const *cols, size_t ncols, struct sml_sha
 enum sml_stmt {
     SML_SQL_CLAIM_SELECT,  /* SELECT <cols> ... WHERE biz_tag = ? FOR UPDATE */
     SML_SQL_CLAIM_UPDATE,  /* UPDATE ... SET max_id = max_id + ? WHERE biz_tag = ? */
-    SML_SQL_GIVE_BACK,     /* UPDATE ... SET max_id = ? WHERE biz_tag = ? AND max_id = ? */
+    SML_SQL_CLAIM_PERIOD,  /* type 4: UPDATE ... SET max_id = ?, period = ? WHERE biz_tag = ?
+                            * AND max_id = ? AND period = ? (only with kind_columns) */
+    SML_SQL_GIVE_BACK,     /* UPDATE ... SET max_id = ? WHERE biz_tag = ? AND max_id = ?
+                            * [AND period = ?: with kind_columns] */
     SML_SQL_INSERT,        /* INSERT ... VALUES (?, ...): the shape's columns */
     SML_SQL_DELETE,        /* DELETE ... WHERE biz_tag = ? */
     SML_SQL_LOOKUP,        /* SELECT <cols> ... WHERE biz_tag = ? */
@@ -145,11 +159,16 @@ struct sml_sql {
     char text[SML_SQL_COUNT][SML_SQL_MAX];
     char spread[SML_SPREAD_COUNT][SML_SQL_MAX];   /* used once, at open() */
     /* Parameters of SML_SQL_INSERT: SML_COL_NAME .. ninsert-1, in order
-     * (without description when the table has none: see sml_insert_col). */
+     * (without description when the table has none: see sml_insert_col;
+     * never period: a new row takes its default 0, no period yet). */
     int ninsert;
-    /* Columns every SELECT returns: SML_COL_COUNT, or SML_COL_FIRST_SEQD
-     * for a Leaf table. A table without description returns '' for it. */
+    /* Columns every SELECT returns: SML_COL_COUNT, SML_COL_FIRST_KINDS for
+     * a table without the kinds' columns, or SML_COL_FIRST_SEQD for a Leaf
+     * table. A table without description returns '' for it. */
     int nselect;
+    /* The SML_SQL_CLAIM_PERIOD statement exists (kind_columns); its text
+     * is "" otherwise. */
+    bool has_claim_period;
 };
 
 /* Build every statement for the table. Returns 0, or -1 with the reason
@@ -159,6 +178,12 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
 
 /* The column bound as the i-th parameter of SML_SQL_INSERT. */
 enum sml_col sml_insert_col(const struct sml_shape *shape, int i);
+
+/* Can a table of this shape hold the definition? A Leaf table holds only
+ * what sml_leaf_can_hold says; a table without the kinds' columns holds
+ * types 1 to 3. Returns 0, or -1 with the reason and the script to run. */
+int sml_table_can_hold(const struct sml_shape *shape, const struct seqdef *def, const char *table,
+                       char *err, size_t errlen);
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -219,6 +244,15 @@ uint64_t sml_backoff_ms(unsigned failures);
  * BIGINT's top (the counter space is used up). */
 int sml_claim_size(int64_t max_id, int64_t step, uint64_t want, uint64_t *n);
 
+/* Type 4: where a claim that wants period `want` starts, on a row in
+ * period `row_period` at counter `max_id` (store.h's period rule). A
+ * newer wanted period moves the row: *period = want, *start = 0 (its
+ * counter restarts). Otherwise the row stays in its own period, even
+ * when it is newer than the wanted one (a node whose clock is behind
+ * serves the row's period; a period is never gone back to):
+ * *period = row_period, *start = max_id. */
+void sml_claim_period(int64_t row_period, int64_t max_id, int64_t want, int64_t *period, int64_t *start);
+
 /* ---- rows ---------------------------------------------------------------------- */
 
 /* One row as fetched, before any checking. Strings are not terminated:
@@ -232,15 +266,20 @@ struct sml_row {
     uint64_t perm_key;
     char auto_disk[SML_AUTO_DISK_BUF];
     int64_t epoch;                      /* kind 5's epoch (Unix ms) */
+    char prefix[SML_PREFIX_BUF];        /* kind 4's PATTERN */
+    char tz[SML_TZ_BUF];                /* kind 4's zone */
+    int64_t period;                     /* kind 4: the period max_id counts in */
     unsigned long len[SML_COL_COUNT];   /* string columns' lengths */
     bool null[SML_COL_COUNT];
     bool out_of_range[SML_COL_COUNT];   /* a number did not fit its C type */
 };
 
 /* Turn a row into a checked definition; *max_id gets the row's next
- * unclaimed counter. For a Leaf table (seqd_columns false) the row is a
- * plain increasing sequence: kind 3, starting 0, increment 1, so its first
- * number is its max_id. A description is cut to SEQ_DESC_MAX bytes at a
+ * unclaimed counter (and row->period is the period it counts in). For a
+ * Leaf table (seqd_columns false) the row is a plain increasing sequence:
+ * kind 3, starting 0, increment 1, so its first number is its max_id. A
+ * table without the kinds' columns holds kinds 1 to 3 only (a row of kind
+ * 4 or 5 there is refused: it would lack its prefix, zone or epoch). A description is cut to SEQ_DESC_MAX bytes at a
  * UTF-8 character boundary and control characters become '?' (INFO prints
  * it on one line). Returns 0, or -1 with what is wrong with the row. */
 int sml_row_to_def(const struct sml_row *row, const struct sml_shape *shape,

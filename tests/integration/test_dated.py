@@ -23,9 +23,8 @@ clock jumps.
   all-digit type 4 number is an integer for INCR; FeatherID's id is a JSON
   string; INFO name shows the pattern, zone, period, its counter and end.
 * `tz Asia/Shanghai` rolls over at 16:00 UTC; an unknown zone is refused.
-* MariaDB (tests/lib/mariadb.py): two nodes on one table cross midnight at
-  the same moment under load: one row, disjoint numbers, both serve the
-  new day from a counter that restarted once.
+* MariaDB: test_dated_mysql.py (several nodes on one table, each with its
+  own clock).
 
 Environment: SEQD_BIN, SEQD_SRCDIR.
 """

@@ -179,6 +179,7 @@ for f in ./usr/sbin/seqd ./etc/seqd/seqd.json ./etc/init.d/seqd \
 	./usr/share/man/man5/seqd.json.5.gz ./usr/share/doc/seqd/copyright \
 	./usr/share/doc/seqd/examples/haproxy.cfg ./usr/share/seqd/sql/schema.sql \
 	./usr/share/seqd/sql/upgrade-from-leaf.sql ./usr/share/seqd/sql/upgrade-from-featherid.sql \
+	./usr/share/seqd/sql/upgrade-kinds.sql \
 	./usr/share/doc/seqd/migrate.md.gz ./usr/lib/tmpfiles.d/seqd.conf; do
 	printf '%s\n' "$contents" | grep -qx "$f" || die "the package lacks $f"
 done

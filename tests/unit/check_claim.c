@@ -15,7 +15,9 @@
 #include "store.h"
 #include "store_mysql_logic.h"
 
-static const struct sml_shape SEQD_SHAPE = { .seqd_columns = true, .description = true };
+static const struct sml_shape SEQD_SHAPE = { .seqd_columns = true, .kind_columns = true, .description = true };
+/* A table made by schema.sql before types 4 and 5: seqd's columns up to auto_disk. */
+static const struct sml_shape OLD_SEQD_SHAPE = { .seqd_columns = true, .description = true };
 static const struct sml_shape LEAF_SHAPE = { .seqd_columns = false, .description = true };
 static const struct sml_shape BARE_LEAF_SHAPE = { .seqd_columns = false, .description = false };
 
@@ -37,45 +39,87 @@ START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
     ck_assert_int_eq(sml_build_sql(&sql, "seqd_segments", &SEQD_SHAPE, err, sizeof(err)), 0);
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
-                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
+                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch`, `prefix`, `tz`, `period` "
+                     "FROM `seqd_segments` WHERE `biz_tag` = ? AND `biz_tag` <> '' FOR UPDATE");
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE],
+                     "UPDATE `seqd_segments` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_PERIOD],
+                     "UPDATE `seqd_segments` SET `max_id` = ?, `period` = ? WHERE `biz_tag` = ? "
+                     "AND `max_id` = ? AND `period` = ?");
+    ck_assert(sql.has_claim_period);
+    ck_assert_str_eq(sql.text[SML_SQL_GIVE_BACK],
+                     "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? "
+                     "AND `period` = ? AND `biz_tag` <> ''");
+    ck_assert_str_eq(sql.text[SML_SQL_INSERT],
+                     "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
+                     "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`, `epoch`, "
+                     "`prefix`, `tz`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    ck_assert_str_eq(sql.text[SML_SQL_DELETE], "DELETE FROM `seqd_segments` WHERE `biz_tag` = ? AND `biz_tag` <> ''");
+    ck_assert_str_eq(sql.text[SML_SQL_LOOKUP],
+                     "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
+                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch`, `prefix`, `tz`, `period` "
+                     "FROM `seqd_segments` WHERE `biz_tag` = ? AND `biz_tag` <> ''");
+    ck_assert_str_eq(sql.text[SML_SQL_LIST],
+                     "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
+                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch`, `prefix`, `tz`, `period` "
+                     "FROM `seqd_segments` WHERE `biz_tag` <> '' ORDER BY `biz_tag`");
+    ck_assert_int_eq(sql.nselect, SML_COL_COUNT);
+    ck_assert_int_eq(sql.ninsert, SML_COL_COUNT - 1);      /* all but period */
+}
+END_TEST
+
+/* A table from before types 4 and 5: seqd's statements without epoch,
+ * prefix, tz and period, the give-back without a period, no period claim. */
+START_TEST(sql_for_a_table_before_the_kinds_columns_leaves_them_out)
+{
+    struct sml_sql sql;
+    char err[256];
+
+    ck_assert_int_eq(sml_build_sql(&sql, "seqd_segments", &OLD_SEQD_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_SELECT],
+                     "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
+                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
                      "WHERE `biz_tag` = ? AND `biz_tag` <> '' FOR UPDATE");
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE],
                      "UPDATE `seqd_segments` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_PERIOD], "");
+    ck_assert(!sql.has_claim_period);
     ck_assert_str_eq(sql.text[SML_SQL_GIVE_BACK],
                      "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? "
                      "AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
-                     "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`, `epoch`) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    ck_assert_str_eq(sql.text[SML_SQL_DELETE], "DELETE FROM `seqd_segments` WHERE `biz_tag` = ? AND `biz_tag` <> ''");
-    ck_assert_str_eq(sql.text[SML_SQL_LOOKUP],
-                     "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
-                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
-                     "WHERE `biz_tag` = ? AND `biz_tag` <> ''");
+                     "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     ck_assert_str_eq(sql.text[SML_SQL_LIST],
                      "SELECT `biz_tag`, `max_id`, `step`, `description`, `kind`, `length`, "
-                     "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch` FROM `seqd_segments` "
+                     "`starting`, `increment`, `perm_key`, `auto_disk` FROM `seqd_segments` "
                      "WHERE `biz_tag` <> '' ORDER BY `biz_tag`");
-    ck_assert_int_eq(sql.nselect, SML_COL_COUNT);
-    ck_assert_int_eq(sql.ninsert, SML_COL_COUNT);
+    ck_assert_int_eq(sql.nselect, SML_COL_FIRST_KINDS);
+    ck_assert_int_eq(sql.ninsert, SML_COL_FIRST_KINDS);
+    ck_assert_int_eq(sml_insert_col(&OLD_SEQD_SHAPE, 9), SML_COL_AUTO_DISK);
 }
 END_TEST
 
 START_TEST(sql_binds_every_value_as_a_parameter)
 {
     /* Placeholders per statement: the SQL text holds no data at all. */
-    static const int params[SML_SQL_COUNT] = { 1, 2, 3, SML_COL_COUNT, 1, 1, 0 };
-    const struct sml_shape *shapes[] = { &SEQD_SHAPE, &LEAF_SHAPE, &BARE_LEAF_SHAPE };
+    static const int params[SML_SQL_COUNT] = { 1, 2, 5, 4, SML_COL_COUNT, 1, 1, 0 };
+    const struct sml_shape *shapes[] = { &SEQD_SHAPE, &OLD_SEQD_SHAPE, &LEAF_SHAPE, &BARE_LEAF_SHAPE };
     struct sml_sql sql;
     char err[256];
     size_t s;
     int i;
 
-    for (s = 0; s < 3; s++) {
+    for (s = 0; s < 4; s++) {
+        bool kinds = shapes[s]->kind_columns;
         ck_assert_int_eq(sml_build_sql(&sql, "t", shapes[s], err, sizeof(err)), 0);
         for (i = 0; i < SML_SQL_COUNT; i++) {
             int want = i == SML_SQL_INSERT ? sql.ninsert : params[i];
+            if (!kinds && i == SML_SQL_CLAIM_PERIOD)
+                want = 0;                       /* no such statement */
+            if (!kinds && i == SML_SQL_GIVE_BACK)
+                want = 3;                       /* no period to compare */
             ck_assert_msg(count_char(sql.text[i], '?') == want, "statement %d: %s", i, sql.text[i]);
             /* No quoted literal anywhere, except the '' that stands in
              * for a missing description column and the '' of the
@@ -83,7 +127,7 @@ START_TEST(sql_binds_every_value_as_a_parameter)
             int quotes = (!shapes[s]->description &&
                           (i == SML_SQL_CLAIM_SELECT || i == SML_SQL_LOOKUP ||
                            i == SML_SQL_LIST)) ? 2 : 0;
-            if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE)
+            if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE && i != SML_SQL_CLAIM_PERIOD)
                 quotes += 2;
             ck_assert_msg(count_char(sql.text[i], '\'') == quotes, "statement %d: %s",
                           i, sql.text[i]);
@@ -146,9 +190,10 @@ START_TEST(sql_for_the_id_step_row_reads_and_records_it_race_free)
     ck_assert_int_eq(sml_build_sql(&sql, "leaf_alloc", &BARE_LEAF_SHAPE, err, sizeof(err)), 0);
     ck_assert_str_eq(sql.spread[SML_SPREAD_INSERT],
                      "INSERT IGNORE INTO `leaf_alloc` (`biz_tag`, `step`, `max_id`) VALUES ('', ?, ?)");
-    /* No statement of a sequence reaches the reserved row. */
+    /* No statement of a sequence reaches the reserved row (the claim's
+     * UPDATEs run on the row its SELECT found). */
     for (int i = 0; i < SML_SQL_COUNT; i++)
-        if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE)
+        if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE && i != SML_SQL_CLAIM_PERIOD)
             ck_assert_msg(strstr(sql.text[i], "`biz_tag` <> ''") != NULL, "%s", sql.text[i]);
 }
 END_TEST
@@ -169,13 +214,54 @@ END_TEST
 START_TEST(shape_of_seqd_table_in_any_case_and_order)
 {
     const char *cols[] = { "AUTO_DISK", "perm_key", "Increment", "starting", "length", "kind",
-                           "update_time", "description", "step", "max_id", "BIZ_TAG", "extra", "Epoch" };
+                           "update_time", "description", "step", "max_id", "BIZ_TAG", "extra", "Epoch",
+                           "PERIOD", "tz", "Prefix" };
     struct sml_shape shape;
     char err[256];
 
-    ck_assert_int_eq(sml_shape_from_columns(cols, 13, &shape, err, sizeof(err)), 0);
+    ck_assert_int_eq(sml_shape_from_columns(cols, 16, &shape, err, sizeof(err)), 0);
     ck_assert(shape.seqd_columns);
+    ck_assert(shape.kind_columns);
     ck_assert(shape.description);
+}
+END_TEST
+
+/* A table made by an older schema.sql (seqd's columns up to auto_disk)
+ * opens, without the kinds' columns: it serves types 1 to 3. */
+START_TEST(shape_of_a_table_before_types_4_and_5_has_no_kind_columns)
+{
+    const char *cols[] = { "biz_tag", "max_id", "step", "description", "update_time", "kind", "length",
+                           "starting", "increment", "perm_key", "auto_disk" };
+    struct sml_shape shape;
+    char err[256];
+
+    ck_assert_int_eq(sml_shape_from_columns(cols, 11, &shape, err, sizeof(err)), 0);
+    ck_assert(shape.seqd_columns);
+    ck_assert(!shape.kind_columns);
+    ck_assert(shape.description);
+}
+END_TEST
+
+/* Some of epoch, prefix, tz, period (the first type 5 schema had epoch
+ * alone): a start-up error that names the missing ones and the script;
+ * the kinds' columns without seqd's: an error too. */
+START_TEST(shape_refuses_some_but_not_all_kind_columns)
+{
+    const char *epoch_only[] = { "biz_tag", "max_id", "step", "kind", "length", "starting", "increment",
+                                 "perm_key", "auto_disk", "epoch" };
+    const char *no_tz[] = { "biz_tag", "max_id", "step", "kind", "length", "starting", "increment",
+                            "perm_key", "auto_disk", "epoch", "prefix", "period" };
+    const char *leaf_and_kinds[] = { "biz_tag", "max_id", "step", "epoch", "prefix", "tz", "period" };
+    struct sml_shape shape;
+    char err[256];
+
+    ck_assert_int_eq(sml_shape_from_columns(epoch_only, 10, &shape, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "not prefix, tz, period") != NULL, "%s", err);
+    ck_assert_ptr_nonnull(strstr(err, "sql/upgrade-kinds.sql"));
+    ck_assert_int_eq(sml_shape_from_columns(no_tz, 12, &shape, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "but not tz:") != NULL, "%s", err);
+    ck_assert_int_eq(sml_shape_from_columns(leaf_and_kinds, 7, &shape, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "upgrade-from-leaf.sql"));
 }
 END_TEST
 
@@ -198,13 +284,14 @@ END_TEST
 START_TEST(shape_refuses_missing_core_or_partial_seqd_columns)
 {
     const char *no_step[] = { "biz_tag", "max_id", "description" };
-    const char *half[] = { "biz_tag", "max_id", "step", "kind", "length", "starting" };
+    const char *half[] = { "biz_tag", "max_id", "step", "kind", "length", "starting", "epoch", "prefix",
+                           "tz", "period" };
     struct sml_shape shape;
     char err[256];
 
     ck_assert_int_eq(sml_shape_from_columns(no_step, 3, &shape, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "step"));
-    ck_assert_int_eq(sml_shape_from_columns(half, 6, &shape, err, sizeof(err)), -1);
+    ck_assert_int_eq(sml_shape_from_columns(half, 10, &shape, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "increment"));
     ck_assert_ptr_nonnull(strstr(err, "upgrade-from-leaf.sql"));
     ck_assert_int_eq(sml_shape_from_columns(NULL, 0, &shape, err, sizeof(err)), -1);
@@ -428,6 +515,27 @@ START_TEST(claim_size_is_at_least_want_and_step)
 }
 END_TEST
 
+/* store.h's period rule: a newer wanted period restarts the counter; a
+ * row in a newer (or the same) period is served there, from max_id. */
+START_TEST(claim_period_moves_forward_only)
+{
+    int64_t period = -1, start = -1;
+
+    sml_claim_period(0, 0, 1796169600, &period, &start);          /* the row's first claim */
+    ck_assert_int_eq(period, 1796169600);
+    ck_assert_int_eq(start, 0);
+    sml_claim_period(1796169600, 40, 1796169600, &period, &start); /* same day */
+    ck_assert_int_eq(period, 1796169600);
+    ck_assert_int_eq(start, 40);
+    sml_claim_period(1796169600, 40, 1796256000, &period, &start); /* midnight: restart */
+    ck_assert_int_eq(period, 1796256000);
+    ck_assert_int_eq(start, 0);
+    sml_claim_period(1796256000, 7, 1796169600, &period, &start);  /* a clock behind */
+    ck_assert_int_eq(period, 1796256000);
+    ck_assert_int_eq(start, 7);
+}
+END_TEST
+
 START_TEST(claim_size_never_runs_past_bigint)
 {
     static const int64_t tops[] = { INT64_MAX - 1, INT64_MAX - 999, INT64_MAX - 1000,
@@ -452,7 +560,9 @@ END_TEST
 static void row_set_str(struct sml_row *row, enum sml_col col, const char *s)
 {
     char *dst = col == SML_COL_NAME ? row->name :
-                col == SML_COL_DESCRIPTION ? row->description : row->auto_disk;
+                col == SML_COL_DESCRIPTION ? row->description :
+                col == SML_COL_PREFIX ? row->prefix :
+                col == SML_COL_TZ ? row->tz : row->auto_disk;
     size_t len = strlen(s);
     memcpy(dst, s, len);
     row->len[col] = (unsigned long)len;
@@ -483,6 +593,19 @@ static struct sml_row seqd_row(const char *name, int kind, int length, int64_t s
     row.increment = increment;
     row.perm_key = 0x0123456789abcdefULL;
     row_set_str(&row, SML_COL_AUTO_DISK, "");
+    row_set_str(&row, SML_COL_PREFIX, "");
+    row_set_str(&row, SML_COL_TZ, "");
+    return row;
+}
+
+/* A type 4 row: daily numbers, 4 digits, in day `period`. */
+static struct sml_row dated_row(const char *name, const char *prefix, const char *tz, int64_t period)
+{
+    struct sml_row row = seqd_row(name, SEQ_DATED, 4, 1, 1);
+    row.perm_key = 77;
+    row_set_str(&row, SML_COL_PREFIX, prefix);
+    row_set_str(&row, SML_COL_TZ, tz);
+    row.period = period;
     return row;
 }
 
@@ -565,9 +688,31 @@ START_TEST(row_with_bad_definition_is_refused)
     int64_t max_id;
     char err[256];
 
-    row = seqd_row("k4", 4, 0, 0, 1);
+    row = seqd_row("k6", 6, 0, 0, 1);
     ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
-    ck_assert_ptr_nonnull(strstr(err, "kind 4"));
+    ck_assert_ptr_nonnull(strstr(err, "kind 6"));
+
+    /* a type 4 row without its pattern */
+    row = dated_row("k4", "", "UTC", 0);
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "row 'k4'"));
+    /* a prefix longer than a pattern may be: refused, not cut */
+    row = dated_row("long", "%y%m%dAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "UTC", 0);
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "prefix is longer"));
+    /* prefix and tz belong to kind 4 */
+    row = seqd_row("p3", SEQ_INCREASING, 0, 0, 1);
+    row_set_str(&row, SML_COL_PREFIX, "%y");
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+
+    /* A table before types 4 and 5 can hold no row of them. */
+    row = seqd_row("k5", SEQ_SNOWFLAKE, 0, 0, 1);
+    ck_assert_int_eq(sml_row_to_def(&row, &OLD_SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "kind 5 needs the columns epoch, prefix, tz and period") != NULL, "%s", err);
+    ck_assert_ptr_nonnull(strstr(err, "sql/upgrade-kinds.sql"));
+    row = seqd_row("k4old", SEQ_DATED, 4, 1, 1);
+    ck_assert_int_eq(sml_row_to_def(&row, &OLD_SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "sql/upgrade-kinds.sql"));
 
     row = seqd_row("l19", SEQ_FIXED, 19, 1, 1);
     ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
@@ -590,6 +735,68 @@ START_TEST(row_with_bad_definition_is_refused)
     row.null[SML_COL_KIND] = true;
     ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "kind is NULL"));
+}
+END_TEST
+
+START_TEST(dated_row_keeps_its_pattern_zone_and_period)
+{
+    struct sml_row row = dated_row("daily", "%y%m%d", "Asia/Shanghai", 1796169600);
+    struct seqdef def;
+    int64_t max_id;
+    char err[256];
+
+    ck_assert_int_eq(sml_row_to_def(&row, &SEQD_SHAPE, &def, &max_id, err, sizeof(err)), 0);
+    ck_assert_int_eq(def.kind, SEQ_DATED);
+    ck_assert_str_eq(def.prefix, "%y%m%d");
+    ck_assert_str_eq(def.tz, "Asia/Shanghai");
+    ck_assert_int_eq(def.length, 4);
+    ck_assert_int_eq(max_id, 42);
+    /* the same row on a table before the kinds' columns: types 1-3 only,
+     * and a type 3 row reads as before (no prefix, zone or epoch) */
+    row = seqd_row("plain", SEQ_INCREASING, 0, 5, 2);
+    ck_assert_int_eq(sml_row_to_def(&row, &OLD_SEQD_SHAPE, &def, &max_id, err, sizeof(err)), 0);
+    ck_assert_str_eq(def.prefix, "");
+    ck_assert_int_eq(def.epoch_ms, 0);
+    ck_assert_int_eq(def.starting, 5);
+}
+END_TEST
+
+/* HSET of type 4 or 5 on a table before their columns: refused with the
+ * upgrade script; types 1 to 3 are fine; a Leaf table keeps its rule. */
+START_TEST(table_before_the_kinds_columns_refuses_types_4_and_5)
+{
+    struct seqdef def;
+    char err[400];
+
+    memset(&def, 0, sizeof(def));
+    strcpy(def.name, "x");
+    def.kind = SEQ_DATED;
+    def.length = 4;
+    def.starting = 1;
+    def.increment = 1;
+    def.segment = 100;
+    strcpy(def.prefix, "%y%m%d");
+    strcpy(def.tz, "UTC");
+    ck_assert_int_eq(sml_table_can_hold(&SEQD_SHAPE, &def, "seqd.seqd_segments", err, sizeof(err)), 0);
+    ck_assert_int_eq(sml_table_can_hold(&OLD_SEQD_SHAPE, &def, "seqd.seqd_segments", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "run sql/upgrade-kinds.sql") != NULL, "%s", err);
+    ck_assert_ptr_nonnull(strstr(err, "type 4"));
+    ck_assert_ptr_nonnull(strstr(err, "seqd.seqd_segments"));
+    ck_assert_int_eq(sml_table_can_hold(&LEAF_SHAPE, &def, "t", err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "upgrade-from-leaf.sql"));
+
+    memset(&def, 0, sizeof(def));
+    strcpy(def.name, "x");
+    def.kind = SEQ_SNOWFLAKE;
+    def.epoch_ms = 1577836800000;
+    def.segment = 1;
+    def.increment = 1;
+    ck_assert_int_eq(sml_table_can_hold(&OLD_SEQD_SHAPE, &def, "t", err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "type 5"));
+    def.kind = SEQ_FIXED;
+    def.length = 6;
+    def.epoch_ms = 0;
+    ck_assert_int_eq(sml_table_can_hold(&OLD_SEQD_SHAPE, &def, "t", err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -750,6 +957,7 @@ static Suite *claim_suite(void)
     TCase *rows = tcase_create("rows");
 
     tcase_add_test(sql, sql_for_seqd_table_is_the_documented_claim_transaction);
+    tcase_add_test(sql, sql_for_a_table_before_the_kinds_columns_leaves_them_out);
     tcase_add_test(sql, sql_binds_every_value_as_a_parameter);
     tcase_add_test(sql, sql_for_leaf_table_reads_only_leaf_columns);
     tcase_add_test(sql, sql_for_leaf_table_without_description_selects_empty_text);
@@ -758,6 +966,8 @@ static Suite *claim_suite(void)
     tcase_add_test(sql, shape_of_seqd_table_in_any_case_and_order);
     tcase_add_test(sql, shape_of_leaf_table_is_leaf_only);
     tcase_add_test(sql, shape_refuses_missing_core_or_partial_seqd_columns);
+    tcase_add_test(sql, shape_of_a_table_before_types_4_and_5_has_no_kind_columns);
+    tcase_add_test(sql, shape_refuses_some_but_not_all_kind_columns);
     suite_add_tcase(s, sql);
 
     tcase_add_test(errors, commit_failure_is_always_unknown_and_drops_the_connection);
@@ -775,12 +985,15 @@ static Suite *claim_suite(void)
     tcase_add_test(claims, backoff_doubles_from_100ms_to_5s);
     tcase_add_test(claims, claim_size_is_at_least_want_and_step);
     tcase_add_test(claims, claim_size_never_runs_past_bigint);
+    tcase_add_test(claims, claim_period_moves_forward_only);
     suite_add_tcase(s, claims);
 
     tcase_add_test(rows, leaf_row_is_a_plain_counter_from_its_max_id);
     tcase_add_test(rows, seqd_row_keeps_every_column);
     tcase_add_test(rows, row_with_unusable_counter_or_step_is_refused);
     tcase_add_test(rows, row_with_bad_definition_is_refused);
+    tcase_add_test(rows, dated_row_keeps_its_pattern_zone_and_period);
+    tcase_add_test(rows, table_before_the_kinds_columns_refuses_types_4_and_5);
     tcase_add_test(rows, row_name_must_be_a_name_seqd_serves);
     tcase_add_test(rows, description_is_cut_at_a_character_and_kept_on_one_line);
     tcase_add_test(rows, leaf_table_holds_only_plain_counters);
