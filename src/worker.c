@@ -148,7 +148,12 @@ void workers_start(int n)
     for (int i = 0; i < n; i++) {
         struct worker *w = &workers.all[i];
         w->id = i;
-        w->base = event_base_new();
+        /* Precise timers (a timerfd): a type 5 take that waits for the
+         * next millisecond then waits about one, not up to two. */
+        struct event_config *ec = event_config_new();
+        event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+        w->base = event_base_new_with_config(ec);
+        event_config_free(ec);
         if (!w->base) {
             log_warn("cannot create an event base for worker %d", i);
             abort();
