@@ -11,6 +11,7 @@
  * than 4 passes on average.
  */
 #include "perm.h"
+#include "util.h"
 
 #include <assert.h>
 
@@ -94,13 +95,7 @@ uint64_t perm_apply(const struct perm *p, uint64_t x)
  * MAC: type 1 keys make numbers look random, they are not secrets. */
 uint64_t perm_derive_key(uint64_t key, const char *label, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;           /* FNV-1a 64 offset basis */
-
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)label[i];
-        h *= 0x100000001b3ULL;                    /* FNV-1a 64 prime */
-    }
-    uint64_t state = h;
+    uint64_t state = fnv1a64(FNV1A64_INIT, label, len);
     uint64_t spread = perm_splitmix64(&state);
     state = key ^ spread;
     return perm_splitmix64(&state);

@@ -89,18 +89,6 @@ static bool file_name_byte_ok(unsigned char c)
            c == '_' || c == '-';
 }
 
-/* 64-bit FNV-1a: only has to spread long names; a collision is caught by
- * file_create, which compares file names of all known sequences. */
-static uint64_t file_name_hash(const char *name)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (; *name; name++) {
-        h ^= (unsigned char)*name;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* The file name (inside seq/) of a sequence. out has FILE_NAME_SIZE bytes. */
 static void file_name_for(const char *name, char *out)
 {
@@ -124,8 +112,10 @@ static void file_name_for(const char *name, char *out)
         memcpy(out, esc, n);
         memcpy(out + n, FILE_EXT, sizeof(FILE_EXT));
     } else {
+        /* The hash only has to spread long names: a collision is caught
+         * by file_create, which compares the file names of all sequences. */
         snprintf(out, FILE_NAME_SIZE, "%.*s~%016" PRIx64 FILE_EXT, FILE_ESC_KEEP, esc,
-                 file_name_hash(name));
+                 fnv1a64(FNV1A64_INIT, name, strlen(name)));
     }
 }
 

@@ -605,16 +605,6 @@ const char *sml_error_hint(unsigned code, const char *msg, const char *hint)
 
 /* ---- bad rows, warned about once ------------------------------------------------ */
 
-static uint64_t sml_fnv(uint64_t h, const void *p, size_t len)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < len; i++) {
-        h ^= b[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static size_t sml_str_len(const struct sml_row *row, enum sml_col col, size_t bufsize)
 {
     return row->len[col] < bufsize ? row->len[col] : bufsize;
@@ -625,21 +615,21 @@ uint64_t sml_row_hash(const struct sml_row *row)
     const int64_t nums[] = { row->max_id, row->step, row->kind, row->length, row->starting,
                              row->increment, (int64_t)(row->perm_key & INT64_MAX),
                              (int64_t)(row->perm_key >> 63), row->epoch, row->period };
-    uint64_t h = UINT64_C(14695981039346656037);
+    uint64_t h = FNV1A64_INIT;
 
-    h = sml_fnv(h, row->name, sml_str_len(row, SML_COL_NAME, sizeof(row->name)));
-    h = sml_fnv(h, "\0", 1);
-    h = sml_fnv(h, nums, sizeof(nums));
-    h = sml_fnv(h, row->description, sml_str_len(row, SML_COL_DESCRIPTION, sizeof(row->description)));
-    h = sml_fnv(h, "\0", 1);
-    h = sml_fnv(h, row->auto_disk, sml_str_len(row, SML_COL_AUTO_DISK, sizeof(row->auto_disk)));
-    h = sml_fnv(h, "\0", 1);
-    h = sml_fnv(h, row->prefix, sml_str_len(row, SML_COL_PREFIX, sizeof(row->prefix)));
-    h = sml_fnv(h, "\0", 1);
-    h = sml_fnv(h, row->tz, sml_str_len(row, SML_COL_TZ, sizeof(row->tz)));
-    h = sml_fnv(h, "\0", 1);
-    h = sml_fnv(h, row->null, sizeof(row->null));
-    return sml_fnv(h, row->out_of_range, sizeof(row->out_of_range));
+    h = fnv1a64(h, row->name, sml_str_len(row, SML_COL_NAME, sizeof(row->name)));
+    h = fnv1a64(h, "\0", 1);
+    h = fnv1a64(h, nums, sizeof(nums));
+    h = fnv1a64(h, row->description, sml_str_len(row, SML_COL_DESCRIPTION, sizeof(row->description)));
+    h = fnv1a64(h, "\0", 1);
+    h = fnv1a64(h, row->auto_disk, sml_str_len(row, SML_COL_AUTO_DISK, sizeof(row->auto_disk)));
+    h = fnv1a64(h, "\0", 1);
+    h = fnv1a64(h, row->prefix, sml_str_len(row, SML_COL_PREFIX, sizeof(row->prefix)));
+    h = fnv1a64(h, "\0", 1);
+    h = fnv1a64(h, row->tz, sml_str_len(row, SML_COL_TZ, sizeof(row->tz)));
+    h = fnv1a64(h, "\0", 1);
+    h = fnv1a64(h, row->null, sizeof(row->null));
+    return fnv1a64(h, row->out_of_range, sizeof(row->out_of_range));
 }
 
 void sml_warned_begin(struct sml_warned *w)

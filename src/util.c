@@ -192,3 +192,14 @@ void addr_format(const struct sockaddr_storage *ss, char *out, size_t len)
         snprintf(out, len, "unix");
     }
 }
+
+uint64_t fnv1a64(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}

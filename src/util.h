@@ -47,6 +47,12 @@ struct sockaddr_storage;
  * "unix" for any other family; always terminated. */
 void addr_format(const struct sockaddr_storage *ss, char *out, size_t len);
 
+/* 64-bit FNV-1a over p[0..len), continuing from h (FNV1A64_INIT to
+ * start): a stable, platform-independent hash (file names, row digests,
+ * derived keys). Not for anything an attacker chooses against us. */
+#define FNV1A64_INIT UINT64_C(14695981039346656037)
+uint64_t fnv1a64(uint64_t h, const void *p, size_t len);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
