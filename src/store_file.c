@@ -47,6 +47,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_io.h"
 #include "log.h"
 #include "store_reserve.h"
 #include "store_spread.h"
@@ -55,13 +56,12 @@
 
 #define FILE_FORMAT 1
 #define FILE_DIR_MODE 0750
-#define FILE_MODE 0640
-#define FILE_SIZE_MAX (64 * 1024)  /* a sequence file is well under 4 KB */
+#define FILE_MODE FILE_IO_MODE
 #define FILE_ESC_MAX 200           /* longest escaped name used as is */
 #define FILE_ESC_KEEP 180          /* prefix kept before "~<hash>" */
-#define FILE_NAME_SIZE 256         /* ".<file>.tmp" fits in NAME_MAX */
+#define FILE_NAME_SIZE FILE_IO_NAME_MAX
 #define FILE_EXT ".json"
-#define FILE_TMP_EXT ".tmp"
+#define FILE_TMP_EXT FILE_IO_TMP_EXT
 #define FILE_SPREAD "id_step.json"    /* in store.dir: the recorded id_step, id_offset */
 
 struct file_store {
@@ -72,13 +72,6 @@ struct file_store {
     struct store_table table;         /* every sequence, max_id as on disk */
     struct store_reserve reserve;     /* type 5: DIR/snowflake */
     bool reserve_open;
-};
-
-/* What a durable write achieved. */
-enum file_put {
-    FILE_PUT_OK,                      /* on disk, durably */
-    FILE_PUT_FAILED,                  /* the file is as it was */
-    FILE_PUT_UNSURE,                  /* renamed, but seq/ was not fsynced */
 };
 
 /* ---- names ------------------------------------------------------------ */
@@ -336,66 +329,6 @@ out:
 
 /* ---- disk --------------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Makes dir_fd/<file> hold text durably: write .<file>.tmp, fsync it,
- * rename it over the file, fsync the directory. dirpath names dir_fd in
- * messages. */
-static enum file_put file_write_at(int dir_fd, const char *dirpath, const char *file, const char *text,
-                                   char *err, size_t errlen)
-{
-    char tmp[FILE_NAME_SIZE + 8];
-    const char *step;
-    int fd, e;
-
-    snprintf(tmp, sizeof(tmp), ".%s" FILE_TMP_EXT, file);
-    fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, FILE_MODE);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s/%s: %s", dirpath, tmp, strerror(errno));
-        return FILE_PUT_FAILED;
-    }
-    step = "write";
-    if (write_all(fd, text, strlen(text)) != 0)
-        goto fail;
-    step = "fsync";
-    if (fsync(fd) != 0)
-        goto fail;
-    step = "close";
-    e = close(fd);
-    fd = -1;
-    if (e != 0)
-        goto fail;
-    step = "rename";
-    if (renameat(dir_fd, tmp, dir_fd, file) != 0)
-        goto fail;
-    if (fsync(dir_fd) != 0) {
-        snprintf(err, errlen, "cannot fsync %s after writing %s: %s", dirpath, file, strerror(errno));
-        return FILE_PUT_UNSURE;
-    }
-    return FILE_PUT_OK;
-
-fail:
-    e = errno;
-    if (fd >= 0)
-        close(fd);
-    unlinkat(dir_fd, tmp, 0);
-    snprintf(err, errlen, "cannot %s %s/%s: %s", step, dirpath, tmp, strerror(e));
-    return FILE_PUT_FAILED;
-}
-
 /* Makes seq/<file> hold (def, max_id, period) durably (file_write_at). */
 static enum file_put file_put(struct file_store *fs, const char *file, const struct seqdef *def,
                               uint64_t max_id, int64_t period, char *err, size_t errlen)
@@ -512,57 +445,6 @@ static int file_lock(int dir_fd, const char *dir, char *err, size_t errlen)
     return fd;
 }
 
-/* Reads dir_fd/<file> (a regular file of at most FILE_SIZE_MAX bytes)
- * into *text (NUL-terminated, to free), *len bytes. Returns 0; 1 when
- * there is no such file; -1 with the reason in why. */
-static int file_read_at(int dir_fd, const char *file, char **text, size_t *len,
-                        char *why, size_t whylen)
-{
-    struct stat sb;
-    size_t got = 0;
-    char *buf = NULL;
-    int fd, rc = -1;
-
-    fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot open: %s", strerror(errno));
-        return errno == ENOENT ? 1 : -1;
-    }
-    if (fstat(fd, &sb) != 0) {
-        snprintf(why, whylen, "cannot stat: %s", strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        snprintf(why, whylen, "not a regular file");
-        goto out;
-    }
-    if (sb.st_size > FILE_SIZE_MAX) {
-        snprintf(why, whylen, "too large (%lld bytes) for a seqd file", (long long)sb.st_size);
-        goto out;
-    }
-    buf = xmalloc((size_t)sb.st_size + 1);
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(why, whylen, "cannot read: %s", strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    *text = buf;
-    *len = got;
-    buf = NULL;
-    rc = 0;
-out:
-    close(fd);
-    free(buf);
-    return rc;
-}
 
 /* Reads one sequence file into the table. */
 static int file_load_one(struct file_store *fs, const char *file, char *err, size_t errlen)

@@ -10,96 +10,71 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file_io.h"
 #include "store_reserve.h"
 #include "util.h"
 
 #define RESERVE_FILE "snowflake"
-#define RESERVE_TMP ".snowflake.tmp"
 
-static int reserve_read(const char *dir, uint64_t *ms, char *err, size_t errlen)
+static int reserve_read(struct store_reserve *r, uint64_t *ms, char *err, size_t errlen)
 {
-    char path[4096], text[128];
-    snprintf(path, sizeof(path), "%s/" RESERVE_FILE, dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            *ms = 0;
-            return 0;
-        }
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    char why[256], *text = NULL;
+    size_t len;
+
+    int rc = file_read_at(r->dir_fd, RESERVE_FILE, &text, &len, why, sizeof(why));
+    if (rc == 1) {
+        *ms = 0;
+        return 0;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "%s/" RESERVE_FILE ": %s", r->dir, why);
         return -1;
     }
-    ssize_t n = read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (n < 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    text[n] = '\0';
     char *nl = strchr(text, '\n');
     if (strncmp(text, "reserved_ms ", 12) != 0 || !nl ||
         !parse_u64(text + 12, (size_t)(nl - text - 12), ms)) {
-        snprintf(err, errlen, "%s does not hold \"reserved_ms N\" (the snowflake ids' timestamp "
-                 "reservation; remove it only if no type 5 id was ever handed out from %s)", path, dir);
-        return -1;
+        snprintf(err, errlen, "%s/" RESERVE_FILE " does not hold \"reserved_ms N\" (the snowflake ids' timestamp "
+                 "reservation; remove it only if no type 5 id was ever handed out from %s)", r->dir, r->dir);
+        rc = -1;
     }
-    return 0;
+    free(text);
+    return rc;
 }
 
-/* Durably: write a temporary file, fsync, rename, fsync the directory. */
-static int reserve_write(const char *dir, uint64_t ms, char *err, size_t errlen)
+/* Durably (file_io.h). A rename whose directory fsync failed is not known
+ * to be recorded: a failure, as any other. */
+static int reserve_write(struct store_reserve *r, uint64_t ms, char *err, size_t errlen)
 {
-    char tmp[4096], path[4096], text[64];
-    snprintf(tmp, sizeof(tmp), "%s/" RESERVE_TMP, dir);
-    snprintf(path, sizeof(path), "%s/" RESERVE_FILE, dir);
-    int len = snprintf(text, sizeof(text), "reserved_ms %" PRIu64 "\n", ms);
-    const char *step = "create";
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0)
-        goto fail;
-    step = "write";
-    if (write(fd, text, (size_t)len) != len)
-        goto fail;
-    step = "fsync";
-    if (fsync(fd) != 0)
-        goto fail;
-    step = "close";
-    int rc = close(fd);
-    fd = -1;
-    if (rc != 0)
-        goto fail;
-    step = "rename";
-    if (rename(tmp, path) != 0)
-        goto fail;
-    step = "fsync the directory of";
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        if (dfd >= 0)
-            close(dfd);
-        goto fail;
-    }
-    close(dfd);
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot %s %s: %s", step, tmp, strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return -1;
+    char text[64];
+
+    snprintf(text, sizeof(text), "reserved_ms %" PRIu64 "\n", ms);
+    return file_write_at(r->dir_fd, r->dir, RESERVE_FILE, text, err, errlen) == FILE_PUT_OK ? 0 : -1;
 }
 
 int store_reserve_open(struct store_reserve *r, const char *dir, char *err, size_t errlen)
 {
     pthread_mutex_init(&r->lock, NULL);
     r->dir = dir ? xstrdup(dir) : NULL;
+    r->dir_fd = -1;
     r->ms = r->loaded_ms = 0;
-    if (r->dir && reserve_read(r->dir, &r->ms, err, errlen) != 0)
-        return -1;
+    if (r->dir) {
+        r->dir_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r->dir_fd < 0) {
+            snprintf(err, errlen, "cannot open %s: %s", r->dir, strerror(errno));
+            return -1;
+        }
+        if (reserve_read(r, &r->ms, err, errlen) != 0)
+            return -1;
+    }
     r->loaded_ms = r->ms;
     return 0;
 }
 
 void store_reserve_close(struct store_reserve *r)
 {
+    if (r->dir_fd >= 0)
+        close(r->dir_fd);
+    r->dir_fd = -1;
     free(r->dir);
     r->dir = NULL;
     pthread_mutex_destroy(&r->lock);
@@ -117,7 +92,7 @@ int store_reserve_lease(struct store_reserve *r, struct worker_lease *l, char *e
         l->floor_ms = r->ms;                /* this run's earlier ids, or the last run's */
         l->generation = 0;
     }
-    if (want != r->ms && r->dir && reserve_write(r->dir, want, err, errlen) != 0)
+    if (want != r->ms && r->dir && reserve_write(r, want, err, errlen) != 0)
         rc = STORE_ERROR;
     else
         r->ms = want;

@@ -19,6 +19,7 @@
 struct store_reserve {
     pthread_mutex_t lock;
     char *dir;                 /* the data directory; NULL: memory only */
+    int dir_fd;                /* dir, opened; -1: memory only */
     uint64_t ms;               /* the reservation recorded */
     uint64_t loaded_ms;        /* what open() found (ACQUIRE's floor) */
 };
