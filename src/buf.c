@@ -135,3 +135,27 @@ void buf_reset(struct buf *b)
 {
     b->len = b->off = 0;
 }
+
+void buf_json_string(struct buf *out, const char *s)
+{
+    const char *run = s;
+
+    buf_append(out, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+            continue;
+        buf_append(out, run, (size_t)(s - run));
+        if (c == '"' || c == '\\') {
+            char esc[2] = { '\\', (char)c };
+            buf_append(out, esc, 2);
+        } else {
+            char esc[8];
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+            buf_append(out, esc, 6);
+        }
+        run = s + 1;
+    }
+    buf_append(out, run, (size_t)(s - run));
+    buf_append(out, "\"", 1);
+}

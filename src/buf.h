@@ -33,4 +33,10 @@ void buf_consume(struct buf *b, size_t n);
 void buf_compact(struct buf *b);
 void buf_reset(struct buf *b);
 
+/* Append s as a JSON string, quotes included. Control bytes and bytes
+ * above 0x7e become \u00XX (names are printable ASCII; a row's
+ * description or a store's error text may not be, and the text must stay
+ * valid UTF-8). */
+void buf_json_string(struct buf *out, const char *s);
+
 #endif

@@ -110,20 +110,15 @@ static struct {
 
 /* ---- answers ------------------------------------------------------------ */
 
-/* s as the inside of a JSON string. Sequence names and core messages are
- * printable ASCII, so quotes and backslashes are all that need escaping;
- * anything else below 0x20 is escaped too, to be safe. */
-static void json_escape(struct evbuffer *out, const char *s)
+/* s as a JSON string, quotes included (buf_json_string's rules). */
+static void json_string(struct evbuffer *out, const char *s)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            evbuffer_add_printf(out, "\\%c", c);
-        else if (c < 0x20)
-            evbuffer_add_printf(out, "\\u%04x", c);
-        else
-            evbuffer_add(out, s, 1);
-    }
+    struct buf b;
+
+    buf_init(&b);
+    buf_json_string(&b, s);
+    evbuffer_add(out, buf_head(&b), buf_used(&b));
+    buf_free(&b);
 }
 
 /* An id as a JSON value: a number while JavaScript can hold it exactly,
@@ -187,9 +182,9 @@ static void http_json_error(struct http_request *hr, int status, const char *mes
 {
     struct evbuffer *body = evbuffer_new();
 
-    evbuffer_add_printf(body, "{\"code\":%d,\"message\":\"", status);
-    json_escape(body, message);
-    evbuffer_add_printf(body, "\",\"data\":null}\n");
+    evbuffer_add_printf(body, "{\"code\":%d,\"message\":", status);
+    json_string(body, message);
+    evbuffer_add_printf(body, ",\"data\":null}\n");
     http_finish(hr, status, "application/json", body);
 }
 
@@ -341,13 +336,13 @@ static void reply_featherid(struct http_request *hr, bool batch)
         return;
     }
     body = evbuffer_new();
-    evbuffer_add_printf(body, "{\"code\":0,\"message\":\"success\",\"data\":{\"biz_tag\":\"");
-    json_escape(body, hr->name);
+    evbuffer_add_printf(body, "{\"code\":0,\"message\":\"success\",\"data\":{\"biz_tag\":");
+    json_string(body, hr->name);
     if (!batch) {
-        evbuffer_add_printf(body, "\",\"id\":");
+        evbuffer_add_printf(body, ",\"id\":");
         json_number(body, &hr->wt, 0);
     } else {
-        evbuffer_add_printf(body, "\",\"ids\":[");
+        evbuffer_add_printf(body, ",\"ids\":[");
         for (uint64_t i = 0; i < hr->wt.nnumbers; i++) {
             if (i > 0)
                 evbuffer_add(body, ",", 1);

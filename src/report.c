@@ -245,33 +245,6 @@ static void html_text(struct buf *out, const char *s)
     buf_append(out, run, (size_t)(s - run));
 }
 
-/* A JSON string, quotes included. Control bytes and bytes above 0x7e
- * become \u00XX (names are printable ASCII; a row's description or a
- * store's error text may not be, and the answer must stay valid UTF-8). */
-static void json_str(struct buf *out, const char *s)
-{
-    const char *run = s;
-
-    buf_append(out, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-            continue;
-        buf_append(out, run, (size_t)(s - run));
-        if (c == '"' || c == '\\') {
-            char esc[2] = { '\\', (char)c };
-            buf_append(out, esc, 2);
-        } else {
-            char esc[8];
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            buf_append(out, esc, 6);
-        }
-        run = s + 1;
-    }
-    buf_append(out, run, (size_t)(s - run));
-    buf_append(out, "\"", 1);
-}
-
 /* JSON numbers are doubles to most readers: beyond 2^53 a number is
  * written as a string, so no digit is lost. */
 #define JSON_EXACT_MAX (1ULL << 53)
@@ -300,7 +273,7 @@ static void json_key(struct buf *out, const char *key, bool first)
 {
     if (!first)
         buf_append(out, ",", 1);
-    json_str(out, key);
+    buf_json_string(out, key);
     buf_append(out, ":", 1);
 }
 
@@ -318,9 +291,9 @@ static void json_node(struct buf *out)
     json_key(out, "node", true);
     buf_append(out, "{", 1);
     json_key(out, "version", true);
-    json_str(out, PACKAGE_VERSION);
+    buf_json_string(out, PACKAGE_VERSION);
     json_key(out, "run_id", false);
-    json_str(out, server.run_id);
+    buf_json_string(out, server.run_id);
     json_field_u64(out, "uptime_s", uptime_s());
     json_field_u64(out, "workers", (uint64_t)server.nworkers);
     json_field_u64(out, "clients", (uint64_t)workers_clients());
@@ -332,14 +305,14 @@ static void json_store(struct buf *out, const struct core_store_stats *st)
     json_key(out, "store", false);
     buf_append(out, "{", 1);
     json_key(out, "type", true);
-    json_str(out, st->type);
+    buf_json_string(out, st->type);
     json_key(out, "shared", false);
     buf_add_str(out, st->shared ? "true" : "false");
     json_key(out, "reachable", false);
     buf_add_str(out, st->reachable ? "true" : "false");
     json_field_u64(out, "down_for_s", st->reachable ? 0 : (mono_ms() - st->down_since_ms) / 1000);
     json_key(out, "last_error", false);
-    json_str(out, st->last_error);
+    buf_json_string(out, st->last_error);
     json_field_u64(out, "pending_jobs", st->pending_jobs > 0 ? (uint64_t)st->pending_jobs : 0);
     json_field_u64(out, "rescans", st->rescans);
     buf_append(out, "}", 1);
@@ -370,14 +343,14 @@ static void json_sequence(const struct seq_info *in, void *arg)
 
     buf_append(out, j->sequences ? ",{" : "{", j->sequences ? 2 : 1);
     json_key(out, "name", true);
-    json_str(out, in->def.name);
+    buf_json_string(out, in->def.name);
     json_key(out, "kind", false);
-    json_str(out, seqdef_kind_name(in->def.kind));
+    buf_json_string(out, seqdef_kind_name(in->def.kind));
     json_key(out, "type", false);
     json_i64(out, in->def.kind);
     json_key(out, "current", false);
     if (in->has_current && in->def.kind == SEQ_DATED)
-        json_str(out, in->current_text);
+        buf_json_string(out, in->current_text);
     else if (in->has_current)
         json_i64(out, in->current);
     else
@@ -412,7 +385,7 @@ static void json_sequence(const struct seq_info *in, void *arg)
         buf_add_str(out, "null");
     }
     json_key(out, "last_error", false);
-    json_str(out, in->last_error);
+    buf_json_string(out, in->last_error);
     buf_append(out, "}", 1);
     j->sequences++;
     j->dry += is_dry(in);
@@ -438,7 +411,7 @@ void report_sequences_json(struct buf *out)
     json_key(out, "ok", true);
     buf_add_str(out, ok ? "true" : "false");
     json_key(out, "reason", false);
-    json_str(out, reason);
+    buf_json_string(out, reason);
     buf_append(out, "}}\n", 3);
 }
 
