@@ -25,6 +25,8 @@
 #include "store_spread.h"
 #include "util.h"
 
+#include "test_defs.h"
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static char run_root[4096];      /* mkdtemp() of the whole run, removed by main() */
@@ -106,19 +108,6 @@ static void store_restart(struct store *st)
     const struct store_ops *ops = st->ops;
     ops->close(st);
     store_open(st, ops);
-}
-
-static struct seqdef def_increasing(const char *name, uint64_t segment)
-{
-    struct seqdef d;
-
-    memset(&d, 0, sizeof(d));
-    snprintf(d.name, sizeof(d.name), "%s", name);
-    d.kind = SEQ_INCREASING;
-    d.starting = 1;
-    d.increment = 1;
-    d.segment = segment;
-    return d;
 }
 
 static void create_ok(struct store *st, const struct seqdef *d)

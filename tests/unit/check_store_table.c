@@ -15,20 +15,9 @@
 #include "store_table.h"
 #include "util.h"
 
+#include "test_defs.h"
+
 static char err[512];
-
-static struct seqdef def_increasing(const char *name, uint64_t segment)
-{
-    struct seqdef d;
-
-    memset(&d, 0, sizeof(d));
-    snprintf(d.name, sizeof(d.name), "%s", name);
-    d.kind = SEQ_INCREASING;
-    d.starting = 1;
-    d.increment = 1;
-    d.segment = segment;
-    return d;
-}
 
 /* A table holding one increasing sequence `name` at max_id. */
 static void table_with(struct store_table *t, const char *name, uint64_t segment, uint64_t max_id)
