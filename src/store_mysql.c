@@ -613,8 +613,8 @@ static int sess_check_server(struct mysql_sess *s, char *err, size_t errlen)
         strlcpy_safe(ms->operator_logged, r.server, sizeof(ms->operator_logged));
         pthread_mutex_unlock(&ms->server_lock);
         snprintf(err, errlen, "the database server changed (claims were made on %s, this connection is to "
-                 "%s) and store.mysql.failover is manual: no claims until the fence in docs/reliability.md "
-                 "is run", r.recorded, r.server);
+                 "%s) and store.mysql.failover is manual: no claims until an operator approves the fence "
+                 "(docs/reliability.md)", r.recorded, r.server);
         if (!logged)
             log_warn("mysql: %s", err);
         return STORE_UNAVAILABLE;
@@ -665,14 +665,16 @@ static void sess_conflict_pause(struct mysql_sess *s, unsigned attempt)
  *    "unavailable";
  *  - the server answered that it rolled the transaction back for a
  *    conflict (a deadlock, a lock wait timeout, a Galera certification
- *    failure, even at COMMIT): up to SML_CONFLICT_RETRIES times on the
- *    same connection after a short random pause. A conflict is not an
- *    outage: it never starts the reconnect backoff. */
+ *    failure, even at COMMIT): up to SML_CONFLICT_RETRIES times within
+ *    SML_CONFLICT_BUDGET_MS, on the same connection after a short random
+ *    pause. A conflict is not an outage: it never starts the reconnect
+ *    backoff. */
 typedef int sess_op_fn(struct mysql_sess *s, void *arg, char *err, size_t errlen);
 
 static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
 {
     unsigned reconnects = 0, conflicts = 0;
+    uint64_t began = mono_ms();
     int rc;
 
     for (;;) {
@@ -691,7 +693,8 @@ static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, 
             log_verbose("%s; retrying on a new connection", err);
             continue;
         }
-        if (rc == STORE_UNAVAILABLE && s->conflict && conflicts < SML_CONFLICT_RETRIES) {
+        if (rc == STORE_UNAVAILABLE && s->conflict && conflicts < SML_CONFLICT_RETRIES &&
+            mono_ms() - began < SML_CONFLICT_BUDGET_MS) {
             atomic_fetch_add(&s->ms->conflicts, 1);
             log_debug("%s; running it again (conflict %u)", err, conflicts + 1);
             sess_conflict_pause(s, conflicts++);

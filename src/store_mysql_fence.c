@@ -218,7 +218,7 @@ enum fence_outcome fence_check(MYSQL *c, const struct fence_conf *conf, struct f
             goto fail_commit;
         return FENCE_RECORDED;
     }
-    if (conf->manual) {
+    if (conf->manual && strcmp(r->recorded, FENCE_APPROVED) != 0) {
         mysql_rollback(c);
         return FENCE_NEEDS_OPERATOR;
     }

@@ -12,8 +12,10 @@
  * and records the new server, in one transaction (fence_check); the others
  * then find their own server recorded and go on. Until the record names a
  * connection's server, no claim is made on it. With store.mysql.failover
- * "manual" seqd does not move anything itself: it refuses to claim until an
- * operator has run sql/fence.sql (docs/reliability.md).
+ * "manual" seqd does not move anything on its own: it refuses to claim
+ * until an operator, having made sure the old primary is gone for good,
+ * records FENCE_APPROVED as the server; the next node to connect then
+ * fences as above (docs/reliability.md).
  *
  * Only the connection is used here, with plain statements; the caller
  * classifies an error (code, phase) as it does any other.
@@ -32,6 +34,9 @@
 #define FENCE_META_TABLE "seqd_meta"
 #define FENCE_SERVER_KEY "claims_server"
 #define FENCE_SERVER_MAX 128
+/* What an operator records by hand to let the next node fence in manual
+ * mode (docs/reliability.md). */
+#define FENCE_APPROVED "fence approved"
 /* What a fence adds to every type 5 worker id's fencing generation: no
  * lease taken before the failover can ever match one taken after. */
 #define FENCE_GENERATION_STEP 1048576

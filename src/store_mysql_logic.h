@@ -42,8 +42,12 @@
 /* A transaction the server rolled back for a conflict (a deadlock, a lock
  * wait timeout, a Galera certification failure) is run again at once, on
  * the same connection, at most this many times, after a random pause of
- * up to 2^attempt ms (so that two nodes that collided do not again). */
+ * 1 to 1 + 2^attempt ms (so that two nodes that collided do not again) */
 #define SML_CONFLICT_RETRIES 8
+/* ... and only while the call has lasted less than this: a lock wait
+ * timeout takes seconds by itself, and a store thread must not spend
+ * many of them on one claim while others wait. */
+#define SML_CONFLICT_BUDGET_MS 2000
 
 /* The error codes this module reasons about (MySQL's and MariaDB's own
  * numbers; store_mysql.c checks them against the client headers). */
