@@ -134,6 +134,18 @@ static void hw_apply(struct highwater *hw, const char *name, const struct highwa
 
 /* ---- the file ----------------------------------------------------------------- */
 
+/* A name a line can hold: 1..128 printable bytes without spaces. */
+static bool hw_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)name[i] < 0x21 || (unsigned char)name[i] > 0x7e)
+            return false;
+    }
+    return len >= 1 && len <= 128;
+}
+
 /* Parses one complete line (without its '\n'). Returns 0 with *name (into
  * line) and *m (NULL-able: forget), or -1. */
 static int hw_parse(char *line, size_t len, char **name, struct highwater_mark *m, bool *forget)
@@ -158,6 +170,8 @@ static int hw_parse(char *line, size_t len, char **name, struct highwater_mark *
             return -1;
         fields[n++] = tok;
     }
+    if (n >= 2 && !hw_name_ok(fields[1]))
+        return -1;
     if (n == 2 && strcmp(fields[0], "f") == 0) {
         *name = fields[1];
         *forget = true;
@@ -220,8 +234,10 @@ static int hw_load(struct highwater *hw, char *err, size_t errlen)
         bool complete = len > 0 && line[len - 1] == '\n';
         if (complete)
             line[--len] = '\0';
+        char seen[48];                /* hw_parse() cuts the line up: what it was */
+        str_printable(line, (size_t)len < 40 ? (size_t)len : 40, seen, sizeof(seen));
         if (!complete || hw_parse(line, (size_t)len, &name, &m, &forget) != 0) {
-            str_printable(line, strlen(line) < 40 ? strlen(line) : 40, bad, sizeof(bad));
+            memcpy(bad, seen, sizeof(bad));
             bad_lineno = lineno;
             continue;
         }
@@ -252,19 +268,24 @@ static int hw_compact(struct highwater *hw, char *err, size_t errlen)
     *p = '\0';
     enum file_put put = file_write_at(hw->dir_fd, hw->dir, HIGHWATER_FILE, text, err, errlen);
     free(text);
-    if (put != FILE_PUT_OK)
-        return -1;
+    if (put == FILE_PUT_FAILED)
+        return -1;                    /* the file is as it was: appending to it goes on */
 
+    /* Renamed (even when the directory's fsync failed): the old file is
+     * out of the directory, and a line appended to it would be lost at
+     * the next open. Without the new one, every later change fails
+     * (EBADF), so nothing is served above a mark that is not recorded. */
+    if (hw->fd >= 0)
+        close(hw->fd);
+    hw->fd = -1;
+    hw->bytes = hw->live_bytes;
     int fd = openat(hw->dir_fd, HIGHWATER_FILE, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open %s/%s: %s", hw->dir, HIGHWATER_FILE, strerror(errno));
         return -1;
     }
-    if (hw->fd >= 0)
-        close(hw->fd);
     hw->fd = fd;
-    hw->bytes = hw->live_bytes;
-    return 0;
+    return put == FILE_PUT_OK ? 0 : -1;
 }
 
 /* Appends one line and makes it durable. On failure the file is cut back
@@ -284,11 +305,6 @@ static int hw_append(struct highwater *hw, const char *line, size_t len, char *e
     if (fdatasync(hw->fd) != 0)
         goto fail;
     hw->bytes += len;
-    if (hw->bytes > HIGHWATER_COMPACT_MIN && hw->bytes > HIGHWATER_COMPACT_RATIO * hw->live_bytes) {
-        char why[256];
-        if (hw_compact(hw, why, sizeof(why)) != 0)
-            log_warn("cannot rewrite %s/%s compactly (it keeps growing): %s", hw->dir, HIGHWATER_FILE, why);
-    }
     return 0;
 fail:
     snprintf(err, errlen, "cannot record the high-water mark in %s/%s: %s", hw->dir, HIGHWATER_FILE,
@@ -296,6 +312,18 @@ fail:
     if (ftruncate(hw->fd, (off_t)hw->bytes) != 0)
         log_warn("cannot cut %s/%s back after a failed write: %s", hw->dir, HIGHWATER_FILE, strerror(errno));
     return -1;
+}
+
+/* Once the file has grown to several times its live size, rewrites it.
+ * Called after the change just appended is in the table, so that the
+ * rewrite holds it. Caller holds the lock. */
+static void hw_maybe_compact(struct highwater *hw)
+{
+    char why[256];
+
+    if (hw->bytes > HIGHWATER_COMPACT_MIN && hw->bytes > HIGHWATER_COMPACT_RATIO * hw->live_bytes &&
+        hw_compact(hw, why, sizeof(why)) != 0)
+        log_warn("cannot rewrite %s/%s compactly (it keeps growing): %s", hw->dir, HIGHWATER_FILE, why);
 }
 
 /* ---- the interface ---------------------------------------------------------- */
@@ -386,13 +414,7 @@ bool highwater_below(struct highwater *hw, const char *name, const struct highwa
 
 static bool name_fits(const char *name, char *err, size_t errlen)
 {
-    size_t len = strlen(name);
-
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)name[i] < 0x21 || (unsigned char)name[i] > 0x7e)
-            len = 0;
-    }
-    if (len == 0 || len > 128) {
+    if (!hw_name_ok(name)) {
         snprintf(err, errlen, "cannot record a high-water mark for a name that is not 1..128 printable "
                  "bytes without spaces");
         return false;
@@ -407,8 +429,10 @@ static int hw_put(struct highwater *hw, const char *name, const struct highwater
     char line[HIGHWATER_LINE_MAX];
     int rc = hw_append(hw, line, hw_set_line(line, name, m), err, errlen);
 
-    if (rc == 0)
+    if (rc == 0) {
         hw_apply(hw, name, m);
+        hw_maybe_compact(hw);
+    }
     return rc;
 }
 
@@ -456,8 +480,10 @@ int highwater_forget(struct highwater *hw, const char *name, char *err, size_t e
     pthread_mutex_lock(&hw->lock);
     if (*hw_slot(hw, name) != NULL) {
         rc = hw_append(hw, line, hw_forget_line(line, name), err, errlen);
-        if (rc == 0)
+        if (rc == 0) {
             hw_apply(hw, name, NULL);
+            hw_maybe_compact(hw);
+        }
     }
     pthread_mutex_unlock(&hw->lock);
     return rc;
