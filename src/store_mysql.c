@@ -671,7 +671,7 @@ static void sess_conflict_pause(struct mysql_sess *s, unsigned attempt)
  *    backoff. */
 typedef int sess_op_fn(struct mysql_sess *s, void *arg, char *err, size_t errlen);
 
-static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
+static int sess_run_op(struct mysql_sess *s, sess_op_fn *op, void *arg, bool writes, char *err, size_t errlen)
 {
     unsigned reconnects = 0, conflicts = 0;
     uint64_t began = mono_ms();
@@ -685,7 +685,7 @@ static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, 
         reused = !s->fresh;
         s->lost = false;
         s->conflict = false;
-        rc = sess_check_server(s, err, errlen);
+        rc = writes ? sess_check_server(s, err, errlen) : STORE_OK;
         if (rc == STORE_OK)
             rc = op(s, arg, err, errlen);
         s->fresh = false;
@@ -702,6 +702,19 @@ static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, 
         }
         return rc;
     }
+}
+
+/* Claims and every other write wait for the server check (a failover is
+ * fenced first); reading definitions does not: they are the same on any
+ * server, and a node in manual mode must still start and answer. */
+static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
+{
+    return sess_run_op(s, op, arg, true, err, errlen);
+}
+
+static int sess_run_read(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
+{
+    return sess_run_op(s, op, arg, false, err, errlen);
 }
 
 /* ---- claim ---------------------------------------------------------------- */
@@ -1090,7 +1103,7 @@ static int my_lookup(struct store *st, void *sess, const char *name, struct seqd
                      char *err, size_t errlen)
 {
     struct lookup_args a = { name, def };
-    return sess_run(sess, lookup_op, &a, err, errlen);
+    return sess_run_read(sess, lookup_op, &a, err, errlen);
 }
 
 struct list_args {
@@ -1149,7 +1162,7 @@ static int my_list(struct store *st, void *sess, store_list_fn *each, void *arg,
                    char *err, size_t errlen)
 {
     struct list_args a = { each, arg };
-    return sess_run(sess, list_op, &a, err, errlen);
+    return sess_run_read(sess, list_op, &a, err, errlen);
 }
 
 /* ---- open, close, sessions ------------------------------------------------------ */

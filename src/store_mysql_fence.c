@@ -235,8 +235,9 @@ enum fence_outcome fence_check(MYSQL *c, const struct fence_conf *conf, struct f
     /* A line of history for the operator: when, from where to where. */
     snprintf(sql, sizeof(sql), "INSERT INTO " FENCE_META_TABLE " (meta_key, meta_value) VALUES "
              "(CONCAT('fence ', DATE_FORMAT(NOW(6), '%%Y-%%m-%%d %%H:%%i:%%s.%%f')), "
-             "CONCAT('from %s to %s; moved %" PRIu64 " sequences by %" PRIu64 "'))",
-             esc_old, esc, r->rows_moved, conf->gap);
+             "CONCAT('%s%s to %s; moved %" PRIu64 " sequences by %" PRIu64 "'))",
+             strcmp(r->recorded, FENCE_APPROVED) == 0 ? "approved by an operator; " : "from ",
+             strcmp(r->recorded, FENCE_APPROVED) == 0 ? "" : esc_old, esc, r->rows_moved, conf->gap);
     if (mysql_query(c, sql) != 0 && mysql_errno(c) != ER_DUP_ENTRY)
         goto fail;
     if (mysql_commit(c) != 0)
