@@ -8,11 +8,15 @@
         db.kill(); db.start()             # SIGKILL, then crash recovery
         db.freeze(); db.thaw()            # SIGSTOP / SIGCONT: a server that hangs
 
+    MariaDB(server_args=["--server-id=1", "--log-bin=" + path])   # more mariadbd options
+
 The server runs from a data directory of its own in the temporary directory
 (made by seqd.tmpdir: removed at exit, kept only for a failure with
 SEQD_KEEP_TMP=1; keep=True keeps it always), on its own unix socket and a
 free loopback port, with no option files read (--no-defaults), so
-it neither touches nor depends on any system MariaDB. It works as root (it is
+it neither touches nor depends on any system MariaDB. It keeps no binary
+log (--skip-log-bin) unless server_args turn one on (--log-bin...): a
+replication primary, say. It works as root (it is
 then told to run as root) or as any user.
 
 When the server binaries are missing: with SEQD_ALLOW_SKIP=1 in the
@@ -93,7 +97,7 @@ class MariaDB:
     password, database; root connects through the socket without a password."""
 
     def __init__(self, password=DEFAULT_PASSWORD, database="seqd", user="seqd",
-                 schema=True, tmpdir=None, keep=False):
+                 schema=True, tmpdir=None, keep=False, server_args=()):
         try:
             self.install_db, self.server, self.client = find_binaries()
         except MariaDBMissing as e:
@@ -103,6 +107,7 @@ class MariaDB:
         self.user = user
         self.schema = schema
         self.keep = keep
+        self.server_args = list(server_args)
         if tmpdir:
             self.tmp = tmpdir
         elif keep:
@@ -177,9 +182,12 @@ class MariaDB:
                "--socket=" + self.socket, "--port=%d" % self.port,
                "--bind-address=127.0.0.1", "--pid-file=" + self.pidfile,
                "--log-error=" + self.logfile, "--tmpdir=" + self.tmp,
-               "--skip-log-bin", "--skip-name-resolve",
+               "--skip-name-resolve",
                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
                "--max-connections=500"]
+        if not any(a.startswith("--log-bin") for a in self.server_args):
+            cmd.append("--skip-log-bin")
+        cmd += self.server_args
         if self._as_root():
             cmd.append("--user=root")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
