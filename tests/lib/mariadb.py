@@ -8,15 +8,13 @@
         db.kill(); db.start()             # SIGKILL, then crash recovery
         db.freeze(); db.thaw()            # SIGSTOP / SIGCONT: a server that hangs
 
-    MariaDB(server_args=["--server-id=1", "--log-bin=" + path])   # more mariadbd options
+    MariaDB(server_args=["--server-id=1", "--log-bin=primary-bin"])  # more mariadbd options
 
 The server runs from a data directory of its own in the temporary directory
 (made by seqd.tmpdir: removed at exit, kept only for a failure with
 SEQD_KEEP_TMP=1; keep=True keeps it always), on its own unix socket and a
 free loopback port, with no option files read (--no-defaults), so
-it neither touches nor depends on any system MariaDB. It keeps no binary
-log (--skip-log-bin) unless server_args turn one on (--log-bin...): a
-replication primary, say. It works as root (it is
+it neither touches nor depends on any system MariaDB. It works as root (it is
 then told to run as root) or as any user.
 
 When the server binaries are missing: with SEQD_ALLOW_SKIP=1 in the
@@ -98,16 +96,19 @@ class MariaDB:
 
     def __init__(self, password=DEFAULT_PASSWORD, database="seqd", user="seqd",
                  schema=True, tmpdir=None, keep=False, server_args=()):
+        """server_args: more mariadbd options, after the harness' own, so
+        they win (--log-bin=NAME turns on the binary log the harness
+        turns off: a replication primary)."""
         try:
             self.install_db, self.server, self.client = find_binaries()
         except MariaDBMissing as e:
             skip_or_fail(str(e))
+        self.server_args = list(server_args)
         self.password = password
         self.database = database
         self.user = user
         self.schema = schema
         self.keep = keep
-        self.server_args = list(server_args)
         if tmpdir:
             self.tmp = tmpdir
         elif keep:
@@ -182,14 +183,12 @@ class MariaDB:
                "--socket=" + self.socket, "--port=%d" % self.port,
                "--bind-address=127.0.0.1", "--pid-file=" + self.pidfile,
                "--log-error=" + self.logfile, "--tmpdir=" + self.tmp,
-               "--skip-name-resolve",
+               "--skip-log-bin", "--skip-name-resolve",
                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
                "--max-connections=500"]
-        if not any(a.startswith("--log-bin") for a in self.server_args):
-            cmd.append("--skip-log-bin")
-        cmd += self.server_args
         if self._as_root():
             cmd.append("--user=root")
+        cmd += self.server_args
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         self._wait_ready(t0)
