@@ -8,6 +8,8 @@
         db.kill(); db.start()             # SIGKILL, then crash recovery
         db.freeze(); db.thaw()            # SIGSTOP / SIGCONT: a server that hangs
 
+    MariaDB(server_args=["--server-id=1", "--log-bin=primary-bin"])  # more mariadbd options
+
 The server runs from a data directory of its own in the temporary directory
 (made by seqd.tmpdir: removed at exit, kept only for a failure with
 SEQD_KEEP_TMP=1; keep=True keeps it always), on its own unix socket and a
@@ -93,11 +95,15 @@ class MariaDB:
     password, database; root connects through the socket without a password."""
 
     def __init__(self, password=DEFAULT_PASSWORD, database="seqd", user="seqd",
-                 schema=True, tmpdir=None, keep=False):
+                 schema=True, tmpdir=None, keep=False, server_args=()):
+        """server_args: more mariadbd options, after the harness' own, so
+        they win (--log-bin=NAME turns on the binary log the harness
+        turns off: a replication primary)."""
         try:
             self.install_db, self.server, self.client = find_binaries()
         except MariaDBMissing as e:
             skip_or_fail(str(e))
+        self.server_args = list(server_args)
         self.password = password
         self.database = database
         self.user = user
@@ -182,6 +188,7 @@ class MariaDB:
                "--max-connections=500"]
         if self._as_root():
             cmd.append("--user=root")
+        cmd += self.server_args
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         self._wait_ready(t0)
