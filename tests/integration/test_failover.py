@@ -42,9 +42,7 @@ before/after the switch, how many numbers served after the switch had
 been served before it, duplicates, client errors, claims (COMMITs through
 the proxy), time to serve again after the switch.
 
-test_failover_manual_mode (store.mysql.failover "manual"; not in the
-default run: `python3 test_failover.py test_failover_manual_mode`, or
-SEQD_FAILOVER_MANUAL=1; add it to TESTS to make it part of make check):
+test_failover_manual_mode (store.mysql.failover "manual"):
 after the switch the running node serves what it had buffered, then only
 -TRYAGAIN; a node started again before the approval answers only
 -TRYAGAIN (it must start); no claim is made on the new primary; until the
@@ -52,10 +50,10 @@ operator approves the fence (operator_fence(): seqd_meta's claims_server
 set to 'fence approved'). Then both serve again within SERVE_AGAIN_S, the
 rows moved by failover_gap, no number twice.
 
-Runs in about 35 s (the two default tests; the manual one about 20 s).
+Runs in about 55 s (the manual test about 20 s of it).
 
 Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_FAILOVER_SCALE (multiplies the
-phases' durations and the waits, default 1); SEQD_FAILOVER_MANUAL=1.
+phases' durations and the waits, default 1).
 """
 import os
 import socket
@@ -851,15 +849,13 @@ def test_failover_manual_mode():
         pair.close()
 
 
-TESTS = [test_failover_nodes_keep_running, test_failover_nodes_restarted]
+TESTS = [test_failover_nodes_keep_running, test_failover_nodes_restarted, test_failover_manual_mode]
 
 
 def main():
     tests = list(TESTS)
-    if os.environ.get("SEQD_FAILOVER_MANUAL") == "1":
-        tests.append(test_failover_manual_mode)
     if len(sys.argv) > 1:
-        every = {t.__name__: t for t in TESTS + [test_failover_manual_mode]}
+        every = {t.__name__: t for t in TESTS}
         unknown = [a for a in sys.argv[1:] if a not in every]
         if unknown:
             raise SystemExit("unknown test(s) %s; known: %s" % (unknown, ", ".join(every)))
