@@ -662,8 +662,11 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     memset(&g, 0, sizeof g);
     snprintf(cfg.requirepass, sizeof cfg.requirepass, "pw");
     config_get(&cfg, "*", got_emit, &g);
-    ck_assert_int_eq(g.n, 39 + 3);
+    ck_assert_int_eq(g.n, 42 + 3);
     ck_assert_str_eq(g.name[0], "bind");
+    ck_assert_str_eq(got_value(&g, "store.mysql.failover"), "fence");
+    ck_assert_str_eq(got_value(&g, "store.mysql.failover_gap"), "0");
+    ck_assert_str_eq(got_value(&g, "store.mysql.state_dir"), "");
     ck_assert_str_eq(got_value(&g, "http.metrics_auth"), "no");
     ck_assert_str_eq(got_value(&g, "udp.port"), "0");
     ck_assert_str_eq(got_value(&g, "port"), "6380");
