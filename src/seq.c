@@ -19,7 +19,10 @@
 #include "store_pool.h"
 #include "util.h"
 
-#define REGISTRY_BUCKETS 4096
+/* The registry's hash table starts with this many buckets and doubles
+ * whenever it holds more sequences than buckets, so a chain stays about
+ * one sequence long however many there are. */
+#define REGISTRY_BUCKETS_MIN 4096
 /* A failed claim is tried again after 100 ms, doubling up to 500 ms: an
  * outage costs a few cheap attempts a second, and a node serves again
  * within a second of its store coming back. */
@@ -28,7 +31,8 @@
 
 static struct {
     pthread_rwlock_t lock;
-    struct seq *buckets[REGISTRY_BUCKETS];
+    struct seq **buckets;    /* nbuckets (a power of two) chains */
+    size_t nbuckets;
     size_t count;
     struct seq_env env;
     bool stopping;           /* atomic: no new claims */
@@ -124,9 +128,40 @@ void seq_miss_forget(const char *name, size_t len)
     pthread_mutex_unlock(&misses.lock);
 }
 
-static bool name_is(const struct seq *s, const char *name, size_t len)
+static bool name_is(const struct seq *s, const char *name, size_t len, uint32_t hash)
 {
-    return strlen(s->def.name) == len && memcmp(s->def.name, name, len) == 0;
+    return s->name_hash == hash && s->name_len == len && memcmp(s->def.name, name, len) == 0;
+}
+
+/* The chain of hash; caller holds the registry's lock. */
+static struct seq **bucket_of(uint32_t hash)
+{
+    if (reg.buckets == NULL) {
+        reg.nbuckets = REGISTRY_BUCKETS_MIN;
+        reg.buckets = xcalloc(reg.nbuckets, sizeof(*reg.buckets));
+    }
+    return &reg.buckets[hash & (reg.nbuckets - 1)];
+}
+
+/* Double the buckets once there are more sequences than buckets. Caller
+ * holds the registry's lock for writing. */
+static void registry_grow(void)
+{
+    if (reg.count <= reg.nbuckets)
+        return;
+    size_t n = reg.nbuckets * 2;
+    struct seq **b = xcalloc(n, sizeof(*b));
+    for (size_t i = 0; i < reg.nbuckets; i++) {
+        struct seq *s = reg.buckets[i], *next;
+        for (; s; s = next) {
+            next = s->hnext;
+            s->hnext = b[s->name_hash & (n - 1)];
+            b[s->name_hash & (n - 1)] = s;
+        }
+    }
+    free(reg.buckets);
+    reg.buckets = b;
+    reg.nbuckets = n;
 }
 
 void seq_registry_init(const struct seq_env *env)
@@ -164,27 +199,29 @@ void seq_ref(struct seq *s)
 void seq_registry_free(void)
 {
     registry_lock(true);
-    for (size_t i = 0; i < REGISTRY_BUCKETS; i++) {
+    for (size_t i = 0; i < reg.nbuckets; i++) {
         struct seq *s = reg.buckets[i];
         while (s) {
             struct seq *next = s->hnext;
             seq_release(s);
             s = next;
         }
-        reg.buckets[i] = NULL;
     }
+    free(reg.buckets);
+    reg.buckets = NULL;
+    reg.nbuckets = 0;
     reg.count = 0;
     pthread_rwlock_unlock(&reg.lock);
 }
 
 struct seq *seq_find(const char *name, size_t len)
 {
-    uint32_t b = name_hash(name, len) % REGISTRY_BUCKETS;
+    uint32_t h = name_hash(name, len);
     struct seq *found = NULL;
 
     registry_lock(false);
-    for (struct seq *s = reg.buckets[b]; s; s = s->hnext) {
-        if (name_is(s, name, len)) {
+    for (struct seq *s = reg.buckets ? reg.buckets[h & (reg.nbuckets - 1)] : NULL; s; s = s->hnext) {
+        if (name_is(s, name, len, h)) {
             seq_ref(s);
             found = s;
             break;
@@ -197,11 +234,12 @@ struct seq *seq_find(const char *name, size_t len)
 struct seq *seq_add(const struct seqdef *def)
 {
     size_t len = strlen(def->name);
-    uint32_t b = name_hash(def->name, len) % REGISTRY_BUCKETS;
+    uint32_t h = name_hash(def->name, len);
 
     registry_lock(true);
-    for (struct seq *s = reg.buckets[b]; s; s = s->hnext) {
-        if (name_is(s, def->name, len)) {
+    struct seq **chain = bucket_of(h);
+    for (struct seq *s = *chain; s; s = s->hnext) {
+        if (name_is(s, def->name, len, h)) {
             seq_ref(s);
             pthread_rwlock_unlock(&reg.lock);
             return s;
@@ -223,9 +261,12 @@ struct seq *seq_add(const struct seqdef *def)
     s->added_ms = mono_ms();
     s->refs = 2;
     seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
-    s->hnext = reg.buckets[b];
-    reg.buckets[b] = s;
+    s->name_hash = h;
+    s->name_len = (uint32_t)len;
+    s->hnext = *chain;
+    *chain = s;
     reg.count++;
+    registry_grow();
     pthread_rwlock_unlock(&reg.lock);
     return s;
 }
@@ -247,12 +288,12 @@ static void wake_mask(struct seq *s, uint64_t mask)
  * one of the same name). */
 static void remove_named(const char *name, size_t len, const struct seq *only)
 {
-    uint32_t b = name_hash(name, len) % REGISTRY_BUCKETS;
+    uint32_t h = name_hash(name, len);
     struct seq *victim = NULL;
 
     registry_lock(true);
-    for (struct seq **link = &reg.buckets[b]; *link; link = &(*link)->hnext) {
-        if (name_is(*link, name, len) && (only == NULL || *link == only)) {
+    for (struct seq **link = bucket_of(h); *link; link = &(*link)->hnext) {
+        if (name_is(*link, name, len, h) && (only == NULL || *link == only)) {
             victim = *link;
             *link = victim->hnext;
             reg.count--;
@@ -292,7 +333,7 @@ void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg)
     registry_lock(false);
     size_t n = reg.count, i = 0;
     struct seq **all = xcalloc(n ? n : 1, sizeof(*all));
-    for (size_t b = 0; b < REGISTRY_BUCKETS; b++)
+    for (size_t b = 0; b < reg.nbuckets; b++)
         for (struct seq *s = reg.buckets[b]; s && i < n; s = s->hnext) {
             seq_ref(s);
             all[i++] = s;

@@ -94,6 +94,8 @@ struct seq {
     uint64_t periods;               /* under lock: periods this node moved to */
     char zone_error[160];
     struct seq *hnext;              /* registry hash chain */
+    uint32_t name_hash;             /* of def.name, for the registry */
+    uint32_t name_len;              /* strlen(def.name): compared before the bytes */
 };
 
 /* Results of taking numbers. */
