@@ -70,3 +70,19 @@ CREATE TABLE IF NOT EXISTS `seqd_workers` (
     `update_time`    TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     PRIMARY KEY (`worker_id`)
 ) ENGINE=InnoDB;
+
+-- What seqd records about the database itself: the row 'claims_server'
+-- names the server the claims are made on (a Galera cluster's uuid,
+-- MySQL's server_uuid, or MariaDB's server_id@host:port). A seqd
+-- connection that finds itself on another server (a replica promoted by a
+-- failover, which may lack the newest claims) moves every sequence forward
+-- by store.mysql.failover_gap first and records the new server, in one
+-- transaction; each such fence adds a row 'fence <time>' saying what it
+-- did. See docs/reliability.md. Without this table seqd serves as before
+-- but would not notice a failover (it says so in its log).
+CREATE TABLE IF NOT EXISTS `seqd_meta` (
+    `meta_key`    VARCHAR(64) NOT NULL COMMENT 'claims_server, or fence <time> for the history',
+    `meta_value`  VARCHAR(255) NOT NULL DEFAULT '',
+    `update_time` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    PRIMARY KEY (`meta_key`)
+) ENGINE=InnoDB;

@@ -112,6 +112,15 @@ static void info_store(struct buf *b)
     buf_printf(b, "store_type:%s\r\n", st.type);
     buf_printf(b, "store_pending_jobs:%d\r\n", st.pending_jobs);
     buf_printf(b, "store_rescans:%" PRIu64 "\r\n", st.rescans);
+    if (st.shared) {
+        /* The database's side (store_mysql): conflicts run again, claims
+         * refused below this node's marks, failovers fenced. */
+        buf_printf(b, "store_server:%s\r\n", st.server);
+        buf_printf(b, "store_failover_fence:%s\r\n", st.fence_on ? "on" : "off");
+        buf_printf(b, "store_fences:%" PRIu64 "\r\n", st.fences);
+        buf_printf(b, "store_conflicts_retried:%" PRIu64 "\r\n", st.conflicts);
+        buf_printf(b, "store_claims_refused:%" PRIu64 "\r\n", st.refused_claims);
+    }
     buf_printf(b, "sequences:%zu\r\n", core_sequence_count());
     buf_printf(b, "\r\n");
 }
@@ -237,6 +246,7 @@ static void info_sequence(const struct seq_info *info, struct buf *b)
     buf_printf(b, "last_error:%s\r\n", in->last_error);
     buf_printf(b, "generated:%" PRIu64 "\r\n", in->generated);
     buf_printf(b, "wasted:%" PRIu64 "\r\n", in->wasted);
+    buf_printf(b, "refused_claims:%" PRIu64 "\r\n", in->refused_claims);
     buf_printf(b, "given_back:%" PRIu64 "\r\n", in->given_back);
     buf_printf(b, "waste_rate:%.2f%%\r\n", rate);
     if (in->def.kind == SEQ_SNOWFLAKE)

@@ -100,6 +100,7 @@ bool config_bind_ok(const char *s)
 }
 
 static const char *const config_store_types[] = { "file", "memory", "mysql", NULL };
+static const char *const config_failover_modes[] = { "fence", "manual", NULL };
 static const char *const config_ssl_modes[] = {
     "", "disabled", "preferred", "required", "verify_ca", "verify_identity", NULL
 };
@@ -153,6 +154,11 @@ static const struct cfg_key config_keys[] = {
     { .name = "store.mysql.ssl_ca", .type = CFG_STRING, FIELD(mysql_ssl_ca), .def = "" },
     { .name = "store.mysql.ssl_cert", .type = CFG_STRING, FIELD(mysql_ssl_cert), .def = "" },
     { .name = "store.mysql.ssl_key", .type = CFG_STRING, FIELD(mysql_ssl_key), .def = "" },
+    { .name = "store.mysql.state_dir", .type = CFG_STRING, FIELD(mysql_state_dir), .def = "" },
+    { .name = "store.mysql.failover", .type = CFG_ENUM, FIELD(mysql_failover), .def = "fence",
+      .values = config_failover_modes },
+    { .name = "store.mysql.failover_gap", .type = CFG_U64, FIELD(mysql_failover_gap), .min = 0,
+      .max = UINT64_C(1000000000000000), .def = "0" },
     { .name = "segment.max", .type = CFG_U64, FIELD(segment_max), .min = 1, .max = 1000000000, .def = "1000000" },
     { .name = "segment.duration_s", .type = CFG_INT, FIELD(segment_duration_s), .min = 1, .max = 86400,
       .def = "900" },
@@ -945,27 +951,45 @@ int config_check(const struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-int config_resolve_paths(struct config *cfg, char *err, size_t errlen)
+/* A relative directory of key becomes absolute (the current directory
+ * first), in place. */
+static int config_resolve_dir(struct config *cfg, const char *key, char *dir, size_t size, char *err,
+                              size_t errlen)
 {
     char cwd[PATH_MAX], shown[CONFIG_SHOW_MAX + 8];
     size_t cwdlen, dirlen;
 
-    if (cfg->store_dir[0] == '\0' || cfg->store_dir[0] == '/')
+    if (dir[0] == '\0' || dir[0] == '/')
         return 0;
-    config_show_quoted(shown, sizeof(shown), cfg->store_dir);
+    config_show_quoted(shown, sizeof(shown), dir);
     if (getcwd(cwd, sizeof(cwd)) == NULL)
-        return config_fail(cfg, "store.dir", err, errlen, "%s is relative and the current directory "
+        return config_fail(cfg, key, err, errlen, "%s is relative and the current directory "
                            "is unknown (%s)", shown, strerror(errno));
     cwdlen = strlen(cwd);
-    dirlen = strlen(cfg->store_dir);
-    if (cwdlen + 1 + dirlen >= sizeof(cfg->store_dir))
-        return config_fail(cfg, "store.dir", err, errlen, "%s made absolute is %zu bytes, more than %zu",
-                           shown, cwdlen + 1 + dirlen, sizeof(cfg->store_dir) - 1);
+    dirlen = strlen(dir);
+    if (cwdlen + 1 + dirlen >= size)
+        return config_fail(cfg, key, err, errlen, "%s made absolute is %zu bytes, more than %zu",
+                           shown, cwdlen + 1 + dirlen, size - 1);
     /* "dir" becomes "cwd/dir" in place. */
-    memmove(cfg->store_dir + cwdlen + 1, cfg->store_dir, dirlen + 1);
-    memcpy(cfg->store_dir, cwd, cwdlen);
-    cfg->store_dir[cwdlen] = '/';
+    memmove(dir + cwdlen + 1, dir, dirlen + 1);
+    memcpy(dir, cwd, cwdlen);
+    dir[cwdlen] = '/';
     return 0;
+}
+
+int config_resolve_paths(struct config *cfg, char *err, size_t errlen)
+{
+    if (config_resolve_dir(cfg, "store.dir", cfg->store_dir, sizeof(cfg->store_dir), err, errlen) != 0)
+        return -1;
+    return config_resolve_dir(cfg, "store.mysql.state_dir", cfg->mysql_state_dir, sizeof(cfg->mysql_state_dir),
+                              err, errlen);
+}
+
+uint64_t config_failover_gap(const struct config *cfg)
+{
+    if (cfg->mysql_failover_gap > 0)
+        return cfg->mysql_failover_gap;
+    return cfg->segment_max * 10;
 }
 
 int64_t config_worker_id(const struct config *cfg)

@@ -55,6 +55,9 @@ struct config {
     char mysql_ssl_ca[CONFIG_STR_MAX];  /* "store.mysql.ssl_ca" */
     char mysql_ssl_cert[CONFIG_STR_MAX];/* "store.mysql.ssl_cert" */
     char mysql_ssl_key[CONFIG_STR_MAX]; /* "store.mysql.ssl_key" */
+    char mysql_state_dir[CONFIG_STR_MAX];/* "store.mysql.state_dir": this node's own marks; "" = store.dir/mysql-state */
+    char mysql_failover[16];            /* "store.mysql.failover": fence (default) | manual */
+    uint64_t mysql_failover_gap;        /* "store.mysql.failover_gap": 0 (default) = 10 x segment.max */
     uint64_t segment_max;               /* "segment.max": upper bound of a claim, default 1000000 */
     int segment_duration_s;             /* "segment.duration_s": aim of a segment's life, default 900 */
     int segment_wait_ms;                /* "segment.wait_ms": how long a command may wait for the store, default 1000 */
@@ -122,6 +125,8 @@ int config_resolve_paths(struct config *cfg, char *err, size_t errlen);
 
 /* Type 5's worker id on the file and memory stores: worker_id, or
  * id_offset when worker_id is -1 (the default). */
+/* store.mysql.failover_gap, or its default: 10 x segment.max. */
+uint64_t config_failover_gap(const struct config *cfg);
 int64_t config_worker_id(const struct config *cfg);
 
 /* How many store threads (each with its own session) to run:

@@ -949,6 +949,14 @@ void core_store_stats(struct core_store_stats *out)
     out->pending_jobs = core.pool ? store_pool_pending(core.pool) : 0;
     out->rescans = discovery_rescans();
     core_store_health(out);
+    struct store_facts f = { .conflicts = 0 };
+    if (core.store.ops->facts && core.store.priv)
+        core.store.ops->facts(&core.store, &f);
+    out->conflicts = f.conflicts;
+    out->refused_claims = f.refused_claims;
+    out->fences = f.fences;
+    out->fence_on = f.fence_on;
+    strlcpy_safe(out->server, f.server, sizeof(out->server));
 }
 
 void core_snowflake_lease(struct lease_info *out)

@@ -169,6 +169,12 @@ struct core_store_stats {
     bool reachable;                 /* the last store job got an answer (store_pool.h) */
     uint64_t down_since_ms;         /* not reachable: mono_ms() since when */
     char last_error[256];           /* not reachable: why */
+    /* A shared store's own counters (store.h: struct store_facts). */
+    uint64_t conflicts;             /* transactions rolled back for a conflict and run again */
+    uint64_t refused_claims;        /* ranges below this node's high-water mark */
+    uint64_t fences;                /* failovers this node fenced */
+    bool fence_on;                  /* the failover fence is in place */
+    char server[128];               /* the database server claims are made on */
 };
 void core_store_stats(struct core_store_stats *out);
 /* Type 5's worker id, lease and reservation (lease.h). */

@@ -182,6 +182,15 @@ static void metrics_store(struct buf *out, const struct core_store_stats *st)
     metrics_gauge(out, "seqd_store_pending_jobs", "Store jobs queued or running.",
                   st->pending_jobs > 0 ? (uint64_t)st->pending_jobs : 0);
     metrics_counter(out, "seqd_store_rescans_total", "Completed rescans of a shared store.", st->rescans);
+    if (st->shared) {
+        metrics_counter(out, "seqd_store_conflicts_retried_total",
+                        "Transactions the database rolled back for a conflict and seqd ran again.",
+                        st->conflicts);
+        metrics_counter(out, "seqd_store_claims_refused_total",
+                        "Claimed ranges refused because they start below this node's high-water mark.",
+                        st->refused_claims);
+        metrics_counter(out, "seqd_store_fences_total", "Database failovers this node fenced.", st->fences);
+    }
 }
 
 void report_metrics(struct buf *out)

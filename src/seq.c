@@ -20,8 +20,11 @@
 #include "util.h"
 
 #define REGISTRY_BUCKETS 4096
+/* A failed claim is tried again after 100 ms, doubling up to 500 ms: an
+ * outage costs a few cheap attempts a second, and a node serves again
+ * within a second of its store coming back. */
 #define CLAIM_BACKOFF_MIN_MS 100
-#define CLAIM_BACKOFF_MAX_MS 5000
+#define CLAIM_BACKOFF_MAX_MS 500
 
 static struct {
     pthread_rwlock_t lock;
@@ -430,6 +433,15 @@ void seq_exhausted_until(struct seq *s, char *buf, size_t len)
     snprintf(buf, len, "until %s", when);
 }
 
+/* Does a claimed range start below what this node has claimed of s
+ * before (in the same period, for type 4)? Caller holds s->lock. */
+static bool claim_below_top(const struct seq *s, const struct store_job *job)
+{
+    if (s->def.kind == SEQ_DATED && job->claim.period != s->period)
+        return false;             /* a newer period counts afresh; an older one is never served */
+    return job->claim.start < s->claimed_top;
+}
+
 static void claim_done(struct store_job *job)
 {
     struct seq *s = job->owner;
@@ -440,6 +452,15 @@ static void claim_done(struct store_job *job)
     seq_lock(s);
     bool stopping = __atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
     bool hand_back = false;
+    if (job->status == STORE_OK && !s->deleted && seqdef_same(&s->def, &job->claim.def) &&
+        claim_below_top(s, job)) {
+        /* The store handed out counters this node has claimed before: it
+         * lost transactions. Serving them could hand a number out twice. */
+        job->status = STORE_REFUSED;
+        snprintf(job->err, sizeof(job->err), "refused a claim at %" PRIu64 ": this node claimed up to %"
+                 PRIu64 " before (the store lost claims; docs/reliability.md)", job->claim.start,
+                 s->claimed_top);
+    }
     if (s->deleted) {
         hand_back = job->status == STORE_OK;
         s->claim_in_flight = false;
@@ -493,9 +514,15 @@ static void claim_done(struct store_job *job)
          * ERROR: nothing was taken; try again later. */
         if (job->status == STORE_UNKNOWN)
             s->wasted += job->want > s->def.segment ? job->want : s->def.segment;
-        if (s->failures == 0 || job->status == STORE_UNKNOWN)
+        if (job->status == STORE_REFUSED) {
+            s->wasted += numbers_in(s, job->claim.start, job->claim.count);
+            s->refused_claims++;
+            log_warn("claim for '%s' REFUSED: %s; the range [%" PRIu64 ", %" PRIu64 ") is thrown away",
+                     s->def.name, job->err, job->claim.start, job->claim.start + job->claim.count);
+        } else if (s->failures == 0 || job->status == STORE_UNKNOWN) {
             log_warn("claim for '%s' failed: %s%s", s->def.name, job->err,
                      job->status == STORE_UNKNOWN ? " (outcome unknown: range thrown away)" : "");
+        }
         s->failures++;
         strlcpy_safe(s->last_error, job->err, sizeof(s->last_error));
         if (stopping) {
@@ -880,6 +907,7 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->claim_in_flight = s->claim_in_flight;
     info->generated = s->generated;
     info->wasted = s->wasted;
+    info->refused_claims = s->refused_claims;
     info->given_back = s->given_back;
     info->claims = s->claims;
     info->last_claim_size = s->last_claim_size;

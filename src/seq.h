@@ -83,6 +83,7 @@ struct seq {
     int failures;                   /* consecutive failed claims */
     char last_error[200];           /* why the last claim failed ("" after success) */
     uint64_t generated, wasted, given_back, claims;
+    uint64_t refused_claims;        /* claims below claimed_top (the store lost some) */
     uint64_t added_ms;              /* when it joined the registry */
     struct seq_snowflake sf;        /* type 5, under lock */
     /* Type 4 (dated): the buffers count in one period at a time. */
@@ -202,6 +203,7 @@ struct seq_info {
     int64_t current;                 /* the last number handed out */
     bool claim_in_flight;
     uint64_t generated, wasted, given_back, claims, last_claim_size;
+    uint64_t refused_claims;         /* claimed ranges refused: below what this node claimed before */
     uint64_t last_claim_ms;          /* mono_ms() when the last claim landed; 0: none yet */
     uint64_t last_claim_latency_us;  /* how long it took from submit, retries included */
     char last_error[200];

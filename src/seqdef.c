@@ -553,6 +553,15 @@ void seqdef_perm_init(const struct seqdef *def, struct perm *perm)
     perm_init(perm, domain, def->perm_key);
 }
 
+uint64_t seqdef_identity(const struct seqdef *d)
+{
+    int64_t nums[] = { d->kind, d->length, d->starting, d->increment, (int64_t)d->perm_key, d->epoch_ms };
+    uint64_t h = fnv1a64(FNV1A64_INIT, d->name, strlen(d->name) + 1);
+    h = fnv1a64(h, nums, sizeof(nums));
+    h = fnv1a64(h, d->prefix, strlen(d->prefix) + 1);
+    return fnv1a64(h, d->tz, strlen(d->tz) + 1);
+}
+
 bool seqdef_same(const struct seqdef *a, const struct seqdef *b)
 {
     return strcmp(a->name, b->name) == 0 && a->kind == b->kind && a->length == b->length &&

@@ -111,6 +111,9 @@ uint64_t seqdef_spread_limit(uint64_t limit, uint64_t step, uint64_t offset);
 /* Set up the permutation of a type 1 definition (domain and key). */
 void seqdef_perm_init(const struct seqdef *def, struct perm *perm);
 
+/* A 64-bit fingerprint of what seqdef_same compares: equal for the same
+ * definition on every node and run (the high-water marks key on it). */
+uint64_t seqdef_identity(const struct seqdef *d);
 /* Do a and b describe the same sequence (not a deleted one and a new one
  * of the same name)? The segment size may differ: it can be changed in
  * place. */

@@ -38,6 +38,7 @@ const char *store_status_name(int status)
     case STORE_UNKNOWN:     return "unknown outcome";
     case STORE_ERROR:       return "error";
     case STORE_STALE:       return "stale (someone claimed after)";
+    case STORE_REFUSED:     return "refused (below this node's high-water mark)";
     }
     return "invalid status";
 }

@@ -14,6 +14,9 @@
  *    deleted sequence never eats the numbers of a new one. When the backend cannot tell whether the claim was
  *    recorded (a COMMIT whose answer was lost) it returns STORE_UNKNOWN and
  *    the caller throws the range away: no range is ever served twice.
+ *    A shared store also refuses a range that starts below what this node
+ *    claimed before (STORE_REFUSED: the database lost transactions, as in
+ *    a failover to a replica that lagged); it is thrown away as well.
  *  - give_back(name, from, to): the caller stops holding [from, to), which
  *    is the top of everything claimed; the backend sets max_id back to
  *    `from` only if it is still `to` (compare-and-set) and returns STORE_OK,
@@ -56,6 +59,8 @@ enum store_status {
     STORE_UNKNOWN,        /* claim: outcome unknown; throw the range away */
     STORE_ERROR,          /* a permanent error (bad row, disk full, ...); err says */
     STORE_STALE,          /* give_back: max_id was not `to` any more; nothing changed */
+    STORE_REFUSED,        /* claim: the range starts below what this node has claimed
+                           * before (the database lost transactions); thrown away */
 };
 
 struct claim {
@@ -63,6 +68,15 @@ struct claim {
     uint64_t count;       /* number of counters */
     int64_t period;       /* the period they count in (type 4; else 0) */
     struct seqdef def;    /* the definition as the store has it now */
+};
+
+/* What a backend tells INFO and /metrics about itself (store_ops.facts). */
+struct store_facts {
+    uint64_t conflicts;               /* transactions the database rolled back and were run again */
+    uint64_t refused_claims;          /* claimed ranges below this node's high-water mark */
+    uint64_t fences;                  /* failovers this node fenced */
+    bool fence_on;                    /* the failover fence is in place (seqd_meta is there) */
+    char server[128];                 /* the database server claims are made on, "" if unknown */
 };
 
 typedef void store_list_fn(const struct seqdef *def, void *arg);
@@ -123,6 +137,8 @@ struct store_ops {
                 char *err, size_t errlen);
     /* Type 5's worker lease and reservation (struct worker_lease). */
     int (*worker_lease)(struct store *st, void *sess, struct worker_lease *lease, char *err, size_t errlen);
+    /* Any thread, without waiting: counters for INFO (NULL: none). */
+    void (*facts)(struct store *st, struct store_facts *out);
 };
 
 struct store {

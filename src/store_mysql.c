@@ -30,13 +30,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "highwater.h"
+#include "lease.h"
 #include "log.h"
 #include "snowflake.h"
+#include "store_mysql_fence.h"
 #include "store_mysql_logic.h"
 #include "store_spread.h"
 #include "util.h"
@@ -58,6 +65,7 @@ _Static_assert(SML_ER_BAD_FIELD == ER_BAD_FIELD_ERROR, "error code");
 _Static_assert(SML_ER_DUP_ENTRY == ER_DUP_ENTRY, "error code");
 _Static_assert(SML_ER_LOCK_WAIT_TIMEOUT == ER_LOCK_WAIT_TIMEOUT, "error code");
 _Static_assert(SML_ER_LOCK_DEADLOCK == ER_LOCK_DEADLOCK, "error code");
+_Static_assert(SML_ER_UNKNOWN_COM == ER_UNKNOWN_COM_ERROR, "error code");
 _Static_assert(SML_ER_SERVER_SHUTDOWN == ER_SERVER_SHUTDOWN, "error code");
 _Static_assert(SML_ER_TABLEACCESS_DENIED == ER_TABLEACCESS_DENIED_ERROR, "error code");
 _Static_assert(SML_ER_DATA_OUT_OF_RANGE == ER_DATA_OUT_OF_RANGE, "error code");
@@ -77,6 +85,17 @@ struct mysql_store {
     struct sml_shape shape;
     struct sml_sql sql;
     atomic_bool down;                 /* an outage is logged once, by the first session to see it */
+    atomic_uint_fast64_t conflicts;   /* transactions the server rolled back and we ran again */
+    /* Failovers (store_mysql_fence.h) and this node's marks (highwater.h). */
+    struct highwater *hw;
+    struct fence_conf fence;          /* table, shape, gap, mode */
+    atomic_bool fence_on;             /* seqd_meta is there */
+    atomic_bool fence_off_logged;
+    atomic_uint_fast64_t refused;     /* claims below a mark */
+    atomic_uint_fast64_t fences;      /* fences this node made */
+    pthread_mutex_t server_lock;      /* guards server, operator_logged */
+    char server[FENCE_SERVER_MAX];    /* the server claims are made on, as last seen */
+    char operator_logged[FENCE_SERVER_MAX];  /* manual mode: the change already logged */
     pthread_mutex_t warned_lock;      /* guards warned: lists may run on any store thread */
     struct sml_warned warned;         /* bad rows already logged by a list (rescan) */
 };
@@ -91,7 +110,10 @@ struct mysql_sess {
     MYSQL_STMT *stmt[SML_SQL_COUNT];  /* prepared on first use, per connection */
     MYSQL_STMT *lease_stmt[LEASE_SQL_COUNT];  /* the same, for the worker leases */
     bool fresh;                       /* conn made during the current call */
+    bool server_checked;              /* conn's server is the one recorded (fence_check) */
     bool lost;                        /* the last failure was a broken connection before COMMIT */
+    bool conflict;                    /* the last failure was a rollback the server answered */
+    uint64_t jitter;                  /* xorshift state for the pause before a conflict's retry */
     unsigned failures;                /* consecutive failed connection attempts */
     uint64_t retry_at_ms;             /* no attempt before this (mono_ms) */
     char last_err[256];               /* why the last attempt failed */
@@ -334,6 +356,7 @@ static void sess_drop(struct mysql_sess *s)
     if (s->conn != NULL)
         mysql_close(s->conn);
     s->conn = NULL;
+    s->server_checked = false;
 }
 
 /* Make sure s has a connection. Within the backoff after a failed attempt
@@ -398,6 +421,7 @@ static int sess_fail(struct mysql_sess *s, enum sml_phase phase, unsigned code, 
         sess_drop(s);
     }
     s->lost = v.conn_lost;
+    s->conflict = v.conflict;
     mysql_format_error(err, errlen, what, code, text, v.hint);
     return v.status;
 }
@@ -554,31 +578,130 @@ static int stmt_fetch_one(MYSQL_STMT *st)
     return 1;
 }
 
-/* Run op on s, connecting first. If op fails only because a connection
- * kept from an earlier call had broken (the server closed an idle
- * connection, or restarted) and nothing reached COMMIT, run it once more
- * on a new connection: nothing was done, and this spares the caller a
- * needless "unavailable". */
+/* Make sure s's connection is to the server the claims are made on
+ * (store_mysql_fence.h): once per connection, before its first
+ * transaction. Returns STORE_OK, or a status with err set (through
+ * sess_fail for a database error, so that conflicts and lost connections
+ * are retried as any other). */
+static int sess_check_server(struct mysql_sess *s, char *err, size_t errlen)
+{
+    struct mysql_store *ms = s->ms;
+    struct fence_result r;
+    struct fence_conf conf;
+
+    if (s->server_checked)
+        return STORE_OK;
+    conf = ms->fence;
+    conf.now_s = (int64_t)time(NULL);
+    enum fence_outcome outcome = fence_check(s->conn, &conf, &r);
+    switch (outcome) {
+    case FENCE_FAILED: {
+        int rc = sess_fail(s, r.phase, r.code, r.msg, "check of the database server", err, errlen);
+        /* A lost COMMIT of the check: nothing was claimed, and the next
+         * check finds out what was recorded. */
+        return rc == STORE_UNKNOWN ? STORE_UNAVAILABLE : rc;
+    }
+    case FENCE_OFF:
+        if (!atomic_exchange(&ms->fence_off_logged, true))
+            log_warn("mysql: there is no table %s in %s: a failover to a replica that lost transactions "
+                     "would not be noticed, and could hand out numbers twice; create it with "
+                     "sql/schema.sql (docs/reliability.md)", FENCE_META_TABLE, ms->cfg.mysql_database);
+        break;
+    case FENCE_NEEDS_OPERATOR:
+        pthread_mutex_lock(&ms->server_lock);
+        bool logged = strcmp(ms->operator_logged, r.server) == 0;
+        strlcpy_safe(ms->operator_logged, r.server, sizeof(ms->operator_logged));
+        pthread_mutex_unlock(&ms->server_lock);
+        snprintf(err, errlen, "the database server changed (claims were made on %s, this connection is to "
+                 "%s) and store.mysql.failover is manual: no claims until an operator approves the fence "
+                 "(docs/reliability.md)", r.recorded, r.server);
+        if (!logged)
+            log_warn("mysql: %s", err);
+        return STORE_UNAVAILABLE;
+    case FENCE_MOVED:
+        atomic_fetch_add(&ms->fences, 1);
+        log_warn("mysql: FAILOVER: the claims were made on %s and this connection is to %s: moved %" PRIu64
+                 " sequences forward by %" PRIu64 " (store.mysql.failover_gap) and recorded the new "
+                 "server in %s", r.recorded, r.server, r.rows_moved, conf.gap, FENCE_META_TABLE);
+        break;
+    case FENCE_RECORDED:
+        log_notice("mysql: recorded %s as the server the claims are made on (%s)", r.server,
+                   FENCE_META_TABLE);
+        break;
+    case FENCE_SAME:
+        break;
+    }
+    atomic_store(&ms->fence_on, outcome != FENCE_OFF);
+    if (outcome != FENCE_OFF)
+        atomic_store(&ms->fence_off_logged, false);
+    if (r.server[0]) {
+        pthread_mutex_lock(&ms->server_lock);
+        strlcpy_safe(ms->server, r.server, sizeof(ms->server));
+        pthread_mutex_unlock(&ms->server_lock);
+    }
+    s->server_checked = true;
+    return STORE_OK;
+}
+
+/* Sleep a random time of up to 2^attempt ms (at least 1), so that two
+ * nodes whose transactions collided do not collide again in step. */
+static void sess_conflict_pause(struct mysql_sess *s, unsigned attempt)
+{
+    uint64_t x = s->jitter ? s->jitter : (mono_us() | 1) ^ (uint64_t)(uintptr_t)s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s->jitter = x;
+    uint64_t us = 1000 + x % (1000ULL << attempt);
+    struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+/* Run op on s, connecting first. Two failures are run again at once
+ * because nothing was done:
+ *  - a connection kept from an earlier call had broken (the server closed
+ *    an idle connection, or restarted) before anything reached COMMIT:
+ *    once more, on a new connection; this spares the caller a needless
+ *    "unavailable";
+ *  - the server answered that it rolled the transaction back for a
+ *    conflict (a deadlock, a lock wait timeout, a Galera certification
+ *    failure, even at COMMIT): up to SML_CONFLICT_RETRIES times within
+ *    SML_CONFLICT_BUDGET_MS, on the same connection after a short random
+ *    pause. A conflict is not an outage: it never starts the reconnect
+ *    backoff. */
 typedef int sess_op_fn(struct mysql_sess *s, void *arg, char *err, size_t errlen);
 
 static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
 {
-    int attempt, rc = STORE_UNAVAILABLE;
+    unsigned reconnects = 0, conflicts = 0;
+    uint64_t began = mono_ms();
+    int rc;
 
-    for (attempt = 0; attempt < 2; attempt++) {
+    for (;;) {
         bool reused;
         rc = sess_connect(s, err, errlen);
         if (rc != STORE_OK)
             return rc;
         reused = !s->fresh;
         s->lost = false;
-        rc = op(s, arg, err, errlen);
+        s->conflict = false;
+        rc = sess_check_server(s, err, errlen);
+        if (rc == STORE_OK)
+            rc = op(s, arg, err, errlen);
         s->fresh = false;
-        if (!(rc == STORE_UNAVAILABLE && s->lost && reused))
-            break;
-        log_verbose("%s; retrying on a new connection", err);
+        if (rc == STORE_UNAVAILABLE && s->lost && reused && reconnects++ == 0) {
+            log_verbose("%s; retrying on a new connection", err);
+            continue;
+        }
+        if (rc == STORE_UNAVAILABLE && s->conflict && conflicts < SML_CONFLICT_RETRIES &&
+            mono_ms() - began < SML_CONFLICT_BUDGET_MS) {
+            atomic_fetch_add(&s->ms->conflicts, 1);
+            log_debug("%s; running it again (conflict %u)", err, conflicts + 1);
+            sess_conflict_pause(s, conflicts++);
+            continue;
+        }
+        return rc;
     }
-    return rc;
 }
 
 /* ---- claim ---------------------------------------------------------------- */
@@ -661,6 +784,10 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
         return sess_stmt_fail(s, sel, SML_PHASE_SELECT, what, err, errlen);
     if (found == 0) {
         sess_end_quietly(s);
+        /* Deleted: a sequence created again under the name counts from
+         * its own start. */
+        if (highwater_forget(ms->hw, a->name, why, sizeof(why)) != 0)
+            log_warn("%s", why);
         snprintf(err, errlen, "no such sequence '%s' in %s", a->name, ms->where);
         return STORE_NOT_FOUND;
     }
@@ -698,6 +825,30 @@ static int claim_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     if (mysql_commit(s->conn) != 0)
         return sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
                          what, err, errlen);
+
+    /* Never below what this node claimed before: a database that lost
+     * its newest transactions would hand the same counters out again. */
+    struct highwater_mark mark, at = { seqdef_identity(&def), period, (uint64_t)start };
+    if (highwater_below(ms->hw, a->name, &at, &mark)) {
+        atomic_fetch_add(&ms->refused, 1);
+        if (mark.period != period)
+            snprintf(err, errlen, "refused a claim of '%s' in period %" PRId64 " at %" PRId64 ": this node "
+                     "has claimed up to %" PRIu64 " in the later period %" PRId64 " (the database lost "
+                     "transactions, as in a failover without a fence: see docs/reliability.md)",
+                     a->name, period, start, mark.top, mark.period);
+        else
+            snprintf(err, errlen, "refused a claim of '%s' at %" PRId64 ": this node has claimed up to %"
+                     PRIu64 " before (the database lost transactions, as in a failover without a fence: "
+                     "see docs/reliability.md)", a->name, start, mark.top);
+        a->out->start = (uint64_t)start;
+        a->out->count = n;
+        a->out->period = period;
+        return STORE_REFUSED;
+    }
+    /* Recorded before any of the range is served. */
+    at.top = (uint64_t)start + n;
+    if (highwater_raise(ms->hw, a->name, &at, err, errlen) != 0)
+        return STORE_ERROR;
 
     a->out->start = (uint64_t)start;
     a->out->count = n;
@@ -754,7 +905,12 @@ static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errle
                   what, err, errlen);
         return STORE_UNKNOWN;
     }
-    return changed == 1 ? STORE_OK : STORE_STALE;
+    if (changed != 1)
+        return STORE_STALE;
+    /* The tail is the store's again; a failure leaves the higher mark. */
+    if (highwater_lower(s->ms->hw, a->name, a->period, (uint64_t)a->from, (uint64_t)a->to, err, errlen) != 0)
+        log_warn("%s", err);
+    return STORE_OK;
 }
 
 static int my_give_back(struct store *st, void *sess, const char *name, uint64_t from,
@@ -872,6 +1028,8 @@ static int drop_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
                  "may not exist now (check with EXISTS)", name);
         return STORE_UNAVAILABLE;
     }
+    if (highwater_forget(s->ms->hw, name, err, errlen) != 0)
+        log_warn("%s", err);
     return STORE_OK;
 }
 
@@ -1164,6 +1322,49 @@ static int my_spread_check(MYSQL *c, struct mysql_store *ms, const struct config
     return store_spread_check(&recorded, true, &config, where, err, errlen) == STORE_SPREAD_MATCHES ? 0 : -1;
 }
 
+/* This node's marks (highwater.h), in store.mysql.state_dir or
+ * <store.dir>/mysql-state, and the failover fence: the first check runs
+ * now, on the start-up connection, so a failover is fenced (or reported)
+ * before the port opens; it is not fatal, the store threads check again. */
+static int my_open_fence(MYSQL *c, struct mysql_store *ms, const struct config *cfg, char *err, size_t errlen)
+{
+    char dir[CONFIG_STR_MAX + 16];
+
+    if (cfg->mysql_state_dir[0])
+        strlcpy_safe(dir, cfg->mysql_state_dir, sizeof(dir));
+    else if (cfg->store_dir[0]) {
+        /* store.dir is the file store's; with mysql it only holds this. */
+        if (mkdir(cfg->store_dir, 0750) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create store.dir %s for the state directory: %s", cfg->store_dir,
+                     strerror(errno));
+            return -1;
+        }
+        snprintf(dir, sizeof(dir), "%s/mysql-state", cfg->store_dir);
+    }
+    else {
+        snprintf(err, errlen, "store.mysql.state_dir (or store.dir) must be set: this node keeps its "
+                 "high-water marks there");
+        return -1;
+    }
+    ms->hw = highwater_open(dir, err, errlen);
+    if (ms->hw == NULL)
+        return -1;
+    if (highwater_count(ms->hw) > 0)
+        log_notice("mysql: %zu high-water marks in %s", highwater_count(ms->hw), dir);
+
+    ms->fence.table = ms->cfg.mysql_table;
+    ms->fence.shape = ms->shape;
+    ms->fence.gap = config_failover_gap(cfg);
+    ms->fence.manual = strcmp(cfg->mysql_failover, "manual") == 0;
+    ms->fence.worker_hold_ms = LEASE_RESERVE_AHEAD_MS + LEASE_SKEW_MS;
+
+    struct mysql_sess s = { .ms = ms, .conn = c };
+    char why[512];
+    if (sess_check_server(&s, why, sizeof(why)) != STORE_OK)
+        log_warn("%s (the store threads will check again)", why);
+    return s.conn == NULL ? -2 : 0;   /* NULL: sess_fail closed it */
+}
+
 static int my_open(struct store *st, const struct config *cfg, char *err, size_t errlen)
 {
     struct mysql_store *ms;
@@ -1192,6 +1393,7 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
     snprintf(ms->where, sizeof(ms->where), "%s.%s", cfg->mysql_database, cfg->mysql_table);
     atomic_init(&ms->down, false);
     pthread_mutex_init(&ms->warned_lock, NULL);
+    pthread_mutex_init(&ms->server_lock, NULL);
 
     c = mysql_connect(cfg, &code, msg, sizeof(msg));
     if (c == NULL) {
@@ -1231,7 +1433,12 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
     if (my_spread_check(c, ms, cfg, err, errlen) < 0)
         goto fail;
     mysql_rollback(c);
-    mysql_close(c);
+    int fenced = my_open_fence(c, ms, cfg, err, errlen);
+    if (fenced == -1)
+        goto fail;
+    if (fenced == 0)
+        mysql_close(c);               /* else the check's error closed it */
+    c = NULL;
     log_notice("mysql: using table %s (%s) as %s", ms->where,
                !ms->shape.seqd_columns ? "Leaf's columns only: type 3 sequences from 0 by 1" :
                ms->shape.kind_columns ? "seqd's columns" :
@@ -1244,6 +1451,8 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
 fail:
     if (c)
         mysql_close(c);
+    highwater_close(ms->hw);
+    pthread_mutex_destroy(&ms->server_lock);
     pthread_mutex_destroy(&ms->warned_lock);
     free(ms);
     mysql_library_end();
@@ -1256,6 +1465,8 @@ static void my_close(struct store *st)
     struct mysql_store *ms = st->priv;
 
     sml_warned_free(&ms->warned);
+    highwater_close(ms->hw);
+    pthread_mutex_destroy(&ms->server_lock);
     pthread_mutex_destroy(&ms->warned_lock);
     free(st->priv);
     st->priv = NULL;
@@ -1509,6 +1720,19 @@ static int my_worker_lease(struct store *st, void *sess, struct worker_lease *le
     return sess_run(s, lease_op, lease, err, errlen);
 }
 
+static void my_facts(struct store *st, struct store_facts *out)
+{
+    struct mysql_store *ms = st->priv;
+
+    out->conflicts = atomic_load(&ms->conflicts);
+    out->refused_claims = atomic_load(&ms->refused);
+    out->fences = atomic_load(&ms->fences);
+    out->fence_on = atomic_load(&ms->fence_on);
+    pthread_mutex_lock(&ms->server_lock);
+    strlcpy_safe(out->server, ms->server, sizeof(out->server));
+    pthread_mutex_unlock(&ms->server_lock);
+}
+
 const struct store_ops store_mysql_ops = {
     .name = "mysql",
     .shared = true,
@@ -1523,4 +1747,5 @@ const struct store_ops store_mysql_ops = {
     .lookup = my_lookup,
     .list = my_list,
     .worker_lease = my_worker_lease,
+    .facts = my_facts,
 };

@@ -237,11 +237,26 @@ static bool sml_conn_broken(unsigned code)
 
 /* Errors that pass on their own; the transaction is rolled back, the
  * connection kept. */
-static bool sml_passing(unsigned code)
+/* Errors by which the server says it rolled the transaction back
+ * because of other transactions or of its own cluster state, answered
+ * even at COMMIT: running it again is the remedy. Galera reports a
+ * certification failure as a deadlock, and a node that is not synced yet
+ * as "WSREP has not yet prepared node for application use" [1047]. */
+static bool sml_conflict(unsigned code)
 {
     switch (code) {
     case SML_ER_LOCK_WAIT_TIMEOUT:
     case SML_ER_LOCK_DEADLOCK:
+    case SML_ER_UNKNOWN_COM:
+    case SML_ER_ROLLBACK_DURING_COMMIT:
+        return true;
+    }
+    return false;
+}
+
+static bool sml_passing(unsigned code)
+{
+    switch (code) {
     case SML_ER_OPTION_PREVENTS_STATEMENT:   /* read-only server, e.g. mid fail-over */
     case 1836:                               /* ER_READ_ONLY_MODE */
     case 1792:                               /* ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION */
@@ -301,6 +316,13 @@ void sml_classify(unsigned code, enum sml_phase phase, struct sml_verdict *v)
     memset(v, 0, sizeof(*v));
     v->hint = "";
 
+    if (sml_conflict(code) && phase != SML_PHASE_CONNECT) {
+        /* The server answered: it rolled the transaction back. */
+        v->status = STORE_UNAVAILABLE;
+        v->rollback = true;
+        v->conflict = true;
+        return;
+    }
     if (phase == SML_PHASE_COMMIT) {
         /* The COMMIT may have been applied even though its answer was an
          * error or never came: nobody may serve this range. */

@@ -34,14 +34,26 @@
 #define SML_TZ_BUF (4 * SEQ_TZ_MAX + 1)
 
 /* Backoff between connection attempts: 100 ms after the first failure,
- * doubling, at most 5 s. */
+ * doubling, at most 500 ms, so that a node claims again within a second
+ * of its database coming back. */
 #define SML_BACKOFF_FIRST_MS 100
-#define SML_BACKOFF_MAX_MS 5000
+#define SML_BACKOFF_MAX_MS 500
+
+/* A transaction the server rolled back for a conflict (a deadlock, a lock
+ * wait timeout, a Galera certification failure) is run again at once, on
+ * the same connection, at most this many times, after a random pause of
+ * 1 to 1 + 2^attempt ms (so that two nodes that collided do not again) */
+#define SML_CONFLICT_RETRIES 8
+/* ... and only while the call has lasted less than this: a lock wait
+ * timeout takes seconds by itself, and a store thread must not spend
+ * many of them on one claim while others wait. */
+#define SML_CONFLICT_BUDGET_MS 2000
 
 /* The error codes this module reasons about (MySQL's and MariaDB's own
  * numbers; store_mysql.c checks them against the client headers). */
 enum {
     SML_ER_DBACCESS_DENIED = 1044,
+    SML_ER_UNKNOWN_COM = 1047,      /* Galera: "WSREP has not yet prepared node" */
     SML_ER_ACCESS_DENIED = 1045,
     SML_ER_BAD_DB = 1049,
     SML_ER_SERVER_SHUTDOWN = 1053,
@@ -71,6 +83,7 @@ enum {
     SML_ER_ACCESS_DENIED_NO_PASSWORD = 1698,
     SML_ER_CONNECTION_KILLED = 1927,
     SML_ER_STATEMENT_TIMEOUT = 1969,
+    SML_ER_ROLLBACK_DURING_COMMIT = 3101,  /* MySQL Group Replication's conflict */
     SML_ER_CLIENT_INTERACTION_TIMEOUT = 4031,
     SML_CR_MIN = 2000,              /* 2000..2999: the client library's own */
     SML_CR_CONNECTION_ERROR = 2002,
@@ -205,12 +218,20 @@ struct sml_verdict {
     bool conn_lost;        /* the connection broke before COMMIT: nothing was
                             * done, so the call may be retried at once on a
                             * new connection */
+    bool conflict;         /* the server answered that it rolled the
+                            * transaction back (deadlock, lock wait, Galera
+                            * certification, a node still joining): retry at
+                            * once on the same connection; not an outage */
     const char *hint;      /* what to do, for the message; "" if nothing useful */
 };
 
 /* Classify error `code` (mysql_errno) from `phase`. Rules:
- *  - COMMIT: always STORE_UNKNOWN and drop the connection, whatever the
- *    code: the range may or may not be recorded, so it is thrown away.
+ *  - a conflict the server answered (deadlock, lock wait timeout, Galera's
+ *    certification failure or not-yet-synced node, Group Replication's
+ *    rollback at commit), in any phase, COMMIT included: the transaction
+ *    was rolled back, so STORE_UNAVAILABLE with a ROLLBACK and `conflict`.
+ *  - COMMIT: any other code is STORE_UNKNOWN and drops the connection:
+ *    the range may or may not be recorded, so it is thrown away.
  *  - before COMMIT, a broken connection (client errors 2000..2999, server
  *    shutting down, connection killed, network errors): STORE_UNAVAILABLE
  *    and drop; the server rolls back what the lost connection had begun.
