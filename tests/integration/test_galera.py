@@ -198,6 +198,9 @@ def test_conflicting_claims_no_failed_request():
         print("  Galera conflicts: wsrep_local_cert_failures %d %s, wsrep_local_bf_aborts %d %s"
               % (sum(cert.values()), [cert[i] for i in sorted(cert)], sum(bf.values()),
                  [bf[i] for i in sorted(bf)]))
+        retried = [info(n.port, "store").get("store_conflicts_retried") for n in nodes]
+        if any(v is not None for v in retried):
+            print("  conflicts seqd retried (INFO store_conflicts_retried) per seqd node: %s" % retried)
         print("  failed client requests: %d (-TRYAGAIN %d); connections lost/refused: %d"
               % (len(errors), sum(1 for _, _, v in errors if tryagain(v)), losses))
         for text, n in sorted(kinds(v for _, _, v in errors).items(), key=lambda kv: -kv[1]):
