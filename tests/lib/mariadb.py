@@ -8,14 +8,15 @@
         db.kill(); db.start()             # SIGKILL, then crash recovery
         db.freeze(); db.thaw()            # SIGSTOP / SIGCONT: a server that hangs
 
-    MariaDB(server_args=["--server-id=1", "--log-bin=primary-bin"])  # more mariadbd options
+    MariaDB(server_args=[...], run_as="mysql", install=False)   # see __init__
 
 The server runs from a data directory of its own in the temporary directory
 (made by seqd.tmpdir: removed at exit, kept only for a failure with
 SEQD_KEEP_TMP=1; keep=True keeps it always), on its own unix socket and a
 free loopback port, with no option files read (--no-defaults), so
 it neither touches nor depends on any system MariaDB. It works as root (it is
-then told to run as root) or as any user.
+then told to run as root, or as run_as: its directory is then handed to that
+user) or as any user. tests/lib/galera.py builds a Galera cluster of these.
 
 When the server binaries are missing: with SEQD_ALLOW_SKIP=1 in the
 environment the test exits 77 (automake's "skipped"); otherwise it fails
@@ -95,15 +96,23 @@ class MariaDB:
     password, database; root connects through the socket without a password."""
 
     def __init__(self, password=DEFAULT_PASSWORD, database="seqd", user="seqd",
-                 schema=True, tmpdir=None, keep=False, server_args=()):
-        """server_args: more mariadbd options, after the harness' own, so
-        they win (--log-bin=NAME turns on the binary log the harness
-        turns off: a replication primary)."""
+                 schema=True, tmpdir=None, keep=False, server_args=(), run_as=None,
+                 install=True, port=None):
+        """server_args: more mariadbd options (after the harness' own, so
+        they win). run_as: the system user the server runs as (root only;
+        default: root when root, else whoever we are); the temporary
+        directory is chowned to it. install=False: no mariadb-install-db
+        and no database, user or schema: the server starts on an empty data
+        directory that something else fills (a Galera joiner's SST)."""
         try:
             self.install_db, self.server, self.client = find_binaries()
         except MariaDBMissing as e:
             skip_or_fail(str(e))
         self.server_args = list(server_args)
+        self.run_as = run_as or ("root" if self._as_root() else _whoami())
+        if self.run_as != _whoami() and not self._as_root():
+            raise RuntimeError("MariaDB(run_as=%r) needs root" % self.run_as)
+        self.install = install
         self.password = password
         self.database = database
         self.user = user
@@ -120,10 +129,12 @@ class MariaDB:
         self.pidfile = os.path.join(self.tmp, "mysqld.pid")
         self.logfile = os.path.join(self.tmp, "error.log")
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc = None
         self.installed = False
         self.start_seconds = None       # how long the last start() took
+        self.start_timeout = START_TIMEOUT_S
+        self._give_to_user(self.tmp)
         atexit.register(self._atexit)
         harness.exit_on_sigterm()
 
@@ -149,16 +160,30 @@ class MariaDB:
 
     def _atexit(self):
         # Runs before the harness removes the directory (atexit is LIFO).
-        if self.proc is not None and self.proc.poll() is None:
+        # kill() also ends what the server started (even after it died).
+        if self.proc is not None:
             self.kill()
 
     def _as_root(self):
         return os.geteuid() == 0
 
+    def _give_to_user(self, path):
+        """Make path (a directory of ours) the server user's."""
+        if self._as_root() and self.run_as != "root":
+            import pwd
+            pw = pwd.getpwnam(self.run_as)
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+
     def _install(self):
-        user = "root" if self._as_root() else _whoami()
+        if not self.install:
+            # An empty data dir of the server's user, for something else to
+            # fill (a Galera SST).
+            os.makedirs(self.datadir, exist_ok=True)
+            self._give_to_user(self.datadir)
+            self.installed = True
+            return
         cmd = [self.install_db, "--no-defaults", "--auth-root-authentication-method=normal",
-               "--datadir=" + self.datadir, "--user=" + user, "--skip-test-db",
+               "--datadir=" + self.datadir, "--user=" + self.run_as, "--skip-test-db",
                "--skip-name-resolve",
                # Its own temporary tables too: bootstraps running side by
                # side (tests in parallel) in one /tmp can clash there.
@@ -170,15 +195,26 @@ class MariaDB:
                                % (r.returncode, _tail(r.stdout, 40)))
         self.installed = True
 
-    def start(self):
+    def start(self, extra_args=()):
         """Start the server (installing the data dir the first time) and wait
-        until it accepts connections. Idempotent."""
+        until it accepts connections. Idempotent. extra_args: mariadbd
+        options for this start only."""
         if self.proc is not None and self.proc.poll() is None:
             return
         t0 = time.monotonic()
         first = not self.installed
         if first:
             self._install()
+        self.proc = subprocess.Popen(self.server_cmd(extra_args), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self._wait_ready(t0)
+        if first and self.install:
+            self._setup()
+        self.start_seconds = time.monotonic() - t0
+
+    def server_cmd(self, extra=()):
+        """The mariadbd command line (server_args and extra last)."""
         cmd = [self.server, "--no-defaults", "--datadir=" + self.datadir,
                "--socket=" + self.socket, "--port=%d" % self.port,
                "--bind-address=127.0.0.1", "--pid-file=" + self.pidfile,
@@ -187,14 +223,8 @@ class MariaDB:
                "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
                "--max-connections=500"]
         if self._as_root():
-            cmd.append("--user=root")
-        cmd += self.server_args
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        self._wait_ready(t0)
-        if first:
-            self._setup()
-        self.start_seconds = time.monotonic() - t0
+            cmd.append("--user=" + self.run_as)
+        return cmd + self.server_args + list(extra)
 
     def _wait_ready(self, t0):
         def ready():
@@ -203,12 +233,12 @@ class MariaDB:
                                    % (self.proc.returncode, self.log_tail()))
             return os.path.exists(self.socket) and self._ping()
         try:
-            harness.wait_for(ready, max(0.0, t0 + START_TIMEOUT_S - time.monotonic()),
+            harness.wait_for(ready, max(0.0, t0 + self.start_timeout - time.monotonic()),
                              "mariadbd accepts connections", interval=0.02)
         except harness.WaitTimeout:
             self.kill()
             raise RuntimeError("mariadbd did not accept connections within %d s; log:\n%s"
-                               % (START_TIMEOUT_S, self.log_tail()))
+                               % (self.start_timeout, self.log_tail()))
 
     def _ping(self):
         try:
@@ -242,16 +272,28 @@ class MariaDB:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._kill_group()
         self.proc = None
 
     def kill(self):
-        """SIGKILL: the server dies at once, as in a crash."""
+        """SIGKILL: the server dies at once, as in a crash; so do the
+        helpers it started (its process group: a Galera SST script and its
+        rsync, say)."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._kill_group()
         self.proc = None
+
+    def _kill_group(self):
+        """SIGKILL what is left of the server's process group (helpers it
+        started); the server itself has been waited for."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)    # start_new_session: pgid = pid
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def restart(self):
         """Stop (if running) and start again on the same data dir and port."""
