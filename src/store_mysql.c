@@ -603,9 +603,10 @@ static int sess_check_server(struct mysql_sess *s, char *err, size_t errlen)
     }
     case FENCE_OFF:
         if (!atomic_exchange(&ms->fence_off_logged, true))
-            log_warn("mysql: there is no table %s in %s: a failover to a replica that lost transactions "
-                     "would not be noticed, and could hand out numbers twice; create it with "
-                     "sql/schema.sql (docs/reliability.md)", FENCE_META_TABLE, ms->cfg.mysql_database);
+            log_warn("mysql: cannot use the table %s in %s (%s [%u]): a failover to a replica that lost "
+                     "transactions would not be noticed, and could hand out numbers twice; create it with "
+                     "sql/schema.sql and grant SELECT, INSERT, UPDATE on it (docs/reliability.md)",
+                     FENCE_META_TABLE, ms->cfg.mysql_database, r.msg, r.code);
         break;
     case FENCE_NEEDS_OPERATOR:
         pthread_mutex_lock(&ms->server_lock);
@@ -1109,8 +1110,32 @@ static int my_lookup(struct store *st, void *sess, const char *name, struct seqd
 struct list_args {
     store_list_fn *each;
     void *arg;
+    struct store_rescan *rescan;      /* NULL: list every row */
 };
 
+/* SML_SQL_ROWS: the rows of the table and the server's clock. */
+static int count_rows(struct mysql_sess *s, struct store_rescan *r, char *err, size_t errlen)
+{
+    MYSQL_STMT *st = NULL;
+    MYSQL_BIND res[2];
+    int64_t rows = 0, now = 0;
+    int rc = sess_stmt(s, SML_SQL_ROWS, SML_PHASE_OTHER, "rescan", &st, err, errlen);
+
+    if (rc != STORE_OK)
+        return rc;
+    memset(res, 0, sizeof(res));
+    bind_i64(&res[0], &rows);
+    bind_i64(&res[1], &now);
+    if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, res) != 0 || stmt_fetch_one(st) != 1)
+        return sess_stmt_fail(s, st, SML_PHASE_OTHER, "rescan", err, errlen);
+    r->rows = rows > 0 ? (uint64_t)rows : 0;
+    r->now_s = now;
+    return STORE_OK;
+}
+
+/* Every row (SML_SQL_LIST), or for a rescan the rows whose update_time
+ * moved since r->since_s (SML_SQL_LIST_CHANGED). Rows are streamed from
+ * the server to each() as they come, never held all at once. */
 static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
 {
     struct list_args *a = arg;
@@ -1120,20 +1145,32 @@ static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     struct seqdef def;
     char why[300];
     MYSQL_STMT *st = NULL;
-    int64_t max_id;
+    MYSQL_BIND param[1];
+    int64_t max_id, since = 0;
     int rc, r;
     unsigned bad = 0;
+    bool changed_only = false;
 
-    rc = sess_stmt(s, SML_SQL_LIST, SML_PHASE_OTHER, "list", &st, err, errlen);
+    if (a->rescan) {
+        if ((rc = count_rows(s, a->rescan, err, errlen)) != STORE_OK)
+            return rc;
+        changed_only = a->rescan->since_s > 0 && ms->shape.update_time;
+        a->rescan->full = !changed_only;
+        since = a->rescan->since_s;
+    }
+    rc = sess_stmt(s, changed_only ? SML_SQL_LIST_CHANGED : SML_SQL_LIST, SML_PHASE_OTHER, "list", &st, err,
+                   errlen);
     if (rc != STORE_OK)
         return rc;
     bind_row(&rb, &row, ms->sql.nselect);
-    /* Buffer the whole result: each() runs while no statement is open. */
-    if (mysql_stmt_execute(st) != 0 || mysql_stmt_bind_result(st, rb.b) != 0 ||
-        mysql_stmt_store_result(st) != 0)
+    if (changed_only)
+        bind_i64(&param[0], &since);
+    if ((changed_only && mysql_stmt_bind_param(st, param) != 0) || mysql_stmt_execute(st) != 0 ||
+        mysql_stmt_bind_result(st, rb.b) != 0)
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, "list", err, errlen);
     pthread_mutex_lock(&ms->warned_lock);
-    sml_warned_begin(&ms->warned);
+    if (!changed_only)
+        sml_warned_begin(&ms->warned);
     while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
         row_flags(&rb, &row, ms->sql.nselect);
         if (sml_row_to_def(&row, &ms->shape, &def, &max_id, why, sizeof(why)) < 0) {
@@ -1148,7 +1185,7 @@ static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
         }
         memset(&row, 0, sizeof(row));
     }
-    if (r != 1)
+    if (r != 1 && !changed_only)
         sml_warned_end(&ms->warned);
     pthread_mutex_unlock(&ms->warned_lock);
     if (r == 1)
@@ -1158,10 +1195,17 @@ static int list_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
     return STORE_OK;
 }
 
+static int my_rescan(struct store *st, void *sess, struct store_rescan *r, store_list_fn *each, void *arg,
+                     char *err, size_t errlen)
+{
+    struct list_args a = { each, arg, r };
+    return sess_run_read(sess, list_op, &a, err, errlen);
+}
+
 static int my_list(struct store *st, void *sess, store_list_fn *each, void *arg,
                    char *err, size_t errlen)
 {
-    struct list_args a = { each, arg };
+    struct list_args a = { each, arg, NULL };
     return sess_run_read(sess, list_op, &a, err, errlen);
 }
 
@@ -1759,6 +1803,7 @@ const struct store_ops store_mysql_ops = {
     .drop = my_drop,
     .lookup = my_lookup,
     .list = my_list,
+    .rescan = my_rescan,
     .worker_lease = my_worker_lease,
     .facts = my_facts,
 };

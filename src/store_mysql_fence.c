@@ -196,7 +196,12 @@ enum fence_outcome fence_check(MYSQL *c, const struct fence_conf *conf, struct f
                         FENCE_SERVER_KEY "' FOR UPDATE", r->recorded, sizeof(r->recorded));
     if (found < 0) {
         unsigned code = mysql_errno(c);
-        if (code == ER_NO_SUCH_TABLE) {
+        /* No table, or no grant on it (an installation from before it):
+         * no fence, which the caller says loudly; claims go on as before. */
+        if (code == ER_NO_SUCH_TABLE || code == ER_TABLEACCESS_DENIED_ERROR ||
+            code == ER_COLUMNACCESS_DENIED_ERROR) {
+            strlcpy_safe(r->msg, mysql_error(c), sizeof(r->msg));
+            r->code = code;
             mysql_rollback(c);
             return FENCE_OFF;
         }

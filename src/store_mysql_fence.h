@@ -55,7 +55,8 @@ enum fence_outcome {
     FENCE_RECORDED,                   /* there was no record; this server is recorded now */
     FENCE_MOVED,                      /* a failover: every sequence was moved forward, recorded */
     FENCE_NEEDS_OPERATOR,             /* a failover, and the mode is manual: do not claim */
-    FENCE_OFF,                        /* no seqd_meta table: no fence (logged by the caller) */
+    FENCE_OFF,                        /* no seqd_meta table, or no grant on it: no fence (r->msg
+                                       * says which; logged by the caller) */
     FENCE_FAILED,                     /* an error: *code, *phase, msg */
 };
 

@@ -257,7 +257,7 @@ def test_without_the_meta_table_the_fence_is_off_and_said_so():
     DB.sql("DROP TABLE seqd_meta")
     try:
         with Seqd(config=node_config(), store="mysql") as node:
-            wait_log(node, "there is no table seqd_meta")
+            wait_log(node, "cannot use the table seqd_meta")
             assert cmd(node.port, "HSET", "nometa", "type", "3") == 1
             first, second = int(cmd(node.port, "GET", "nometa")), int(cmd(node.port, "GET", "nometa"))
             assert second == first + 1, (first, second)
