@@ -47,7 +47,11 @@ CREATE TABLE IF NOT EXISTS `seqd_segments` (
                   COMMENT 'kind 4: the IANA zone the PATTERN is rendered in; empty for the others',
     `period`      BIGINT NOT NULL DEFAULT 0
                   COMMENT 'kind 4: the period max_id counts in (its start as local seconds); 0: none yet',
-    PRIMARY KEY (`biz_tag`)
+    PRIMARY KEY (`biz_tag`),
+    -- seqd's rescans read the rows whose definition changed since the last
+    -- one (claims leave update_time alone); for a table made without it:
+    -- ALTER TABLE seqd_segments ADD INDEX seqd_update_time (update_time)
+    KEY `seqd_update_time` (`update_time`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- Type 5 (snowflake ids): the worker ids nodes lease, one row per id in

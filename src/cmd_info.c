@@ -112,6 +112,7 @@ static void info_store(struct buf *b)
     buf_printf(b, "store_type:%s\r\n", st.type);
     buf_printf(b, "store_pending_jobs:%d\r\n", st.pending_jobs);
     buf_printf(b, "store_rescans:%" PRIu64 "\r\n", st.rescans);
+    buf_printf(b, "store_rescans_full:%" PRIu64 "\r\n", st.full_rescans);
     if (st.shared) {
         /* The database's side (store_mysql): conflicts run again, claims
          * refused below this node's marks, failovers fenced. */

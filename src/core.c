@@ -948,6 +948,7 @@ void core_store_stats(struct core_store_stats *out)
     out->shared = core.store.ops->shared;
     out->pending_jobs = core.pool ? store_pool_pending(core.pool) : 0;
     out->rescans = discovery_rescans();
+    out->full_rescans = discovery_full_rescans();
     core_store_health(out);
     struct store_facts f = { .conflicts = 0 };
     if (core.store.ops->facts && core.store.priv)

@@ -166,6 +166,7 @@ struct core_store_stats {
     bool shared;                    /* other nodes use it too */
     int pending_jobs;               /* store jobs queued or running */
     uint64_t rescans;               /* completed rescans of a shared store */
+    uint64_t full_rescans;          /* those that read every row (discovery.h) */
     bool reachable;                 /* the last store job got an answer (store_pool.h) */
     uint64_t down_since_ms;         /* not reachable: mono_ms() since when */
     char last_error[256];           /* not reachable: why */

@@ -6,6 +6,7 @@
  * (which is thread-safe), so the main thread never waits for the store.
  */
 #include <event2/event.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,82 +21,119 @@ static struct {
     struct store_pool *pool;
     int interval_s;
     uint64_t rescans;            /* atomic: completed rescans, for INFO */
+    uint64_t full_rescans;       /* atomic: those that read every row */
     bool in_flight;              /* atomic: one rescan at a time */
     bool failing;                /* the last rescan failed (log once) */
+    /* Between rescans (one runs at a time, in_flight orders them): */
+    int64_t since_s;             /* the next one reads rows changed since; 0: every row */
+    bool counted;                /* rows and added hold the last rescan's figures */
+    uint64_t rows;               /* the table's rows at the last rescan */
+    uint64_t added;              /* seq_added_total() at its end */
+    unsigned since_full;         /* rescans since the last full one */
+    uint64_t scan_id;            /* full reads so far: what each one met is marked */
 } disc;
 
-struct stale_ctx {
-    const struct seqdef *defs;
-    size_t ndefs;
-    uint64_t scan_started_ms;
+struct rescan_ctx {
+    uint64_t scan_id;
+    uint64_t started_ms;
+    size_t added, redefined;
     char (*gone)[SEQ_NAME_MAX + 1];
     size_t ngone, capgone;
 };
 
-static int def_cmp(const void *a, const void *b)
+/* Each definition read: register a new one, take up a changed step, and
+ * replace one that was deleted and created again by another node (this
+ * node's buffers belong to the old sequence). */
+static void rescan_row(const struct seqdef *def, void *arg)
 {
-    return strcmp(((const struct seqdef *)a)->name, ((const struct seqdef *)b)->name);
+    struct rescan_ctx *r = arg;
+    size_t len = strlen(def->name);
+    struct seq *s = seq_find(def->name, len);
+
+    if (s && !seqdef_same(&s->def, def)) {
+        log_notice("sequence '%s' was redefined in the store; dropping this node's buffers", def->name);
+        seq_release(s);
+        seq_remove(def->name, len);
+        s = NULL;
+        r->redefined++;
+    }
+    if (s) {
+        seq_set_segment(s, def->segment);
+    } else {
+        s = seq_add(def);
+        r->added++;
+    }
+    if (r->scan_id)
+        seq_mark_seen(s, r->scan_id);
+    seq_release(s);
 }
 
-/* Registered sequences missing from the scan are gone from the store,
- * unless they were added after the scan started (a HSET racing it). */
+/* After a full read: registered sequences it did not meet are gone from
+ * the store, unless they were added after it began (a HSET racing it). */
 static void find_stale(struct seq *s, void *arg)
 {
-    struct stale_ctx *ctx = arg;
-    if (s->added_ms >= ctx->scan_started_ms)
+    struct rescan_ctx *r = arg;
+    if (seq_seen(s) == r->scan_id || s->added_ms >= r->started_ms)
         return;
-    if (bsearch(&s->def, ctx->defs, ctx->ndefs, sizeof(*ctx->defs), def_cmp))
-        return;
-    if (ctx->ngone == ctx->capgone) {
-        ctx->capgone = ctx->capgone ? ctx->capgone * 2 : 16;
-        ctx->gone = xrealloc(ctx->gone, ctx->capgone * sizeof(*ctx->gone));
+    if (r->ngone == r->capgone) {
+        r->capgone = r->capgone ? r->capgone * 2 : 16;
+        r->gone = xrealloc(r->gone, r->capgone * sizeof(*r->gone));
     }
-    strlcpy_safe(ctx->gone[ctx->ngone++], s->def.name, SEQ_NAME_MAX + 1);
+    strlcpy_safe(r->gone[r->ngone++], s->def.name, SEQ_NAME_MAX + 1);
+}
+
+/* What the next rescan reads: every row when it is time for a full read,
+ * or when the table holds fewer rows than the last count plus the
+ * sequences registered since (some row was deleted); else the rows
+ * changed since this one began, looking back DISCOVERY_OVERLAP_S. */
+static void plan_next(const struct store_rescan *done)
+{
+    uint64_t added = seq_added_total();
+    bool deleted = disc.counted && done->rows < disc.rows + (added - disc.added);
+
+    disc.since_full = done->full ? 0 : disc.since_full + 1;
+    if (deleted || disc.since_full + 1 >= DISCOVERY_FULL_EVERY || done->now_s <= DISCOVERY_OVERLAP_S)
+        disc.since_s = 0;
+    else
+        disc.since_s = done->now_s - DISCOVERY_OVERLAP_S;
+    if (deleted)
+        log_verbose("rescan: the table has fewer rows than expected (%" PRIu64 " < %" PRIu64
+                    " + %" PRIu64 "); the next rescan reads every row", done->rows, disc.rows,
+                    added - disc.added);
+    disc.rows = done->rows;
+    disc.added = added;
+    disc.counted = true;
 }
 
 static void rescan_done(struct store_job *job)
 {
+    struct rescan_ctx *r = job->each_arg;
+
     if (job->status != STORE_OK) {
         if (!disc.failing)
             log_warn("rescan of the store failed: %s (will retry every %d s)", job->err, disc.interval_s);
         disc.failing = true;
+        disc.since_s = 0;                /* what it missed is read in full */
+        disc.counted = false;
     } else {
         if (disc.failing)
             log_notice("rescan of the store works again");
         disc.failing = false;
-        size_t added = 0;
-        for (size_t i = 0; i < job->ndefs; i++) {
-            const char *name = job->defs[i].name;
-            struct seq *s = seq_find(name, strlen(name));
-            if (s && !seqdef_same(&s->def, &job->defs[i])) {
-                /* Deleted and created again by another node: this node's
-                 * buffers belong to the old sequence. */
-                log_notice("sequence '%s' was redefined in the store; dropping this node's buffers", name);
-                seq_release(s);
-                seq_remove(name, strlen(name));
-                s = NULL;
+        if (job->rescan.full) {
+            seq_foreach(find_stale, r);
+            for (size_t i = 0; i < r->ngone; i++) {
+                log_notice("sequence '%s' is gone from the store; dropping it", r->gone[i]);
+                seq_remove(r->gone[i], strlen(r->gone[i]));
             }
-            if (s) {
-                seq_set_segment(s, job->defs[i].segment);
-            } else {
-                s = seq_add(&job->defs[i]);
-                added++;
-            }
-            seq_release(s);
+            __atomic_add_fetch(&disc.full_rescans, 1, __ATOMIC_RELAXED);
         }
-        qsort(job->defs, job->ndefs, sizeof(*job->defs), def_cmp);
-        struct stale_ctx ctx = { job->defs, job->ndefs, job->not_before_ms, NULL, 0, 0 };
-        seq_foreach(find_stale, &ctx);
-        for (size_t i = 0; i < ctx.ngone; i++) {
-            log_notice("sequence '%s' is gone from the store; dropping it", ctx.gone[i]);
-            seq_remove(ctx.gone[i], strlen(ctx.gone[i]));
-        }
-        if (added)
-            log_verbose("rescan: %zu new sequences", added);
-        free(ctx.gone);
+        if (r->added)
+            log_verbose("rescan: %zu new sequences", r->added);
+        plan_next(&job->rescan);
     }
     __atomic_add_fetch(&disc.rescans, 1, __ATOMIC_RELAXED);
-    free(job->defs);
+    free(r->gone);
+    free(r);
     free(job);
     __atomic_store_n(&disc.in_flight, false, __ATOMIC_RELEASE);
 }
@@ -110,10 +148,15 @@ static void on_rescan_timer(evutil_socket_t fd, short what, void *arg)
 {
     if (!__atomic_exchange_n(&disc.in_flight, true, __ATOMIC_ACQ_REL)) {
         struct store_job *job = xcalloc(1, sizeof(*job));
-        job->kind = JOB_LIST;
+        struct rescan_ctx *r = xcalloc(1, sizeof(*r));
+        job->kind = JOB_RESCAN;
         job->done = rescan_done;
-        /* not_before_ms doubles as the scan's start time for find_stale. */
-        job->not_before_ms = mono_ms();
+        job->rescan.since_s = disc.since_s;
+        if (disc.since_s == 0)
+            r->scan_id = ++disc.scan_id;
+        r->started_ms = mono_ms();
+        job->each = rescan_row;
+        job->each_arg = r;
         store_pool_submit(disc.pool, job);
     }
     arm();
@@ -139,6 +182,11 @@ void discovery_set_interval(int seconds)
 uint64_t discovery_rescans(void)
 {
     return __atomic_load_n(&disc.rescans, __ATOMIC_RELAXED);
+}
+
+uint64_t discovery_full_rescans(void)
+{
+    return __atomic_load_n(&disc.full_rescans, __ATOMIC_RELAXED);
 }
 
 void discovery_stop(void)

@@ -6,11 +6,23 @@
  * use (core.c); this module adds the periodic rescan
  * (store.mysql.rescan_s): new rows are registered, rows that are gone are
  * dropped from the registry, and a changed step is taken up.
+ *
+ * A rescan costs what changed, not what exists: it reads only the rows
+ * whose definition changed since the last one (the store's rescan op:
+ * update_time, which claims leave alone), streamed, and counts the rows.
+ * A full read, which also finds rows deleted by hand, runs first, every
+ * DISCOVERY_FULL_EVERY rescans, and whenever the table holds fewer rows
+ * than it should (a row was deleted).
  */
 #ifndef SEQD_DISCOVERY_H
 #define SEQD_DISCOVERY_H
 
 #include <stdint.h>
+
+#define DISCOVERY_FULL_EVERY 30     /* rescans between two full reads */
+#define DISCOVERY_OVERLAP_S 60      /* a changed-rows read looks back this far before the
+                                     * last one began: a transaction that changed a row
+                                     * commits after its update_time was taken */
 
 struct event_base;
 struct store_pool;
@@ -18,8 +30,10 @@ struct store_pool;
 /* Start the rescan timer on the main thread's event base; each rescan is
  * a list job on pool (shared stores only: the caller decides). */
 void discovery_start(struct event_base *base, struct store_pool *pool, int interval_s);
-/* Rescans completed since start (for INFO, and tests that wait for one). */
+/* Rescans completed since start (for INFO, and tests that wait for one),
+ * and how many of them read every row. */
 uint64_t discovery_rescans(void);
+uint64_t discovery_full_rescans(void);
 /* Apply a new rescan interval (SIGHUP). */
 void discovery_set_interval(int seconds);
 void discovery_stop(void);

@@ -34,6 +34,7 @@ static struct {
     struct seq **buckets;    /* nbuckets (a power of two) chains */
     size_t nbuckets;
     size_t count;
+    uint64_t added_total;    /* atomic: sequences ever registered */
     struct seq_env env;
     bool stopping;           /* atomic: no new claims */
     struct hist claim_latency;
@@ -266,6 +267,7 @@ struct seq *seq_add(const struct seqdef *def)
     s->hnext = *chain;
     *chain = s;
     reg.count++;
+    __atomic_add_fetch(&reg.added_total, 1, __ATOMIC_RELAXED);
     registry_grow();
     pthread_rwlock_unlock(&reg.lock);
     return s;
@@ -317,6 +319,21 @@ static void remove_named(const char *name, size_t len, const struct seq *only)
 void seq_remove(const char *name, size_t len)
 {
     remove_named(name, len, NULL);
+}
+
+uint64_t seq_added_total(void)
+{
+    return __atomic_load_n(&reg.added_total, __ATOMIC_RELAXED);
+}
+
+void seq_mark_seen(struct seq *s, uint64_t scan_id)
+{
+    __atomic_store_n(&s->seen_scan, scan_id, __ATOMIC_RELAXED);
+}
+
+uint64_t seq_seen(const struct seq *s)
+{
+    return __atomic_load_n(&s->seen_scan, __ATOMIC_RELAXED);
 }
 
 size_t seq_count(void)

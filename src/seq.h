@@ -95,6 +95,7 @@ struct seq {
     char zone_error[160];
     struct seq *hnext;              /* registry hash chain */
     uint32_t name_hash;             /* of def.name, for the registry */
+    uint64_t seen_scan;             /* atomic: the last full rescan that met it (discovery.c) */
     uint32_t name_len;              /* strlen(def.name): compared before the bytes */
 };
 
@@ -130,6 +131,11 @@ struct seq *seq_add(const struct seqdef *def);
  * still holds are wasted. Tells the workers of its parked waiters. */
 void seq_remove(const char *name, size_t len);
 size_t seq_count(void);
+/* Sequences registered since start (seq_add that made a new one). */
+uint64_t seq_added_total(void);
+/* A full rescan met s (discovery.c); which one met it last. */
+void seq_mark_seen(struct seq *s, uint64_t scan_id);
+uint64_t seq_seen(const struct seq *s);
 
 /* The store says the base segment size (the row's step) is now `segment`. */
 void seq_set_segment(struct seq *s, uint64_t segment);

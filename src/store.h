@@ -81,6 +81,14 @@ struct store_facts {
 
 typedef void store_list_fn(const struct seqdef *def, void *arg);
 
+/* A rescan of a shared store (store_ops.rescan). */
+struct store_rescan {
+    int64_t since_s;                  /* in: rows changed since then (the store's clock, Unix s); 0: all */
+    bool full;                        /* out: every row was read (since_s 0, or the table cannot tell) */
+    int64_t now_s;                    /* out: the store's clock when the read began */
+    uint64_t rows;                    /* out: the rows it holds then (sequences, unreadable ones too) */
+};
+
 /* Type 5's worker id and timestamp reservation (lease.c drives them).
  *  - LEASE_ACQUIRE: take a worker id (file/memory: worker_id as given;
  *    mysql: the lowest free or expired one ≡ id_offset mod id_step, in
@@ -135,6 +143,12 @@ struct store_ops {
                   char *err, size_t errlen);
     int (*list)(struct store *st, void *sess, store_list_fn *each, void *arg,
                 char *err, size_t errlen);
+    /* Shared stores: the definitions that changed since r->since_s (a
+     * definition, not a claim: claims do not count as changes), streamed
+     * to each() as they are read, and how many rows there are. NULL: the
+     * rescan is list(). */
+    int (*rescan)(struct store *st, void *sess, struct store_rescan *r, store_list_fn *each, void *arg,
+                  char *err, size_t errlen);
     /* Type 5's worker lease and reservation (struct worker_lease). */
     int (*worker_lease)(struct store *st, void *sess, struct worker_lease *lease, char *err, size_t errlen);
     /* Any thread, without waiting: counters for INFO (NULL: none). */

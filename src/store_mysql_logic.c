@@ -87,6 +87,9 @@ int sml_shape_from_columns(const char *const *cols, size_t ncols, struct sml_sha
     shape->seqd_columns = nseqd != 0;
     shape->kind_columns = nkinds != 0;
     shape->description = has[SML_COL_DESCRIPTION];
+    for (i = 0; i < ncols; i++)
+        if (cols[i] != NULL && str_ieq(cols[i], strlen(cols[i]), "update_time"))
+            shape->update_time = true;
     return 0;
 }
 
@@ -186,21 +189,29 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
      * runs only on the row its SELECT found). */
     SML_FORMAT(SML_SQL_CLAIM_SELECT, "SELECT %s FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD
                " FOR UPDATE", cols, table);
+    /* Claims and give-backs leave update_time as it was (an explicit
+     * assignment stops ON UPDATE CURRENT_TIMESTAMP), so that it tells a
+     * rescan which definitions changed, not which rows were claimed. */
+    const char *keep_time = shape->update_time ? ", `update_time` = `update_time`" : "";
     SML_FORMAT(SML_SQL_CLAIM_UPDATE,
-               "UPDATE `%s` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?", table);
+               "UPDATE `%s` SET `max_id` = `max_id` + ?%s WHERE `biz_tag` = ?", table, keep_time);
     /* Type 4's claim sets the period and the counter its SELECT decided
      * (sml_claim_period) while it holds the row's lock; the compare with
      * what the SELECT read makes that explicit. */
     sql->has_claim_period = shape->kind_columns;
     if (shape->kind_columns)
-        SML_FORMAT(SML_SQL_CLAIM_PERIOD, "UPDATE `%s` SET `max_id` = ?, `period` = ? WHERE `biz_tag` = ? "
-                   "AND `max_id` = ? AND `period` = ?", table);
-    SML_FORMAT(SML_SQL_GIVE_BACK, "UPDATE `%s` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? AND "
-               "%s" SML_NOT_SPREAD, table, shape->kind_columns ? "`period` = ? AND " : "");
+        SML_FORMAT(SML_SQL_CLAIM_PERIOD, "UPDATE `%s` SET `max_id` = ?, `period` = ?%s WHERE `biz_tag` = ? "
+                   "AND `max_id` = ? AND `period` = ?", table, keep_time);
+    SML_FORMAT(SML_SQL_GIVE_BACK, "UPDATE `%s` SET `max_id` = ?%s WHERE `biz_tag` = ? AND `max_id` = ? AND "
+               "%s" SML_NOT_SPREAD, table, keep_time, shape->kind_columns ? "`period` = ? AND " : "");
     SML_FORMAT(SML_SQL_INSERT, "INSERT INTO `%s` (%s) VALUES (%s)", table, names, marks);
     SML_FORMAT(SML_SQL_DELETE, "DELETE FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, table);
     SML_FORMAT(SML_SQL_LOOKUP, "SELECT %s FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, cols, table);
     SML_FORMAT(SML_SQL_LIST, "SELECT %s FROM `%s` WHERE " SML_NOT_SPREAD " ORDER BY `biz_tag`", cols, table);
+    if (shape->update_time)
+        SML_FORMAT(SML_SQL_LIST_CHANGED, "SELECT %s FROM `%s` WHERE `update_time` >= FROM_UNIXTIME(?) AND "
+                   SML_NOT_SPREAD, cols, table);
+    SML_FORMAT(SML_SQL_ROWS, "SELECT COUNT(*), UNIX_TIMESTAMP() FROM `%s` WHERE " SML_NOT_SPREAD, table);
     if (sml_build_spread_sql(sql, table, shape) < 0)
         goto too_long;
 #undef SML_FORMAT

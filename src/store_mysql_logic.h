@@ -121,6 +121,8 @@ struct sml_shape {
     bool kind_columns;    /* epoch, prefix, tz, period are there: types 4 and 5
                            * (else the table predates them: types 1 to 3) */
     bool description;     /* Leaf's optional description column is there */
+    bool update_time;     /* Leaf's update_time is there: rescans read only what
+                           * changed (claims leave it as it was) */
 };
 
 /* Decide the shape from the table's column names (any case, any order,
@@ -144,6 +146,9 @@ enum sml_stmt {
     SML_SQL_DELETE,        /* DELETE ... WHERE biz_tag = ? */
     SML_SQL_LOOKUP,        /* SELECT <cols> ... WHERE biz_tag = ? */
     SML_SQL_LIST,          /* SELECT <cols> ... ORDER BY biz_tag */
+    SML_SQL_LIST_CHANGED,  /* SELECT <cols> ... WHERE update_time >= FROM_UNIXTIME(?)
+                            * (only with update_time) */
+    SML_SQL_ROWS,          /* SELECT COUNT(*), UNIX_TIMESTAMP(): rows, the server's clock */
     SML_SQL_COUNT
 };
 

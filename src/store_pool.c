@@ -29,17 +29,6 @@ struct store_pool {
     struct store_pool_health health;    /* under lock */
 };
 
-/* JOB_LIST: collect every definition into the job. */
-static void list_append(const struct seqdef *def, void *arg)
-{
-    struct store_job *job = arg;
-    if (job->ndefs == job->capdefs) {
-        job->capdefs = job->capdefs ? job->capdefs * 2 : 64;
-        job->defs = xrealloc(job->defs, job->capdefs * sizeof(*job->defs));
-    }
-    job->defs[job->ndefs++] = *def;
-}
-
 static void run_job(struct store *st, void *sess, struct store_job *job)
 {
     const struct store_ops *ops = st->ops;
@@ -69,9 +58,14 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
     case JOB_LEASE:
         job->status = ops->worker_lease(st, sess, &job->lease, job->err, sizeof(job->err));
         break;
-    case JOB_LIST:
-        job->ndefs = 0;
-        job->status = ops->list(st, sess, list_append, job, job->err, sizeof(job->err));
+    case JOB_RESCAN:
+        if (ops->rescan) {
+            job->status = ops->rescan(st, sess, &job->rescan, job->each, job->each_arg, job->err,
+                                      sizeof(job->err));
+        } else {
+            job->rescan.full = true;
+            job->status = ops->list(st, sess, job->each, job->each_arg, job->err, sizeof(job->err));
+        }
         break;
     }
     if (job->status != STORE_OK && job->err[0] == '\0')

@@ -14,7 +14,7 @@
 
 #include "store.h"
 
-enum job_kind { JOB_CLAIM, JOB_CREATE, JOB_DROP, JOB_LOOKUP, JOB_LIST, JOB_GIVE_BACK, JOB_LEASE };
+enum job_kind { JOB_CLAIM, JOB_CREATE, JOB_DROP, JOB_LOOKUP, JOB_RESCAN, JOB_GIVE_BACK, JOB_LEASE };
 
 struct store_job;
 typedef void job_done_fn(struct store_job *job);
@@ -28,9 +28,10 @@ struct store_job {
                                      (type 4, store.h; 0 for other kinds) */
     struct seqdef def;            /* JOB_CREATE, JOB_CLAIM (the one served): in; JOB_LOOKUP: out */
     struct claim claim;           /* JOB_CLAIM: out */
-    struct seqdef *defs;          /* JOB_LIST: out, xmalloc'ed, the done callback frees */
+    struct store_rescan rescan;   /* JOB_RESCAN: in and out (store.h) */
+    store_list_fn *each;          /* JOB_RESCAN: gets each definition read, on the store thread */
+    void *each_arg;
     struct worker_lease lease;    /* JOB_LEASE: in and out */
-    size_t ndefs, capdefs;
     int status;                   /* enum store_status, set before done */
     char err[256];
     uint64_t not_before_ms;       /* mono_ms() before which it must not run */

@@ -377,6 +377,44 @@ def test_rescan_finds_inserted_and_deleted_rows():
         stop_all(nodes)
 
 
+def test_rescans_read_only_what_changed():
+    """Claims leave update_time alone, so a rescan reads only the rows whose
+    definition changed (INFO store: store_rescans grows, store_rescans_full
+    does not, after the first); a definition changed by SQL UPDATE is still
+    taken up, and a row deleted by hand still dropped (the row count falls,
+    so the next rescan reads every row)."""
+    node = start_nodes(1)[0]
+    try:
+        assert cmd(node.port, "HSET", "incr_a", "type", "3", "segment", "10") == 1
+        before = DB.rows("SELECT update_time FROM seqd_segments WHERE biz_tag = 'incr_a'")[0][0]
+        time.sleep(1.1)                      # update_time counts in seconds
+        got = [int(cmd(node.port, "GET", "incr_a")) for _ in range(45)]
+        assert got == list(range(got[0], got[0] + 45)), got
+        max_id, after = DB.rows("SELECT max_id, update_time FROM seqd_segments WHERE biz_tag = 'incr_a'")[0]
+        assert int(max_id) >= 45 and after == before, (max_id, before, after)
+
+        def rescans():
+            st = info(node.port, "store")
+            return int(st["store_rescans"]), int(st["store_rescans_full"])
+        n0, full0 = rescans()
+        wait_for(lambda: rescans()[0] >= n0 + 4, 15, "four more rescans")
+        n1, full1 = rescans()
+        assert full1 - full0 <= 1, "%d of %d rescans read every row" % (full1 - full0, n1 - n0)
+
+        # A definition changed by hand: taken up by a changed-rows rescan.
+        DB.sql("UPDATE seqd_segments SET kind = 2, length = 12, `starting` = 100000000000 WHERE biz_tag = 'incr_a'")
+        wait_for(lambda: info(node.port, "incr_a").get("type") == "2", 10,
+                 "the redefinition is taken up")
+        assert len(cmd(node.port, "GET", "incr_a")) == 12
+        # A row deleted by hand: dropped, by the full read the count asks for.
+        full2 = rescans()[1]
+        DB.sql("DELETE FROM seqd_segments WHERE biz_tag = 'incr_a'")
+        wait_for(lambda: cmd(node.port, "EXISTS", "incr_a") == 0, 10, "the deleted row is dropped")
+        assert rescans()[1] > full2
+    finally:
+        stop_all([node])
+
+
 EXAMPLE_NAMES = ("example_coupon", "example_invoice_no", "example_msg", "example_order_id")
 
 
@@ -979,6 +1017,7 @@ def main():
             test_row_inserted_by_hand_is_served_by_every_node,
             test_unknown_name_lookups_do_not_flood_the_store,
             test_rescan_finds_inserted_and_deleted_rows,
+            test_rescans_read_only_what_changed,
             test_hset_and_del_through_one_node_for_all,
             test_recreated_name_not_served_from_stale_buffers,
             test_type1_permutation_key_in_row_shared_by_nodes,

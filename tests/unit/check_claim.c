@@ -15,10 +15,11 @@
 #include "store.h"
 #include "store_mysql_logic.h"
 
-static const struct sml_shape SEQD_SHAPE = { .seqd_columns = true, .kind_columns = true, .description = true };
+static const struct sml_shape SEQD_SHAPE = { .seqd_columns = true, .kind_columns = true, .description = true,
+                                             .update_time = true };
 /* A table made by schema.sql before types 4 and 5: seqd's columns up to auto_disk. */
 static const struct sml_shape OLD_SEQD_SHAPE = { .seqd_columns = true, .description = true };
-static const struct sml_shape LEAF_SHAPE = { .seqd_columns = false, .description = true };
+static const struct sml_shape LEAF_SHAPE = { .seqd_columns = false, .description = true, .update_time = true };
 static const struct sml_shape BARE_LEAF_SHAPE = { .seqd_columns = false, .description = false };
 
 static int count_char(const char *s, char c)
@@ -42,14 +43,15 @@ START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
                      "`starting`, `increment`, `perm_key`, `auto_disk`, `epoch`, `prefix`, `tz`, `period` "
                      "FROM `seqd_segments` WHERE `biz_tag` = ? AND `biz_tag` <> '' FOR UPDATE");
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE],
-                     "UPDATE `seqd_segments` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
+                     "UPDATE `seqd_segments` SET `max_id` = `max_id` + ?, `update_time` = `update_time` "
+                     "WHERE `biz_tag` = ?");
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_PERIOD],
-                     "UPDATE `seqd_segments` SET `max_id` = ?, `period` = ? WHERE `biz_tag` = ? "
-                     "AND `max_id` = ? AND `period` = ?");
+                     "UPDATE `seqd_segments` SET `max_id` = ?, `period` = ?, `update_time` = `update_time` "
+                     "WHERE `biz_tag` = ? AND `max_id` = ? AND `period` = ?");
     ck_assert(sql.has_claim_period);
     ck_assert_str_eq(sql.text[SML_SQL_GIVE_BACK],
-                     "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? "
-                     "AND `period` = ? AND `biz_tag` <> ''");
+                     "UPDATE `seqd_segments` SET `max_id` = ?, `update_time` = `update_time` WHERE `biz_tag` = ? "
+                     "AND `max_id` = ? AND `period` = ? AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
                      "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`, `epoch`, "
@@ -104,7 +106,7 @@ END_TEST
 START_TEST(sql_binds_every_value_as_a_parameter)
 {
     /* Placeholders per statement: the SQL text holds no data at all. */
-    static const int params[SML_SQL_COUNT] = { 1, 2, 5, 4, SML_COL_COUNT, 1, 1, 0 };
+    static const int params[SML_SQL_COUNT] = { 1, 2, 5, 4, SML_COL_COUNT, 1, 1, 0, 1, 0 };
     const struct sml_shape *shapes[] = { &SEQD_SHAPE, &OLD_SEQD_SHAPE, &LEAF_SHAPE, &BARE_LEAF_SHAPE };
     struct sml_sql sql;
     char err[256];
@@ -120,13 +122,17 @@ START_TEST(sql_binds_every_value_as_a_parameter)
                 want = 0;                       /* no such statement */
             if (!kinds && i == SML_SQL_GIVE_BACK)
                 want = 3;                       /* no period to compare */
+            if (!shapes[s]->update_time && i == SML_SQL_LIST_CHANGED) {
+                ck_assert_str_eq(sql.text[i], "");   /* rescans read everything */
+                continue;
+            }
             ck_assert_msg(count_char(sql.text[i], '?') == want, "statement %d: %s", i, sql.text[i]);
             /* No quoted literal anywhere, except the '' that stands in
              * for a missing description column and the '' of the
              * reserved id_step row, which no sequence statement reaches. */
             int quotes = (!shapes[s]->description &&
                           (i == SML_SQL_CLAIM_SELECT || i == SML_SQL_LOOKUP ||
-                           i == SML_SQL_LIST)) ? 2 : 0;
+                           i == SML_SQL_LIST || i == SML_SQL_LIST_CHANGED)) ? 2 : 0;
             if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE && i != SML_SQL_CLAIM_PERIOD)
                 quotes += 2;
             ck_assert_msg(count_char(sql.text[i], '\'') == quotes, "statement %d: %s",
@@ -193,8 +199,36 @@ START_TEST(sql_for_the_id_step_row_reads_and_records_it_race_free)
     /* No statement of a sequence reaches the reserved row (the claim's
      * UPDATEs run on the row its SELECT found). */
     for (int i = 0; i < SML_SQL_COUNT; i++)
-        if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE && i != SML_SQL_CLAIM_PERIOD)
+        if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE && i != SML_SQL_CLAIM_PERIOD && sql.text[i][0])
             ck_assert_msg(strstr(sql.text[i], "`biz_tag` <> ''") != NULL, "%s", sql.text[i]);
+}
+END_TEST
+
+/* With update_time, claims and give-backs leave it alone, so that a rescan
+ * reading only the rows whose update_time moved reads changed
+ * definitions, not claimed rows. */
+START_TEST(sql_claims_keep_update_time_and_rescans_read_what_changed)
+{
+    struct sml_sql sql;
+    char err[256];
+
+    ck_assert_int_eq(sml_build_sql(&sql, "seqd_segments", &SEQD_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE], "UPDATE `seqd_segments` SET `max_id` = `max_id` + ?, "
+                     "`update_time` = `update_time` WHERE `biz_tag` = ?");
+    ck_assert_ptr_nonnull(strstr(sql.text[SML_SQL_CLAIM_PERIOD], "`update_time` = `update_time`"));
+    ck_assert_ptr_nonnull(strstr(sql.text[SML_SQL_GIVE_BACK], "`update_time` = `update_time`"));
+    ck_assert_ptr_nonnull(strstr(sql.text[SML_SQL_LIST_CHANGED],
+                                 "WHERE `update_time` >= FROM_UNIXTIME(?) AND `biz_tag` <> ''"));
+    ck_assert_str_eq(sql.text[SML_SQL_ROWS],
+                     "SELECT COUNT(*), UNIX_TIMESTAMP() FROM `seqd_segments` WHERE `biz_tag` <> ''");
+    ck_assert_int_eq(sml_build_sql(&sql, "t", &OLD_SEQD_SHAPE, err, sizeof(err)), 0);
+    ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE], "UPDATE `t` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
+    const char *with[] = { "biz_tag", "max_id", "step", "Update_Time" };
+    struct sml_shape shape;
+    ck_assert_int_eq(sml_shape_from_columns(with, 4, &shape, err, sizeof(err)), 0);
+    ck_assert(shape.update_time);
+    ck_assert_int_eq(sml_shape_from_columns(with, 3, &shape, err, sizeof(err)), 0);
+    ck_assert(!shape.update_time);
 }
 END_TEST
 
@@ -1000,6 +1034,7 @@ static Suite *claim_suite(void)
     tcase_add_test(sql, sql_for_leaf_table_reads_only_leaf_columns);
     tcase_add_test(sql, sql_for_leaf_table_without_description_selects_empty_text);
     tcase_add_test(sql, sql_for_the_id_step_row_reads_and_records_it_race_free);
+    tcase_add_test(sql, sql_claims_keep_update_time_and_rescans_read_what_changed);
     tcase_add_test(sql, sql_refuses_a_table_name_that_is_not_an_identifier);
     tcase_add_test(sql, shape_of_seqd_table_in_any_case_and_order);
     tcase_add_test(sql, shape_of_leaf_table_is_leaf_only);
