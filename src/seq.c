@@ -982,58 +982,108 @@ void seq_claim_latency(struct hist *out)
 
 /* ---- graceful stop ----------------------------------------------------- */
 
-struct give_back_ctx {
-    struct store *st;
-    void *sess;
-    uint64_t returned, wasted;
+/* One sequence's unused tail, collected before any is given back. */
+struct give_back_entry {
+    struct seq *s;                    /* a reference */
+    uint64_t unused;                  /* numbers buffered and never served */
 };
 
-static void give_back_one(struct seq *s, void *arg)
+struct give_back_ctx {
+    struct give_back_entry *entries;
+    struct store_give_back *items;    /* parallel to entries */
+    size_t n, cap;
+};
+
+static void collect_give_back(struct seq *s, void *arg)
 {
     struct give_back_ctx *ctx = arg;
-    uint64_t from, to, unused;
-    char err[256] = "";
 
     seq_lock(s);
-    unused = segbuf_unused(&s->sb);
-    to = s->claimed_top;
-    from = segbuf_giveback_from(&s->sb, to);
+    uint64_t unused = segbuf_unused(&s->sb), to = s->claimed_top;
+    uint64_t from = segbuf_giveback_from(&s->sb, to);
     int64_t period = s->period;
     seq_unlock(s);
     if (unused == 0 && from == to)
         return;
+    if (ctx->n == ctx->cap) {
+        ctx->cap = ctx->cap ? ctx->cap * 2 : 256;
+        ctx->entries = xrealloc(ctx->entries, ctx->cap * sizeof(*ctx->entries));
+        ctx->items = xrealloc(ctx->items, ctx->cap * sizeof(*ctx->items));
+    }
+    seq_ref(s);
+    ctx->entries[ctx->n] = (struct give_back_entry){ s, unused };
+    ctx->items[ctx->n] = (struct store_give_back){ s->def.name, from, to, period, STORE_UNAVAILABLE };
+    ctx->n++;
+}
 
-    int status = STORE_OK;
-    if (from < to)
-        status = ctx->st->ops->give_back(ctx->st, ctx->sess, s->def.name, from, to, period, err,
-                                        sizeof(err));
-    uint64_t returned = (status == STORE_OK && from < to) ? to - from : 0;
+/* Count what one give-back achieved, and say what did not work. */
+static void account_give_back(const struct give_back_entry *e, const struct store_give_back *it, const char *err,
+                              uint64_t *returned_all, uint64_t *wasted_all)
+{
+    struct seq *s = e->s;
+    bool gave = it->status == STORE_OK && it->from < it->to;
+    uint64_t returned = gave ? it->to - it->from : 0;
     /* Counters past the kind's limit were never numbers: not returned, not wasted. */
-    uint64_t returned_numbers = returned;
-    if (returned_numbers > unused)
-        returned_numbers = unused;
+    if (returned > e->unused)
+        returned = e->unused;
 
     seq_lock(s);
-    s->given_back += returned_numbers;
-    s->wasted += unused - returned_numbers;
+    s->given_back += returned;
+    s->wasted += e->unused - returned;
     seq_unlock(s);
-    ctx->returned += returned_numbers;
-    ctx->wasted += unused - returned_numbers;
-    if (status == STORE_STALE)
-        log_verbose("'%s': another node claimed after us; %" PRIu64 " unused numbers wasted",
-                    s->def.name, unused);
-    else if (status != STORE_OK)
-        log_warn("could not give back the unused range of '%s': %s", s->def.name, err);
-    else if (from < to && unused > returned_numbers)
-        log_verbose("'%s': gave back %" PRIu64 ", wasted %" PRIu64, s->def.name, returned_numbers,
-                    unused - returned_numbers);
+    *returned_all += returned;
+    *wasted_all += e->unused - returned;
+    if (it->from == it->to)
+        return;
+    if (it->status == STORE_STALE)
+        log_verbose("'%s': another node claimed after us; %" PRIu64 " unused numbers wasted", s->def.name,
+                    e->unused);
+    else if (it->status != STORE_OK)
+        log_warn("could not give back the unused range of '%s': %s", s->def.name,
+                 err[0] ? err : store_status_name(it->status));
+    else if (e->unused > returned)
+        log_verbose("'%s': gave back %" PRIu64 ", wasted %" PRIu64, s->def.name, returned, e->unused - returned);
 }
 
 void seq_give_back_all(struct store *st)
 {
-    struct give_back_ctx ctx = { st, st->ops->session_open(st), 0, 0 };
-    seq_foreach(give_back_one, &ctx);
-    st->ops->session_close(st, ctx.sess);
-    log_notice("gave back %" PRIu64 " unused numbers to the store; %" PRIu64 " wasted",
-               ctx.returned, ctx.wasted);
+    struct give_back_ctx ctx = { NULL, NULL, 0, 0 };
+    void *sess = st->ops->session_open(st);
+    uint64_t returned = 0, wasted = 0;
+    char err[256] = "";
+    size_t i;
+
+    seq_foreach(collect_give_back, &ctx);
+    /* Ranges with nothing to return (from == to) only count their waste. */
+    if (st->ops->give_back_many) {
+        struct store_give_back *todo = xcalloc(ctx.n ? ctx.n : 1, sizeof(*todo));
+        size_t *where = xcalloc(ctx.n ? ctx.n : 1, sizeof(*where)), m = 0;
+        for (i = 0; i < ctx.n; i++) {
+            if (ctx.items[i].from < ctx.items[i].to) {
+                todo[m] = ctx.items[i];
+                where[m++] = i;
+            }
+        }
+        if (m > 0 && st->ops->give_back_many(st, sess, todo, m, err, sizeof(err)) != STORE_OK)
+            log_warn("could not give back every unused range: %s", err);
+        for (i = 0; i < m; i++)
+            ctx.items[where[i]].status = todo[i].status;
+        free(todo);
+        free(where);
+    } else {
+        for (i = 0; i < ctx.n; i++) {
+            struct store_give_back *it = &ctx.items[i];
+            if (it->from < it->to)
+                it->status = st->ops->give_back(st, sess, it->name, it->from, it->to, it->period, err,
+                                                sizeof(err));
+        }
+    }
+    for (i = 0; i < ctx.n; i++) {
+        account_give_back(&ctx.entries[i], &ctx.items[i], "", &returned, &wasted);
+        seq_release(ctx.entries[i].s);
+    }
+    free(ctx.entries);
+    free(ctx.items);
+    st->ops->session_close(st, sess);
+    log_notice("gave back %" PRIu64 " unused numbers to the store; %" PRIu64 " wasted", returned, wasted);
 }

@@ -81,6 +81,14 @@ struct store_facts {
 
 typedef void store_list_fn(const struct seqdef *def, void *arg);
 
+/* One range of a batched give-back (store_ops.give_back_many). */
+struct store_give_back {
+    const char *name;
+    uint64_t from, to;
+    int64_t period;
+    int status;                       /* out: as give_back's */
+};
+
 /* A rescan of a shared store (store_ops.rescan). */
 struct store_rescan {
     int64_t since_s;                  /* in: rows changed since then (the store's clock, Unix s); 0: all */
@@ -137,6 +145,12 @@ struct store_ops {
                  const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
     int (*give_back)(struct store *st, void *sess, const char *name, uint64_t from,
                      uint64_t to, int64_t period, char *err, size_t errlen);
+    /* give_back of n ranges at once (a graceful stop with many sequences),
+     * each with give_back's compare-and-set and its own status; NULL: one
+     * give_back each. Returns STORE_OK when every item has its status, or
+     * the status that kept them from it (they are then not given back). */
+    int (*give_back_many)(struct store *st, void *sess, struct store_give_back *items, size_t n,
+                          char *err, size_t errlen);
     int (*create)(struct store *st, void *sess, const struct seqdef *def, char *err, size_t errlen);
     int (*drop)(struct store *st, void *sess, const char *name, char *err, size_t errlen);
     int (*lookup)(struct store *st, void *sess, const char *name, struct seqdef *def,

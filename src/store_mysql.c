@@ -39,6 +39,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "buf.h"
 #include "highwater.h"
 #include "lease.h"
 #include "log.h"
@@ -944,6 +945,141 @@ static int my_give_back(struct store *st, void *sess, const char *name, uint64_t
     return sess_run(sess, give_back_op, &a, err, errlen);
 }
 
+/* ---- give back many (a graceful stop) ------------------------------------------ */
+
+#define GIVE_BACK_BATCH 500           /* ranges per transaction */
+
+struct give_back_many_args {
+    struct store_give_back *items;
+    size_t n;
+};
+
+static int give_back_item_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct store_give_back *const *)a)->name, (*(struct store_give_back *const *)b)->name);
+}
+
+/* "'a', 'b', ..." of the items' names, escaped for c. */
+static void add_name_list(MYSQL *c, struct buf *b, struct store_give_back *const *items, size_t n)
+{
+    char esc[2 * SML_NAME_BUF + 1];
+
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(items[i]->name);
+        mysql_real_escape_string(c, esc, items[i]->name, len < SML_NAME_BUF ? len : 0);
+        buf_printf(b, "%s'%s'", i ? ", " : "", esc);
+    }
+}
+
+/* One transaction for up to GIVE_BACK_BATCH ranges: lock their rows, keep
+ * the ones still at `to` (in their period), set those back to `from` in
+ * one UPDATE, COMMIT. The same compare-and-set as give_back, row by row. */
+static int give_back_many_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    struct give_back_many_args *a = arg;
+    struct mysql_store *ms = s->ms;
+    bool periods = ms->shape.kind_columns;
+    struct store_give_back **sorted = xcalloc(a->n, sizeof(*sorted));
+    struct buf q;
+    size_t i, matched = 0;
+    int rc = STORE_OK;
+
+    for (i = 0; i < a->n; i++) {
+        sorted[i] = &a->items[i];
+        sorted[i]->status = STORE_STALE;   /* unless its row is found still at `to` */
+    }
+    qsort(sorted, a->n, sizeof(*sorted), give_back_item_cmp);
+    buf_init(&q);
+    buf_printf(&q, "SELECT `biz_tag`, `max_id`%s FROM `%s` WHERE %s AND `biz_tag` IN (", periods ? ", `period`" : "",
+               ms->cfg.mysql_table, SML_NOT_SPREAD);
+    add_name_list(s->conn, &q, sorted, a->n);
+    buf_printf(&q, ") FOR UPDATE");
+    buf_append(&q, "", 1);
+    if (mysql_query(s->conn, q.data) != 0) {
+        rc = sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), "give-back", err, errlen);
+        goto out;
+    }
+    MYSQL_RES *res = mysql_store_result(s->conn);
+    if (res == NULL) {
+        rc = sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), "give-back", err, errlen);
+        goto out;
+    }
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        struct store_give_back key = { .name = row[0] ? row[0] : "" }, *kp = &key, **hit;
+        hit = bsearch(&kp, sorted, a->n, sizeof(*sorted), give_back_item_cmp);
+        if (hit == NULL || row[1] == NULL)
+            continue;
+        bool same = strtoull(row[1], NULL, 10) == (*hit)->to && (*hit)->to <= (uint64_t)INT64_MAX &&
+                    (!periods || (row[2] && strtoll(row[2], NULL, 10) == (*hit)->period));
+        if (same && (*hit)->from < (*hit)->to) {
+            (*hit)->status = STORE_OK;
+            matched++;
+        }
+    }
+    mysql_free_result(res);
+    if (matched > 0) {
+        buf_reset(&q);
+        buf_printf(&q, "UPDATE `%s` SET `max_id` = CASE `biz_tag`", ms->cfg.mysql_table);
+        char esc[2 * SML_NAME_BUF + 1];
+        for (i = 0; i < a->n; i++) {
+            if (sorted[i]->status != STORE_OK)
+                continue;
+            size_t len = strlen(sorted[i]->name);
+            mysql_real_escape_string(s->conn, esc, sorted[i]->name, len < SML_NAME_BUF ? len : 0);
+            buf_printf(&q, " WHEN '%s' THEN %" PRIu64, esc, sorted[i]->from);
+        }
+        buf_printf(&q, " END%s WHERE %s AND `biz_tag` IN (", ms->shape.update_time ? ", `update_time` = `update_time`" : "",
+                   SML_NOT_SPREAD);
+        size_t k = 0;
+        for (i = 0; i < a->n; i++) {
+            if (sorted[i]->status == STORE_OK)
+                sorted[k++] = sorted[i];
+        }
+        add_name_list(s->conn, &q, sorted, k);
+        buf_printf(&q, ")");
+        buf_append(&q, "", 1);
+        if (mysql_query(s->conn, q.data) != 0) {
+            for (i = 0; i < a->n; i++)
+                a->items[i].status = STORE_STALE;
+            rc = sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), "give-back", err,
+                           errlen);
+            goto out;
+        }
+    }
+    if (mysql_commit(s->conn) != 0) {
+        /* Given back or not: both are safe, the tails are ours no more. */
+        sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn), "give-back", err, errlen);
+        for (i = 0; i < a->n; i++)
+            if (a->items[i].status == STORE_OK)
+                a->items[i].status = STORE_UNKNOWN;
+        goto out;
+    }
+    for (i = 0; i < a->n; i++) {
+        struct store_give_back *it = &a->items[i];
+        char why[256];
+        if (it->status == STORE_OK &&
+            highwater_lower(ms->hw, it->name, it->period, it->from, it->to, why, sizeof(why)) != 0)
+            log_warn("%s", why);
+    }
+out:
+    buf_free(&q);
+    free(sorted);
+    return rc;
+}
+
+static int my_give_back_many(struct store *st, void *sess, struct store_give_back *items, size_t n, char *err,
+                             size_t errlen)
+{
+    for (size_t done = 0; done < n; done += GIVE_BACK_BATCH) {
+        struct give_back_many_args a = { items + done, n - done < GIVE_BACK_BATCH ? n - done : GIVE_BACK_BATCH };
+        int rc = sess_run(sess, give_back_many_op, &a, err, errlen);
+        if (rc != STORE_OK)
+            return rc;
+    }
+    return STORE_OK;
+}
+
 /* ---- create and drop ------------------------------------------------------------ */
 
 static int create_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
@@ -1799,6 +1935,7 @@ const struct store_ops store_mysql_ops = {
     .session_close = my_session_close,
     .claim = my_claim,
     .give_back = my_give_back,
+    .give_back_many = my_give_back_many,
     .create = my_create,
     .drop = my_drop,
     .lookup = my_lookup,
