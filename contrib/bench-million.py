@@ -146,16 +146,6 @@ def info_int(port, section, field):
     return None if v is None else int(v)
 
 
-def keys(port):
-    c = harness.Client(port)
-    try:
-        text = c.command("INFO", "keyspace")
-    finally:
-        c.close()
-    m = re.search(r"db0:keys=(\d+)", text)
-    return int(m.group(1)) if m else 0
-
-
 def alive(node):
     if node.proc.poll() is not None:
         raise BenchFailed("seqd (port %d) exited with %s; log tail:\n%s"
@@ -466,7 +456,7 @@ def main():
     deadline = t_exec + start_timeout
     while time.monotonic() < deadline:
         alive(big)
-        known = keys(big.port)
+        known = harness.keys(big.port)
         if known >= rows:
             break
         time.sleep(0.01)

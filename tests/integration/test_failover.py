@@ -56,7 +56,6 @@ Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_FAILOVER_SCALE (multiplies the
 phases' durations and the waits, default 1).
 """
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -64,9 +63,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from faults import MySQLProxy, is_commit, start_node  # noqa: E402
 from mariadb import MariaDB  # noqa: E402
-from seqd import (BIN, Client, Collector, RespError, Seqd, WaitTimeout, info, run_tests,  # noqa: E402
-                  wait_for)
+from seqd import (BIN, Client, Collector, RespError, Seqd, WaitTimeout, duplicates,  # noqa: E402
+                  error_replies, get_with_retry, info, is_tryagain,
+                  join_collectors, order_violations, run_tests, stop_all, wait_for)
 
 SCALE = float(os.environ.get("SEQD_FAILOVER_SCALE", "1"))
 NODES = 3
@@ -97,7 +98,7 @@ def scaled(t):
 
 # ---- the moved address ----------------------------------------------------------
 
-class SwitchProxy(threading.Thread):
+class SwitchProxy(MySQLProxy):
     """A TCP proxy on 127.0.0.1 in front of one database server; switch()
     points it at another one and drops every connection it carries (the
     address that moves to the new primary: a VIP, a DNS name, HAProxy).
@@ -107,45 +108,15 @@ class SwitchProxy(threading.Thread):
     packets)."""
 
     def __init__(self, upstream_port):
-        super().__init__(daemon=True)
-        self.upstream_port = upstream_port
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(128)
-        self.lsock.settimeout(0.2)
-        self.port = self.lsock.getsockname()[1]
-        self.lock = threading.Lock()
+        super().__init__(upstream_port)
         self.generation = 0
         self.pairs = set()
         self.accepted = 0
         self.refused = 0            # connections whose upstream refused
-        self.commits = 0
-        self.stopping = False
-
-    def run(self):
-        while not self.stopping:
-            try:
-                c, _ = self.lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-        self.lsock.close()
 
     def stop(self):
-        self.stopping = True
+        super().stop()
         self.drop()
-
-    @staticmethod
-    def _close(*socks):
-        for sk in socks:
-            try:
-                sk.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sk.close()
 
     def _drop_locked(self):
         pairs = list(self.pairs)
@@ -171,10 +142,8 @@ class SwitchProxy(threading.Thread):
         with self.lock:
             port, gen = self.upstream_port, self.generation
             self.accepted += 1
-        try:
-            u = socket.create_connection(("127.0.0.1", port), timeout=2)
-            u.settimeout(None)
-        except OSError:
+        u = self._connect(port)
+        if u is None:
             with self.lock:
                 self.refused += 1
             self._close(c)
@@ -186,37 +155,17 @@ class SwitchProxy(threading.Thread):
             pair = (c, u)
             self.pairs.add(pair)
         threading.Thread(target=self._down, args=(u, c), daemon=True).start()
-        buf = b""
         try:
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
+            for chunk, pkts in self._client_reads(c):
                 u.sendall(chunk)
-                buf += chunk
-                while len(buf) >= 4:
-                    n = int.from_bytes(buf[:3], "little")
-                    if len(buf) < 4 + n:
-                        break
-                    pkt, buf = buf[:4 + n], buf[4 + n:]
-                    if pkt[4:5] == b"\x03" and pkt[5:].strip().upper() == b"COMMIT":
-                        with self.lock:
-                            self.commits += 1
+                commits = sum(1 for pkt in pkts if is_commit(pkt))
+                if commits:
+                    with self.lock:
+                        self.commits += commits
         except OSError:
             pass
         with self.lock:
             self.pairs.discard(pair)
-        self._close(c, u)
-
-    def _down(self, u, c):
-        try:
-            while True:
-                data = u.recv(65536)
-                if not data:
-                    break
-                c.sendall(data)
-        except OSError:
-            pass
         self._close(c, u)
 
 
@@ -333,38 +282,12 @@ def node_config(db, proxy, **mysql_extra):
             "segment": dict(SEGMENT)}
 
 
-def start_node(node, within=30):
-    """Start a node (again); while the database is away it exits at
-    start-up, so try for a while."""
-    def started():
-        try:
-            node.start(timeout=10)
-            return True
-        except RuntimeError:
-            node.kill()
-            raise
-    wait_for(started, scaled(within), "seqd on port %d starts" % node.port, interval=0.5,
-             ignore=(RuntimeError,), detail=lambda: node.log_tail(15))
-
-
-def get_with_retry(port, name, within):
-    """GET name, retrying -TRYAGAIN and refused connects for `within` s.
-    Returns the reply (an int on success)."""
-    last = []
-
-    def number():
-        try:
-            c = Client(port, timeout=10)
-            r = c.command("GET", name)
-            c.close()
-        except OSError as e:
-            r = e
-        last.append(r)
-        return isinstance(r, str) and not isinstance(r, RespError) and int(r)
-    try:
-        return wait_for(number, within, "GET %s on port %d" % (name, port), interval=0.05)
-    except WaitTimeout:
-        return last[-1] if last else None
+def collectors(nodes, stop):
+    """The CLIENTS client threads, taking numbers of every sequence
+    through every node (not started)."""
+    return [Collector([n.port for n in nodes], list(SEQS), stop, pipeline=PIPELINE,
+                      start_at=i, pause=PAUSE, retry_pause=0.03, timeout=15)
+            for i in range(CLIENTS)]
 
 
 def claims_of(nodes, restarted=()):
@@ -410,18 +333,21 @@ def node_tryagain(clients, since, until=float("inf")):
     out = {}
     for c in clients:
         for t, k, _, v in list(c.errors):
-            if since < t < until and isinstance(v, RespError) and v.startswith("TRYAGAIN"):
+            if since < t < until and is_tryagain(v):
                 out[k] = out.get(k, 0) + 1
     return out
 
 
-def stop_nodes(nodes):
-    for n in nodes:
-        try:
-            if n.proc and n.proc.poll() is None:
-                n.stop()
-        except Exception:  # noqa: BLE001
-            n.kill()
+def tear_down(pair, proxy, nodes, clients, stop):
+    """The end of a test, passed or failed: clients, nodes, proxy and
+    database servers stopped."""
+    stop.set()
+    for c in clients:
+        c.join(5)
+    stop_all(nodes)
+    if proxy is not None:
+        proxy.stop()
+    pair.close()
 
 
 # ---- the figures ---------------------------------------------------------------------------
@@ -446,7 +372,8 @@ def analyse(clients, snap_kill, snap_switch, final, new_primary):
                 per_conn.append((key[1], nums))
         after.extend(v for _, v in final.get(name, []))
         allnums = before + outage + after
-        dups = len(allnums) - len(set(allnums))
+        twice = duplicates(allnums)
+        dups = len(twice)
         earlier = set(before) | set(outage)
         seen_before = sum(1 for v in after if v in earlier)
         figs["before"] += len(before)
@@ -455,18 +382,9 @@ def analyse(clients, snap_kill, snap_switch, final, new_primary):
         figs["dups"] += dups
         figs["after_seen_before"] += seen_before
         if dups:
-            seen, twice = set(), []
-            for v in allnums:
-                if v in seen and len(twice) < 8:
-                    twice.append(v)
-                seen.add(v)
-            lines.append("  %s: duplicates e.g. %r" % (name, twice))
+            lines.append("  %s: duplicates e.g. %r" % (name, twice[:8]))
         if kind in (2, 3):
-            for k, nums in per_conn:
-                bad = next(((x, y) for x, y in zip(nums, nums[1:]) if x >= y), None)
-                if bad:
-                    violations.append("%s: node %d gave %d then %d on one connection"
-                                      % (name, k, bad[0], bad[1]))
+            violations += order_violations(name, per_conn)
         if to_counter is not None and allnums:
             top = max(to_counter(v) for v in allnums)
             if top >= end_max[name]:
@@ -515,9 +433,7 @@ def run_failover(restart):
         assert sorted(rows) == sorted(SEQS), "the replica has the rows %r" % rows
 
         # 2. serving, replica in step
-        clients = [Collector([n.port for n in nodes], list(SEQS), stop, pipeline=PIPELINE,
-                             start_at=i, pause=PAUSE, retry_pause=0.03, timeout=15)
-                   for i in range(CLIENTS)]
+        clients = collectors(nodes, stop)
         t0 = time.monotonic()
         for c in clients:
             c.start()
@@ -555,7 +471,7 @@ def run_failover(restart):
         if restart:
             nodes[1].stop()
             for k in range(NODES):
-                start_node(nodes[k])
+                start_node(nodes[k], scaled(30))
             baseline = claims_of(nodes, restarted=range(NODES))
         t_restarted = time.monotonic()
 
@@ -576,12 +492,8 @@ def run_failover(restart):
             t_serving = None
         time.sleep(scaled(AFTER_S))         # serving after the failover
         stop.set()
-        for c in clients:
-            c.join(30)
+        join_collectors(clients)
         elapsed = time.monotonic() - t0
-        for c in clients:
-            assert not c.is_alive(), "a client hangs"
-            assert c.exc is None, "client %d: %r" % (c.start_at, c.exc)
 
         final = {}
         for k, node in enumerate(nodes):
@@ -595,8 +507,7 @@ def run_failover(restart):
 
         figs, lines, violations = analyse(clients, snap_kill, snap_switch, final, replica)
         tryagain = sum(c.tryagain for c in clients)
-        errors = [(k, name, v) for c in clients for _, k, name, v in c.errors
-                  if not (isinstance(v, RespError) and v.startswith("TRYAGAIN"))]
+        errors = error_replies(clients, tryagain=False)
         losses = sum(len(c.losses) for c in clients)
         refused = info_sum(nodes, "refused_claims")
         meta = meta_text(replica)
@@ -649,13 +560,7 @@ def run_failover(restart):
         if failures:
             raise AssertionError("; ".join(failures))
     finally:
-        stop.set()
-        for c in clients:
-            c.join(5)
-        stop_nodes(nodes)
-        if proxy is not None:
-            proxy.stop()
-        pair.close()
+        tear_down(pair, proxy, nodes, clients, stop)
 
 
 def test_failover_nodes_keep_running():
@@ -683,8 +588,16 @@ def probe(port, name, out):
     return r
 
 
-def is_tryagain(r):
-    return isinstance(r, RespError) and r.startswith("TRYAGAIN")
+def answers_not_tryagain(port, rounds, probed):
+    """GET every sequence on port, `rounds` times over (probe()); returns
+    [(name, reply)] of the replies that are not -TRYAGAIN."""
+    out = []
+    for _ in range(rounds):
+        for name in SEQS:
+            r = probe(port, name, probed)
+            if not is_tryagain(r):
+                out.append((name, r))
+    return out
 
 
 def test_failover_manual_mode():
@@ -713,9 +626,7 @@ def test_failover_manual_mode():
             r = nodes[i % 2].cli("HSET", name, *fields)
             assert r == "1", "HSET %s: %r" % (name, r)
         pair.catch_up()
-        clients = [Collector([n.port for n in nodes], list(SEQS), stop, pipeline=PIPELINE,
-                             start_at=i, pause=PAUSE, retry_pause=0.03, timeout=15)
-                   for i in range(CLIENTS)]
+        clients = collectors(nodes, stop)
         for c in clients:
             c.start()
         time.sleep(scaled(SERVE_S))         # a phase of the scenario
@@ -729,11 +640,7 @@ def test_failover_manual_mode():
         primary.kill()
         nodes[1].kill()
         stop.set()
-        for c in clients:
-            c.join(30)
-        for c in clients:
-            assert not c.is_alive(), "a client hangs"
-            assert c.exc is None, "client %d: %r" % (c.start_at, c.exc)
+        join_collectors(clients)
         snap_crash = snapshot(clients)
         proxy.drop()
         time.sleep(scaled(OUTAGE_S))        # the database is away a while: part of the fault
@@ -760,12 +667,9 @@ def test_failover_manual_mode():
             "the fence): %r" % (not_ta or drained))
         print("node 0 before the fence: %d buffered numbers served, then e.g. %r"
               % (sum(len(v) for v in probed.values()), drained[next(iter(SEQS))]))
-        for _ in range(3):
-            for name in SEQS:
-                r = probe(nodes[0].port, name, probed)
-                if not is_tryagain(r):
-                    failures.append("node 0 answered %r to GET %s before the fence, after its "
-                                    "buffers were spent" % (r, name))
+        for name, r in answers_not_tryagain(nodes[0].port, 3, probed):
+            failures.append("node 0 answered %r to GET %s before the fence, after its buffers "
+                            "were spent" % (r, name))
 
         # Node 1, started again before the fence (nothing buffered), must
         # serve no number at all: -TRYAGAIN only.
@@ -778,12 +682,9 @@ def test_failover_manual_mode():
                             "(it must answer -TRYAGAIN): %s"
                             % (why[-1] if why else nodes[1].log_tail(5)))
         else:
-            for _ in range(2):
-                for name in SEQS:
-                    r = probe(nodes[1].port, name, probed)
-                    if not is_tryagain(r):
-                        failures.append("node 1 (started again) answered %r to GET %s before "
-                                        "the fence" % (r, name))
+            for name, r in answers_not_tryagain(nodes[1].port, 2, probed):
+                failures.append("node 1 (started again) answered %r to GET %s before the fence"
+                                % (r, name))
         now_ids = max_ids(replica)
         if now_ids != promoted:
             failures.append("claims made on the new primary before the operator's fence: max_id "
@@ -793,11 +694,9 @@ def test_failover_manual_mode():
         operator_fence(replica)
         t_fence = time.monotonic()
         if nodes[1].proc is None or nodes[1].proc.poll() is not None:
-            start_node(nodes[1])
+            start_node(nodes[1], scaled(30))
         stop2 = threading.Event()
-        after = [Collector([n.port for n in nodes], list(SEQS), stop2, pipeline=PIPELINE,
-                           start_at=i, pause=PAUSE, retry_pause=0.03, timeout=15)
-                 for i in range(CLIENTS)]
+        after = collectors(nodes, stop2)
         clients += after
         for c in after:
             c.start()
@@ -813,14 +712,9 @@ def test_failover_manual_mode():
             failures.append(str(e))
             t_serving = None
         stop2.set()
-        for c in after:
-            c.join(30)
-        for c in after:
-            assert not c.is_alive(), "a client hangs"
-            assert c.exc is None, "client %d: %r" % (c.start_at, c.exc)
+        join_collectors(after)
         figs, lines, violations = analyse(clients, snap_crash, snap_crash, probed, replica)
-        errors = [(k, name, v) for c in clients for _, k, name, v in c.errors
-                  if not (isinstance(v, RespError) and v.startswith("TRYAGAIN"))]
+        errors = error_replies(clients, tryagain=False)
         print("manual mode: lost window %s; serving again %s after the approval; numbers %d "
               "before the crash, %d after it; duplicates %d"
               % (", ".join("%s %d" % (n, lost_to[n] - lost_from[n]) for n in SEQS),
@@ -840,13 +734,7 @@ def test_failover_manual_mode():
         if failures:
             raise AssertionError("; ".join(failures))
     finally:
-        stop.set()
-        for c in clients:
-            c.join(5)
-        stop_nodes(nodes)
-        if proxy is not None:
-            proxy.stop()
-        pair.close()
+        tear_down(pair, proxy, nodes, clients, stop)
 
 
 TESTS = [test_failover_nodes_keep_running, test_failover_nodes_restarted, test_failover_manual_mode]

@@ -35,7 +35,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB, repo_root  # noqa: E402
-from seqd import Client, RespError, Seqd, info, run_tests, wait_for, wait_log  # noqa: E402
+from seqd import Client, RespError, Seqd, cmd, info, run_tests, wait_for, wait_log  # noqa: E402
 
 DB = None
 GAP = 1000000
@@ -47,14 +47,6 @@ def node_config(**mysql):
     store.update(mysql)
     return {"store": DB.store_config(**store),
             "segment": {"max": 100, "default": 100, "wait_ms": 300}}
-
-
-def cmd(port, *args):
-    c = Client(port)
-    try:
-        return c.command(*args)
-    finally:
-        c.close()
 
 
 def meta(key="claims_server"):

@@ -48,7 +48,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from galera import GaleraCluster  # noqa: E402
-from seqd import Client, Collector, RespError, Seqd, info, run_tests, wait_for  # noqa: E402
+from seqd import (Client, Collector, RespError, Seqd, duplicates, error_replies,  # noqa: E402
+                  first_descent, info, is_tryagain, join_collectors, run_tests, stop_all,
+                  wait_for)
 
 G = None                     # the GaleraCluster
 CONFLICT_S = 15              # part 1: seconds of load
@@ -59,10 +61,6 @@ RECOVER_S = 1.0              # every seqd node claims again within this of "whol
 RECOVER_WATCH_S = 12         # how long the recovery is watched (to print a figure when slow)
 FREEZE_GRACE_S = 1.0         # survivors' errors: at most this long after a freeze
 KILLED = 2                   # the Galera node that is killed (node 3)
-
-
-def tryagain(v):
-    return isinstance(v, RespError) and v.startswith("TRYAGAIN")
 
 
 def short(v, n=160):
@@ -83,24 +81,6 @@ def kinds(replies):
 def start_seqd(i, segment):
     cfg = {"store": G.store_config(i), "segment": segment}
     return Seqd(config=cfg, store="mysql").start()
-
-
-def stop_all(nodes):
-    for n in nodes:
-        try:
-            if n.proc and n.proc.poll() is None:
-                n.stop()
-        except Exception:  # noqa: BLE001
-            n.kill()
-
-
-def duplicates(nums):
-    seen, twice = set(), []
-    for v in nums:
-        if v in seen:
-            twice.append(v)
-        seen.add(v)
-    return twice
 
 
 def wait_rows_everywhere(names):
@@ -141,7 +121,7 @@ def check_collected(clients, names, problems, lines):
             for (cid, k, n), nums in c.got.items():
                 if n != name:
                     continue
-                bad = next(((a, b) for a, b in zip(nums, nums[1:]) if a >= b), None)
+                bad = first_descent(nums)
                 if bad:
                     problems.append("%s: one connection got %d then %d" % (name, bad[0], bad[1]))
     if dups_total:
@@ -175,11 +155,7 @@ def test_conflicting_claims_no_failed_request():
         time.sleep(CONFLICT_S)             # the length of the load is the test
         stop.set()
         elapsed = time.monotonic() - t0
-        for c in clients:
-            c.join(60)
-        for c in clients:
-            assert not c.is_alive(), "a client hangs"
-            assert c.exc is None, "client %d: %r" % (c.start_at, c.exc)
+        join_collectors(clients, 60)
         cert = {i: v - cert0.get(i, 0) for i, v in G.cert_failures().items()}
         bf = {i: v - bf0.get(i, 0) for i, v in G.bf_aborts().items()}
 
@@ -187,7 +163,7 @@ def test_conflicting_claims_no_failed_request():
         check_collected(clients, names, problems, lines)
         per_node = [sum(c.count for c in clients if c.ports[0] == n.port) for n in nodes]
         claims = {name: [int(info(n.port, name)["claims"]) for n in nodes] for name in names}
-        errors = [(k, name, v) for c in clients for _, k, name, v in c.errors]
+        errors = error_replies(clients)
         losses = sum(len(c.losses) for c in clients) + sum(c.connect_failures for c in clients)
         total = sum(per_node)
         requests = sum(c.requests for c in clients)
@@ -202,7 +178,7 @@ def test_conflicting_claims_no_failed_request():
         if any(v is not None for v in retried):
             print("  conflicts seqd retried (INFO store_conflicts_retried) per seqd node: %s" % retried)
         print("  failed client requests: %d (-TRYAGAIN %d); connections lost/refused: %d"
-              % (len(errors), sum(1 for _, _, v in errors if tryagain(v)), losses))
+              % (len(errors), sum(1 for _, _, v in errors if is_tryagain(v)), losses))
         for text, n in sorted(kinds(v for _, _, v in errors).items(), key=lambda kv: -kv[1]):
             print("    %5d x %s" % (n, short(text, 300)))
         print("\n".join(lines), flush=True)
@@ -456,7 +432,7 @@ def test_galera_node_killed_under_load():
         print("\n".join(lines), flush=True)
 
         for i in range(3):
-            other = [v for _, v in failures[i] if not tryagain(v)]
+            other = [v for _, v in failures[i] if not is_tryagain(v)]
             if other:
                 problems.append("seqd node %d: %d error replies other than -TRYAGAIN, e.g. %s"
                                 % (i + 1, len(other), short(other[0])))

@@ -27,6 +27,7 @@ Prints its timings (start-up, rescan, cold GETs per second, stop).
 Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_MANY_ROWS (rows, default 50000),
 SEQD_MANY_COLD (cold names, default 10000, at most half the rows).
 """
+import functools
 import os
 import re
 import sys
@@ -34,8 +35,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import seqd  # noqa: E402
 from mariadb import MariaDB  # noqa: E402
-from seqd import Client, Getter, RespError, Seqd, eq, info, run_tests, wait_for  # noqa: E402
+from seqd import Getter, RespError, Seqd, eq, info, keys, run_tests, stop_all, wait_for  # noqa: E402
 
 ROWS = int(os.environ.get("SEQD_MANY_ROWS", "50000"))
 COLD = min(int(os.environ.get("SEQD_MANY_COLD", "10000")), ROWS // 2)
@@ -81,22 +83,7 @@ def node_config():
             "segment": {"wait_ms": 10000}}
 
 
-def cmd(port, *args):
-    c = Client(port, timeout=BOUND_S)
-    try:
-        return c.command(*args)
-    finally:
-        c.close()
-
-
-def keys(port):
-    c = Client(port)
-    try:
-        text = c.command("INFO", "keyspace")
-    finally:
-        c.close()
-    m = re.search(r"db0:keys=(\d+)", text)
-    return int(m.group(1)) if m else 0
+cmd = functools.partial(seqd.cmd, timeout=BOUND_S)     # one command, bounded by BOUND_S
 
 
 def table_rows():
@@ -117,15 +104,6 @@ def start_node():
     t_known = time.monotonic() - t0
     eq(keys(node.port), want, "INFO keyspace after start-up")
     return node, t_listen, t_known
-
-
-def stop_all(nodes):
-    for node in nodes:
-        try:
-            if node.proc and node.proc.poll() is None:
-                node.stop(timeout=BOUND_S)
-        except Exception:  # noqa: BLE001 - cleanup must go on
-            node.kill()
 
 
 def table_max_ids(names):
@@ -206,7 +184,7 @@ def test_two_nodes_start_and_follow_insert_delete_redefine():
         eq(cmd(a.port, "INCR", redef_name), got_a + 1, "node a's next number")
         eq(keys(a.port), ROWS, "INFO keyspace after the rescans")
     finally:
-        stop_all(nodes)
+        stop_all(nodes, BOUND_S)
         # The next test wants the table as inserted.
         DB.sql("DELETE FROM seqd_segments WHERE biz_tag IN ('many_new', '%s', '%s'); "
                "INSERT INTO seqd_segments (biz_tag, max_id, step) VALUES ('%s',%d,%d),('%s',%d,%d)"
@@ -303,7 +281,7 @@ def test_cold_gets_then_graceful_stop_gives_back_everything():
         bad = [(name_of(i), v, max_id_of(i) + 1) for i, v in zip(sample, cont) if v != max_id_of(i) + 1]
         assert not bad, "after the restart, (name, got, want) %r" % bad[:5]
     finally:
-        stop_all([node])
+        stop_all([node], BOUND_S)
 
 
 def main():

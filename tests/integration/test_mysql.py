@@ -57,8 +57,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB, repo_root  # noqa: E402
-from seqd import (Client, Getter, RespError, Seqd, eq, free_port, info, run_tests,  # noqa: E402
-                  wait_for, wait_rescans)
+from seqd import (Client, Getter, RespError, Seqd, cmd, eq, free_port, info, keys,  # noqa: E402
+                  run_tests, stop_all, wait_for, wait_rescans)
 
 LOAD_NUMBERS = int(os.environ.get("SEQD_MYSQL_LOAD", "1200000"))
 PIPELINE = 50
@@ -77,34 +77,6 @@ def node_config(segment_max=2000, **store_extra):
 def start_nodes(n, config=None):
     cfg = config or node_config()
     return [Seqd(config=cfg, store="mysql").start() for _ in range(n)]
-
-
-def stop_all(nodes):
-    for node in nodes:
-        try:
-            if node.proc and node.proc.poll() is None:
-                node.stop()
-        except Exception:  # noqa: BLE001 - cleanup must go on
-            node.kill()
-
-
-def keys(port):
-    """The number of sequences a node knows (INFO keyspace)."""
-    c = Client(port)
-    try:
-        text = c.command("INFO", "keyspace")
-    finally:
-        c.close()
-    m = re.search(r"db0:keys=(\d+)", text)
-    return int(m.group(1)) if m else 0
-
-
-def cmd(port, *args):
-    c = Client(port)
-    try:
-        return c.command(*args)
-    finally:
-        c.close()
 
 
 def row(name, table="seqd_segments", cols="max_id, step"):

@@ -36,14 +36,15 @@ schedule's times, default 1).
 """
 import os
 import random
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from faults import MySQLProxy, is_commit, start_node  # noqa: E402
 from mariadb import MariaDB  # noqa: E402
-from seqd import Client, Collector, RespError, Seqd, WaitTimeout, info, run_tests, wait_for  # noqa: E402
+from seqd import (Client, Collector, Seqd, duplicates, error_replies, get_with_retry,  # noqa: E402
+                  info, join_collectors, order_violations, run_tests, stop_all, wait_for)
 
 SCALE = float(os.environ.get("SEQD_FAULT_SCALE", "1"))
 PIPELINE = 20
@@ -68,43 +69,19 @@ def node_config():
             "segment": {"max": 200, "default": 100, "wait_ms": 1000}}
 
 
-class CommitCutter(threading.Thread):
+class CommitCutter(MySQLProxy):
     """A TCP proxy in front of MariaDB that can cut a connection at a
-    COMMIT. It reads the client's MySQL packets (3-byte length, sequence
-    byte, payload); a COM_QUERY "COMMIT" is, with probability `rate`,
-    either dropped with both sides closed ("before": the server never sees
-    it and rolls back) or forwarded with the answer withheld and both
-    sides closed ("after": the server commits, the client cannot know)."""
+    COMMIT. It reads the client's MySQL packets; a COM_QUERY "COMMIT" is,
+    with probability `rate`, either dropped with both sides closed
+    ("before": the server never sees it and rolls back) or forwarded with
+    the answer withheld and both sides closed ("after": the server
+    commits, the client cannot know)."""
 
     def __init__(self, upstream_port):
-        super().__init__(daemon=True)
-        self.upstream_port = upstream_port
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(128)
-        self.lsock.settimeout(0.2)
-        self.port = self.lsock.getsockname()[1]
+        super().__init__(upstream_port)
         self.rate = 0.0
         self.rng = random.Random(20261121)
-        self.lock = threading.Lock()
-        self.commits = 0
         self.cuts = {"before": 0, "after": 0}
-        self.stopping = False
-
-    def run(self):
-        while not self.stopping:
-            try:
-                c, _ = self.lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-        self.lsock.close()
-
-    def stop(self):
-        self.stopping = True
 
     def _decide(self):
         with self.lock:
@@ -115,38 +92,18 @@ class CommitCutter(threading.Thread):
             self.cuts[how] += 1
             return how
 
-    @staticmethod
-    def _close(*socks):
-        for sk in socks:
-            try:
-                sk.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sk.close()
-
     def _serve(self, c):
-        try:
-            u = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=2)
-            u.settimeout(None)
-        except OSError:
+        u = self._connect(self.upstream_port)
+        if u is None:
             c.close()
             return
         state = {"hold": False}
         threading.Thread(target=self._down, args=(u, c, state), daemon=True).start()
-        buf = b""
         try:
-            while True:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
+            for _, pkts in self._client_reads(c):
                 out = b""
-                while len(buf) >= 4:
-                    n = int.from_bytes(buf[:3], "little")
-                    if len(buf) < 4 + n:
-                        break
-                    pkt, buf = buf[:4 + n], buf[4 + n:]
-                    if pkt[4:5] == b"\x03" and pkt[5:].strip().upper() == b"COMMIT":
+                for pkt in pkts:
+                    if is_commit(pkt):
                         how = self._decide()
                         if how == "before":
                             u.sendall(out)
@@ -167,18 +124,6 @@ class CommitCutter(threading.Thread):
         except OSError:
             pass
         self._close(c, u)
-
-    def _down(self, u, c, state):
-        try:
-            while True:
-                data = u.recv(65536)
-                if not data or state["hold"]:
-                    break
-                c.sendall(data)
-        except OSError:
-            pass
-        if not state["hold"]:
-            self._close(c, u)
 
 
 class Faults(threading.Thread):
@@ -205,16 +150,7 @@ class Faults(threading.Thread):
             time.sleep(delay)
 
     def start_node(self, i):
-        """Start node i again; it exits at start-up while MariaDB is away,
-        so try for a while."""
-        def started():
-            try:
-                self.nodes[i].start(timeout=10)
-                return True
-            except RuntimeError:
-                self.nodes[i].kill()
-                raise
-        wait_for(started, 30, "node %d starts again" % i, interval=0.5, ignore=(RuntimeError,))
+        start_node(self.nodes[i])
 
     def kill_node(self, i, down_s=0.5):
         self.nodes[i].kill()
@@ -286,26 +222,6 @@ class Faults(threading.Thread):
         self.kill_node(0, down_s=0.2)
 
 
-def get_with_retry(port, name, within):
-    """GET name, retrying -TRYAGAIN and refused connects for `within` s.
-    Returns the reply (an int on success)."""
-    last = []
-
-    def number():
-        try:
-            c = Client(port, timeout=10)
-            r = c.command("GET", name)
-            c.close()
-        except OSError as e:
-            r = e
-        last.append(r)
-        return isinstance(r, str) and not isinstance(r, RespError) and int(r)
-    try:
-        return wait_for(number, within, "GET %s on port %d" % (name, port), interval=0.05)
-    except WaitTimeout:
-        return last[-1] if last else None
-
-
 def test_no_duplicate_while_nodes_and_mariadb_fail():
     nodes = []
     stop = threading.Event()
@@ -344,12 +260,8 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
                  detail=lambda: "clients without: %r" % [c.start_at for c in clients
                                                           if c.last_number_at <= t_quiet])
         stop.set()
-        for c in clients:
-            c.join(30)
+        join_collectors(clients)
         elapsed = time.monotonic() - t0
-        for c in clients:
-            assert not c.is_alive(), "a client hangs"
-            assert c.exc is None, "client %d: %r" % (c.start_at, c.exc)
 
         # Every node serves every sequence again; node 2 was never restarted.
         final = {}
@@ -366,8 +278,7 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
         conn_failures = sum(len(c.losses) for c in clients)
         connect_failures = sum(c.connect_failures for c in clients)
         requests = sum(c.requests for c in clients)
-        errors = [(k, name, v) for c in clients for _, k, name, v in c.errors
-                  if not (isinstance(v, RespError) and v.startswith("TRYAGAIN"))]
+        errors = error_replies(clients, tryagain=False)
         thrown = sum(n.log().count("outcome unknown") for n in nodes)
         late = [c.start_at for c in clients if c.last_number_at < time.monotonic() - 8]
 
@@ -377,22 +288,14 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
         for name, (_, kind, to_counter) in SEQS.items():
             per_conn = [(k, nums) for c in clients for (cid, k, n), nums in c.got.items() if n == name]
             allnums = [v for _, nums in per_conn for v in nums] + [v for _, v in final[name]]
-            dups = len(allnums) - len(set(allnums))
+            twice = duplicates(allnums)
+            dups = len(twice)
             dups_total += dups
             if dups:
-                seen, twice = set(), []
-                for v in allnums:
-                    if v in seen:
-                        twice.append(v)
-                    seen.add(v)
                 lines.append("  %s: duplicates e.g. %r" % (name, twice[:10]))
             max_id = int(DB.rows("SELECT max_id FROM seqd_segments WHERE biz_tag = '%s'" % name)[0][0])
             if kind in (2, 3):
-                for k, nums in per_conn:
-                    bad = next(((a, b) for a, b in zip(nums, nums[1:]) if a >= b), None)
-                    if bad:
-                        violations.append("%s: node %d gave %d then %d on one connection"
-                                          % (name, k, bad[0], bad[1]))
+                violations += order_violations(name, per_conn)
                 top = max(to_counter(v) for v in allnums)
                 if top >= max_id:
                     violations.append("%s: counter %d served but max_id is %d" % (name, top, max_id))
@@ -430,12 +333,7 @@ def test_no_duplicate_while_nodes_and_mariadb_fail():
         stop.set()
         if DB.proc is not None:
             DB.thaw()
-        for n in nodes:
-            try:
-                if n.proc and n.proc.poll() is None:
-                    n.stop()
-            except Exception:  # noqa: BLE001
-                n.kill()
+        stop_all(nodes)
 
 
 def main():

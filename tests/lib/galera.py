@@ -186,7 +186,7 @@ class GaleraNode(MariaDB):
         return {r[0].lower(): r[1] for r in rows if len(r) == 2}
 
 
-class GaleraCluster:
+class GaleraCluster(harness.Managed):
     """size nodes on loopback; see the module docstring."""
 
     def __init__(self, size=3, timeouts=PROVIDER_TIMEOUTS, gcache=GCACHE):
@@ -199,16 +199,6 @@ class GaleraCluster:
         group_ports = [free_port() for _ in range(size)]
         self.nodes = [GaleraNode(self, i, group_ports) for i in range(size)]
         self.start_seconds = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, kind, value, tb):
-        if kind is not None:
-            harness.note_failure(None)
-        self.close()
-        return False
 
     def __getitem__(self, i):
         return self.nodes[i]

@@ -91,7 +91,7 @@ def repo_root():
         os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
-class MariaDB:
+class MariaDB(harness.Managed):
     """One private server. Attributes for clients: host, port, socket, user,
     password, database; root connects through the socket without a password."""
 
@@ -139,16 +139,6 @@ class MariaDB:
         harness.exit_on_sigterm()
 
     # ---- lifecycle -------------------------------------------------------
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, kind, value, tb):
-        if kind is not None:
-            harness.note_failure(None)
-        self.close()
-        return False
 
     def close(self):
         """Stop the server and remove its directory (unless keep). With

@@ -8,13 +8,17 @@ source tree.
 What else the tests share from here:
 
 * Client (raw RESP), Getter (pipelined GETs, fast), info(port, section)
-  and parse_info: talking to a server.
+  and parse_info, cmd(port, ...), keys(port), get_with_retry: talking to
+  a server; is_tryagain(reply).
+* stop_all(nodes): stop every node still running (cleanup).
 * wait_for(predicate, timeout, what): tests wait for a condition (an INFO
   field, a log line, a process exit), never for a fixed time; on timeout
   it raises WaitTimeout naming `what`. wait_info, wait_log, wait_exit and
   wait_rescans are the common conditions.
 * Collector: a client thread that takes numbers under load and keeps every
-  one (for the no-duplicate checks).
+  one (for the no-duplicate checks); join_collectors, error_replies,
+  duplicates, first_descent and order_violations check what they got.
+* Managed: `with` for a server object that has start() and close().
 * tmpdir(prefix): a temporary directory that is removed when the test
   program ends, whether it passes or fails (atexit; SIGTERM is turned
   into a normal exit so that atexit runs). Every Seqd, and the private
@@ -28,6 +32,7 @@ it nothing is left behind.
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -91,6 +96,39 @@ def info(port, section=None):
     if isinstance(text, RespError):
         raise AssertionError("INFO %s on port %d: %s" % (section or "", port, text))
     return parse_info(text)
+
+
+def cmd(port, *args, timeout=10.0):
+    """One command on a connection of its own; returns the reply."""
+    c = Client(port, timeout=timeout)
+    try:
+        return c.command(*args)
+    finally:
+        c.close()
+
+
+def keys(port):
+    """The number of sequences a node knows (INFO keyspace)."""
+    m = re.search(r"db0:keys=(\d+)", cmd(port, "INFO", "keyspace"))
+    return int(m.group(1)) if m else 0
+
+
+def get_with_retry(port, name, within):
+    """GET name, retrying -TRYAGAIN and refused connects for `within` s.
+    Returns the reply (an int on success)."""
+    last = []
+
+    def number():
+        try:
+            r = cmd(port, "GET", name)
+        except OSError as e:
+            r = e
+        last.append(r)
+        return isinstance(r, str) and not isinstance(r, RespError) and int(r)
+    try:
+        return wait_for(number, within, "GET %s on port %d" % (name, port), interval=0.05)
+    except WaitTimeout:
+        return last[-1] if last else None
 
 
 def _port(server):
@@ -210,6 +248,22 @@ def tmpdir(prefix="seqd-test-"):
     path = tempfile.mkdtemp(prefix=prefix)
     _tmpdirs.append((path, _current_test))
     return path
+
+
+class Managed:
+    """`with X() as x:` for a server object of the harness that has start()
+    and close(): started on entry; closed on exit, a failure noted first
+    (so that SEQD_KEEP_TMP=1 keeps its directory)."""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            note_failure(None)
+        self.close()
+        return False
 
 
 def _keep(test):
@@ -405,6 +459,17 @@ class Seqd:
             self.stop()
 
 
+def stop_all(nodes, timeout=15.0):
+    """Stop (SIGTERM) every node still running, killing one whose stop
+    fails: cleanup goes on."""
+    for node in nodes:
+        try:
+            if node.proc and node.proc.poll() is None:
+                node.stop(timeout=timeout)
+        except Exception:  # noqa: BLE001 - cleanup must go on
+            node.kill()
+
+
 class Client:
     """A raw RESP client over a socket, for exact protocol checks."""
 
@@ -588,6 +653,10 @@ class RespError(str):
     pass
 
 
+def is_tryagain(reply):
+    return isinstance(reply, RespError) and reply.startswith("TRYAGAIN")
+
+
 class Collector(threading.Thread):
     """A client thread that takes numbers under load until told to stop and
     keeps every number it receives, for the no-duplicate checks.
@@ -720,6 +789,50 @@ class Collector(threading.Thread):
 def collected(collectors):
     """How many numbers the collectors have received so far."""
     return sum(c.count for c in collectors)
+
+
+def join_collectors(collectors, timeout=30.0):
+    """Join collectors whose stop is set; fail if one hangs or ended on an
+    exception."""
+    for c in collectors:
+        c.join(timeout)
+    for c in collectors:
+        assert not c.is_alive(), "a client hangs"
+        assert c.exc is None, "client %d: %r" % (c.start_at, c.exc)
+
+
+def error_replies(collectors, tryagain=True):
+    """[(node, name, reply)]: every error reply the collectors received,
+    without the -TRYAGAIN ones when tryagain is False."""
+    return [(k, name, v) for c in collectors for _, k, name, v in c.errors
+            if tryagain or not is_tryagain(v)]
+
+
+def duplicates(nums):
+    """The numbers nums holds more than once: each repeat, in order."""
+    seen, twice = set(), []
+    for v in nums:
+        if v in seen:
+            twice.append(v)
+        seen.add(v)
+    return twice
+
+
+def first_descent(nums):
+    """The first neighbours (a, b) of nums with a >= b (where they stop
+    strictly increasing), or None."""
+    return next(((a, b) for a, b in zip(nums, nums[1:]) if a >= b), None)
+
+
+def order_violations(name, per_conn):
+    """A line for each (node, numbers) of per_conn, the numbers of name
+    one connection received, that does not strictly increase."""
+    out = []
+    for k, nums in per_conn:
+        bad = first_descent(nums)
+        if bad:
+            out.append("%s: node %d gave %d then %d on one connection" % (name, k, bad[0], bad[1]))
+    return out
 
 
 

@@ -10,7 +10,6 @@
  * Every test works in its own mkdtemp() directory, removed at the end.
  */
 #include <check.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +21,8 @@
 #include "highwater.h"
 #include "util.h"
 
+#include "test_tmpdir.h"
+
 /* The documented compaction threshold (highwater.c HIGHWATER_COMPACT_MIN):
  * the tests that make one exact change cross it rely on it. */
 #define COMPACT_MIN (64 * 1024)
@@ -29,36 +30,17 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char run_root[4096];      /* mkdtemp() of the whole run, removed by main() */
-static char tmp_root[4200];      /* mkdtemp() of this test, inside run_root */
 static char hw_dir[4300];        /* the state directory, not created yet */
 static char hw_path[4400];       /* hw_dir/highwater */
 static char err[1024];
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Checked fixture: runs in the test's own process. A failing test skips
- * the teardown, so main() also removes run_root at the end. */
+/* Checked fixture (teardown: tmp_teardown). */
 static void tmp_setup(void)
 {
-    snprintf(tmp_root, sizeof(tmp_root), "%s/t-XXXXXX", run_root);
-    ck_assert_ptr_nonnull(mkdtemp(tmp_root));
+    tmp_make();
     snprintf(hw_dir, sizeof(hw_dir), "%s/state", tmp_root);
     snprintf(hw_path, sizeof(hw_path), "%s/%s", hw_dir, HIGHWATER_FILE);
     err[0] = '\0';
-}
-
-static void tmp_teardown(void)
-{
-    rm_tree(tmp_root);
 }
 
 static struct highwater_mark mk(uint64_t def_id, int64_t period, uint64_t top)
@@ -173,6 +155,24 @@ static void fill_until_next_crosses(struct highwater *hw, size_t next_len, uint6
         raise_ok(hw, "filler", mk(1, 0, ++*filler_top));
         ck_assert_uint_le(highwater_file_bytes(hw), COMPACT_MIN);
     }
+}
+
+/* The change just made is the one that made the record compact itself:
+ * the file is smaller than the `before` bytes it had. */
+static void ck_compacted(struct highwater *hw, uint64_t before)
+{
+    ck_assert_msg(highwater_file_bytes(hw) < before, "no compaction (%" PRIu64 " bytes)",
+                  highwater_file_bytes(hw));
+}
+
+/* A record that holds text does not open, and the reason names `what`
+ * ("line 2 ", say). */
+static void ck_open_fails_naming(const char *text, const char *what)
+{
+    write_text(hw_path, text, "w");
+    err[0] = '\0';
+    ck_assert_ptr_null(highwater_open(hw_dir, err, sizeof(err)));
+    ck_assert_msg(strstr(err, what) != NULL, "%s", err);
 }
 
 /* ---- open, get, close --------------------------------------------------- */
@@ -533,10 +533,7 @@ START_TEST(a_damaged_line_before_others_fails_the_open_naming_it)
 
     /* Garbage as line 2 of 3. */
     snprintf(text, sizeof(text), "%sgarbage here\n%s", l1, l2);
-    write_text(hw_path, text, "w");
-    err[0] = '\0';
-    ck_assert_ptr_null(highwater_open(hw_dir, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "line 2 ") != NULL, "%s", err);
+    ck_open_fails_naming(text, "line 2 ");
     ck_assert_msg(strstr(err, HIGHWATER_FILE) != NULL, "%s", err);
     char *after = read_text(hw_path);
     ck_assert_str_eq(after, text);
@@ -548,24 +545,15 @@ START_TEST(a_damaged_line_before_others_fails_the_open_naming_it)
     ck_assert_ptr_nonnull(p);
     p[1] = '7';
     snprintf(text, sizeof(text), "%s%s", bad1, l2);
-    write_text(hw_path, text, "w");
-    err[0] = '\0';
-    ck_assert_ptr_null(highwater_open(hw_dir, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "line 1 ") != NULL, "%s", err);
+    ck_open_fails_naming(text, "line 1 ");
 
     /* A line torn in the middle of the file (its '\n' lost). */
     snprintf(text, sizeof(text), "%s%.10s%s%s", l1, l2, l2, l1);
-    write_text(hw_path, text, "w");
-    err[0] = '\0';
-    ck_assert_ptr_null(highwater_open(hw_dir, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "line 2 ") != NULL, "%s", err);
+    ck_open_fails_naming(text, "line 2 ");
 
     /* An empty line is damage too. */
     snprintf(text, sizeof(text), "\n%s%s", l1, l2);
-    write_text(hw_path, text, "w");
-    err[0] = '\0';
-    ck_assert_ptr_null(highwater_open(hw_dir, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "line 1 ") != NULL, "%s", err);
+    ck_open_fails_naming(text, "line 1 ");
 
     /* The failed opens left the directory free: mended, it opens. */
     snprintf(text, sizeof(text), "%s%s", l1, l2);
@@ -702,8 +690,7 @@ START_TEST(the_raise_that_triggers_compaction_is_kept)
     fill_until_next_crosses(hw, 169, &filler);
     uint64_t before = highwater_file_bytes(hw);
     raise_ok(hw, victim, mk(0xee, 0, 7));
-    ck_assert_msg(highwater_file_bytes(hw) < before, "no compaction (%" PRIu64 " bytes)",
-                  highwater_file_bytes(hw));
+    ck_compacted(hw, before);
     ck_mark(hw, victim, 0xee, 0, 7);
     hw = reopen(hw);
     ck_mark(hw, victim, 0xee, 0, 7);
@@ -713,8 +700,7 @@ START_TEST(the_raise_that_triggers_compaction_is_kept)
     fill_until_next_crosses(hw, 169, &filler);
     before = highwater_file_bytes(hw);
     raise_ok(hw, victim, mk(0xee, 0, 8));
-    ck_assert_msg(highwater_file_bytes(hw) < before, "no compaction (%" PRIu64 " bytes)",
-                  highwater_file_bytes(hw));
+    ck_compacted(hw, before);
     hw = reopen(hw);
     ck_mark(hw, victim, 0xee, 0, 8);
     ck_mark(hw, "filler", 1, 0, filler);
@@ -737,8 +723,7 @@ START_TEST(the_forget_that_triggers_compaction_is_kept)
     fill_until_next_crosses(hw, 148, &filler);
     uint64_t before = highwater_file_bytes(hw);
     ck_assert_int_eq(highwater_forget(hw, victim, err, sizeof(err)), 0);
-    ck_assert_msg(highwater_file_bytes(hw) < before, "no compaction (%" PRIu64 " bytes)",
-                  highwater_file_bytes(hw));
+    ck_compacted(hw, before);
     ck_no_mark(hw, victim);
     hw = reopen(hw);
     ck_no_mark(hw, victim);
@@ -905,19 +890,5 @@ static Suite *highwater_suite(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    SRunner *sr;
-    int failed;
-
-    snprintf(run_root, sizeof(run_root), "%s/seqd-check-highwater-XXXXXX", base && *base ? base : "/tmp");
-    if (mkdtemp(run_root) == NULL) {
-        perror(run_root);
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(highwater_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    rm_tree(run_root);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tmp_run(highwater_suite, "seqd-check-highwater");
 }

@@ -11,7 +11,6 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,40 +25,22 @@
 #include "util.h"
 
 #include "test_defs.h"
+#include "test_tmpdir.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char run_root[4096];      /* mkdtemp() of the whole run, removed by main() */
-static char tmp_root[4200];      /* mkdtemp() of this test, inside run_root */
-static char data_dir[4300];      /* store.dir inside it, not created yet */
+static char data_dir[4300];      /* store.dir inside tmp_root, not created yet */
 static char err[1024];
 static uint64_t open_step = 1, open_offset = 0;   /* id_step, id_offset the stores open with */
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Checked fixture: runs in the test's own process. A failing test skips
- * the teardown, so main() also removes run_root at the end. */
+/* Checked fixture (teardown: tmp_teardown). */
 static void tmp_setup(void)
 {
-    snprintf(tmp_root, sizeof(tmp_root), "%s/t-XXXXXX", run_root);
-    ck_assert_ptr_nonnull(mkdtemp(tmp_root));
+    tmp_make();
     snprintf(data_dir, sizeof(data_dir), "%s/data", tmp_root);
     err[0] = '\0';
     open_step = 1;
     open_offset = 0;
-}
-
-static void tmp_teardown(void)
-{
-    rm_tree(tmp_root);
 }
 
 /* The two backends every contract test runs on (loop index). */
@@ -961,20 +942,5 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    SRunner *sr;
-    int failed;
-
-    snprintf(run_root, sizeof(run_root), "%s/seqd-check-store-XXXXXX",
-             base && *base ? base : "/tmp");
-    if (mkdtemp(run_root) == NULL) {
-        perror(run_root);
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    rm_tree(run_root);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tmp_run(store_suite, "seqd-check-store");
 }
