@@ -27,6 +27,7 @@
 
 #include "file_io.h"
 #include "log.h"
+#include "seqdef.h"
 #include "util.h"
 
 #define HIGHWATER_LINE_MAX 256            /* "s " name(128) + three numbers + hash */
@@ -137,13 +138,8 @@ static void hw_apply(struct highwater *hw, const char *name, const struct highwa
 /* A name a line can hold: 1..128 printable bytes without spaces. */
 static bool hw_name_ok(const char *name)
 {
-    size_t len = strlen(name);
-
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)name[i] < 0x21 || (unsigned char)name[i] > 0x7e)
-            return false;
-    }
-    return len >= 1 && len <= 128;
+    char why[96];
+    return seqdef_name_ok(name, strlen(name), why, sizeof(why));
 }
 
 /* Parses one complete line (without its '\n'). Returns 0 with *name (into

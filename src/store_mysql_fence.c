@@ -64,7 +64,7 @@ static int query_value(MYSQL *c, const char *sql, char *out, size_t outlen)
 
 int fence_server_identity(MYSQL *c, struct fence_result *r)
 {
-    char v[96], id[32], host[64], port[16];
+    char v[96];
 
     /* Galera: every node of one cluster is one database. */
     if (mysql_query(c, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_state_uuid'") == 0) {
@@ -90,11 +90,9 @@ int fence_server_identity(MYSQL *c, struct fence_result *r)
     }
     /* MariaDB has no server uuid: its server_id (distinct in any
      * replication set-up), host name and port. */
-    if (query_value(c, "SELECT @@server_id", id, sizeof(id)) < 0 ||
-        query_value(c, "SELECT @@hostname", host, sizeof(host)) < 0 ||
-        query_value(c, "SELECT @@port", port, sizeof(port)) < 0)
+    if (query_value(c, "SELECT CONCAT('mariadb:', @@server_id, '@', @@hostname, ':', @@port)", r->server,
+                    sizeof(r->server)) <= 0)
         goto fail;
-    snprintf(r->server, sizeof(r->server), "mariadb:%s@%s:%s", id, host, port);
     return 0;
 fail:
     fence_error(c, r, SML_PHASE_OTHER);
