@@ -113,6 +113,7 @@ static void info_store(struct buf *b)
     buf_printf(b, "store_pending_jobs:%d\r\n", st.pending_jobs);
     buf_printf(b, "store_rescans:%" PRIu64 "\r\n", st.rescans);
     buf_printf(b, "store_rescans_full:%" PRIu64 "\r\n", st.full_rescans);
+    buf_printf(b, "store_loading:%d\r\n", st.loading ? 1 : 0);
     if (st.shared) {
         /* The database's side (store_mysql): conflicts run again, claims
          * refused below this node's marks, failovers fenced. */

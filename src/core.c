@@ -949,6 +949,7 @@ void core_store_stats(struct core_store_stats *out)
     out->pending_jobs = core.pool ? store_pool_pending(core.pool) : 0;
     out->rescans = discovery_rescans();
     out->full_rescans = discovery_full_rescans();
+    out->loading = discovery_loading();
     core_store_health(out);
     struct store_facts f = { .conflicts = 0 };
     if (core.store.ops->facts && core.store.priv)
@@ -958,6 +959,11 @@ void core_store_stats(struct core_store_stats *out)
     out->fences = f.fences;
     out->fence_on = f.fence_on;
     strlcpy_safe(out->server, f.server, sizeof(out->server));
+}
+
+bool core_store_shared(void)
+{
+    return core.store.ops->shared;
 }
 
 void core_snowflake_lease(struct lease_info *out)
@@ -1070,18 +1076,26 @@ int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen)
     };
     seq_registry_init(&env);
 
-    /* Start-up may block on the store: no client is served yet. */
+    /* A shared store's table may hold millions of rows: they are read in
+     * the background once the node listens (core_start_rescans), and a
+     * name not read yet is looked up on first use. A local store is read
+     * now: start-up may block on it, no client is served yet. */
     *ndefs = 0;
-    char why[512];
-    void *sess = ops->session_open(&core.store);
-    int rc = ops->list(&core.store, sess, load_definition, ndefs, why, sizeof(why));
-    ops->session_close(&core.store, sess);
-    if (rc != STORE_OK) {
-        snprintf(err, errlen, "cannot read the sequence definitions: %s", why);
-        return -1;
+    if (!ops->shared) {
+        char why[512];
+        void *sess = ops->session_open(&core.store);
+        int rc = ops->list(&core.store, sess, load_definition, ndefs, why, sizeof(why));
+        ops->session_close(&core.store, sess);
+        if (rc != STORE_OK) {
+            snprintf(err, errlen, "cannot read the sequence definitions: %s", why);
+            return -1;
+        }
     }
     if (snowflake_open(cfg, err, errlen) != 0)
         return -1;
+    /* Type 5 ids wait for the clock to pass what an earlier run reserved;
+     * on a shared store the definitions are not read yet, and a type 5
+     * request answers TRYAGAIN until the clock is there (lease.h). */
     size_t nsnowflake = 0;
     seq_foreach(count_snowflake, &nsnowflake);
     if (nsnowflake > 0)
@@ -1097,7 +1111,7 @@ void core_start_leases(struct event_base *base)
 void core_start_rescans(struct event_base *base)
 {
     if (core.store.ops->shared)
-        discovery_start(base, core.pool, server.cfg.mysql_rescan_s);
+        discovery_start(base, core.pool, server.cfg.mysql_rescan_s, true);
 }
 
 void core_set_rescan_interval(int seconds)

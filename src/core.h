@@ -167,6 +167,7 @@ struct core_store_stats {
     int pending_jobs;               /* store jobs queued or running */
     uint64_t rescans;               /* completed rescans of a shared store */
     uint64_t full_rescans;          /* those that read every row (discovery.h) */
+    bool loading;                   /* the definitions are still being read after start-up */
     bool reachable;                 /* the last store job got an answer (store_pool.h) */
     uint64_t down_since_ms;         /* not reachable: mono_ms() since when */
     char last_error[256];           /* not reachable: why */
@@ -178,6 +179,8 @@ struct core_store_stats {
     char server[128];               /* the database server claims are made on */
 };
 void core_store_stats(struct core_store_stats *out);
+/* Do other nodes share the store (its definitions load in the background)? */
+bool core_store_shared(void);
 /* Type 5's worker id, lease and reservation (lease.h). */
 void core_snowflake_lease(struct lease_info *out);
 /* Claim latencies since start, every sequence (hist.h). */
@@ -188,10 +191,13 @@ void core_stats_reset(void);
 
 /* ---- start-up and shutdown (main thread) -------------------------------- */
 
-/* Open the store, start its threads, load the definitions into the
- * registry. Returns 0 (and the number of definitions), or -1 with err. */
+/* Open the store, start its threads, load a local store's definitions
+ * into the registry (a shared store's load in the background:
+ * core_start_rescans). Returns 0 (and the number of definitions loaded),
+ * or -1 with err. */
 int core_open(const struct config *cfg, size_t *ndefs, char *err, size_t errlen);
-/* Rescan a shared store every store.mysql.rescan_s on this event base. */
+/* Load a shared store's definitions in the background now, and rescan it
+ * every store.mysql.rescan_s, on this event base. */
 void core_start_rescans(struct event_base *base);
 void core_set_rescan_interval(int seconds);
 /* Keep type 5's worker lease and timestamp reservation renewed (lease.h)

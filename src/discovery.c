@@ -31,6 +31,9 @@ static struct {
     uint64_t added;              /* seq_added_total() at its end */
     unsigned since_full;         /* rescans since the last full one */
     uint64_t scan_id;            /* full reads so far: what each one met is marked */
+    bool loading;                /* atomic: the first full read, which loads every
+                                    definition after start-up, has not completed yet */
+    uint64_t load_started_ms;
 } disc;
 
 struct rescan_ctx {
@@ -127,8 +130,13 @@ static void rescan_done(struct store_job *job)
             }
             __atomic_add_fetch(&disc.full_rescans, 1, __ATOMIC_RELAXED);
         }
-        if (r->added)
+        if (__atomic_load_n(&disc.loading, __ATOMIC_ACQUIRE) && job->rescan.full) {
+            log_notice("loaded %zu sequences from the store in %.1f s", seq_count(),
+                       (double)(mono_ms() - disc.load_started_ms) / 1000.0);
+            __atomic_store_n(&disc.loading, false, __ATOMIC_RELEASE);
+        } else if (r->added) {
             log_verbose("rescan: %zu new sequences", r->added);
+        }
         plan_next(&job->rescan);
     }
     __atomic_add_fetch(&disc.rescans, 1, __ATOMIC_RELAXED);
@@ -138,13 +146,18 @@ static void rescan_done(struct store_job *job)
     __atomic_store_n(&disc.in_flight, false, __ATOMIC_RELEASE);
 }
 
+/* The next rescan in interval_s; while the first load has not completed
+ * (it failed, say), a new attempt every DISCOVERY_LOAD_RETRY_S. */
 static void arm(void)
 {
-    struct timeval tv = { disc.interval_s, 0 };
+    int s = disc.interval_s;
+    if (__atomic_load_n(&disc.loading, __ATOMIC_ACQUIRE) && s > DISCOVERY_LOAD_RETRY_S)
+        s = DISCOVERY_LOAD_RETRY_S;
+    struct timeval tv = { s, 0 };
     evtimer_add(disc.timer, &tv);
 }
 
-static void on_rescan_timer(evutil_socket_t fd, short what, void *arg)
+static void submit_rescan(void)
 {
     if (!__atomic_exchange_n(&disc.in_flight, true, __ATOMIC_ACQ_REL)) {
         struct store_job *job = xcalloc(1, sizeof(*job));
@@ -152,6 +165,7 @@ static void on_rescan_timer(evutil_socket_t fd, short what, void *arg)
         job->kind = JOB_RESCAN;
         job->done = rescan_done;
         job->rescan.since_s = disc.since_s;
+        job->rescan.first_load = __atomic_load_n(&disc.loading, __ATOMIC_ACQUIRE);
         if (disc.since_s == 0)
             r->scan_id = ++disc.scan_id;
         r->started_ms = mono_ms();
@@ -159,15 +173,31 @@ static void on_rescan_timer(evutil_socket_t fd, short what, void *arg)
         job->each_arg = r;
         store_pool_submit(disc.pool, job);
     }
+}
+
+static void on_rescan_timer(evutil_socket_t fd, short what, void *arg)
+{
+    submit_rescan();
     arm();
 }
 
-void discovery_start(struct event_base *base, struct store_pool *pool, int interval_s)
+void discovery_start(struct event_base *base, struct store_pool *pool, int interval_s, bool load)
 {
     disc.pool = pool;
     disc.interval_s = interval_s;
     disc.timer = evtimer_new(base, on_rescan_timer, NULL);
+    if (load) {
+        /* The first rescan reads every row (since_s is 0) and runs now. */
+        disc.load_started_ms = mono_ms();
+        __atomic_store_n(&disc.loading, true, __ATOMIC_RELEASE);
+        submit_rescan();
+    }
     arm();
+}
+
+bool discovery_loading(void)
+{
+    return __atomic_load_n(&disc.loading, __ATOMIC_ACQUIRE);
 }
 
 void discovery_set_interval(int seconds)

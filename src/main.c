@@ -352,8 +352,13 @@ static int server_start(void)
     make_run_id(server.run_id);
     if (store_start(&ndefs) != 0 || serve_start() != 0)
         return -1;
-    log_notice("seqd %s ready on %s:%d (%s store, %zu sequences, %d workers, pid %ld)", PACKAGE_VERSION,
-               server.cfg.bind, server.cfg.port, server.cfg.store_type, ndefs, server.nworkers,
+    char defs[64];
+    if (core_store_shared())
+        snprintf(defs, sizeof(defs), "sequences loading in the background");
+    else
+        snprintf(defs, sizeof(defs), "%zu sequences", ndefs);
+    log_notice("seqd %s ready on %s:%d (%s store, %s, %d workers, pid %ld)", PACKAGE_VERSION,
+               server.cfg.bind, server.cfg.port, server.cfg.store_type, defs, server.nworkers,
                (long)getpid());
     log_startup_done();
     daemon_ready();

@@ -28,6 +28,12 @@
  * within a second of its store coming back. */
 #define CLAIM_BACKOFF_MIN_MS 100
 #define CLAIM_BACKOFF_MAX_MS 500
+/* A graceful stop gives back for at most GIVE_BACK_MAX_MS, GIVE_BACK_CHUNK
+ * ranges at a time: the ranges left are wasted (never handed out), so the
+ * stop fits the package's stop timeout (30 s, debian/seqd.service) however
+ * many sequences were touched. */
+#define GIVE_BACK_MAX_MS 20000
+#define GIVE_BACK_CHUNK 5000
 
 static struct {
     pthread_rwlock_t lock;
@@ -1057,16 +1063,29 @@ void seq_give_back_all(struct store *st)
     /* Ranges with nothing to return (from == to) only count their waste. */
     if (st->ops->give_back_many) {
         struct store_give_back *todo = xcalloc(ctx.n ? ctx.n : 1, sizeof(*todo));
-        size_t *where = xcalloc(ctx.n ? ctx.n : 1, sizeof(*where)), m = 0;
+        size_t *where = xcalloc(ctx.n ? ctx.n : 1, sizeof(*where)), m = 0, sent = 0;
+        uint64_t deadline = mono_ms() + GIVE_BACK_MAX_MS;
+        bool failed = false;
         for (i = 0; i < ctx.n; i++) {
             if (ctx.items[i].from < ctx.items[i].to) {
                 todo[m] = ctx.items[i];
                 where[m++] = i;
             }
         }
-        if (m > 0 && st->ops->give_back_many(st, sess, todo, m, err, sizeof(err)) != STORE_OK)
-            log_warn("could not give back every unused range: %s", err);
-        for (i = 0; i < m; i++)
+        for (; sent < m && mono_ms() < deadline; sent += GIVE_BACK_CHUNK) {
+            size_t k = m - sent < GIVE_BACK_CHUNK ? m - sent : GIVE_BACK_CHUNK;
+            if (st->ops->give_back_many(st, sess, todo + sent, k, err, sizeof(err)) != STORE_OK && !failed) {
+                log_warn("could not give back every unused range: %s", err);
+                failed = true;
+            }
+        }
+        if (sent < m) {
+            log_warn("stop: giving back took longer than %d s; the unused numbers of %zu sequences are "
+                     "wasted (never handed out)", GIVE_BACK_MAX_MS / 1000, m - sent);
+            for (i = sent; i < m; i++)
+                ctx.items[where[i]].to = ctx.items[where[i]].from;     /* not tried: wasted, no line each */
+        }
+        for (i = 0; i < sent && i < m; i++)
             ctx.items[where[i]].status = todo[i].status;
         free(todo);
         free(where);

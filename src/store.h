@@ -92,6 +92,7 @@ struct store_give_back {
 /* A rescan of a shared store (store_ops.rescan). */
 struct store_rescan {
     int64_t since_s;                  /* in: rows changed since then (the store's clock, Unix s); 0: all */
+    bool first_load;                  /* in: the load after start-up (store.test_delay_ms delays it) */
     bool full;                        /* out: every row was read (since_s 0, or the table cannot tell) */
     int64_t now_s;                    /* out: the store's clock when the read began */
     uint64_t rows;                    /* out: the rows it holds then (sequences, unreadable ones too) */

@@ -3,8 +3,9 @@
  *
  * One mutex + condition variable guard the queue. A job that is not due
  * yet (a retry after backoff) waits in the queue; threads sleep until the
- * earliest due time. store.test_delay_ms (tests only) delays every claim,
- * to make the store look slow.
+ * earliest due time. store.test_delay_ms (tests only) delays every claim
+ * and the load of the definitions after start-up, to make the store look
+ * slow.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,6 +60,10 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
         job->status = ops->worker_lease(st, sess, &job->lease, job->err, sizeof(job->err));
         break;
     case JOB_RESCAN:
+        if (st->test_delay_ms > 0 && job->rescan.first_load) {
+            struct timespec ts = { st->test_delay_ms / 1000, (long)(st->test_delay_ms % 1000) * 1000000L };
+            nanosleep(&ts, NULL);
+        }
         if (ops->rescan) {
             job->status = ops->rescan(st, sess, &job->rescan, job->each, job->each_arg, job->err,
                                       sizeof(job->err));

@@ -8,6 +8,9 @@ filled with ROWS plain rows the Leaf way, (biz_tag, max_id, step), with
 max_id and step varying from row to row, so that every first number is
 known: for such a row it is max_id.
 
+* start-up does not wait for the table: with its load slowed down the
+  node listens, says store_loading:1, serves a row it has not read yet,
+  and then knows every row.
 * start-up and rescans, two nodes (rescan_s 1): each starts and knows
   every row (INFO keyspace); a row INSERTed by SQL among them is seen by
   both through the rescan alone (nobody asks for it), then served from its
@@ -97,7 +100,7 @@ def start_node():
     want = table_rows()
     node = Seqd(config=node_config(), store="mysql")
     t0 = time.monotonic()
-    node.start(timeout=BOUND_S)
+    node.start(timeout=BOUND_S, loaded=False)
     t_listen = time.monotonic() - t0
     wait_for(lambda: keys(node.port) >= want, BOUND_S, "the node knows the %d rows" % want,
              detail=lambda: "keys %d; log:\n%s" % (keys(node.port), node.log_tail()))
@@ -115,6 +118,32 @@ def table_max_ids(names):
                                % ",".join("'%s'" % n for n in part)):
             out[name] = int(v)
     return out
+
+
+# ---- 0. start-up does not wait for the definitions ----------------------------
+
+def test_listens_before_the_definitions_are_loaded():
+    """The load of the table after start-up is made slow (store.test_delay_ms,
+    which delays it and every claim by 3 s): the node listens before it has
+    read a row, says so (store_loading:1), serves a row it has not read yet
+    (looked up on first use), and then knows every row, that one included,
+    which it goes on serving from its buffers."""
+    cfg = node_config()
+    cfg["store"] = dict(cfg["store"], test_delay_ms=3000)
+    node = Seqd(config=cfg, store="mysql")
+    try:
+        node.start(timeout=BOUND_S, loaded=False)
+        st = info(node.port, "store")
+        eq(st.get("store_loading"), "1", "INFO store_loading right after the port opened")
+        assert keys(node.port) < ROWS, "the node knew every row before the slowed load ran"
+        i = ROWS - 3         # no other test touches it
+        eq(cmd(node.port, "GET", name_of(i)), str(max_id_of(i)), "GET of a row not loaded yet")
+        seqd.wait_info(node, "store", "store_loading", lambda v: v == "0", BOUND_S, "the load completes")
+        eq(keys(node.port), table_rows(), "INFO keyspace after the load")
+        seqd.wait_log(node, "loaded %d sequences from the store" % table_rows(), timeout=BOUND_S)
+        eq(cmd(node.port, "GET", name_of(i)), str(max_id_of(i) + 1), "the next GET, from the same buffers")
+    finally:
+        stop_all([node], BOUND_S)
 
 
 # ---- 1. start-up and rescans, two nodes ----------------------------------------
@@ -294,6 +323,7 @@ def main():
           flush=True)
     try:
         run_tests([
+            test_listens_before_the_definitions_are_loaded,
             test_two_nodes_start_and_follow_insert_delete_redefine,
             test_cold_gets_then_graceful_stop_gives_back_everything,
         ])

@@ -367,13 +367,20 @@ class Seqd:
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=2)
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, loaded=True):
+        """Start and wait for the port. On a shared store the definitions
+        load in the background after that: with loaded, also wait until
+        they have (INFO store: store_loading:0), as tests expect a node
+        that knows the table."""
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([BIN, "-c", self.config_path] + self.extra_args,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         _running.append(self)
         if not wait_port(self.port, timeout, self.proc):
             raise RuntimeError("seqd did not start on port %d:\n%s" % (self.port, self.log()))
+        if loaded and self.config.get("store", {}).get("type") == "mysql":
+            wait_info(self, "store", "store_loading", lambda v: v == "0", timeout,
+                      "node on port %d loaded the definitions" % self.port)
         return self
 
     def start_must_fail(self, within=10.0):
