@@ -26,9 +26,11 @@
 #include <stdint.h>
 
 #define DISCOVERY_FULL_EVERY 30     /* rescans between two full reads */
-#define DISCOVERY_OVERLAP_S 60      /* a changed-rows read looks back this far before the
+#define DISCOVERY_OVERLAP_S 10      /* a changed-rows read looks back this far before the
                                      * last one began: a transaction that changed a row
-                                     * commits after its update_time was taken */
+                                     * commits after its update_time was taken. One that
+                                     * commits later still is met by the next full read
+                                     * (and a claim on an old definition is refused) */
 #define DISCOVERY_LOAD_RETRY_S 1    /* a failed first load is tried again this soon */
 
 struct event_base;

@@ -466,6 +466,87 @@ int highwater_lower(struct highwater *hw, const char *name, int64_t period, uint
     return rc;
 }
 
+/* A batch's lines, appended with one write and one fdatasync. */
+struct hw_batch {
+    char *text;
+    size_t len, cap;
+};
+
+static void hw_batch_add(struct hw_batch *b, const char *name, const struct highwater_mark *m)
+{
+    if (b->cap - b->len < HIGHWATER_LINE_MAX) {
+        b->cap = b->cap ? b->cap * 2 : 64 * HIGHWATER_LINE_MAX;
+        b->text = xrealloc(b->text, b->cap);
+    }
+    b->len += hw_set_line(b->text + b->len, name, m);
+}
+
+int highwater_raise_many(struct highwater *hw, const struct highwater_raise_item *items, size_t n, char *err,
+                         size_t errlen)
+{
+    struct hw_batch b = { NULL, 0, 0 };
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (!name_fits(items[i].name, err, errlen))
+            return -1;
+    pthread_mutex_lock(&hw->lock);
+    /* Applied as decided, so that a name twice in the batch compares with
+     * its first change; if the write then fails the table holds marks the
+     * file does not: higher ones, which only refuse more. */
+    for (size_t i = 0; i < n; i++) {
+        struct hw_entry *e = *hw_slot(hw, items[i].name);
+        if (e == NULL || e->mark.def_id != items[i].mark.def_id || mark_above(&items[i].mark, &e->mark)) {
+            hw_batch_add(&b, items[i].name, &items[i].mark);
+            hw_apply(hw, items[i].name, &items[i].mark);
+        }
+    }
+    if (b.len > 0) {
+        rc = hw_append(hw, b.text, b.len, err, errlen);
+        if (rc == 0)
+            hw_maybe_compact(hw);
+    }
+    pthread_mutex_unlock(&hw->lock);
+    free(b.text);
+    return rc;
+}
+
+int highwater_lower_many(struct highwater *hw, const struct highwater_lower_item *items, size_t n, char *err,
+                         size_t errlen)
+{
+    struct hw_batch b = { NULL, 0, 0 };
+    bool *lowered = xcalloc(n ? n : 1, sizeof(*lowered));
+    int rc = 0;
+
+    pthread_mutex_lock(&hw->lock);
+    for (size_t i = 0; i < n; i++) {
+        const struct highwater_lower_item *it = &items[i];
+        if (!hw_name_ok(it->name))
+            continue;                 /* never recorded */
+        struct hw_entry *e = *hw_slot(hw, it->name);
+        if (e != NULL && e->mark.period == it->period && e->mark.top == it->to && it->from < it->to) {
+            struct highwater_mark m = { e->mark.def_id, it->period, it->from };
+            hw_batch_add(&b, it->name, &m);
+            lowered[i] = true;
+        }
+    }
+    /* Applied once durable: a failure leaves every mark as high as the file has it. */
+    if (b.len > 0 && (rc = hw_append(hw, b.text, b.len, err, errlen)) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!lowered[i])
+                continue;
+            struct hw_entry *e = *hw_slot(hw, items[i].name);
+            struct highwater_mark m = { e->mark.def_id, items[i].period, items[i].from };
+            hw_apply(hw, items[i].name, &m);
+        }
+        hw_maybe_compact(hw);
+    }
+    pthread_mutex_unlock(&hw->lock);
+    free(lowered);
+    free(b.text);
+    return rc;
+}
+
 int highwater_forget(struct highwater *hw, const char *name, char *err, size_t errlen)
 {
     char line[HIGHWATER_LINE_MAX];

@@ -68,6 +68,25 @@ int highwater_raise(struct highwater *hw, const char *name, const struct highwat
 int highwater_lower(struct highwater *hw, const char *name, int64_t period, uint64_t from, uint64_t to,
                     char *err, size_t errlen);
 
+/* Batches of the two above: every change appended with one write and
+ * made durable with one fdatasync (a batch of claims, a graceful stop's
+ * give-backs), each item decided as the single call decides it. A name
+ * appears at most once in a lowering batch. Returns 0, or -1 with err set:
+ * then, for raise, none of the ranges may be served. */
+struct highwater_raise_item {
+    const char *name;
+    struct highwater_mark mark;
+};
+int highwater_raise_many(struct highwater *hw, const struct highwater_raise_item *items, size_t n, char *err,
+                         size_t errlen);
+struct highwater_lower_item {
+    const char *name;
+    int64_t period;
+    uint64_t from, to;
+};
+int highwater_lower_many(struct highwater *hw, const struct highwater_lower_item *items, size_t n, char *err,
+                         size_t errlen);
+
 /* Forgets name (the sequence was deleted: a new one of the same name
  * counts from its own start). Returns 0 or -1 with err set. */
 int highwater_forget(struct highwater *hw, const char *name, char *err, size_t errlen);

@@ -1055,13 +1055,19 @@ static int give_back_many_op(struct mysql_sess *s, void *arg, char *err, size_t 
                 a->items[i].status = STORE_UNKNOWN;
         goto out;
     }
+    /* The marks go down with the rows, in one write: a failure only
+     * leaves them higher, which is safe. */
+    struct highwater_lower_item *low = xcalloc(a->n, sizeof(*low));
+    size_t nlow = 0;
     for (i = 0; i < a->n; i++) {
         struct store_give_back *it = &a->items[i];
-        char why[256];
-        if (it->status == STORE_OK &&
-            highwater_lower(ms->hw, it->name, it->period, it->from, it->to, why, sizeof(why)) != 0)
-            log_warn("%s", why);
+        if (it->status == STORE_OK)
+            low[nlow++] = (struct highwater_lower_item){ it->name, it->period, it->from, it->to };
     }
+    char why[256];
+    if (nlow > 0 && highwater_lower_many(ms->hw, low, nlow, why, sizeof(why)) != 0)
+        log_warn("%s", why);
+    free(low);
 out:
     buf_free(&q);
     free(sorted);

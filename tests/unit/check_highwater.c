@@ -396,6 +396,58 @@ START_TEST(lower_moves_only_a_mark_exactly_at_the_given_back_top)
 }
 END_TEST
 
+/* The batches decide each item as the single calls do, and what they
+ * write survives a reopen. */
+START_TEST(batches_raise_and_lower_as_the_single_calls_do)
+{
+    struct highwater *hw = open_ok();
+
+    raise_ok(hw, "high", mk(0xa, 0, 500));
+    raise_ok(hw, "other", mk(0xb, 0, 900));
+    struct highwater_raise_item up[] = {
+        { "new", { 0xc, 0, 10 } },
+        { "high", { 0xa, 0, 400 } },      /* below its mark: kept at 500 */
+        { "other", { 0xe, 0, 5 } },       /* another definition: replaced */
+        { "twice", { 0xd, 3, 70 } },
+        { "twice", { 0xd, 3, 60 } },      /* the second of one name compares with the first */
+    };
+    ck_assert_msg(highwater_raise_many(hw, up, 5, err, sizeof(err)) == 0, "raise_many: %s", err);
+    ck_mark(hw, "new", 0xc, 0, 10);
+    ck_mark(hw, "high", 0xa, 0, 500);
+    ck_mark(hw, "other", 0xe, 0, 5);
+    ck_mark(hw, "twice", 0xd, 3, 70);
+    hw = reopen(hw);
+    ck_mark(hw, "new", 0xc, 0, 10);
+    ck_mark(hw, "high", 0xa, 0, 500);
+    ck_mark(hw, "other", 0xe, 0, 5);
+    ck_mark(hw, "twice", 0xd, 3, 70);
+
+    struct highwater_lower_item down[] = {
+        { "new", 0, 4, 10 },              /* exactly its top: lowered */
+        { "high", 0, 100, 499 },          /* not its top */
+        { "twice", 2, 1, 70 },            /* not its period */
+        { "nope", 0, 1, 2 },              /* no mark */
+        { "other", 0, 5, 5 },             /* empty range */
+    };
+    ck_assert_msg(highwater_lower_many(hw, down, 5, err, sizeof(err)) == 0, "lower_many: %s", err);
+    ck_mark(hw, "new", 0xc, 0, 4);
+    ck_mark(hw, "high", 0xa, 0, 500);
+    ck_mark(hw, "twice", 0xd, 3, 70);
+    ck_mark(hw, "other", 0xe, 0, 5);
+    ck_no_mark(hw, "nope");
+    hw = reopen(hw);
+    ck_mark(hw, "new", 0xc, 0, 4);
+    ck_mark(hw, "high", 0xa, 0, 500);
+    ck_assert_uint_eq(highwater_count(hw), 4);
+
+    /* A name that cannot be a line field fails the whole raise. */
+    struct highwater_raise_item bad[] = { { "ok", { 1, 0, 1 } }, { "a b", { 1, 0, 1 } } };
+    ck_assert_int_eq(highwater_raise_many(hw, bad, 2, err, sizeof(err)), -1);
+    ck_no_mark(hw, "ok");
+    highwater_close(hw);
+}
+END_TEST
+
 START_TEST(forget_removes_the_mark_also_after_reopen)
 {
     struct highwater *hw = open_ok();
@@ -866,6 +918,7 @@ static Suite *highwater_suite(void)
     tcase_add_test(marks, raise_with_another_definition_replaces_the_mark);
     tcase_add_test(marks, below_is_lexicographic_on_period_then_top_of_the_same_definition);
     tcase_add_test(marks, lower_moves_only_a_mark_exactly_at_the_given_back_top);
+    tcase_add_test(marks, batches_raise_and_lower_as_the_single_calls_do);
     tcase_add_test(marks, forget_removes_the_mark_also_after_reopen);
     tcase_add_test(marks, a_name_that_cannot_be_a_line_field_is_refused);
     suite_add_tcase(s, marks);
