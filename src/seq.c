@@ -30,7 +30,7 @@
 #define CLAIM_BACKOFF_MAX_MS 500
 /* A graceful stop gives back for at most GIVE_BACK_MAX_MS, GIVE_BACK_CHUNK
  * ranges at a time: the ranges left are wasted (never handed out), so the
- * stop fits the package's stop timeout (30 s, debian/seqd.service) however
+ * stop fits the package's stop timeout (45 s, debian/seqd.service) however
  * many sequences were touched. */
 #define GIVE_BACK_MAX_MS 20000
 #define GIVE_BACK_CHUNK 5000
