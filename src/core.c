@@ -111,7 +111,7 @@ static void reserve_numbers(struct core_waiter *wt, uint64_t n)
  * others are marked integers once some number of the take is text. */
 static void note_taken(struct core_waiter *wt, struct seq *s, uint64_t from, uint64_t got)
 {
-    bool dated = s->def.kind == SEQ_DATED;
+    bool dated = seq_kind(s) == SEQ_DATED;
 
     if (got == 0 || (!dated && !wt->has_text))
         return;
@@ -129,7 +129,7 @@ static void note_taken(struct core_waiter *wt, struct seq *s, uint64_t from, uin
         memset(wt->text_at + from, 0, got * sizeof(*wt->text_at));
         return;
     }
-    strlcpy_safe(wt->text_name, s->def.name, sizeof(wt->text_name));
+    strlcpy_safe(wt->text_name, seq_name(s), sizeof(wt->text_name));
     for (uint64_t i = from; i < from + got; i++) {
         if (wt->text_cap - wt->text_len < CORE_NUMBER_TEXT_MAX) {
             wt->text_cap = wt->text_cap * 2 + CORE_NUMBER_TEXT_MAX * 16;
@@ -363,10 +363,10 @@ static void on_wait_timeout(evutil_socket_t fd, short what, void *arg)
         struct seq *s = wt->parked;
         seq_wait_reason(s, reason, sizeof(reason));
         STAT_INC(&wt->w->stats, parked_timeouts);
-        if (s->def.kind == SEQ_SNOWFLAKE)   /* the whole text: "clock moved backwards by N ms ..." */
+        if (seq_kind(s) == SEQ_SNOWFLAKE)   /* the whole text: "clock moved backwards by N ms ..." */
             fail(wt, CORE_TRYAGAIN, "%s", reason);
         else
-            fail(wt, CORE_TRYAGAIN, "no numbers for '%s' within %d ms: %s", s->def.name, core.wait_ms, reason);
+            fail(wt, CORE_TRYAGAIN, "no numbers for '%s' within %d ms: %s", seq_name(s), core.wait_ms, reason);
     } else if (wt->job) {
         str_printable(wt->job->job.name, strlen(wt->job->job.name), n, sizeof(n));
         if (wt->job->job.kind == JOB_CREATE || wt->job->job.kind == JOB_DROP)
@@ -548,9 +548,9 @@ static int run_take(struct core_waiter *wt)
             park(wt, s);
             return CORE_PENDING;
         } else if (r == SEQ_EXHAUSTED) {
-            return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted", s->def.name);
+            return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted", seq_name(s));
         } else {
-            return fail_no_such(wt, s->def.name, strlen(s->def.name));
+            return fail_no_such(wt, seq_name(s), strlen(seq_name(s)));
         }
     }
     /* One name: all its numbers at once, or none (seq.h: SEQ_ALL). */
@@ -572,14 +572,14 @@ static int run_take(struct core_waiter *wt)
             park(wt, s);
             return CORE_PENDING;
         case SEQ_EXHAUSTED:
-            if (s->def.kind == SEQ_DATED) {
+            if (seq_kind(s) == SEQ_DATED) {
                 char until[200];
                 seq_exhausted_until(s, until, sizeof(until));
-                return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted %s", s->def.name, until);
+                return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted %s", seq_name(s), until);
             }
-            return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted", s->def.name);
+            return fail(wt, CORE_EXHAUSTED, "sequence '%s' is exhausted", seq_name(s));
         case SEQ_GONE:
-            return fail_no_such(wt, s->def.name, strlen(s->def.name));
+            return fail_no_such(wt, seq_name(s), strlen(seq_name(s)));
         }
     }
 }
@@ -636,11 +636,11 @@ static int run_take_derived(struct core_waiter *wt)
      * the key only to tell definitions apart: a fresh one, as for HSET. */
     if (!wt->def)
         wt->def = xmalloc(sizeof(*wt->def));
-    *wt->def = wt->seqs[1]->def;
+    seq_def(wt->seqs[1], wt->def);
     memcpy(wt->def->name, wt->names[0], wt->lens[0]);
     wt->def->name[wt->lens[0]] = '\0';
     wt->def->perm_key = wt->def->kind == SEQ_RANDOM
-                            ? perm_derive_key(wt->seqs[1]->def.perm_key, wt->names[0], wt->lens[0])
+                            ? perm_derive_key(seq_perm_key(wt->seqs[1]), wt->names[0], wt->lens[0])
                             : random_key();
     submit(wt, JOB_CREATE, wt->names[0], wt->lens[0]);
     return CORE_PENDING;
@@ -1034,7 +1034,7 @@ static void load_definition(const struct seqdef *def, void *arg)
 
 static void count_snowflake(struct seq *s, void *arg)
 {
-    if (s->def.kind == SEQ_SNOWFLAKE)
+    if (seq_kind(s) == SEQ_SNOWFLAKE)
         (*(size_t *)arg)++;
 }
 

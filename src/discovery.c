@@ -53,7 +53,7 @@ static void rescan_row(const struct seqdef *def, void *arg)
     size_t len = strlen(def->name);
     struct seq *s = seq_find(def->name, len);
 
-    if (s && !seqdef_same(&s->def, def)) {
+    if (s && !seq_def_same(s, def)) {
         log_notice("sequence '%s' was redefined in the store; dropping this node's buffers", def->name);
         seq_release(s);
         seq_remove(def->name, len);
@@ -82,7 +82,7 @@ static void find_stale(struct seq *s, void *arg)
         r->capgone = r->capgone ? r->capgone * 2 : 16;
         r->gone = xrealloc(r->gone, r->capgone * sizeof(*r->gone));
     }
-    strlcpy_safe(r->gone[r->ngone++], s->def.name, SEQ_NAME_MAX + 1);
+    strlcpy_safe(r->gone[r->ngone++], seq_name(s), SEQ_NAME_MAX + 1);
 }
 
 /* What the next rescan reads: every row when it is time for a full read,

@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,28 @@
  * many sequences were touched. */
 #define GIVE_BACK_MAX_MS 20000
 #define GIVE_BACK_CHUNK 5000
+/* A claim's error and a type 5 lease's reason are kept up to this size
+ * (with the NUL), as INFO's last_error shows them. */
+#define SEQ_TEXT_MAX 200
+
+/* Type 4's own state: its zone and the periods it moved through. */
+struct seq_dated {
+    const struct tz *zone;          /* fixed; NULL: the zone could not be read (zone_error) */
+    char *zone_error;               /* fixed: why zone is NULL; NULL when it is not */
+    int64_t period;                 /* under lock: the key of the period served; 0: none yet */
+    int64_t last_period;            /* under lock: the period of last_counter */
+    uint64_t periods;               /* under lock: periods this node moved to */
+    enum dated_unit unit;           /* fixed */
+    char text[];                    /* the prefix (PATTERN), then the zone's name, each NUL-terminated */
+};
+
+/* Type 5's own state. */
+struct seq_flake {
+    struct seq_snowflake sf;        /* under lock */
+    int64_t epoch_ms;               /* fixed: the definition's epoch */
+    char *why;                      /* under lock: SF_WAIT_LEASE, SF_WAIT_RESERVE: the lease's
+                                       reason; NULL: none */
+};
 
 static struct {
     pthread_rwlock_t lock;
@@ -137,7 +160,7 @@ void seq_miss_forget(const char *name, size_t len)
 
 static bool name_is(const struct seq *s, const char *name, size_t len, uint32_t hash)
 {
-    return s->name_hash == hash && s->name_len == len && memcmp(s->def.name, name, len) == 0;
+    return s->name_hash == hash && s->name_len == len && memcmp(seq_name(s), name, len) == 0;
 }
 
 /* The chain of hash; caller holds the registry's lock. */
@@ -189,6 +212,20 @@ static void seq_free(struct seq *s)
 {
     assert(s->waiters == NULL);     /* a waiter holds a reference */
     pthread_mutex_destroy(&s->lock);
+    switch (s->kind) {
+    case SEQ_RANDOM:
+        free(s->of_kind.perm);
+        break;
+    case SEQ_DATED:
+        free(s->of_kind.dated->zone_error);
+        free(s->of_kind.dated);
+        break;
+    case SEQ_SNOWFLAKE:
+        free(s->of_kind.flake->why);
+        free(s->of_kind.flake);
+        break;
+    }
+    free(s->last_error);
     free(s);
 }
 
@@ -238,6 +275,124 @@ struct seq *seq_find(const char *name, size_t len)
     return found;
 }
 
+/* Type 4's state for def. */
+static struct seq_dated *dated_new(const struct seqdef *def)
+{
+    size_t plen = strnlen(def->prefix, sizeof(def->prefix)), tlen = strnlen(def->tz, sizeof(def->tz));
+    size_t size = offsetof(struct seq_dated, text) + plen + 1 + tlen + 1;
+    struct seq_dated *d = xcalloc(1, size > sizeof(*d) ? size : sizeof(*d));
+    char err[160];
+
+    memcpy(d->text, def->prefix, plen);
+    memcpy(d->text + plen + 1, def->tz, tlen);
+    d->unit = seqdef_dated_unit(def);
+    d->zone = tz_get(def->tz, err, sizeof(err));
+    if (d->zone == NULL) {
+        d->zone_error = xstrdup(err);
+        log_warn("sequence '%s' cannot hand out numbers: %s", def->name, err);
+    }
+    return d;
+}
+
+/* The period s serves: its key for type 4 (0: none yet), 0 for the
+ * other kinds. Caller holds s->lock. */
+static int64_t period_of(const struct seq *s)
+{
+    return s->kind == SEQ_DATED ? s->of_kind.dated->period : 0;
+}
+
+static const char *dated_prefix(const struct seq_dated *d)
+{
+    return d->text;
+}
+
+static const char *dated_tz(const struct seq_dated *d)
+{
+    return d->text + strlen(d->text) + 1;
+}
+
+/* A sequence for def (name_len bytes of name), not yet registered: the
+ * texts in the same allocation, the state of its own kind beside it. */
+static struct seq *seq_new(const struct seqdef *def, size_t name_len)
+{
+    size_t dlen = strnlen(def->description, sizeof(def->description));
+    size_t size = offsetof(struct seq, text) + name_len + 1 + dlen + 1;
+    struct seq *s = xcalloc(1, size > sizeof(*s) ? size : sizeof(*s));
+
+    assert(name_len <= SEQ_NAME_MAX && def->kind >= SEQ_RANDOM && def->kind <= SEQ_SNOWFLAKE);
+    pthread_mutex_init(&s->lock, NULL);
+    memcpy(s->text, def->name, name_len);
+    memcpy(s->text + name_len + 1, def->description, dlen);
+    s->name_len = (uint8_t)name_len;
+    s->kind = (uint8_t)def->kind;
+    s->length = (int8_t)def->length;
+    s->auto_disk = def->auto_disk;
+    s->starting = def->starting;
+    s->increment = def->increment;
+    s->segment = def->segment;
+    s->perm_key = def->perm_key;
+    if (def->kind == SEQ_DATED)
+        s->of_kind.dated = dated_new(def);
+    if (def->kind == SEQ_SNOWFLAKE) {
+        s->of_kind.flake = xcalloc(1, sizeof(*s->of_kind.flake));
+        snowflake_gen_init(&s->of_kind.flake->sf.gen);
+        s->of_kind.flake->epoch_ms = def->epoch_ms;
+    }
+    return s;
+}
+
+/* The definition of s; the caller holds s->lock (for segment). */
+static void def_copy(const struct seq *s, struct seqdef *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->name, seq_name(s), s->name_len);
+    strlcpy_safe(out->description, seq_name(s) + s->name_len + 1, sizeof(out->description));
+    out->kind = s->kind;
+    out->length = s->length;
+    out->starting = s->starting;
+    out->increment = s->increment;
+    out->segment = s->segment;
+    out->perm_key = s->perm_key;
+    out->auto_disk = s->auto_disk;
+    if (s->kind == SEQ_DATED) {
+        strlcpy_safe(out->prefix, dated_prefix(s->of_kind.dated), sizeof(out->prefix));
+        strlcpy_safe(out->tz, dated_tz(s->of_kind.dated), sizeof(out->tz));
+    }
+    if (s->kind == SEQ_SNOWFLAKE)
+        out->epoch_ms = s->of_kind.flake->epoch_ms;
+}
+
+void seq_def(struct seq *s, struct seqdef *out)
+{
+    seq_lock(s);
+    def_copy(s, out);
+    seq_unlock(s);
+}
+
+bool seq_def_same(struct seq *s, const struct seqdef *def)
+{
+    struct seqdef mine;
+    seq_def(s, &mine);
+    return seqdef_same(&mine, def);
+}
+
+/* *slot becomes a copy of text cut to SEQ_TEXT_MAX - 1 bytes (NULL:
+ * none); no allocation when it already says that. */
+static void text_set(char **slot, const char *text)
+{
+    size_t n = text ? strnlen(text, SEQ_TEXT_MAX - 1) : 0;
+
+    if (*slot && text && strlen(*slot) == n && memcmp(*slot, text, n) == 0)
+        return;
+    free(*slot);
+    *slot = NULL;
+    if (text) {
+        *slot = xmalloc(n + 1);
+        memcpy(*slot, text, n);
+        (*slot)[n] = '\0';
+    }
+}
+
 struct seq *seq_add(const struct seqdef *def)
 {
     size_t len = strlen(def->name);
@@ -252,24 +407,12 @@ struct seq *seq_add(const struct seqdef *def)
             return s;
         }
     }
-    struct seq *s = xcalloc(1, sizeof(*s));
-    pthread_mutex_init(&s->lock, NULL);
-    s->def = *def;
-    if (def->kind == SEQ_RANDOM)
-        seqdef_perm_init(def, &s->perm);
-    snowflake_gen_init(&s->sf.gen);
-    if (def->kind == SEQ_DATED) {
-        s->unit = seqdef_dated_unit(def);
-        s->zone = tz_get(def->tz, s->zone_error, sizeof(s->zone_error));
-        if (s->zone == NULL)
-            log_warn("sequence '%s' cannot hand out numbers: %s", def->name, s->zone_error);
-    }
+    struct seq *s = seq_new(def, len);
     segbuf_init(&s->sb, seqdef_spread_limit(seqdef_limit(def), reg.env.id_step, reg.env.id_offset));
     s->added_ms = mono_ms();
     s->refs = 2;
     seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
     s->name_hash = h;
-    s->name_len = (uint32_t)len;
     s->hnext = *chain;
     *chain = s;
     reg.count++;
@@ -369,10 +512,18 @@ void seq_foreach(void (*fn)(struct seq *s, void *arg), void *arg)
     free(all);
 }
 
-/* The number of store counter `counter` of s (counter < s->sb.limit). */
-static int64_t seq_number(const struct seq *s, uint64_t counter)
+/* The number of store counter `counter` of s (counter < s->sb.limit).
+ * Caller holds s->lock (type 1 makes its permutation on first use). */
+static int64_t seq_number(struct seq *s, uint64_t counter)
 {
-    return seqdef_number(&s->def, &s->perm, seqdef_spread(counter, reg.env.id_step, reg.env.id_offset));
+    if (s->kind == SEQ_RANDOM && s->of_kind.perm == NULL) {
+        struct seqdef def;
+        def_copy(s, &def);
+        s->of_kind.perm = xmalloc(sizeof(*s->of_kind.perm));
+        seqdef_perm_init(&def, s->of_kind.perm);
+    }
+    return seqdef_number_of(s->kind, s->length, s->starting, s->increment, s->of_kind.perm,
+                            seqdef_spread(counter, reg.env.id_step, reg.env.id_offset));
 }
 
 /* ---- claims ---------------------------------------------------------- */
@@ -392,11 +543,11 @@ static struct store_job *claim_job_new(struct seq *s)
             elapsed = 1;
     }
     job->kind = JOB_CLAIM;
-    strlcpy_safe(job->name, s->def.name, sizeof(job->name));
-    job->def = s->def;          /* claim only from this definition's row */
-    job->period = s->period;    /* type 4: the period wanted (0 for other kinds) */
-    job->want = segment_next_size(s->last_claim_size ? s->last_claim_size : s->def.segment,
-                                  elapsed, reg.env.duration_ms, s->def.segment,
+    strlcpy_safe(job->name, seq_name(s), sizeof(job->name));
+    def_copy(s, &job->def);     /* claim only from this definition's row */
+    job->period = period_of(s); /* type 4: the period wanted (0 for other kinds) */
+    job->want = segment_next_size(s->last_claim_size ? s->last_claim_size : s->segment,
+                                  elapsed, reg.env.duration_ms, s->segment,
                                   reg.env.segment_max);
     /* A waiter that takes all its numbers at once needs this many more. */
     if (job->want < s->claim_at_least)
@@ -462,38 +613,45 @@ static uint64_t numbers_in(const struct seq *s, uint64_t start, uint64_t count)
  * never left for an older one. Caller holds s->lock. */
 static void dated_move_to(struct seq *s, int64_t p)
 {
-    if (p <= s->period)
+    struct seq_dated *d = s->of_kind.dated;
+    struct seqdef def;
+
+    if (p <= d->period)
         return;
-    if (s->period != 0) {
+    if (d->period != 0) {
         uint64_t unused = segbuf_unused(&s->sb);
         s->wasted += unused;
-        log_verbose("'%s': period %" PRId64 " ended; %" PRIu64 " buffered numbers wasted", s->def.name,
-                    s->period, unused);
+        log_verbose("'%s': period %" PRId64 " ended; %" PRIu64 " buffered numbers wasted", seq_name(s),
+                    d->period, unused);
     }
-    segbuf_init(&s->sb, seqdef_limit(&s->def));
+    def_copy(s, &def);
+    segbuf_init(&s->sb, seqdef_limit(&def));
     s->claimed_top = 0;
     s->claim_at_least = 0;
-    s->period = p;
-    s->periods++;
+    d->period = p;
+    d->periods++;
 }
 
 size_t seq_number_text(const struct seq *s, int64_t period, int64_t value, char *buf, size_t len)
 {
-    return dated_render(s->def.prefix, period, value, s->def.length, buf, len);
+    const char *prefix = s->kind == SEQ_DATED ? dated_prefix(s->of_kind.dated) : "";
+    return dated_render(prefix, period, value, s->length, buf, len);
 }
 
 void seq_exhausted_until(struct seq *s, char *buf, size_t len)
 {
+    const struct seq_dated *d = s->of_kind.dated;
     char when[40];
 
-    if (s->zone == NULL) {
-        snprintf(buf, len, "(%s)", s->zone_error);
+    assert(s->kind == SEQ_DATED);
+    if (d->zone == NULL) {
+        snprintf(buf, len, "(%s)", d->zone_error);
         return;
     }
     seq_lock(s);
-    int64_t next = dated_period_next(s->unit, s->period);
+    int64_t next = dated_period_next(d->unit, d->period);
     seq_unlock(s);
-    dated_iso8601(s->zone, tz_local_to_utc(s->zone, next), when, sizeof(when));
+    dated_iso8601(d->zone, tz_local_to_utc(d->zone, next), when, sizeof(when));
     snprintf(buf, len, "until %s", when);
 }
 
@@ -501,7 +659,7 @@ void seq_exhausted_until(struct seq *s, char *buf, size_t len)
  * before (in the same period, for type 4)? Caller holds s->lock. */
 static bool claim_below_top(const struct seq *s, const struct store_job *job)
 {
-    if (s->def.kind == SEQ_DATED && job->claim.period != s->period)
+    if (s->kind == SEQ_DATED && job->claim.period != period_of(s))
         return false;             /* a newer period counts afresh; an older one is never served */
     return job->claim.start < s->claimed_top;
 }
@@ -516,8 +674,9 @@ static void claim_done(struct store_job *job)
     seq_lock(s);
     bool stopping = __atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
     bool hand_back = false;
-    if (job->status == STORE_OK && !s->deleted && seqdef_same(&s->def, &job->claim.def) &&
-        claim_below_top(s, job)) {
+    /* job->def is the definition of s (claim_job_new): fixed but for the segment. */
+    bool same_def = job->status == STORE_OK && seqdef_same(&job->def, &job->claim.def);
+    if (job->status == STORE_OK && !s->deleted && same_def && claim_below_top(s, job)) {
         /* The store handed out counters this node has claimed before: it
          * lost transactions. Serving them could hand a number out twice. */
         job->status = STORE_REFUSED;
@@ -528,32 +687,32 @@ static void claim_done(struct store_job *job)
     if (s->deleted) {
         hand_back = job->status == STORE_OK;
         s->claim_in_flight = false;
-    } else if (job->status == STORE_OK && !seqdef_same(&s->def, &job->claim.def)) {
+    } else if (job->status == STORE_OK && !same_def) {
         log_warn("sequence '%s' was redefined in the store; dropping this node's buffers",
-                 s->def.name);
+                 seq_name(s));
         hand_back = true;
         s->claim_in_flight = false;
         remove = true;
-    } else if (job->status == STORE_OK && s->def.kind == SEQ_DATED && job->claim.period < s->period) {
+    } else if (job->status == STORE_OK && s->kind == SEQ_DATED && job->claim.period < period_of(s)) {
         /* A claim for a period this node has left: never served. Its
          * waiters look again, and their take claims for the new period. */
         s->wasted += numbers_in(s, job->claim.start, job->claim.count);
         s->claim_in_flight = false;
         s->failures = 0;
-        s->last_error[0] = '\0';
+        text_set(&s->last_error, NULL);
         mask = s->waiting_workers;
         s->waiting_workers = 0;
     } else if (job->status == STORE_OK) {
         if (s->failures > 0)
-            log_notice("claims for '%s' work again after %d failures", s->def.name, s->failures);
+            log_notice("claims for '%s' work again after %d failures", seq_name(s), s->failures);
         /* Type 4: the row counts in a newer period than this node asked
          * for (its clock is behind, or went back): serve that one. */
-        if (s->def.kind == SEQ_DATED)
+        if (s->kind == SEQ_DATED)
             dated_move_to(s, job->claim.period);
-        s->def.segment = job->claim.def.segment;
+        s->segment = job->claim.def.segment;
         if (!segbuf_install(&s->sb, job->claim.start, job->claim.count)) {
             /* Cannot happen with one claim in flight; never serve it twice. */
-            log_warn("claim for '%s' arrived with both buffers full; range wasted", s->def.name);
+            log_warn("claim for '%s' arrived with both buffers full; range wasted", seq_name(s));
             s->wasted += job->claim.count;
         }
         s->claimed_top = job->claim.start + job->claim.count;
@@ -564,7 +723,7 @@ static void claim_done(struct store_job *job)
         hist_observe(&reg.claim_latency, s->last_claim_latency_us);
         s->claims++;
         s->failures = 0;
-        s->last_error[0] = '\0';
+        text_set(&s->last_error, NULL);
         s->claim_in_flight = false;
         mask = s->waiting_workers;
         s->waiting_workers = 0;
@@ -577,23 +736,23 @@ static void claim_done(struct store_job *job)
          * segment, what the store takes at the least). UNAVAILABLE /
          * ERROR: nothing was taken; try again later. */
         if (job->status == STORE_UNKNOWN)
-            s->wasted += job->want > s->def.segment ? job->want : s->def.segment;
+            s->wasted += job->want > s->segment ? job->want : s->segment;
         if (job->status == STORE_REFUSED) {
             s->wasted += numbers_in(s, job->claim.start, job->claim.count);
             s->refused_claims++;
             log_warn("claim for '%s' REFUSED: %s; the range [%" PRIu64 ", %" PRIu64 ") is thrown away",
-                     s->def.name, job->err, job->claim.start, job->claim.start + job->claim.count);
+                     seq_name(s), job->err, job->claim.start, job->claim.start + job->claim.count);
         } else if (s->failures == 0 || job->status == STORE_UNKNOWN) {
-            log_warn("claim for '%s' failed: %s%s", s->def.name, job->err,
+            log_warn("claim for '%s' failed: %s%s", seq_name(s), job->err,
                      job->status == STORE_UNKNOWN ? " (outcome unknown: range thrown away)" : "");
         }
         s->failures++;
-        strlcpy_safe(s->last_error, job->err, sizeof(s->last_error));
+        text_set(&s->last_error, job->err);
         if (stopping) {
             s->claim_in_flight = false;
         } else {
             retry = true;
-            job->period = s->period;        /* type 4: it may have moved on meanwhile */
+            job->period = period_of(s);     /* type 4: it may have moved on meanwhile */
             delay = CLAIM_BACKOFF_MIN_MS << (s->failures < 7 ? s->failures - 1 : 6);
             if (delay > CLAIM_BACKOFF_MAX_MS)
                 delay = CLAIM_BACKOFF_MAX_MS;
@@ -607,7 +766,7 @@ static void claim_done(struct store_job *job)
         give_back_unused_claim(job);
     wake_mask(s, mask);
     if (remove)
-        remove_named(s->def.name, strlen(s->def.name), s);
+        remove_named(seq_name(s), s->name_len, s);
     if (retry) {
         memset(&job->claim, 0, sizeof(job->claim));
         job->not_before_ms = mono_ms() + delay;
@@ -690,20 +849,22 @@ static bool can_wait_for_all(const struct seq *s, uint64_t missing)
  * logged once, until ids flow again. Caller holds s->lock. */
 static void snowflake_behind(struct seq *s, uint64_t behind_ms, uint64_t floor_ms)
 {
-    s->sf.behind_ms = behind_ms;
-    if (!s->sf.behind) {
-        s->sf.behind = true;
-        s->sf.backwards++;
-        s->sf.last_jump_ms = behind_ms;
-        if (s->sf.gen.last_ms == floor_ms)
+    struct seq_flake *f = s->of_kind.flake;
+
+    f->sf.behind_ms = behind_ms;
+    if (!f->sf.behind) {
+        f->sf.behind = true;
+        f->sf.backwards++;
+        f->sf.last_jump_ms = behind_ms;
+        if (f->sf.gen.last_ms == floor_ms)
             log_warn("sequence '%s': the clock is %" PRIu64 " ms behind the snowflake timestamps reserved "
                      "before (an earlier run or holder of the worker id); no ids until it catches up",
-                     s->def.name, behind_ms);
+                     seq_name(s), behind_ms);
         else
             log_warn("sequence '%s': the clock moved backwards by %" PRIu64 " ms; no ids until it catches up",
-                     s->def.name, behind_ms);
-    } else if (behind_ms > s->sf.last_jump_ms) {
-        s->sf.last_jump_ms = behind_ms;
+                     seq_name(s), behind_ms);
+    } else if (behind_ms > f->sf.last_jump_ms) {
+        f->sf.last_jump_ms = behind_ms;
     }
 }
 
@@ -715,6 +876,7 @@ static enum seq_take seq_take_snowflake(struct seq *s, struct seq_waiter *wt, in
     uint64_t n = 0, behind = 0;
     uint32_t retry = 0;
     bool nudge = false;
+    struct seq_flake *f = s->of_kind.flake;
 
     seq_lock(s);
     if (wt->linked)
@@ -728,45 +890,45 @@ static enum seq_take seq_take_snowflake(struct seq *s, struct seq_waiter *wt, in
      * then never look like a step back to each other. */
     lease_now(&ln);
     if (!ln.usable) {
-        s->sf.wait = SF_WAIT_LEASE;
-        strlcpy_safe(s->sf.why, ln.why, sizeof(s->sf.why));
+        f->sf.wait = SF_WAIT_LEASE;
+        text_set(&f->why, ln.why[0] ? ln.why : NULL);
         retry = 20;
     } else if (mode == SEQ_CHECK) {
         result = SEQ_TAKEN;
     } else {
-        struct snowflake_clock c = { ln.now_ms, s->def.epoch_ms, ln.worker, ln.floor_ms, ln.reserved_ms };
-        enum snowflake_result r = snowflake_take(&s->sf.gen, &c, out, want, &n, &behind);
+        struct snowflake_clock c = { ln.now_ms, f->epoch_ms, ln.worker, ln.floor_ms, ln.reserved_ms };
+        enum snowflake_result r = snowflake_take(&f->sf.gen, &c, out, want, &n, &behind);
         if (n > 0) {
-            s->sf.last_id = out[n - 1];
+            f->sf.last_id = out[n - 1];
             s->has_last = true;
         }
-        s->sf.floor_ms = ln.floor_ms;
-        if (r != SNOWFLAKE_BEHIND && s->sf.behind) {
-            s->sf.behind = false;
-            log_notice("sequence '%s': the clock caught up; snowflake ids flow again", s->def.name);
+        f->sf.floor_ms = ln.floor_ms;
+        if (r != SNOWFLAKE_BEHIND && f->sf.behind) {
+            f->sf.behind = false;
+            log_notice("sequence '%s': the clock caught up; snowflake ids flow again", seq_name(s));
         }
         switch (r) {
         case SNOWFLAKE_OK:
             result = SEQ_TAKEN;
-            s->sf.wait = SF_WAIT_NONE;
+            f->sf.wait = SF_WAIT_NONE;
             break;
         case SNOWFLAKE_NEXT_MS:
-            s->sf.wait = SF_WAIT_NEXT_MS;
+            f->sf.wait = SF_WAIT_NEXT_MS;
             retry = 1;
             break;
         case SNOWFLAKE_BEHIND:
             snowflake_behind(s, behind, ln.floor_ms);
-            s->sf.wait = SF_WAIT_BEHIND;
+            f->sf.wait = SF_WAIT_BEHIND;
             retry = behind < 1 ? 1 : behind > 50 ? 50 : (uint32_t)behind;
             break;
         case SNOWFLAKE_RESERVE:
-            s->sf.wait = SF_WAIT_RESERVE;
-            strlcpy_safe(s->sf.why, ln.why, sizeof(s->sf.why));
+            f->sf.wait = SF_WAIT_RESERVE;
+            text_set(&f->why, ln.why[0] ? ln.why : NULL);
             nudge = true;
             retry = 2;
             break;
         case SNOWFLAKE_BEFORE_EPOCH:
-            s->sf.wait = SF_WAIT_EPOCH;
+            f->sf.wait = SF_WAIT_EPOCH;
             retry = 50;
             break;
         case SNOWFLAKE_EXHAUSTED:
@@ -786,29 +948,31 @@ static enum seq_take seq_take_snowflake(struct seq *s, struct seq_waiter *wt, in
 /* Why a type 5 take waits, as the whole -TRYAGAIN text. Caller holds s->lock. */
 static void snowflake_wait_reason(const struct seq *s, char *buf, size_t len)
 {
-    switch (s->sf.wait) {
+    const struct seq_flake *f = s->of_kind.flake;
+
+    switch (f->sf.wait) {
     case SF_WAIT_BEHIND:
-        if (s->sf.gen.last_ms == s->sf.floor_ms)
+        if (f->sf.gen.last_ms == f->sf.floor_ms)
             snprintf(buf, len, "clock moved backwards by %" PRIu64 " ms (behind the timestamps reserved "
                      "for this worker id before; ids of '%s' resume when the clock passes them)",
-                     s->sf.behind_ms, s->def.name);
+                     f->sf.behind_ms, seq_name(s));
         else
             snprintf(buf, len, "clock moved backwards by %" PRIu64 " ms (ids of '%s' resume when it "
-                     "catches up)", s->sf.behind_ms, s->def.name);
+                     "catches up)", f->sf.behind_ms, seq_name(s));
         break;
     case SF_WAIT_LEASE:
-        snprintf(buf, len, "no snowflake ids for '%s': %s", s->def.name, s->sf.why);
+        snprintf(buf, len, "no snowflake ids for '%s': %s", seq_name(s), f->why ? f->why : "");
         break;
     case SF_WAIT_RESERVE:
         snprintf(buf, len, "no snowflake ids for '%s': the store did not extend the timestamp reservation "
-                 "in time%s%s", s->def.name, s->sf.why[0] ? ": " : "", s->sf.why);
+                 "in time%s%s", seq_name(s), f->why ? ": " : "", f->why ? f->why : "");
         break;
     case SF_WAIT_EPOCH:
         snprintf(buf, len, "no snowflake ids for '%s': the clock is before its epoch (%" PRId64 " ms)",
-                 s->def.name, s->def.epoch_ms);
+                 seq_name(s), f->epoch_ms);
         break;
     default:
-        snprintf(buf, len, "no snowflake ids for '%s' in time", s->def.name);
+        snprintf(buf, len, "no snowflake ids for '%s' in time", seq_name(s));
         break;
     }
 }
@@ -820,11 +984,11 @@ struct highest_ctx {
 static void snowflake_highest(struct seq *s, void *arg)
 {
     struct highest_ctx *ctx = arg;
-    if (s->def.kind != SEQ_SNOWFLAKE)
+    if (s->kind != SEQ_SNOWFLAKE)
         return;
     seq_lock(s);
-    if (s->has_last && s->sf.gen.last_ms > ctx->ms)
-        ctx->ms = s->sf.gen.last_ms;
+    if (s->has_last && s->of_kind.flake->sf.gen.last_ms > ctx->ms)
+        ctx->ms = s->of_kind.flake->sf.gen.last_ms;
     seq_unlock(s);
 }
 
@@ -842,7 +1006,7 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
     struct store_job *job = NULL;
     uint64_t n = 0, counter;
 
-    if (s->def.kind == SEQ_SNOWFLAKE)
+    if (s->kind == SEQ_SNOWFLAKE)
         return seq_take_snowflake(s, wt, out, want, got, mode);
     wt->retry_ms = 0;
     seq_lock(s);
@@ -853,8 +1017,9 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         *got = 0;
         return SEQ_GONE;
     }
-    if (s->def.kind == SEQ_DATED) {
-        if (s->zone == NULL) {
+    if (s->kind == SEQ_DATED) {
+        const struct seq_dated *d = s->of_kind.dated;
+        if (d->zone == NULL) {
             if (wt->linked)
                 waiter_unlink(s, wt);
             seq_unlock(s);
@@ -863,8 +1028,8 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         }
         /* The node serves the newer of its clock's period and the newest
          * it has claimed in. */
-        dated_move_to(s, dated_period_at(s->unit, s->zone, wall_s()));
-        wt->period = s->period;
+        dated_move_to(s, dated_period_at(d->unit, d->zone, wall_s()));
+        wt->period = d->period;
     }
     uint64_t avail = segbuf_unused(&s->sb);
     if (mode != SEQ_SOME && avail < want) {
@@ -887,7 +1052,6 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         if (r == SEG_TAKEN) {
             out[n++] = seq_number(s, counter);
             s->last_counter = counter;
-            s->last_period = s->period;
             s->has_last = true;
             continue;
         }
@@ -900,6 +1064,8 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         break;
     }
     s->generated += n;
+    if (n > 0 && s->kind == SEQ_DATED)
+        s->of_kind.dated->last_period = s->of_kind.dated->period;
     /* Parked exactly when it must wait (a waiter that took its numbers
      * after all is not left in the list). */
     if (result != SEQ_WAIT && wt->linked)
@@ -927,16 +1093,16 @@ void seq_add_wasted(struct seq *s, uint64_t n)
 void seq_set_segment(struct seq *s, uint64_t segment)
 {
     seq_lock(s);
-    s->def.segment = segment;
+    s->segment = segment;
     seq_unlock(s);
 }
 
 void seq_wait_reason(struct seq *s, char *buf, size_t len)
 {
     seq_lock(s);
-    if (s->def.kind == SEQ_SNOWFLAKE)
+    if (s->kind == SEQ_SNOWFLAKE)
         snowflake_wait_reason(s, buf, len);
-    else if (s->last_error[0])
+    else if (s->last_error)
         snprintf(buf, len, "the store did not answer: %s", s->last_error);
     else
         snprintf(buf, len, "the store is slow to hand out a new segment");
@@ -945,27 +1111,33 @@ void seq_wait_reason(struct seq *s, char *buf, size_t len)
 
 void seq_get_info(struct seq *s, struct seq_info *info)
 {
+    const struct seq_dated *d = s->kind == SEQ_DATED ? s->of_kind.dated : NULL;
+
     seq_lock(s);
-    info->def = s->def;
+    int64_t last_period = d ? d->last_period : 0;
+    def_copy(s, &info->def);
     info->sb = s->sb;
     info->has_current = s->has_last;
-    if (s->def.kind == SEQ_SNOWFLAKE)
-        info->current = s->has_last ? s->sf.last_id : 0;
-    else
+    if (s->kind == SEQ_SNOWFLAKE) {
+        info->current = s->has_last ? s->of_kind.flake->sf.last_id : 0;
+        info->sf = s->of_kind.flake->sf;
+    } else {
         info->current = s->has_last ? seq_number(s, s->last_counter) : 0;
-    info->sf = s->sf;
+        memset(&info->sf, 0, sizeof(info->sf));
+        snowflake_gen_init(&info->sf.gen);
+    }
     info->current_text[0] = '\0';
-    info->period = s->period;
-    info->periods = s->periods;
-    info->has_period_counter = s->has_last && s->last_period == s->period;
+    info->period = period_of(s);
+    info->periods = d ? d->periods : 0;
+    info->has_period_counter = s->has_last && last_period == info->period;
     info->period_counter = info->has_period_counter ? s->last_counter : 0;
     info->period_start[0] = info->period_end[0] = '\0';
-    if (s->def.kind == SEQ_DATED && s->has_last)
-        seq_number_text(s, s->last_period, info->current, info->current_text, sizeof(info->current_text));
-    if (s->def.kind == SEQ_DATED && s->zone && s->period != 0) {
-        dated_iso8601(s->zone, tz_local_to_utc(s->zone, s->period), info->period_start,
+    if (d && s->has_last)
+        seq_number_text(s, last_period, info->current, info->current_text, sizeof(info->current_text));
+    if (d && d->zone && d->period != 0) {
+        dated_iso8601(d->zone, tz_local_to_utc(d->zone, d->period), info->period_start,
                       sizeof(info->period_start));
-        dated_iso8601(s->zone, tz_local_to_utc(s->zone, dated_period_next(s->unit, s->period)),
+        dated_iso8601(d->zone, tz_local_to_utc(d->zone, dated_period_next(d->unit, d->period)),
                       info->period_end, sizeof(info->period_end));
     }
     info->claim_in_flight = s->claim_in_flight;
@@ -977,7 +1149,7 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->last_claim_size = s->last_claim_size;
     info->last_claim_ms = s->claims ? s->last_install_ms : 0;
     info->last_claim_latency_us = s->last_claim_latency_us;
-    strlcpy_safe(info->last_error, s->last_error, sizeof(info->last_error));
+    strlcpy_safe(info->last_error, s->last_error ? s->last_error : "", sizeof(info->last_error));
     seq_unlock(s);
 }
 
@@ -1007,7 +1179,7 @@ static void collect_give_back(struct seq *s, void *arg)
     seq_lock(s);
     uint64_t unused = segbuf_unused(&s->sb), to = s->claimed_top;
     uint64_t from = segbuf_giveback_from(&s->sb, to);
-    int64_t period = s->period;
+    int64_t period = period_of(s);
     seq_unlock(s);
     if (unused == 0 && from == to)
         return;
@@ -1018,7 +1190,7 @@ static void collect_give_back(struct seq *s, void *arg)
     }
     seq_ref(s);
     ctx->entries[ctx->n] = (struct give_back_entry){ s, unused };
-    ctx->items[ctx->n] = (struct store_give_back){ s->def.name, from, to, period, STORE_UNAVAILABLE };
+    ctx->items[ctx->n] = (struct store_give_back){ seq_name(s), from, to, period, STORE_UNAVAILABLE };
     ctx->n++;
 }
 
@@ -1042,13 +1214,13 @@ static void account_give_back(const struct give_back_entry *e, const struct stor
     if (it->from == it->to)
         return;
     if (it->status == STORE_STALE)
-        log_verbose("'%s': another node claimed after us; %" PRIu64 " unused numbers wasted", s->def.name,
+        log_verbose("'%s': another node claimed after us; %" PRIu64 " unused numbers wasted", seq_name(s),
                     e->unused);
     else if (it->status != STORE_OK)
-        log_warn("could not give back the unused range of '%s': %s", s->def.name,
+        log_warn("could not give back the unused range of '%s': %s", seq_name(s),
                  err[0] ? err : store_status_name(it->status));
     else if (e->unused > returned)
-        log_verbose("'%s': gave back %" PRIu64 ", wasted %" PRIu64, s->def.name, returned, e->unused - returned);
+        log_verbose("'%s': gave back %" PRIu64 ", wasted %" PRIu64, seq_name(s), returned, e->unused - returned);
 }
 
 void seq_give_back_all(struct store *st)

@@ -48,7 +48,7 @@ struct seq_waiter {
 enum seq_sf_wait { SF_WAIT_NONE, SF_WAIT_NEXT_MS, SF_WAIT_BEHIND, SF_WAIT_RESERVE, SF_WAIT_LEASE,
                    SF_WAIT_EPOCH };
 
-/* Type 5's state: no segments; ids from the clock (snowflake.h). */
+/* Type 5's clock state: no segments; ids from the clock (snowflake.h). */
 struct seq_snowflake {
     struct snowflake_gen gen;
     int64_t last_id;                /* the last id handed out, if has_last */
@@ -58,21 +58,40 @@ struct seq_snowflake {
     uint64_t floor_ms;              /* the floor at the last look (a restart's reservation) */
     uint64_t backwards;             /* times the clock was found behind (events, not looks) */
     uint64_t last_jump_ms;          /* the largest lag of the last such event */
-    char why[200];                  /* SF_WAIT_LEASE, SF_WAIT_RESERVE: the lease's reason */
 };
 
+struct seq_dated;                   /* type 4's own state (seq.c) */
+struct seq_flake;                   /* type 5's own state (seq.c) */
+
+/* A node may load a million sequences and use few of them, so a struct seq
+ * holds what every kind needs and no more: what one kind alone needs is
+ * allocated for that kind (of_kind), the definition's numbers are fields
+ * here and its texts are in text[] at the end of the same allocation, and
+ * the last claim's error is allocated only while there is one. A sequence
+ * loaded and never asked for costs about 350 bytes in all, types 4 and 5
+ * a little more (tests/unit/check_seq.c measures it). Fields are ordered
+ * to leave no padding. seq_def() gives the whole definition. */
 struct seq {
     pthread_mutex_t lock;
-    struct seqdef def;              /* fixed after creation except def.segment */
-    struct perm perm;               /* type 1 */
+    struct seq *hnext;              /* registry hash chain */
+    uint32_t name_hash;             /* of the name, for the registry */
     int refs;                       /* atomic */
+    uint64_t seen_scan;             /* atomic: the last full rescan that met it (discovery.c) */
+    uint64_t added_ms;              /* when it joined the registry */
+    union {                         /* by kind; NULL for types 2 and 3 */
+        struct perm *perm;          /* type 1, under lock: made when it hands out its first number */
+        struct seq_dated *dated;    /* type 4, from seq_add */
+        struct seq_flake *flake;    /* type 5, from seq_add */
+    } of_kind;
+    /* The definition's numbers, fixed except segment (kind, length and
+     * auto_disk are with the small fields at the end). */
+    int64_t starting, increment;
+    uint64_t segment;               /* under lock: the store may change it (seq_set_segment) */
+    uint64_t perm_key;
     /* Under lock: */
     struct segbuf sb;
     uint64_t claimed_top;           /* start+count of the newest claim, uncut */
     uint64_t last_counter;          /* the last counter handed out, if has_last */
-    bool has_last;
-    bool claim_in_flight;           /* a claim job is queued, running or backing off */
-    bool deleted;                   /* gone from the store (DEL, or rescan) */
     uint64_t last_claim_size;
     uint64_t claim_at_least;        /* a waiter taking all at once needs this many more */
     uint64_t last_install_ms;
@@ -80,24 +99,30 @@ struct seq {
     uint64_t last_claim_latency_us; /* submit to install of the last claim, retries included */
     struct seq_waiter *waiters;     /* parked on this sequence, any worker */
     uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
-    int failures;                   /* consecutive failed claims */
-    char last_error[200];           /* why the last claim failed ("" after success) */
     uint64_t generated, wasted, given_back, claims;
-    uint64_t refused_claims;        /* claims below claimed_top (the store lost some) */
-    uint64_t added_ms;              /* when it joined the registry */
-    struct seq_snowflake sf;        /* type 5, under lock */
-    /* Type 4 (dated): the buffers count in one period at a time. */
-    const struct tz *zone;          /* fixed; NULL: the zone could not be read (zone_error) */
-    enum dated_unit unit;           /* fixed */
-    int64_t period;                 /* under lock: the key of the period served; 0: none yet */
-    int64_t last_period;            /* under lock: the period of last_counter */
-    uint64_t periods;               /* under lock: periods this node moved to */
-    char zone_error[160];
-    struct seq *hnext;              /* registry hash chain */
-    uint32_t name_hash;             /* of def.name, for the registry */
-    uint64_t seen_scan;             /* atomic: the last full rescan that met it (discovery.c) */
-    uint32_t name_len;              /* strlen(def.name): compared before the bytes */
+    char *last_error;               /* why the last claim failed; NULL after success */
+    uint32_t refused_claims;        /* claims below claimed_top (the store lost some) */
+    int failures;                   /* consecutive failed claims */
+    /* Small fields, together: */
+    int auto_disk;                  /* the definition's, fixed */
+    uint8_t kind;                   /* the definition's (enum seq_kind), fixed */
+    int8_t length;                  /* the definition's, fixed */
+    uint8_t name_len;               /* strlen(name): compared before the bytes */
+    bool has_last;                  /* under lock */
+    bool claim_in_flight;           /* under lock: a claim job is queued, running or backing off */
+    bool deleted;                   /* under lock: gone from the store (DEL, or rescan) */
+    char text[];                    /* the name, then the description, each NUL-terminated */
 };
+
+/* The name of s (fixed; name_len bytes and a NUL), its kind, and the key
+ * that tells its definition from a later one of the same name. */
+static inline const char *seq_name(const struct seq *s) { return s->text; }
+static inline int seq_kind(const struct seq *s) { return s->kind; }
+static inline uint64_t seq_perm_key(const struct seq *s) { return s->perm_key; }
+/* The whole definition of s, its segment as it is now. */
+void seq_def(struct seq *s, struct seqdef *out);
+/* Is def the definition s was made from (seqdef_same)? */
+bool seq_def_same(struct seq *s, const struct seqdef *def);
 
 /* Results of taking numbers. */
 enum seq_take { SEQ_TAKEN, SEQ_WAIT, SEQ_EXHAUSTED, SEQ_GONE };

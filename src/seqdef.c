@@ -525,11 +525,17 @@ uint64_t seqdef_limit(const struct seqdef *def)
 
 int64_t seqdef_number(const struct seqdef *def, const struct perm *perm, uint64_t counter)
 {
-    if (def->kind == SEQ_RANDOM)
-        return seqdef_fixed_lo(def->length) + (int64_t)perm_apply(perm, counter);
+    return seqdef_number_of(def->kind, def->length, def->starting, def->increment, perm, counter);
+}
+
+int64_t seqdef_number_of(int kind, int length, int64_t starting, int64_t increment, const struct perm *perm,
+                         uint64_t counter)
+{
+    if (kind == SEQ_RANDOM)
+        return seqdef_fixed_lo(length) + (int64_t)perm_apply(perm, counter);
     /* counter < limit keeps the true result within int64; the uint64 sum is
      * that result's bit pattern. */
-    return seqdef_i64_from_bits((uint64_t)def->starting + counter * (uint64_t)def->increment);
+    return seqdef_i64_from_bits((uint64_t)starting + counter * (uint64_t)increment);
 }
 
 uint64_t seqdef_spread(uint64_t counter, uint64_t step, uint64_t offset)

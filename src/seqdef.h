@@ -93,6 +93,10 @@ uint64_t seqdef_limit(const struct seqdef *def);
 /* The number for a counter (counter < seqdef_limit). perm must come from
  * seqdef_perm_init() for type 1 and may be NULL otherwise. */
 int64_t seqdef_number(const struct seqdef *def, const struct perm *perm, uint64_t counter);
+/* The same from the fields it reads, for a caller that keeps a
+ * definition's numbers apart from its texts (seq.c). */
+int64_t seqdef_number_of(int kind, int length, int64_t starting, int64_t increment, const struct perm *perm,
+                         uint64_t counter);
 
 /* id_step / id_offset (README "Several independent databases"): the
  * counter a kind turns into a number is store counter * step + offset, so
