@@ -62,6 +62,18 @@ bool highwater_below(struct highwater *hw, const char *name, const struct highwa
 int highwater_raise(struct highwater *hw, const char *name, const struct highwater_mark *m,
                     char *err, size_t errlen);
 
+/* highwater_raise for several names at once, recorded with one write
+ * and one fdatasync (a batch of claims). Each item's rc is 0 when its
+ * mark is recorded (or was already as high), -1 when not (the caller must
+ * not serve that range). Returns 0 when every item's rc is 0, else -1
+ * with the reason in err. */
+struct highwater_raise {
+    const char *name;
+    struct highwater_mark mark;
+    int rc;                           /* out */
+};
+int highwater_raise_many(struct highwater *hw, struct highwater_raise *items, size_t n, char *err, size_t errlen);
+
 /* After a give-back of [from, to) in period: a mark at exactly (period,
  * to) goes down to from (any other mark stays). Returns 0 or -1 with err
  * set; a failure only leaves the higher mark, which is safe. */

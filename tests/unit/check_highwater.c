@@ -300,6 +300,51 @@ START_TEST(raise_never_lowers_a_mark_of_the_same_definition)
 }
 END_TEST
 
+/* A batch of claims records its marks with one write: each name as
+ * highwater_raise would (never lower, another definition replaces), a
+ * name twice ends at its highest, a bad name fails only itself, and all
+ * of it survives a reopen. */
+START_TEST(raise_many_records_each_mark_as_raise_would_in_one_write)
+{
+    struct highwater *hw = open_ok();
+
+    raise_ok(hw, "kept", mk(1, 0, 500));
+    raise_ok(hw, "redefined", mk(2, 0, 900));
+    struct highwater_raise items[] = {
+        { "a", mk(1, 0, 100), -9 },
+        { "kept", mk(1, 0, 400), -9 },          /* lower: stays at 500 */
+        { "redefined", mk(3, 0, 10), -9 },      /* another definition: replaced */
+        { "twice", mk(4, 0, 20), -9 },
+        { "twice", mk(4, 0, 30), -9 },          /* met again: recorded after, and higher */
+        { "twice", mk(4, 0, 25), -9 },          /* ... never lower */
+        { "b", mk(1, 7, 0), -9 },
+    };
+    size_t n = sizeof(items) / sizeof(items[0]);
+    uint64_t before = highwater_file_bytes(hw);
+    ck_assert_int_eq(highwater_raise_many(hw, items, n, err, sizeof(err)), 0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(items[i].rc, 0);
+    ck_assert_uint_gt(highwater_file_bytes(hw), before);
+    ck_assert_uint_eq(highwater_file_bytes(hw), (uint64_t)file_size(hw_path));
+    for (int pass = 0; pass < 2; pass++) {
+        ck_mark(hw, "a", 1, 0, 100);
+        ck_mark(hw, "kept", 1, 0, 500);
+        ck_mark(hw, "redefined", 3, 0, 10);
+        ck_mark(hw, "twice", 4, 0, 30);
+        ck_mark(hw, "b", 1, 7, 0);
+        hw = reopen(hw);
+    }
+
+    struct highwater_raise bad[] = { { "ok", mk(1, 0, 1), -9 }, { "has space", mk(1, 0, 1), -9 } };
+    ck_assert_int_eq(highwater_raise_many(hw, bad, 2, err, sizeof(err)), -1);
+    ck_assert_int_eq(bad[0].rc, 0);
+    ck_assert_int_eq(bad[1].rc, -1);
+    ck_mark(hw, "ok", 1, 0, 1);
+    ck_assert_int_eq(highwater_raise_many(hw, NULL, 0, err, sizeof(err)), 0);
+    highwater_close(hw);
+}
+END_TEST
+
 START_TEST(raise_with_another_definition_replaces_the_mark)
 {
     struct highwater *hw = open_ok();
@@ -864,6 +909,7 @@ static Suite *highwater_suite(void)
     tcase_add_checked_fixture(marks, tmp_setup, tmp_teardown);
     tcase_add_test(marks, raise_never_lowers_a_mark_of_the_same_definition);
     tcase_add_test(marks, raise_with_another_definition_replaces_the_mark);
+    tcase_add_test(marks, raise_many_records_each_mark_as_raise_would_in_one_write);
     tcase_add_test(marks, below_is_lexicographic_on_period_then_top_of_the_same_definition);
     tcase_add_test(marks, lower_moves_only_a_mark_exactly_at_the_given_back_top);
     tcase_add_test(marks, forget_removes_the_mark_also_after_reopen);
