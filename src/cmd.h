@@ -60,6 +60,11 @@ void cmd_reply_wrong_args(struct conn *c, const char *cmd);
 
 /* cmd_seq.c */
 cmd_fn cmd_get, cmd_incr, cmd_incrby, cmd_mget, cmd_next;
+/* A request read ahead of a waiting one (conn.c): when it takes numbers
+ * (GET, INCR, INCRBY, NEXT, MGET), start what it will need
+ * (core_prefetch). It runs nothing and answers nothing: the request is
+ * run in its turn. */
+void cmd_prefetch(struct conn *c, const struct resp_request *req);
 /* cmd_def.c */
 cmd_fn cmd_hset, cmd_del, cmd_exists, cmd_dbsize;
 /* cmd_conn.c */

@@ -1,6 +1,7 @@
 /*
  * cmd_seq: the commands that hand out numbers (GET, INCR, INCRBY, NEXT,
- * MGET). Each is one core_take call and a reply function. GET, NEXT and
+ * MGET). Each is one core_take call and a reply function; cmd_prefetch
+ * starts their claims ahead of time in a pipeline. GET, NEXT and
  * MGET answer bulk strings (a type 4 number may hold letters); INCR an
  * integer, so it refuses numbers that are not one.
  */
@@ -90,4 +91,20 @@ enum cmd_result cmd_mget(struct conn *c, struct resp_request *req)
 {
     int st = core_take_each(&c->wt, req->argc - 1, req->argv + 1, req->argl + 1);
     return cmd_answer(c, st, reply_number_array);
+}
+
+void cmd_prefetch(struct conn *c, const struct resp_request *req)
+{
+    int end;
+
+    if ((ARG_IS(req, 0, "get") || ARG_IS(req, 0, "incr")) && req->argc == 2)
+        end = 2;
+    else if ((ARG_IS(req, 0, "incrby") || ARG_IS(req, 0, "next")) && req->argc == 3)
+        end = 2;
+    else if (ARG_IS(req, 0, "mget"))
+        end = req->argc < 1 + CORE_PREFETCH_MAX ? req->argc : 1 + CORE_PREFETCH_MAX;
+    else
+        return;
+    for (int i = 1; i < end; i++)
+        core_prefetch(c->w, req->argv[i], req->argl[i]);
 }

@@ -194,6 +194,42 @@ static void conn_on_core_done(struct core_waiter *wt)
     conn_run(c);
 }
 
+/* n bytes of input are done with (a request run, or an empty line). */
+static void conn_consume(struct conn *c, size_t n)
+{
+    buf_consume(&c->in, n);
+    if (c->ahead_bytes >= n && c->ahead_reqs > 0) {
+        c->ahead_bytes -= n;
+        c->ahead_reqs--;
+    } else {
+        c->ahead_bytes = 0;
+        c->ahead_reqs = 0;
+    }
+}
+
+/* A command waits: look at the requests already read behind it, each
+ * once, at most CORE_PREFETCH_MAX ahead, and start the claims they will
+ * need (cmd_prefetch). Nothing runs and nothing is consumed: they run in
+ * their turn. */
+static void conn_prefetch(struct conn *c)
+{
+    struct resp_request *req = c->w->req;
+
+    if (!c->authed || c->want_close)
+        return;
+    while (c->ahead_reqs < CORE_PREFETCH_MAX && c->ahead_bytes < buf_used(&c->in)) {
+        size_t consumed = 0;
+        const char *err = NULL;
+        if (resp_parse(buf_head(&c->in) + c->ahead_bytes, buf_used(&c->in) - c->ahead_bytes, &limits_authed,
+                       req, &consumed, &err) != RESP_OK)
+            break;                  /* the rest is not here yet, or is an error for its turn */
+        c->ahead_bytes += consumed;
+        c->ahead_reqs++;
+        if (req->argc > 0)
+            cmd_prefetch(c, req);
+    }
+}
+
 /* Parse and run commands until the input runs out, a command waits, or
  * the connection is closing. Returns false when the connection is gone. */
 static bool conn_run(struct conn *c)
@@ -215,15 +251,17 @@ static bool conn_run(struct conn *c)
             break;
         }
         if (req->argc == 0) {
-            buf_consume(&c->in, consumed);
+            conn_consume(c, consumed);
             continue;
         }
         size_t mark = c->out.len;
         enum cmd_result r = cmd_dispatch(c, req);
         /* The core keeps what a waiting command needs: its bytes can go. */
-        buf_consume(&c->in, consumed);
-        if (r == CMD_WAIT)
+        conn_consume(c, consumed);
+        if (r == CMD_WAIT) {
+            conn_prefetch(c);
             break;
+        }
         conn_count(c, mark);
         STAT_INC(&c->w->stats, commands_processed);
         if (r == CMD_CLOSE) {

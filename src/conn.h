@@ -7,7 +7,9 @@
  * on their way, a store job; the core calls back, and the command's reply
  * function writes the answer), CLOSING (reply sent or being sent, then
  * close). Commands complete in pipeline order: nothing behind a waiting
- * command runs before it.
+ * command runs before it; but while one waits, the requests already read
+ * behind it (up to CORE_PREFETCH_MAX) have their claims started, so that
+ * a pipeline of GETs of many cold names waits for them side by side.
  */
 #ifndef SEQD_CONN_H
 #define SEQD_CONN_H
@@ -54,6 +56,10 @@ struct conn {
     conn_reply_fn *reply;
     int stat_id;                    /* its reqstats id (cmd_dispatch sets it), or -1 */
     int64_t arg;                    /* a number its reply needs after a wait (DECODE's id) */
+    /* The requests after the running one whose claims were started
+     * (cmd_prefetch): the first ahead_bytes of in, ahead_reqs of them. */
+    size_t ahead_bytes;
+    int ahead_reqs;
     /* For CLIENT and logs. */
     char addr[64];
     char name[64];

@@ -433,8 +433,11 @@ static void job_done_on_worker(struct worker *w, void *arg)
     struct seq *s = job_apply(job, wt ? wt->peer : NULL);
 
     if (!wt) {
-        if (s)
+        if (s) {
+            if (job->kind == JOB_LOOKUP)
+                seq_prefetch(s);    /* a look-up core_prefetch started */
             seq_release(s);
+        }
         free(cj);
         return;
     }
@@ -526,6 +529,40 @@ static int resolve_all(struct core_waiter *wt, bool strict)
     return CORE_OK;
 }
 
+/* Names from..from+CORE_PREFETCH_MAX of a take of several: start their
+ * claims while the take waits for names[from - 1] (seq_prefetch). */
+static void prefetch_names(struct core_waiter *wt, int from)
+{
+    int end = from + CORE_PREFETCH_MAX < wt->nnames ? from + CORE_PREFETCH_MAX : wt->nnames;
+
+    for (int i = from > wt->prefetched ? from : wt->prefetched; i < end; i++)
+        seq_prefetch(wt->seqs[i]);
+    if (end > wt->prefetched)
+        wt->prefetched = end;
+}
+
+void core_prefetch(struct worker *w, const char *name, size_t len)
+{
+    char why[128];
+    struct seq *s = seq_find(name, len);
+
+    if (s) {
+        seq_prefetch(s);
+        seq_release(s);
+        return;
+    }
+    if (!core.store.ops->shared || !seqdef_name_ok(name, len, why, sizeof(why)) || seq_miss_recent(name, len))
+        return;
+    /* Looked up with nobody waiting: job_done_on_worker adds it to the
+     * registry and starts its claim. */
+    struct core_job *cj = xcalloc(1, sizeof(*cj));
+    cj->job.kind = JOB_LOOKUP;
+    memcpy(cj->job.name, name, len < SEQ_NAME_MAX ? len : SEQ_NAME_MAX);
+    cj->job.done = job_done_on_store_thread;
+    cj->w = w;
+    store_pool_submit(core.pool, &cj->job);
+}
+
 /* OP_TAKE: every name found first (cursor over the names), then `want`
  * numbers of each (nnumbers says how far). */
 static int run_take(struct core_waiter *wt)
@@ -545,6 +582,7 @@ static int run_take(struct core_waiter *wt)
         if (r == SEQ_TAKEN) {
             wt->checked++;
         } else if (r == SEQ_WAIT) {
+            prefetch_names(wt, wt->checked + 1);
             park(wt, s);
             return CORE_PENDING;
         } else if (r == SEQ_EXHAUSTED) {
@@ -737,6 +775,7 @@ static int op_start(struct core_waiter *wt, int op, uint64_t taken)
     wt->count = 0;
     wt->cursor = 0;
     wt->checked = 0;
+    wt->prefetched = 0;
     wt->lookup_missing = false;
     wt->wait_since_ms = 0;
     if (wt->info) {
@@ -950,6 +989,11 @@ void core_store_stats(struct core_store_stats *out)
     out->rescans = discovery_rescans();
     out->full_rescans = discovery_full_rescans();
     out->loading = discovery_loading();
+    struct store_pool_claims claims = { 0 };
+    if (core.pool)
+        store_pool_claims(core.pool, &claims);
+    out->claim_batches = claims.batches;
+    out->claims_batched = claims.batched;
     core_store_health(out);
     struct store_facts f = { .conflicts = 0 };
     if (core.store.ops->facts && core.store.priv)

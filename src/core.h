@@ -78,6 +78,7 @@ struct core_waiter {
     bool pending;
     int nnames, cursor;             /* the names it works on, and how far it is */
     int checked;                    /* core_take_each: names seen to have a number */
+    int prefetched;                 /* core_take_each: names before this had their claims started */
     const char **names;             /* the door's bytes until it waits, then names_copy */
     size_t *lens;
     struct seq **seqs;              /* the sequence of each name, found so far */
@@ -140,6 +141,16 @@ int core_take_derived(struct core_waiter *wt, const char *name, size_t len, cons
 /* One number of each of n names, wt->numbers[i] for names[i]. Every name
  * is found before any number is taken: an unknown one takes nothing. */
 int core_take_each(struct core_waiter *wt, int n, const char *const *names, const size_t *lens);
+/* A door has read, further down a pipeline behind a waiting request, a
+ * request that will take numbers of `name`: start what that request will
+ * need (the sequence's claim, or its look-up in a shared store when this
+ * node has not met it) without taking numbers and without waiting, so
+ * that the claims of many cold names asked for at once run side by side
+ * (and batched: store.h, claim_many) rather than one after another. The
+ * answers stay in order: each request still takes its numbers when its
+ * turn comes. At most CORE_PREFETCH_MAX requests ahead. */
+#define CORE_PREFETCH_MAX 256
+void core_prefetch(struct worker *w, const char *name, size_t len);
 /* How many of the names exist: wt->count. */
 int core_exists(struct core_waiter *wt, int n, const char *const *names, const size_t *lens);
 /* The state of one sequence: wt->info (the waiter keeps it until its next call). */
@@ -168,6 +179,8 @@ struct core_store_stats {
     uint64_t rescans;               /* completed rescans of a shared store */
     uint64_t full_rescans;          /* those that read every row (discovery.h) */
     bool loading;                   /* the definitions are still being read after start-up */
+    uint64_t claim_batches;         /* store calls that made several claims at once */
+    uint64_t claims_batched;        /* the claims those calls made */
     bool reachable;                 /* the last store job got an answer (store_pool.h) */
     uint64_t down_since_ms;         /* not reachable: mono_ms() since when */
     char last_error[256];           /* not reachable: why */

@@ -432,6 +432,15 @@ static int hw_put(struct highwater *hw, const char *name, const struct highwater
     return rc;
 }
 
+/* Must m be written for name? A mark of another definition is replaced
+ * (that sequence is gone); one of this definition only ever goes up.
+ * Caller holds the lock. */
+static bool hw_raises(struct highwater *hw, const char *name, const struct highwater_mark *m)
+{
+    struct hw_entry *e = *hw_slot(hw, name);
+    return e == NULL || e->mark.def_id != m->def_id || mark_above(m, &e->mark);
+}
+
 int highwater_raise(struct highwater *hw, const char *name, const struct highwater_mark *m,
                     char *err, size_t errlen)
 {
@@ -440,12 +449,64 @@ int highwater_raise(struct highwater *hw, const char *name, const struct highwat
     if (!name_fits(name, err, errlen))
         return -1;
     pthread_mutex_lock(&hw->lock);
-    struct hw_entry *e = *hw_slot(hw, name);
-    /* A mark of another definition is replaced (that sequence is gone);
-     * one of this definition only ever goes up. */
-    if (e == NULL || e->mark.def_id != m->def_id || mark_above(m, &e->mark))
+    if (hw_raises(hw, name, m))
         rc = hw_put(hw, name, m, err, errlen);
     pthread_mutex_unlock(&hw->lock);
+    return rc;
+}
+
+/* Does an item before i name the same sequence? */
+static bool hw_named_before(const struct highwater_raise *items, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(items[j].name, items[i].name) == 0)
+            return true;
+    return false;
+}
+
+int highwater_raise_many(struct highwater *hw, struct highwater_raise *items, size_t n, char *err, size_t errlen)
+{
+    char *lines = xmalloc(n * HIGHWATER_LINE_MAX + 1);
+    bool *again = xcalloc(n ? n : 1, sizeof(*again));
+    size_t len = 0, i;
+    int rc = 0;
+
+    pthread_mutex_lock(&hw->lock);
+    /* One line for each name that goes up, written and synced at once; a
+     * name met again in the batch is recorded after them, on its own. */
+    for (i = 0; i < n; i++) {
+        items[i].rc = 0;
+        if (!name_fits(items[i].name, err, errlen)) {
+            items[i].rc = -1;
+            rc = -1;
+        } else if (hw_named_before(items, i)) {
+            again[i] = true;
+        } else if (hw_raises(hw, items[i].name, &items[i].mark)) {
+            len += hw_set_line(lines + len, items[i].name, &items[i].mark);
+        }
+    }
+    if (len > 0 && hw_append(hw, lines, len, err, errlen) != 0) {
+        for (i = 0; i < n; i++)
+            items[i].rc = -1;
+        rc = -1;
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        if (items[i].rc == 0 && !again[i] && hw_raises(hw, items[i].name, &items[i].mark))
+            hw_apply(hw, items[i].name, &items[i].mark);
+    for (i = 0; i < n; i++) {
+        if (again[i] && hw_raises(hw, items[i].name, &items[i].mark) &&
+            hw_put(hw, items[i].name, &items[i].mark, err, errlen) != 0) {
+            items[i].rc = -1;
+            rc = -1;
+        }
+    }
+    if (len > 0)
+        hw_maybe_compact(hw);
+out:
+    pthread_mutex_unlock(&hw->lock);
+    free(again);
+    free(lines);
     return rc;
 }
 
@@ -479,36 +540,6 @@ static void hw_batch_add(struct hw_batch *b, const char *name, const struct high
         b->text = xrealloc(b->text, b->cap);
     }
     b->len += hw_set_line(b->text + b->len, name, m);
-}
-
-int highwater_raise_many(struct highwater *hw, const struct highwater_raise_item *items, size_t n, char *err,
-                         size_t errlen)
-{
-    struct hw_batch b = { NULL, 0, 0 };
-    int rc = 0;
-
-    for (size_t i = 0; i < n; i++)
-        if (!name_fits(items[i].name, err, errlen))
-            return -1;
-    pthread_mutex_lock(&hw->lock);
-    /* Applied as decided, so that a name twice in the batch compares with
-     * its first change; if the write then fails the table holds marks the
-     * file does not: higher ones, which only refuse more. */
-    for (size_t i = 0; i < n; i++) {
-        struct hw_entry *e = *hw_slot(hw, items[i].name);
-        if (e == NULL || e->mark.def_id != items[i].mark.def_id || mark_above(&items[i].mark, &e->mark)) {
-            hw_batch_add(&b, items[i].name, &items[i].mark);
-            hw_apply(hw, items[i].name, &items[i].mark);
-        }
-    }
-    if (b.len > 0) {
-        rc = hw_append(hw, b.text, b.len, err, errlen);
-        if (rc == 0)
-            hw_maybe_compact(hw);
-    }
-    pthread_mutex_unlock(&hw->lock);
-    free(b.text);
-    return rc;
 }
 
 int highwater_lower_many(struct highwater *hw, const struct highwater_lower_item *items, size_t n, char *err,

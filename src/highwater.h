@@ -62,23 +62,28 @@ bool highwater_below(struct highwater *hw, const char *name, const struct highwa
 int highwater_raise(struct highwater *hw, const char *name, const struct highwater_mark *m,
                     char *err, size_t errlen);
 
+/* highwater_raise for several names at once, recorded with one write
+ * and one fdatasync (a batch of claims). Each item's rc is 0 when its
+ * mark is recorded (or was already as high), -1 when not (the caller must
+ * not serve that range). Returns 0 when every item's rc is 0, else -1
+ * with the reason in err. */
+struct highwater_raise {
+    const char *name;
+    struct highwater_mark mark;
+    int rc;                           /* out */
+};
+int highwater_raise_many(struct highwater *hw, struct highwater_raise *items, size_t n, char *err, size_t errlen);
+
 /* After a give-back of [from, to) in period: a mark at exactly (period,
  * to) goes down to from (any other mark stays). Returns 0 or -1 with err
  * set; a failure only leaves the higher mark, which is safe. */
 int highwater_lower(struct highwater *hw, const char *name, int64_t period, uint64_t from, uint64_t to,
                     char *err, size_t errlen);
 
-/* Batches of the two above: every change appended with one write and
- * made durable with one fdatasync (a batch of claims, a graceful stop's
- * give-backs), each item decided as the single call decides it. A name
- * appears at most once in a lowering batch. Returns 0, or -1 with err set:
- * then, for raise, none of the ranges may be served. */
-struct highwater_raise_item {
-    const char *name;
-    struct highwater_mark mark;
-};
-int highwater_raise_many(struct highwater *hw, const struct highwater_raise_item *items, size_t n, char *err,
-                         size_t errlen);
+/* highwater_lower for several give-backs at once (a graceful stop's),
+ * recorded with one write and one fdatasync, each decided as the single
+ * call decides it. A name appears at most once. Returns 0, or -1 with err
+ * set: then no mark went down, which is safe. */
 struct highwater_lower_item {
     const char *name;
     int64_t period;

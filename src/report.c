@@ -182,6 +182,9 @@ static void metrics_store(struct buf *out, const struct core_store_stats *st)
     metrics_gauge(out, "seqd_store_pending_jobs", "Store jobs queued or running.",
                   st->pending_jobs > 0 ? (uint64_t)st->pending_jobs : 0);
     metrics_counter(out, "seqd_store_rescans_total", "Completed rescans of a shared store.", st->rescans);
+    metrics_counter(out, "seqd_store_claim_batches_total",
+                    "Store calls that made several claims at once (one transaction on mysql).", st->claim_batches);
+    metrics_counter(out, "seqd_store_claims_batched_total", "Claims made in those calls.", st->claims_batched);
     if (st->shared) {
         metrics_counter(out, "seqd_store_conflicts_retried_total",
                         "Transactions the database rolled back for a conflict and seqd ran again.",

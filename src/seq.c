@@ -1083,6 +1083,23 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
     return result;
 }
 
+void seq_prefetch(struct seq *s)
+{
+    struct store_job *job = NULL;
+
+    if (seq_kind(s) == SEQ_DATED || seq_kind(s) == SEQ_SNOWFLAKE)
+        return;
+    seq_lock(s);
+    if (claim_due(s)) {
+        s->claim_in_flight = true;
+        s->claim_started_us = mono_us();
+        job = claim_job_new(s);
+    }
+    seq_unlock(s);
+    if (job)
+        store_pool_submit(reg.env.pool, job);
+}
+
 void seq_add_wasted(struct seq *s, uint64_t n)
 {
     seq_lock(s);

@@ -198,6 +198,14 @@ size_t seq_number_text(const struct seq *s, int64_t period, int64_t value, char 
  * next period, ISO 8601>" (or why its zone cannot be used), into buf. */
 void seq_exhausted_until(struct seq *s, char *buf, size_t len);
 
+/* A request further down a pipeline will take numbers of s: start the
+ * claim it would start (its buffers are empty or running low), without
+ * taking any and without waiting, so that the claims of many cold
+ * sequences asked for at once run side by side (and in one batch, store.h:
+ * claim_many) instead of one after another. Types 1 to 3 only: type 4
+ * claims for the period of the take, type 5 takes no claims. */
+void seq_prefetch(struct seq *s);
+
 /* Numbers taken for a request that then failed: never served, counted. */
 void seq_add_wasted(struct seq *s, uint64_t n);
 /* Stop waiting on s (a timeout, a client gone). No-op when not parked. */

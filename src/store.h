@@ -17,6 +17,16 @@
  *    A shared store also refuses a range that starts below what this node
  *    claimed before (STORE_REFUSED: the database lost transactions, as in
  *    a failover to a replica that lagged); it is thrown away as well.
+ *  - claim_many(items): several claims at once (optional), each with
+ *    exactly claim's rules and its own status and range, as if each had
+ *    run alone: from the definition it expects, in the period it wants,
+ *    at least its segment, never below this node's mark. A backend may
+ *    make them in one transaction (mysql: lock every row, one UPDATE, one
+ *    COMMIT); then a failure of that transaction is every claim's: before
+ *    COMMIT none is recorded (STORE_UNAVAILABLE), and when the COMMIT's
+ *    outcome is unknown every range of the batch is thrown away
+ *    (STORE_UNKNOWN), so that still no range is ever served twice.
+ *    Items may name the same sequence twice: each gets a range of its own.
  *  - give_back(name, from, to): the caller stops holding [from, to), which
  *    is the top of everything claimed; the backend sets max_id back to
  *    `from` only if it is still `to` (compare-and-set) and returns STORE_OK,
@@ -81,6 +91,19 @@ struct store_facts {
 
 typedef void store_list_fn(const struct seqdef *def, void *arg);
 
+/* One claim of a batch (store_ops.claim_many): claim's arguments in,
+ * its status, range and message out. */
+struct store_claim {
+    const char *name;
+    uint64_t want;
+    int64_t period;
+    const struct seqdef *expect;      /* NULL: any definition of the name */
+    struct claim *out;
+    int status;                       /* out: as claim's */
+    char *err;                        /* out: claim's err, errlen bytes */
+    size_t errlen;
+};
+
 /* One range of a batched give-back (store_ops.give_back_many). */
 struct store_give_back {
     const char *name;
@@ -144,6 +167,13 @@ struct store_ops {
     void (*session_close)(struct store *st, void *sess);
     int (*claim)(struct store *st, void *sess, const char *name, uint64_t want, int64_t period,
                  const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
+    /* claim of n sequences at once (claims due together on many cold
+     * sequences), each with claim's rules and its own status (see above);
+     * NULL: one claim each. Returns STORE_OK when every item has its
+     * status, or the status of all of them (UNAVAILABLE: none was made;
+     * UNKNOWN: their ranges are thrown away; ERROR), with err. */
+    int (*claim_many)(struct store *st, void *sess, struct store_claim *items, size_t n,
+                      char *err, size_t errlen);
     int (*give_back)(struct store *st, void *sess, const char *name, uint64_t from,
                      uint64_t to, int64_t period, char *err, size_t errlen);
     /* give_back of n ranges at once (a graceful stop with many sequences),

@@ -21,6 +21,11 @@
  * A type 4 row also holds its period: the claim's UPDATE sets period and
  * max_id as its SELECT decided (sml_claim_period: a newer wanted period
  * restarts the counter, an older one is served in the row's period).
+ * Claims due together (store.h: claim_many) are made up to SML_CLAIM_BATCH
+ * in one transaction: their rows locked by one SELECT ... IN (...) ORDER
+ * BY biz_tag FOR UPDATE, each decided as alone, one UPDATE ... CASE, one
+ * COMMIT, and their marks recorded with one write; a lost COMMIT answer
+ * throws every range of the batch away.
  */
 #include "store.h"
 
@@ -877,6 +882,316 @@ static int my_claim(struct store *st, void *sess, const char *name, uint64_t wan
 {
     struct claim_args a = { name, want, period, expect, out };
     return sess_run(sess, claim_op, &a, err, errlen);
+}
+
+/* ---- claims in batches ------------------------------------------------------ */
+
+/* One claim of a batch as its transaction decides it. */
+struct batch_claim {
+    struct store_claim *item;
+    bool planned;                 /* its row was read and its range decided: in the UPDATE */
+    struct seqdef def;            /* the row's definition */
+    int64_t from, start, period;  /* max_id as read; where the range starts, and its period */
+    uint64_t n;
+};
+
+struct claim_many_args {
+    struct batch_claim *b;        /* by name (strcmp): sml_claim_batch_split's order */
+    size_t n;
+    bool *alone;                  /* out: item i had no row spelled as it is: run it alone */
+    struct store_claim *items;
+};
+
+static int batch_claim_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct batch_claim *)elem)->item->name);
+}
+
+/* The batch's item for a row read back: its name exactly (a row spelled
+ * otherwise matched some item only by the collation), or NULL. */
+static struct batch_claim *batch_find(struct claim_many_args *a, const struct sml_row *row)
+{
+    char name[SML_NAME_BUF + 1];
+    size_t len = row->null[SML_COL_NAME] ? 0 : row->len[SML_COL_NAME];
+
+    if (len == 0 || len >= sizeof(row->name))
+        return NULL;
+    memcpy(name, row->name, len);
+    name[len] = '\0';
+    return bsearch(name, a->b, a->n, sizeof(*a->b), batch_claim_cmp);
+}
+
+/* Decide one item's claim from its row, as claim_op does: the definition
+ * compare, type 4's period, the size. Sets the item's status when it is
+ * decided without a range (ERROR, NOT_FOUND), else marks it planned. */
+static void batch_plan(struct mysql_sess *s, struct batch_claim *c, struct sml_row *row)
+{
+    struct mysql_store *ms = s->ms;
+    struct store_claim *it = c->item;
+    char why[300];
+    int64_t max_id;
+
+    if (sml_row_to_def(row, &ms->shape, &c->def, &max_id, why, sizeof(why)) < 0) {
+        it->status = STORE_ERROR;
+        snprintf(it->err, it->errlen, "mysql: %s: %s", ms->where, why);
+        return;
+    }
+    strlcpy_safe(c->def.name, it->name, sizeof(c->def.name));
+    if (it->expect && !seqdef_same(&c->def, it->expect)) {
+        it->status = STORE_NOT_FOUND;
+        snprintf(it->err, it->errlen, "'%s' was deleted and created again in %s", it->name, ms->where);
+        return;
+    }
+    c->from = max_id;
+    c->start = max_id;
+    c->period = 0;
+    if (c->def.kind == SEQ_DATED)
+        sml_claim_period(row->period, max_id, it->period, &c->period, &c->start);
+    if (sml_claim_size(c->start, row->step, it->want, &c->n) < 0) {
+        it->status = STORE_ERROR;
+        snprintf(it->err, it->errlen, "mysql: %s: row '%s' has max_id %" PRId64
+                 ": no counters left below BIGINT's top", ms->where, it->name, c->start);
+        return;
+    }
+    c->planned = true;
+}
+
+/* SML_SQL_CLAIM_MANY: read and lock the batch's rows and plan each claim.
+ * Returns STORE_OK (the transaction still open) or a status with err. */
+static int batch_read(struct mysql_sess *s, struct claim_many_args *a, char *err, size_t errlen)
+{
+    struct mysql_store *ms = s->ms;
+    MYSQL_BIND param[SML_CLAIM_BATCH];
+    unsigned long lens[SML_CLAIM_BATCH];
+    struct row_binds rb;
+    struct sml_row row;
+    MYSQL_STMT *sel = NULL;
+    int rc, r;
+
+    rc = sess_stmt(s, SML_SQL_CLAIM_MANY, SML_PHASE_SELECT, "batch of claims", &sel, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < SML_CLAIM_BATCH; i++)       /* a short batch repeats its last name */
+        bind_str(&param[i], a->b[i < a->n ? i : a->n - 1].item->name, &lens[i]);
+    bind_row(&rb, &row, ms->sql.nselect);
+    if (mysql_stmt_bind_param(sel, param) != 0 || mysql_stmt_execute(sel) != 0 ||
+        mysql_stmt_bind_result(sel, rb.b) != 0)
+        return sess_stmt_fail(s, sel, SML_PHASE_SELECT, "batch of claims", err, errlen);
+    while ((r = mysql_stmt_fetch(sel)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+        row_flags(&rb, &row, ms->sql.nselect);
+        struct batch_claim *c = batch_find(a, &row);
+        if (c != NULL && !c->planned && c->item->status == STORE_OK)
+            batch_plan(s, c, &row);
+        memset(&row, 0, sizeof(row));
+    }
+    if (r == 1)
+        return sess_stmt_fail(s, sel, SML_PHASE_SELECT, "batch of claims", err, errlen);
+    mysql_stmt_free_result(sel);
+    return STORE_OK;
+}
+
+/* One UPDATE for every planned claim: max_id (and type 4's period) as
+ * planned, on the rows the batch holds locked. Returns STORE_OK or a
+ * status with err; the transaction is still open. */
+static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t planned, char *err,
+                        size_t errlen)
+{
+    struct mysql_store *ms = s->ms;
+    char esc[2 * SML_NAME_BUF + 1];
+    bool periods = false;
+    struct buf q;
+    size_t i, k = 0;
+    int rc = STORE_OK;
+
+    buf_init(&q);
+    buf_printf(&q, "UPDATE `%s` SET `max_id` = CASE `biz_tag`", ms->cfg.mysql_table);
+    for (i = 0; i < a->n; i++) {
+        struct batch_claim *c = &a->b[i];
+        if (!c->planned)
+            continue;
+        size_t len = strlen(c->item->name);
+        mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
+        buf_printf(&q, " WHEN '%s' THEN %" PRId64, esc, c->start + (int64_t)c->n);
+        periods = periods || c->def.kind == SEQ_DATED;
+    }
+    buf_printf(&q, " END");
+    if (periods) {
+        /* Only type 4 rows move; every other row keeps its period. */
+        buf_printf(&q, ", `period` = CASE `biz_tag`");
+        for (i = 0; i < a->n; i++) {
+            struct batch_claim *c = &a->b[i];
+            if (!c->planned || c->def.kind != SEQ_DATED)
+                continue;
+            size_t len = strlen(c->item->name);
+            mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
+            buf_printf(&q, " WHEN '%s' THEN %" PRId64, esc, c->period);
+        }
+        buf_printf(&q, " ELSE `period` END");
+    }
+    buf_printf(&q, "%s WHERE `biz_tag` IN (", ms->shape.update_time ? ", `update_time` = `update_time`" : "");
+    for (i = 0; i < a->n; i++) {
+        struct batch_claim *c = &a->b[i];
+        if (!c->planned)
+            continue;
+        size_t len = strlen(c->item->name);
+        mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
+        buf_printf(&q, "%s'%s'", k++ ? ", " : "", esc);
+    }
+    buf_printf(&q, ") AND " SML_NOT_SPREAD);
+    buf_append(&q, "", 1);
+    if (mysql_query(s->conn, q.data) != 0) {
+        rc = sess_fail(s, SML_PHASE_UPDATE, mysql_errno(s->conn), mysql_error(s->conn), "batch of claims", err,
+                       errlen);
+    } else if (mysql_affected_rows(s->conn) != planned) {
+        /* Cannot happen while we hold the rows' locks; never guess. */
+        sess_end_quietly(s);
+        snprintf(err, errlen, "mysql: %s: a batch of claims updated %llu rows, not %zu", ms->where,
+                 (unsigned long long)mysql_affected_rows(s->conn), planned);
+        rc = STORE_UNAVAILABLE;
+    }
+    buf_free(&q);
+    return rc;
+}
+
+/* After the COMMIT: each range against this node's marks, as claim_op
+ * does, and the marks of those served raised with one write. */
+static void batch_settle(struct mysql_sess *s, struct claim_many_args *a, size_t planned)
+{
+    struct mysql_store *ms = s->ms;
+    struct highwater_raise *raise = xcalloc(planned, sizeof(*raise));
+    struct batch_claim **served = xcalloc(planned, sizeof(*served));
+    char why[300];
+    size_t i, m = 0;
+
+    for (i = 0; i < a->n; i++) {
+        struct batch_claim *c = &a->b[i];
+        struct store_claim *it = c->item;
+        if (!c->planned)
+            continue;
+        it->out->start = (uint64_t)c->start;
+        it->out->count = c->n;
+        it->out->period = c->period;
+        struct highwater_mark mark, at = { seqdef_identity(&c->def), c->period, (uint64_t)c->start };
+        if (highwater_below(ms->hw, it->name, &at, &mark)) {
+            atomic_fetch_add(&ms->refused, 1);
+            snprintf(it->err, it->errlen, "refused a claim of '%s' in period %" PRId64 " at %" PRId64 ": this "
+                     "node has claimed up to %" PRIu64 " in period %" PRId64 " before (the database lost "
+                     "transactions, as in a failover without a fence: see docs/reliability.md)",
+                     it->name, c->period, c->start, mark.top, mark.period);
+            it->status = STORE_REFUSED;
+            continue;
+        }
+        raise[m].name = it->name;
+        raise[m].mark = at;
+        raise[m].mark.top = (uint64_t)c->start + c->n;
+        served[m++] = c;
+    }
+    if (m > 0 && highwater_raise_many(ms->hw, raise, m, why, sizeof(why)) != 0)
+        log_warn("%s", why);
+    for (i = 0; i < m; i++) {
+        struct store_claim *it = served[i]->item;
+        if (raise[i].rc != 0) {
+            /* Recorded in the store, not here: never served. */
+            it->status = STORE_ERROR;
+            snprintf(it->err, it->errlen, "%s", why);
+        } else {
+            it->out->def = served[i]->def;
+        }
+    }
+    free(served);
+    free(raise);
+}
+
+/* One transaction for a batch: lock the rows (SML_SQL_CLAIM_MANY), plan
+ * each claim as claim_op would, one UPDATE, COMMIT, then the marks. An
+ * item whose row is not read back spelled as it is runs alone after it
+ * (a->alone). A failure before the end is every item's (sess_run may run
+ * it all again: the plan starts afresh). */
+static int claim_many_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+{
+    struct claim_many_args *a = arg;
+    size_t i, planned = 0;
+    int rc;
+
+    for (i = 0; i < a->n; i++) {
+        a->b[i].planned = false;
+        a->b[i].item->status = STORE_OK;
+        a->b[i].item->err[0] = '\0';
+        a->alone[a->b[i].item - a->items] = false;
+    }
+    if ((rc = batch_read(s, a, err, errlen)) != STORE_OK)
+        return rc;
+    for (i = 0; i < a->n; i++) {
+        if (a->b[i].planned)
+            planned++;
+        else if (a->b[i].item->status == STORE_OK)
+            a->alone[a->b[i].item - a->items] = true;     /* no row spelled so: alone */
+    }
+    if (planned == 0) {
+        sess_end_quietly(s);
+        return STORE_OK;
+    }
+    if ((rc = batch_update(s, a, planned, err, errlen)) != STORE_OK)
+        return rc;
+    if (mysql_commit(s->conn) != 0)
+        return sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn), "batch of claims",
+                         err, errlen);
+    batch_settle(s, a, planned);
+    return STORE_OK;
+}
+
+static int my_claim_many(struct store *st, void *sess, struct store_claim *items, size_t n, char *err,
+                         size_t errlen)
+{
+    const char **names = xcalloc(n ? n : 1, sizeof(*names));
+    size_t *order = xcalloc(n ? n : 1, sizeof(*order));
+    bool *alone = xcalloc(n ? n : 1, sizeof(*alone));
+    struct batch_claim *b = xcalloc(n ? n : 1, sizeof(*b));
+    size_t i, k;
+    int rc = STORE_OK;
+
+    for (i = 0; i < n; i++)
+        names[i] = items[i].name;
+    k = sml_claim_batch_split(names, n, order);
+    for (i = k; i < n; i++)
+        alone[order[i]] = true;
+    for (i = 0; i < n; i++)
+        items[i].status = -1;                           /* not decided yet */
+    for (size_t done = 0; done < k && rc == STORE_OK; done += SML_CLAIM_BATCH) {
+        /* Each chunk is sorted too: a part of a sorted list. */
+        struct claim_many_args a = { b + done, k - done < SML_CLAIM_BATCH ? k - done : SML_CLAIM_BATCH, alone,
+                                     items };
+        for (size_t j = 0; j < a.n; j++)
+            b[done + j].item = &items[order[done + j]];
+        rc = sess_run(sess, claim_many_op, &a, err, errlen);
+        if (rc != STORE_OK) {
+            for (size_t j = 0; j < a.n; j++) {
+                b[done + j].item->status = -1;          /* the chunk's failure is theirs */
+                alone[order[done + j]] = false;
+            }
+        }
+    }
+    /* The rest one by one, after the batch: as claim() decides them. */
+    for (i = 0; i < n && rc == STORE_OK; i++)
+        if (alone[i])
+            items[i].status = my_claim(st, sess, items[i].name, items[i].want, items[i].period, items[i].expect,
+                                       items[i].out, items[i].err, items[i].errlen);
+    /* What a failure kept from being decided fails with it. */
+    size_t failed = 0;
+    for (i = 0; i < n; i++) {
+        if (items[i].status == -1) {
+            items[i].status = rc;
+            strlcpy_safe(items[i].err, err, items[i].errlen);
+            failed++;
+        }
+    }
+    if (failed < n)
+        rc = STORE_OK;                                  /* each item has its own status */
+    free(b);
+    free(alone);
+    free(order);
+    free(names);
+    return rc;
 }
 
 /* ---- give back ---------------------------------------------------------------- */
@@ -1940,6 +2255,7 @@ const struct store_ops store_mysql_ops = {
     .session_open = my_session_open,
     .session_close = my_session_close,
     .claim = my_claim,
+    .claim_many = my_claim_many,
     .give_back = my_give_back,
     .give_back_many = my_give_back_many,
     .create = my_create,

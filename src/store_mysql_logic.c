@@ -212,6 +212,16 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
         SML_FORMAT(SML_SQL_LIST_CHANGED, "SELECT %s FROM `%s` WHERE `update_time` >= FROM_UNIXTIME(?) AND "
                    SML_NOT_SPREAD, cols, table);
     SML_FORMAT(SML_SQL_ROWS, "SELECT COUNT(*), UNIX_TIMESTAMP() FROM `%s` WHERE " SML_NOT_SPREAD, table);
+    /* A batch of claims reads and locks its rows in one statement, in key
+     * order, so that two nodes locking overlapping batches do not
+     * deadlock; a batch smaller than SML_CLAIM_BATCH repeats a name. */
+    char marks_many[SML_CLAIM_BATCH * 3];
+    size_t mmlen = 0;
+    marks_many[0] = '\0';
+    for (i = 0; i < SML_CLAIM_BATCH; i++)
+        mmlen += (size_t)snprintf(marks_many + mmlen, sizeof(marks_many) - mmlen, "%s", i ? ", ?" : "?");
+    SML_FORMAT(SML_SQL_CLAIM_MANY, "SELECT %s FROM `%s` WHERE `biz_tag` IN (%s) AND " SML_NOT_SPREAD
+               " ORDER BY `biz_tag` FOR UPDATE", cols, table, marks_many);
     if (sml_build_spread_sql(sql, table, shape) < 0)
         goto too_long;
 #undef SML_FORMAT
@@ -428,6 +438,49 @@ void sml_claim_period(int64_t row_period, int64_t max_id, int64_t want, int64_t 
         *period = row_period;
         *start = max_id;
     }
+}
+
+/* Equal but for ASCII case: the folding any biz_tag collation does. */
+static bool sml_same_folded(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+size_t sml_claim_batch_split(const char *const *names, size_t n, size_t *order)
+{
+    size_t *alone = xcalloc(n ? n : 1, sizeof(*alone));
+    size_t k = 0, na = 0, i, j;
+
+    /* First come, first in the batch: a name that folds to one already
+     * taken waits for its turn alone. */
+    for (i = 0; i < n; i++) {
+        bool dup = false;
+        for (j = 0; j < k && !dup; j++)
+            dup = sml_same_folded(names[order[j]], names[i]);
+        if (dup)
+            alone[na++] = i;
+        else
+            order[k++] = i;
+    }
+    /* By strcmp; a batch is small (SML_CLAIM_BATCH): an insertion sort. */
+    for (i = 1; i < k; i++) {
+        size_t x = order[i];
+        for (j = i; j > 0 && strcmp(names[order[j - 1]], names[x]) > 0; j--)
+            order[j] = order[j - 1];
+        order[j] = x;
+    }
+    memcpy(order + k, alone, na * sizeof(*order));
+    free(alone);
+    return k;
 }
 
 /* ---- rows ------------------------------------------------------------------ */

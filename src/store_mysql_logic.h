@@ -23,7 +23,10 @@
 
 #include "seqdef.h"
 
-#define SML_SQL_MAX 512             /* longest statement text */
+#define SML_SQL_MAX 1024            /* longest statement text */
+/* Claims made in one transaction at most (store.h: claim_many): the
+ * placeholders of SML_SQL_CLAIM_MANY. */
+#define SML_CLAIM_BATCH 100
 
 /* Buffers wide enough for any value of the columns as sql/schema.sql
  * declares them, in utf8mb4 (4 bytes a character). */
@@ -149,6 +152,8 @@ enum sml_stmt {
     SML_SQL_LIST_CHANGED,  /* SELECT <cols> ... WHERE update_time >= FROM_UNIXTIME(?)
                             * (only with update_time) */
     SML_SQL_ROWS,          /* SELECT COUNT(*), UNIX_TIMESTAMP(): rows, the server's clock */
+    SML_SQL_CLAIM_MANY,    /* SELECT <cols> ... WHERE biz_tag IN (?, ... SML_CLAIM_BATCH of them)
+                            * ORDER BY biz_tag FOR UPDATE: a batch's rows, locked in key order */
     SML_SQL_COUNT
 };
 
@@ -278,6 +283,15 @@ int sml_claim_size(int64_t max_id, int64_t step, uint64_t want, uint64_t *n);
  * serves the row's period; a period is never gone back to):
  * *period = row_period, *start = max_id. */
 void sml_claim_period(int64_t row_period, int64_t max_id, int64_t want, int64_t *period, int64_t *start);
+
+/* A batch of claims (store.h: claim_many) in one transaction: which of
+ * the n names go into it, in the order `order` (by strcmp, so a row read
+ * back is found by binary search). A name equal to one before it but for
+ * ASCII case runs alone, after the batch (*alone): on a Leaf table's
+ * case-insensitive biz_tag both could be the same row, which the batch's
+ * one read must not hand out twice. Returns how many are in the batch:
+ * order[0..k) is the batch, order[k..n) the ones that run alone. */
+size_t sml_claim_batch_split(const char *const *names, size_t n, size_t *order);
 
 /* ---- rows ---------------------------------------------------------------------- */
 

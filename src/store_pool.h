@@ -5,6 +5,8 @@
  * blocking backend call and then calls the job's `done` callback on that
  * store thread. Claims that fail for a passing reason are retried with
  * backoff by the pool itself (a job may be due later: not_before_ms).
+ * Claims due together run in one call of a store's claim_many, each job
+ * still with its own status and done().
  */
 #ifndef SEQD_STORE_POOL_H
 #define SEQD_STORE_POOL_H
@@ -63,5 +65,13 @@ struct store_pool_health {
     char last_error[256];           /* the failure's text, "" when reachable */
 };
 void store_pool_health(struct store_pool *pool, struct store_pool_health *out);
+
+/* Claims run together (store.h: claim_many): calls made, and the claims
+ * they held. */
+struct store_pool_claims {
+    uint64_t batches;
+    uint64_t batched;
+};
+void store_pool_claims(struct store_pool *pool, struct store_pool_claims *out);
 
 #endif

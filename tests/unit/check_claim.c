@@ -106,7 +106,7 @@ END_TEST
 START_TEST(sql_binds_every_value_as_a_parameter)
 {
     /* Placeholders per statement: the SQL text holds no data at all. */
-    static const int params[SML_SQL_COUNT] = { 1, 2, 5, 4, SML_COL_COUNT, 1, 1, 0, 1, 0 };
+    static const int params[SML_SQL_COUNT] = { 1, 2, 5, 4, SML_COL_COUNT, 1, 1, 0, 1, 0, SML_CLAIM_BATCH };
     const struct sml_shape *shapes[] = { &SEQD_SHAPE, &OLD_SEQD_SHAPE, &LEAF_SHAPE, &BARE_LEAF_SHAPE };
     struct sml_sql sql;
     char err[256];
@@ -131,7 +131,7 @@ START_TEST(sql_binds_every_value_as_a_parameter)
              * for a missing description column and the '' of the
              * reserved id_step row, which no sequence statement reaches. */
             int quotes = (!shapes[s]->description &&
-                          (i == SML_SQL_CLAIM_SELECT || i == SML_SQL_LOOKUP ||
+                          (i == SML_SQL_CLAIM_SELECT || i == SML_SQL_LOOKUP || i == SML_SQL_CLAIM_MANY ||
                            i == SML_SQL_LIST || i == SML_SQL_LIST_CHANGED)) ? 2 : 0;
             if (i != SML_SQL_INSERT && i != SML_SQL_CLAIM_UPDATE && i != SML_SQL_CLAIM_PERIOD)
                 quotes += 2;
@@ -608,6 +608,56 @@ START_TEST(claim_period_moves_forward_only)
 }
 END_TEST
 
+/* A batch of claims (store.h: claim_many) reads its rows in one locking
+ * statement, in key order, every name a bound parameter. */
+START_TEST(sql_batch_of_claims_locks_its_rows_in_key_order)
+{
+    struct sml_sql sql;
+    char err[256];
+
+    ck_assert_int_eq(sml_build_sql(&sql, "seqd_segments", &SEQD_SHAPE, err, sizeof(err)), 0);
+    const char *t = sql.text[SML_SQL_CLAIM_MANY];
+    ck_assert_msg(strncmp(t, "SELECT `biz_tag`, `max_id`, `step`, ", 35) == 0, "%s", t);
+    ck_assert_ptr_nonnull(strstr(t, " FROM `seqd_segments` WHERE `biz_tag` IN (?, ?, "));
+    ck_assert_ptr_nonnull(strstr(t, ", ?) AND `biz_tag` <> '' ORDER BY `biz_tag` FOR UPDATE"));
+    ck_assert_int_eq(count_char(t, '?'), SML_CLAIM_BATCH);
+    /* The same columns as the single claim's SELECT, so one row reader serves both. */
+    const char *one = sql.text[SML_SQL_CLAIM_SELECT];
+    ck_assert_int_eq((int)(strstr(t, " FROM") - t), (int)(strstr(one, " FROM") - one));
+    ck_assert_int_eq(strncmp(t, one, (size_t)(strstr(one, " FROM") - one)), 0);
+}
+END_TEST
+
+/* The names of a batch: sorted for the look-up of rows read back, and a
+ * name that a case-insensitive biz_tag could not tell from an earlier one
+ * runs alone, after the batch (never two claims on one row in one read). */
+START_TEST(claim_batch_sorts_names_and_sends_case_twins_alone)
+{
+    const char *names[] = { "order_id", "b", "Order_ID", "a", "b", "ORDER_ID", "c" };
+    size_t order[7];
+
+    size_t k = sml_claim_batch_split(names, 7, order);
+    ck_assert_uint_eq(k, 4);
+    ck_assert_str_eq(names[order[0]], "a");
+    ck_assert_str_eq(names[order[1]], "b");
+    ck_assert_uint_eq(order[1], 1);                 /* the first "b" is in the batch */
+    ck_assert_str_eq(names[order[2]], "c");
+    ck_assert_uint_eq(order[3], 0);                 /* the first spelling is in it */
+    ck_assert_uint_eq(order[4], 2);                 /* the others alone, in their order */
+    ck_assert_uint_eq(order[5], 4);
+    ck_assert_uint_eq(order[6], 5);
+
+    const char *one[] = { "x" };
+    ck_assert_uint_eq(sml_claim_batch_split(one, 1, order), 1);
+    ck_assert_uint_eq(order[0], 0);
+    ck_assert_uint_eq(sml_claim_batch_split(NULL, 0, order), 0);
+    /* Not ASCII letters: only A-Z fold; '_' and '-' stay apart. */
+    const char *marks[] = { "a_b", "a-b", "A_B" };
+    ck_assert_uint_eq(sml_claim_batch_split(marks, 3, order), 2);
+    ck_assert_uint_eq(order[2], 2);
+}
+END_TEST
+
 START_TEST(claim_size_never_runs_past_bigint)
 {
     static const int64_t tops[] = { INT64_MAX - 1, INT64_MAX - 999, INT64_MAX - 1000,
@@ -1060,6 +1110,8 @@ static Suite *claim_suite(void)
     tcase_add_test(claims, claim_size_is_at_least_want_and_step);
     tcase_add_test(claims, claim_size_never_runs_past_bigint);
     tcase_add_test(claims, claim_period_moves_forward_only);
+    tcase_add_test(claims, claim_batch_sorts_names_and_sends_case_twins_alone);
+    tcase_add_test(sql, sql_batch_of_claims_locks_its_rows_in_key_order);
     suite_add_tcase(s, claims);
 
     tcase_add_test(rows, leaf_row_is_a_plain_counter_from_its_max_id);

@@ -300,6 +300,51 @@ START_TEST(raise_never_lowers_a_mark_of_the_same_definition)
 }
 END_TEST
 
+/* A batch of claims records its marks with one write: each name as
+ * highwater_raise would (never lower, another definition replaces), a
+ * name twice ends at its highest, a bad name fails only itself, and all
+ * of it survives a reopen. */
+START_TEST(raise_many_records_each_mark_as_raise_would_in_one_write)
+{
+    struct highwater *hw = open_ok();
+
+    raise_ok(hw, "kept", mk(1, 0, 500));
+    raise_ok(hw, "redefined", mk(2, 0, 900));
+    struct highwater_raise items[] = {
+        { "a", mk(1, 0, 100), -9 },
+        { "kept", mk(1, 0, 400), -9 },          /* lower: stays at 500 */
+        { "redefined", mk(3, 0, 10), -9 },      /* another definition: replaced */
+        { "twice", mk(4, 0, 20), -9 },
+        { "twice", mk(4, 0, 30), -9 },          /* met again: recorded after, and higher */
+        { "twice", mk(4, 0, 25), -9 },          /* ... never lower */
+        { "b", mk(1, 7, 0), -9 },
+    };
+    size_t n = sizeof(items) / sizeof(items[0]);
+    uint64_t before = highwater_file_bytes(hw);
+    ck_assert_int_eq(highwater_raise_many(hw, items, n, err, sizeof(err)), 0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(items[i].rc, 0);
+    ck_assert_uint_gt(highwater_file_bytes(hw), before);
+    ck_assert_uint_eq(highwater_file_bytes(hw), (uint64_t)file_size(hw_path));
+    for (int pass = 0; pass < 2; pass++) {
+        ck_mark(hw, "a", 1, 0, 100);
+        ck_mark(hw, "kept", 1, 0, 500);
+        ck_mark(hw, "redefined", 3, 0, 10);
+        ck_mark(hw, "twice", 4, 0, 30);
+        ck_mark(hw, "b", 1, 7, 0);
+        hw = reopen(hw);
+    }
+
+    struct highwater_raise bad[] = { { "ok", mk(1, 0, 1), -9 }, { "has space", mk(1, 0, 1), -9 } };
+    ck_assert_int_eq(highwater_raise_many(hw, bad, 2, err, sizeof(err)), -1);
+    ck_assert_int_eq(bad[0].rc, 0);
+    ck_assert_int_eq(bad[1].rc, -1);
+    ck_mark(hw, "ok", 1, 0, 1);
+    ck_assert_int_eq(highwater_raise_many(hw, NULL, 0, err, sizeof(err)), 0);
+    highwater_close(hw);
+}
+END_TEST
+
 START_TEST(raise_with_another_definition_replaces_the_mark)
 {
     struct highwater *hw = open_ok();
@@ -396,40 +441,25 @@ START_TEST(lower_moves_only_a_mark_exactly_at_the_given_back_top)
 }
 END_TEST
 
-/* The batches decide each item as the single calls do, and what they
- * write survives a reopen. */
-START_TEST(batches_raise_and_lower_as_the_single_calls_do)
+/* A batch of lowerings decides each item as highwater_lower does, and
+ * what it writes survives a reopen. */
+START_TEST(a_batch_of_lowerings_decides_as_lower_does)
 {
     struct highwater *hw = open_ok();
 
+    raise_ok(hw, "new", mk(0xc, 0, 10));
     raise_ok(hw, "high", mk(0xa, 0, 500));
-    raise_ok(hw, "other", mk(0xb, 0, 900));
-    struct highwater_raise_item up[] = {
-        { "new", { 0xc, 0, 10 } },
-        { "high", { 0xa, 0, 400 } },      /* below its mark: kept at 500 */
-        { "other", { 0xe, 0, 5 } },       /* another definition: replaced */
-        { "twice", { 0xd, 3, 70 } },
-        { "twice", { 0xd, 3, 60 } },      /* the second of one name compares with the first */
-    };
-    ck_assert_msg(highwater_raise_many(hw, up, 5, err, sizeof(err)) == 0, "raise_many: %s", err);
-    ck_mark(hw, "new", 0xc, 0, 10);
-    ck_mark(hw, "high", 0xa, 0, 500);
-    ck_mark(hw, "other", 0xe, 0, 5);
-    ck_mark(hw, "twice", 0xd, 3, 70);
-    hw = reopen(hw);
-    ck_mark(hw, "new", 0xc, 0, 10);
-    ck_mark(hw, "high", 0xa, 0, 500);
-    ck_mark(hw, "other", 0xe, 0, 5);
-    ck_mark(hw, "twice", 0xd, 3, 70);
-
+    raise_ok(hw, "twice", mk(0xd, 3, 70));
+    raise_ok(hw, "other", mk(0xe, 0, 5));
     struct highwater_lower_item down[] = {
         { "new", 0, 4, 10 },              /* exactly its top: lowered */
         { "high", 0, 100, 499 },          /* not its top */
         { "twice", 2, 1, 70 },            /* not its period */
         { "nope", 0, 1, 2 },              /* no mark */
         { "other", 0, 5, 5 },             /* empty range */
+        { "a b", 0, 1, 2 },               /* cannot have a mark */
     };
-    ck_assert_msg(highwater_lower_many(hw, down, 5, err, sizeof(err)) == 0, "lower_many: %s", err);
+    ck_assert_msg(highwater_lower_many(hw, down, 6, err, sizeof(err)) == 0, "lower_many: %s", err);
     ck_mark(hw, "new", 0xc, 0, 4);
     ck_mark(hw, "high", 0xa, 0, 500);
     ck_mark(hw, "twice", 0xd, 3, 70);
@@ -438,12 +468,8 @@ START_TEST(batches_raise_and_lower_as_the_single_calls_do)
     hw = reopen(hw);
     ck_mark(hw, "new", 0xc, 0, 4);
     ck_mark(hw, "high", 0xa, 0, 500);
+    ck_mark(hw, "twice", 0xd, 3, 70);
     ck_assert_uint_eq(highwater_count(hw), 4);
-
-    /* A name that cannot be a line field fails the whole raise. */
-    struct highwater_raise_item bad[] = { { "ok", { 1, 0, 1 } }, { "a b", { 1, 0, 1 } } };
-    ck_assert_int_eq(highwater_raise_many(hw, bad, 2, err, sizeof(err)), -1);
-    ck_no_mark(hw, "ok");
     highwater_close(hw);
 }
 END_TEST
@@ -916,9 +942,10 @@ static Suite *highwater_suite(void)
     tcase_add_checked_fixture(marks, tmp_setup, tmp_teardown);
     tcase_add_test(marks, raise_never_lowers_a_mark_of_the_same_definition);
     tcase_add_test(marks, raise_with_another_definition_replaces_the_mark);
+    tcase_add_test(marks, raise_many_records_each_mark_as_raise_would_in_one_write);
     tcase_add_test(marks, below_is_lexicographic_on_period_then_top_of_the_same_definition);
     tcase_add_test(marks, lower_moves_only_a_mark_exactly_at_the_given_back_top);
-    tcase_add_test(marks, batches_raise_and_lower_as_the_single_calls_do);
+    tcase_add_test(marks, a_batch_of_lowerings_decides_as_lower_does);
     tcase_add_test(marks, forget_removes_the_mark_also_after_reopen);
     tcase_add_test(marks, a_name_that_cannot_be_a_line_field_is_refused);
     suite_add_tcase(s, marks);
