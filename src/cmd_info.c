@@ -113,6 +113,7 @@ static void info_store(struct buf *b)
     buf_printf(b, "store_pending_jobs:%d\r\n", st.pending_jobs);
     buf_printf(b, "store_rescans:%" PRIu64 "\r\n", st.rescans);
     buf_printf(b, "store_rescans_full:%" PRIu64 "\r\n", st.full_rescans);
+    buf_printf(b, "store_rescans_counted:%" PRIu64 "\r\n", st.counted_rescans);
     buf_printf(b, "store_loading:%d\r\n", st.loading ? 1 : 0);
     buf_printf(b, "store_claim_batches:%" PRIu64 "\r\n", st.claim_batches);
     buf_printf(b, "store_claims_batched:%" PRIu64 "\r\n", st.claims_batched);

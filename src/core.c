@@ -988,6 +988,7 @@ void core_store_stats(struct core_store_stats *out)
     out->pending_jobs = core.pool ? store_pool_pending(core.pool) : 0;
     out->rescans = discovery_rescans();
     out->full_rescans = discovery_full_rescans();
+    out->counted_rescans = discovery_counted_rescans();
     out->loading = discovery_loading();
     struct store_pool_claims claims = { 0 };
     if (core.pool)

@@ -178,6 +178,7 @@ struct core_store_stats {
     int pending_jobs;               /* store jobs queued or running */
     uint64_t rescans;               /* completed rescans of a shared store */
     uint64_t full_rescans;          /* those that read every row (discovery.h) */
+    uint64_t counted_rescans;       /* those that counted the rows */
     bool loading;                   /* the definitions are still being read after start-up */
     uint64_t claim_batches;         /* store calls that made several claims at once */
     uint64_t claims_batched;        /* the claims those calls made */

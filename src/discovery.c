@@ -22,6 +22,7 @@ static struct {
     int interval_s;
     uint64_t rescans;            /* atomic: completed rescans, for INFO */
     uint64_t full_rescans;       /* atomic: those that read every row */
+    uint64_t counts;             /* atomic: those that counted the rows */
     bool in_flight;              /* atomic: one rescan at a time */
     bool failing;                /* the last rescan failed (log once) */
     /* Between rescans (one runs at a time, in_flight orders them): */
@@ -92,7 +93,7 @@ static void find_stale(struct seq *s, void *arg)
 static void plan_next(const struct store_rescan *done)
 {
     uint64_t added = seq_added_total();
-    bool deleted = disc.counted && done->rows < disc.rows + (added - disc.added);
+    bool deleted = done->counted && disc.counted && done->rows < disc.rows + (added - disc.added);
 
     disc.since_full = done->full ? 0 : disc.since_full + 1;
     if (deleted || disc.since_full + 1 >= DISCOVERY_FULL_EVERY || done->now_s <= DISCOVERY_OVERLAP_S)
@@ -103,9 +104,12 @@ static void plan_next(const struct store_rescan *done)
         log_verbose("rescan: the table has fewer rows than expected (%" PRIu64 " < %" PRIu64
                     " + %" PRIu64 "); the next rescan reads every row", done->rows, disc.rows,
                     added - disc.added);
-    disc.rows = done->rows;
-    disc.added = added;
-    disc.counted = true;
+    if (done->counted) {             /* else the last count stays the one to compare with */
+        disc.rows = done->rows;
+        disc.added = added;
+        disc.counted = true;
+        __atomic_add_fetch(&disc.counts, 1, __ATOMIC_RELAXED);
+    }
 }
 
 static void rescan_done(struct store_job *job)
@@ -217,6 +221,11 @@ uint64_t discovery_rescans(void)
 uint64_t discovery_full_rescans(void)
 {
     return __atomic_load_n(&disc.full_rescans, __ATOMIC_RELAXED);
+}
+
+uint64_t discovery_counted_rescans(void)
+{
+    return __atomic_load_n(&disc.counts, __ATOMIC_RELAXED);
 }
 
 void discovery_stop(void)

@@ -9,7 +9,8 @@
  *
  * A rescan costs what changed, not what exists: it reads only the rows
  * whose definition changed since the last one (the store's rescan op:
- * update_time, which claims leave alone), streamed, and counts the rows.
+ * update_time, which claims leave alone), streamed, and counts the rows
+ * unless the store knows that none was deleted since the last count.
  * A full read, which also finds rows deleted by hand, runs first, every
  * DISCOVERY_FULL_EVERY rescans, and whenever the table holds fewer rows
  * than it should (a row was deleted).
@@ -46,6 +47,8 @@ bool discovery_loading(void);
  * and how many of them read every row. */
 uint64_t discovery_rescans(void);
 uint64_t discovery_full_rescans(void);
+/* ... and how many counted the rows (the others knew nothing was deleted). */
+uint64_t discovery_counted_rescans(void);
 /* Apply a new rescan interval (SIGHUP). */
 void discovery_set_interval(int seconds);
 void discovery_stop(void);

@@ -118,7 +118,10 @@ struct store_rescan {
     bool first_load;                  /* in: the load after start-up (store.test_delay_ms delays it) */
     bool full;                        /* out: every row was read (since_s 0, or the table cannot tell) */
     int64_t now_s;                    /* out: the store's clock when the read began */
-    uint64_t rows;                    /* out: the rows it holds then (sequences, unreadable ones too) */
+    uint64_t rows;                    /* out: the rows it holds then (sequences, unreadable ones too),
+                                         when counted */
+    bool counted;                     /* out: rows was counted; false when the store knows that no
+                                         row was deleted since the last count, and skipped it */
 };
 
 /* Type 5's worker id and timestamp reservation (lease.c drives them).

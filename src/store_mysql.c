@@ -104,6 +104,8 @@ struct mysql_store {
     char operator_logged[FENCE_SERVER_MAX];  /* manual mode: the change already logged */
     pthread_mutex_t warned_lock;      /* guards warned: lists may run on any store thread */
     struct sml_warned warned;         /* bad rows already logged by a list (rescan) */
+    pthread_mutex_t count_lock;       /* guards count_stamp */
+    char count_stamp[256];            /* deletion_stamp() before the last COUNT(*); "" none */
 };
 
 /* Type 5's statements on seqd_workers (see "worker leases" below). */
@@ -678,7 +680,8 @@ static void sess_conflict_pause(struct mysql_sess *s, unsigned attempt)
  *    backoff. */
 typedef int sess_op_fn(struct mysql_sess *s, void *arg, char *err, size_t errlen);
 
-static int sess_run_op(struct mysql_sess *s, sess_op_fn *op, void *arg, bool writes, char *err, size_t errlen)
+static int sess_run_op(struct mysql_sess *s, sess_op_fn *op, void *arg, bool writes, unsigned conflict_reruns,
+                       char *err, size_t errlen)
 {
     unsigned reconnects = 0, conflicts = 0;
     uint64_t began = mono_ms();
@@ -700,7 +703,7 @@ static int sess_run_op(struct mysql_sess *s, sess_op_fn *op, void *arg, bool wri
             log_verbose("%s; retrying on a new connection", err);
             continue;
         }
-        if (rc == STORE_UNAVAILABLE && s->conflict && conflicts < SML_CONFLICT_RETRIES &&
+        if (rc == STORE_UNAVAILABLE && s->conflict && conflicts < conflict_reruns &&
             mono_ms() - began < SML_CONFLICT_BUDGET_MS) {
             atomic_fetch_add(&s->ms->conflicts, 1);
             log_debug("%s; running it again (conflict %u)", err, conflicts + 1);
@@ -716,12 +719,12 @@ static int sess_run_op(struct mysql_sess *s, sess_op_fn *op, void *arg, bool wri
  * server, and a node in manual mode must still start and answer. */
 static int sess_run(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
 {
-    return sess_run_op(s, op, arg, true, err, errlen);
+    return sess_run_op(s, op, arg, true, SML_CONFLICT_RETRIES, err, errlen);
 }
 
 static int sess_run_read(struct mysql_sess *s, sess_op_fn *op, void *arg, char *err, size_t errlen)
 {
-    return sess_run_op(s, op, arg, false, err, errlen);
+    return sess_run_op(s, op, arg, false, SML_CONFLICT_RETRIES, err, errlen);
 }
 
 /* ---- claim ---------------------------------------------------------------- */
@@ -1163,7 +1166,20 @@ static int my_claim_many(struct store *st, void *sess, struct store_claim *items
                                      items };
         for (size_t j = 0; j < a.n; j++)
             b[done + j].item = &items[order[done + j]];
-        rc = sess_run(sess, claim_many_op, &a, err, errlen);
+        rc = sess_run_op(sess, claim_many_op, &a, true, 0, err, errlen);
+        if (rc == STORE_UNAVAILABLE && ((struct mysql_sess *)sess)->conflict) {
+            /* Rolled back for a conflict (another node, Galera): its claims
+             * run one by one, each with its own reruns, so that one hot row
+             * does not hold back the others and whole batches do not keep
+             * colliding. */
+            atomic_fetch_add(&((struct mysql_sess *)sess)->ms->conflicts, 1);
+            for (size_t j = 0; j < a.n; j++) {
+                b[done + j].item->status = -1;
+                alone[order[done + j]] = true;
+            }
+            rc = STORE_OK;
+            continue;
+        }
         if (rc != STORE_OK) {
             for (size_t j = 0; j < a.n; j++) {
                 b[done + j].item->status = -1;          /* the chunk's failure is theirs */
@@ -1570,8 +1586,16 @@ struct list_args {
     struct store_rescan *rescan;      /* NULL: list every row */
 };
 
-/* SML_SQL_ROWS: the rows of the table and the server's clock. */
-static int count_rows(struct mysql_sess *s, struct store_rescan *r, char *err, size_t errlen)
+/* What tells whether a row may have been deleted since the last count:
+ * which server this is, and its Handler_delete (rows deleted, by clients
+ * and by replication alike), Innodb_rows_deleted (MySQL's) and
+ * Com_truncate, all server-wide: a delete anywhere changes them. The same
+ * stamp means no row of the table was deleted in between, and COUNT(*),
+ * which reads a whole index of the table, can be skipped. "" when it
+ * cannot be read (then every rescan counts). */
+/* The count itself; stamp is what deletion_stamp() read before it. */
+static int count_rows_now(struct mysql_sess *s, struct store_rescan *r, const char *stamp, char *err,
+                          size_t errlen)
 {
     MYSQL_STMT *st = NULL;
     MYSQL_BIND res[2];
@@ -1587,7 +1611,65 @@ static int count_rows(struct mysql_sess *s, struct store_rescan *r, char *err, s
         return sess_stmt_fail(s, st, SML_PHASE_OTHER, "rescan", err, errlen);
     r->rows = rows > 0 ? (uint64_t)rows : 0;
     r->now_s = now;
+    r->counted = true;
+    pthread_mutex_lock(&s->ms->count_lock);
+    strlcpy_safe(s->ms->count_stamp, stamp, sizeof(s->ms->count_stamp));
+    pthread_mutex_unlock(&s->ms->count_lock);
     return STORE_OK;
+}
+
+static void deletion_stamp(MYSQL *c, char *out, size_t len)
+{
+    static const char *const queries[] = {
+        "SELECT @@hostname, @@port, @@server_id",
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Handler_delete', 'Innodb_rows_deleted', 'Com_truncate')",
+    };
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t q = 0; q < ARRAY_SIZE(queries); q++) {
+        MYSQL_RES *res;
+        if (mysql_query(c, queries[q]) != 0 || (res = mysql_store_result(c)) == NULL) {
+            out[0] = '\0';
+            return;
+        }
+        unsigned nf = mysql_num_fields(res);
+        MYSQL_ROW row;
+        while ((row = mysql_fetch_row(res)) != NULL) {
+            for (unsigned f = 0; f < nf && used < len; f++)
+                used += (size_t)snprintf(out + used, len - used, "%s ", row[f] ? row[f] : "NULL");
+        }
+        mysql_free_result(res);
+    }
+    if (used >= len)
+        out[0] = '\0';                /* cut: not to be trusted */
+}
+
+/* SML_SQL_ROWS: the rows of the table and the server's clock. A changed-
+ * rows rescan skips the count when deletion_stamp says nothing was
+ * deleted since the last one (r->counted false), and only reads the clock. */
+static int count_rows(struct mysql_sess *s, struct store_rescan *r, char *err, size_t errlen)
+{
+    struct mysql_store *ms = s->ms;
+    char stamp[sizeof(ms->count_stamp)];
+
+    deletion_stamp(s->conn, stamp, sizeof(stamp));
+    pthread_mutex_lock(&ms->count_lock);
+    bool same = stamp[0] != '\0' && strcmp(stamp, ms->count_stamp) == 0;
+    pthread_mutex_unlock(&ms->count_lock);
+    if (same && r->since_s > 0) {
+        MYSQL_RES *res;
+        MYSQL_ROW row;
+        if (mysql_query(s->conn, "SELECT UNIX_TIMESTAMP()") != 0 || (res = mysql_store_result(s->conn)) == NULL)
+            return sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), "rescan", err,
+                             errlen);
+        row = mysql_fetch_row(res);
+        r->now_s = row && row[0] ? strtoll(row[0], NULL, 10) : 0;
+        mysql_free_result(res);
+        r->counted = false;
+        return r->now_s > 0 ? STORE_OK : count_rows_now(s, r, stamp, err, errlen);
+    }
+    return count_rows_now(s, r, stamp, err, errlen);
 }
 
 /* Every row (SML_SQL_LIST), or for a rescan the rows whose update_time
@@ -1907,6 +1989,7 @@ static int my_open(struct store *st, const struct config *cfg, char *err, size_t
     snprintf(ms->where, sizeof(ms->where), "%s.%s", cfg->mysql_database, cfg->mysql_table);
     atomic_init(&ms->down, false);
     pthread_mutex_init(&ms->warned_lock, NULL);
+    pthread_mutex_init(&ms->count_lock, NULL);
     pthread_mutex_init(&ms->server_lock, NULL);
 
     c = mysql_connect(cfg, &code, msg, sizeof(msg));
@@ -1968,6 +2051,7 @@ fail:
     highwater_close(ms->hw);
     pthread_mutex_destroy(&ms->server_lock);
     pthread_mutex_destroy(&ms->warned_lock);
+    pthread_mutex_destroy(&ms->count_lock);
     free(ms);
     mysql_library_end();
     return -1;
@@ -1982,6 +2066,7 @@ static void my_close(struct store *st)
     highwater_close(ms->hw);
     pthread_mutex_destroy(&ms->server_lock);
     pthread_mutex_destroy(&ms->warned_lock);
+    pthread_mutex_destroy(&ms->count_lock);
     free(st->priv);
     st->priv = NULL;
     mysql_library_end();
