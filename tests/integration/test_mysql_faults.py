@@ -35,13 +35,12 @@ Environment: SEQD_BIN, SEQD_SRCDIR; SEQD_FAULT_SCALE (multiplies the
 schedule's times, default 1).
 """
 import os
-import random
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from faults import MySQLProxy, is_commit, start_node  # noqa: E402
+from faults import CommitCutter, start_node  # noqa: E402
 from mariadb import MariaDB  # noqa: E402
 from seqd import (Client, Collector, Seqd, duplicates, error_replies, get_with_retry,  # noqa: E402
                   info, join_collectors, order_violations, run_tests, stop_all, wait_for)
@@ -67,63 +66,6 @@ PROXY = None
 def node_config():
     return {"store": DB.store_config(port=PROXY.port, rescan_s=1, connect_timeout_s=2, rw_timeout_s=2),
             "segment": {"max": 200, "default": 100, "wait_ms": 1000}}
-
-
-class CommitCutter(MySQLProxy):
-    """A TCP proxy in front of MariaDB that can cut a connection at a
-    COMMIT. It reads the client's MySQL packets; a COM_QUERY "COMMIT" is,
-    with probability `rate`, either dropped with both sides closed
-    ("before": the server never sees it and rolls back) or forwarded with
-    the answer withheld and both sides closed ("after": the server
-    commits, the client cannot know)."""
-
-    def __init__(self, upstream_port):
-        super().__init__(upstream_port)
-        self.rate = 0.0
-        self.rng = random.Random(20261121)
-        self.cuts = {"before": 0, "after": 0}
-
-    def _decide(self):
-        with self.lock:
-            self.commits += 1
-            if self.rng.random() >= self.rate:
-                return None
-            how = "before" if self.cuts["before"] <= self.cuts["after"] else "after"
-            self.cuts[how] += 1
-            return how
-
-    def _serve(self, c):
-        u = self._connect(self.upstream_port)
-        if u is None:
-            c.close()
-            return
-        state = {"hold": False}
-        threading.Thread(target=self._down, args=(u, c, state), daemon=True).start()
-        try:
-            for _, pkts in self._client_reads(c):
-                out = b""
-                for pkt in pkts:
-                    if is_commit(pkt):
-                        how = self._decide()
-                        if how == "before":
-                            u.sendall(out)
-                            self._close(c, u)
-                            return
-                        if how == "after":
-                            state["hold"] = True
-                            u.sendall(out + pkt)
-                            # Close only once the server has the COMMIT
-                            # (loopback: far less than 0.1 s); the point
-                            # is a cut the client cannot see the end of.
-                            time.sleep(0.1)
-                            self._close(c, u)
-                            return
-                    out += pkt
-                if out:
-                    u.sendall(out)
-        except OSError:
-            pass
-        self._close(c, u)
 
 
 class Faults(threading.Thread):

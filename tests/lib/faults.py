@@ -3,11 +3,15 @@
 * MySQLProxy: the skeleton of a TCP proxy on 127.0.0.1 in front of a
   MariaDB server that reads the client's MySQL packets (is_commit); a
   subclass serves each connection (_serve).
+* CommitCutter: such a proxy that cuts a share of the COMMITs, before the
+  server sees them or after (test_mysql_faults.py, contrib/chaos.py).
 * start_node(node, within): start a seqd again while the database may be
   away (it then exits at start-up), trying for a while.
 """
+import random
 import socket
 import threading
+import time
 
 from seqd import wait_for
 
@@ -111,6 +115,63 @@ class MySQLProxy(threading.Thread):
             pass
         if state is None or not state["hold"]:
             self._close(c, u)
+
+
+class CommitCutter(MySQLProxy):
+    """A TCP proxy in front of MariaDB that can cut a connection at a
+    COMMIT. It reads the client's MySQL packets; a COM_QUERY "COMMIT" is,
+    with probability `rate`, either dropped with both sides closed
+    ("before": the server never sees it and rolls back) or forwarded with
+    the answer withheld and both sides closed ("after": the server
+    commits, the client cannot know)."""
+
+    def __init__(self, upstream_port):
+        super().__init__(upstream_port)
+        self.rate = 0.0
+        self.rng = random.Random(20261121)
+        self.cuts = {"before": 0, "after": 0}
+
+    def _decide(self):
+        with self.lock:
+            self.commits += 1
+            if self.rng.random() >= self.rate:
+                return None
+            how = "before" if self.cuts["before"] <= self.cuts["after"] else "after"
+            self.cuts[how] += 1
+            return how
+
+    def _serve(self, c):
+        u = self._connect(self.upstream_port)
+        if u is None:
+            c.close()
+            return
+        state = {"hold": False}
+        threading.Thread(target=self._down, args=(u, c, state), daemon=True).start()
+        try:
+            for _, pkts in self._client_reads(c):
+                out = b""
+                for pkt in pkts:
+                    if is_commit(pkt):
+                        how = self._decide()
+                        if how == "before":
+                            u.sendall(out)
+                            self._close(c, u)
+                            return
+                        if how == "after":
+                            state["hold"] = True
+                            u.sendall(out + pkt)
+                            # Close only once the server has the COMMIT
+                            # (loopback: far less than 0.1 s); the point
+                            # is a cut the client cannot see the end of.
+                            time.sleep(0.1)
+                            self._close(c, u)
+                            return
+                    out += pkt
+                if out:
+                    u.sendall(out)
+        except OSError:
+            pass
+        self._close(c, u)
 
 
 def start_node(node, within=30):

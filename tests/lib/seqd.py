@@ -360,6 +360,7 @@ class Seqd:
         self.config_path = os.path.join(self.tmp, "seqd.json")
         self.log_path = os.path.join(self.tmp, "seqd.log")
         self.extra_args = list(extra_args)
+        self.env = None                 # the process's environment (None: this one's)
         self.proc = None
         self.write_config()
 
@@ -373,7 +374,7 @@ class Seqd:
         they have (INFO store: store_loading:0), as tests expect a node
         that knows the table."""
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "-c", self.config_path] + self.extra_args,
+        self.proc = subprocess.Popen([BIN, "-c", self.config_path] + self.extra_args, env=self.env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         _running.append(self)
         if not wait_port(self.port, timeout, self.proc):
