@@ -104,6 +104,8 @@ struct mysql_store {
     char operator_logged[FENCE_SERVER_MAX];  /* manual mode: the change already logged */
     pthread_mutex_t warned_lock;      /* guards warned: lists may run on any store thread */
     struct sml_warned warned;         /* bad rows already logged by a list (rescan) */
+    atomic_uint_fast64_t batch_off_until;  /* mono_ms(): claims run alone until then (a batch
+                                              conflicted: rows contended by other nodes) */
     pthread_mutex_t count_lock;       /* guards count_stamp */
     char count_stamp[256];            /* deletion_stamp() before the last COUNT(*); "" none */
 };
@@ -1156,6 +1158,11 @@ static int my_claim_many(struct store *st, void *sess, struct store_claim *items
     for (i = 0; i < n; i++)
         names[i] = items[i].name;
     k = sml_claim_batch_split(names, n, order);
+    /* Shortly after a batch conflicted, every claim runs alone: on rows
+     * other nodes contend for (Galera), a batch only adds a rolled-back
+     * round trip in front of them. */
+    if (mono_ms() < atomic_load(&((struct mysql_sess *)sess)->ms->batch_off_until))
+        k = 0;
     for (i = k; i < n; i++)
         alone[order[i]] = true;
     for (i = 0; i < n; i++)
@@ -1173,6 +1180,7 @@ static int my_claim_many(struct store *st, void *sess, struct store_claim *items
              * does not hold back the others and whole batches do not keep
              * colliding. */
             atomic_fetch_add(&((struct mysql_sess *)sess)->ms->conflicts, 1);
+            atomic_store(&((struct mysql_sess *)sess)->ms->batch_off_until, mono_ms() + SML_BATCH_OFF_MS);
             for (size_t j = 0; j < a.n; j++) {
                 b[done + j].item->status = -1;
                 alone[order[done + j]] = true;

@@ -27,6 +27,9 @@
 /* Claims made in one transaction at most (store.h: claim_many): the
  * placeholders of SML_SQL_CLAIM_MANY. */
 #define SML_CLAIM_BATCH 100
+/* After a batch of claims is rolled back for a conflict, claims run alone
+ * for this long (rows other nodes contend for gain nothing from batches). */
+#define SML_BATCH_OFF_MS 1000
 
 /* Buffers wide enough for any value of the columns as sql/schema.sql
  * declares them, in utf8mb4 (4 bytes a character). */
