@@ -3,7 +3,7 @@
 # spin: the protocol's configurations must show no error, and each broken
 # variant must produce a duplicate (its shortest trail is printed).
 # Exit 0 pass, 77 skip (no spin), 1 fail. MODEL_DEEP=1 adds the largest
-# configuration (about 6 million states, 1-2 GB of memory).
+# configuration (about 6 million states, ~700 MB of memory).
 set -u
 
 srcdir=${SEQD_SRCDIR:-${srcdir:-$(dirname "$0")/../..}}
