@@ -210,7 +210,9 @@ static void conn_consume(struct conn *c, size_t n)
 /* A command waits: look at the requests already read behind it, each
  * once, at most CORE_PREFETCH_MAX ahead, and start the claims they will
  * need (cmd_prefetch). Nothing runs and nothing is consumed: they run in
- * their turn. */
+ * their turn. The look-ahead parses from each request's start (resp_parse,
+ * no progress kept): it runs once per waiting command, not once per read,
+ * and c->parse stays the place of the request at the head of in. */
 static void conn_prefetch(struct conn *c)
 {
     struct resp_request *req = c->w->req;
@@ -240,7 +242,8 @@ static bool conn_run(struct conn *c)
         size_t consumed = 0;
         const char *err = NULL;
         const struct resp_limits *lim = c->authed ? &limits_authed : &limits_preauth;
-        enum resp_status st = resp_parse(buf_head(&c->in), buf_used(&c->in), lim, req, &consumed, &err);
+        enum resp_status st = resp_parse_more(&c->parse, buf_head(&c->in), buf_used(&c->in), lim, req,
+                                              &consumed, &err);
         if (st == RESP_AGAIN) {
             if (buf_used(&c->in) > CONN_MAX_REQUEST)
                 conn_protocol_error(c, "request too large", buf_head(&c->in), buf_used(&c->in));

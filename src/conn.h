@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "core.h"
+#include "resp.h"
 
 /* Past this much unsent output, stop reading the client's commands
  * (back-pressure); a client that then does not read for CONN_STALL_MS
@@ -48,6 +49,7 @@ struct conn {
     enum conn_state state;
     struct event *read_ev, *write_ev;
     struct buf in, out;
+    struct resp_progress parse;     /* how far the request at the head of in was parsed */
     int proto;                      /* 2 or 3 (HELLO 3) */
     bool authed;
     bool want_close;                /* close once out is sent */
