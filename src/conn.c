@@ -296,10 +296,16 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 
     while (total < CONN_READ_BUDGET) {
         buf_reserve(&c->in, 16 * 1024);
-        ssize_t n = read(fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+        size_t room = c->in.cap - c->in.len;
+        ssize_t n = read(fd, c->in.data + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
             total += (size_t)n;
+            /* Less than asked for: the socket is empty now, and a read to
+             * hear EAGAIN would double the system calls of a client that
+             * sends in small pieces. More bytes wake the event again. */
+            if ((size_t)n < room)
+                break;
             continue;
         }
         if (n < 0 && errno == EINTR)
