@@ -49,6 +49,14 @@ static void conn_set_state(struct conn *c, enum conn_state s)
     c->state = s;
 }
 
+/* Wait for the client's next bytes, at most `timeout` seconds when set:
+ * the idle clock restarts whenever the connection goes back to reading. */
+static void conn_listen(struct conn *c)
+{
+    struct timeval idle = { c->lim.timeout_s, 0 };
+    event_add(c->read_ev, c->lim.timeout_s > 0 ? &idle : NULL);
+}
+
 void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -58,6 +66,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     c->w = w;
     c->proto = 2;
     c->authed = !server_auth_required();
+    server_client_limits(&c->lim);
     c->created_ms = mono_ms();
     c->stat_id = -1;
     buf_init(&c->in);
@@ -66,13 +75,13 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     core_waiter_init(&c->wt, w, conn_on_core_done, c->addr);
     c->read_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->write_ev = event_new(w->base, fd, EV_WRITE, conn_on_write, c);
-    event_add(c->read_ev, NULL);
+    conn_listen(c);
 
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
-    __atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
+    /* nconns counted it already (worker_dispatch_conn). */
     STAT_INC(&w->stats, connections_received);
     log_verbose("client %llu connected from %s", (unsigned long long)c->id, c->addr);
 }
@@ -122,7 +131,7 @@ static bool conn_flush(struct conn *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct timeval stall = { CONN_STALL_MS / 1000, (CONN_STALL_MS % 1000) * 1000 };
+            struct timeval stall = { c->lim.output_limit_s, 0 };
             event_add(c->write_ev, &stall);
             return true;
         }
@@ -145,9 +154,9 @@ static bool conn_flush(struct conn *c)
 static void conn_update_read_interest(struct conn *c)
 {
     bool want = c->state == CONN_READING && !c->want_close &&
-                buf_used(&c->out) < CONN_OUTPUT_SOFT && !c->w->stopping;
+                buf_used(&c->out) < (size_t)c->lim.output_limit_bytes && !c->w->stopping;
     if (want)
-        event_add(c->read_ev, NULL);
+        conn_listen(c);
     else
         event_del(c->read_ev);
 }
@@ -238,7 +247,8 @@ static bool conn_run(struct conn *c)
 {
     struct resp_request *req = c->w->req;
 
-    while (c->state == CONN_READING && !c->want_close && buf_used(&c->out) < CONN_OUTPUT_SOFT) {
+    while (c->state == CONN_READING && !c->want_close &&
+           buf_used(&c->out) < (size_t)c->lim.output_limit_bytes) {
         size_t consumed = 0;
         const char *err = NULL;
         const struct resp_limits *lim = c->authed ? &limits_authed : &limits_preauth;
@@ -294,6 +304,13 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     size_t total = 0;
 
+    if (what & EV_TIMEOUT) {
+        log_verbose("client %llu %s: idle for %d s (timeout); closing", (unsigned long long)c->id,
+                    c->addr, c->lim.timeout_s);
+        STAT_INC(&c->w->stats, idle_timeout_closes);
+        conn_close(c);
+        return;
+    }
     while (total < CONN_READ_BUDGET) {
         buf_reserve(&c->in, 16 * 1024);
         size_t room = c->in.cap - c->in.len;
@@ -326,7 +343,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 
     if (what & EV_TIMEOUT) {
         log_notice("client %llu %s: not reading its replies for %d s (%zu bytes pending); closing",
-                   (unsigned long long)c->id, c->addr, CONN_STALL_MS / 1000, buf_used(&c->out));
+                   (unsigned long long)c->id, c->addr, c->lim.output_limit_s, buf_used(&c->out));
         STAT_INC(&c->w->stats, output_limit_closes);
         conn_close(c);
         return;
