@@ -27,8 +27,8 @@ static void conn_on_core_done(struct core_waiter *wt);
 static bool conn_run(struct conn *c);
 static void conn_free(struct conn *c);
 
-static const struct resp_limits limits_authed = { RESP_MAX_ARGS, RESP_MAX_BULK };
-static const struct resp_limits limits_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK };
+static const struct resp_limits limits_authed = { RESP_MAX_ARGS, RESP_MAX_BULK, false };
+static const struct resp_limits limits_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK, true };
 
 static const char *state_name(enum conn_state s)
 {
@@ -153,7 +153,7 @@ static bool conn_flush(struct conn *c)
  * waits, and not while unsent output piles up (back-pressure). */
 static void conn_update_read_interest(struct conn *c)
 {
-    bool want = c->state == CONN_READING && !c->want_close &&
+    bool want = c->state == CONN_READING && !c->want_close && !c->input_done &&
                 buf_used(&c->out) < (size_t)c->lim.output_limit_bytes && !c->w->stopping;
     if (want)
         conn_listen(c);
@@ -246,6 +246,7 @@ static void conn_prefetch(struct conn *c)
 static bool conn_run(struct conn *c)
 {
     struct resp_request *req = c->w->req;
+    bool starved = false;
 
     while (c->state == CONN_READING && !c->want_close &&
            buf_used(&c->out) < (size_t)c->lim.output_limit_bytes) {
@@ -257,6 +258,7 @@ static bool conn_run(struct conn *c)
         if (st == RESP_AGAIN) {
             if (buf_used(&c->in) > CONN_MAX_REQUEST)
                 conn_protocol_error(c, "request too large", buf_head(&c->in), buf_used(&c->in));
+            starved = true;
             break;
         }
         if (st == RESP_ERR) {
@@ -282,6 +284,9 @@ static bool conn_run(struct conn *c)
             break;
         }
     }
+    /* After EOF nothing more comes: a partial request stays one. */
+    if (starved && c->input_done)
+        c->want_close = true;
     buf_compact(&c->in);
     if (buf_used(&c->out) > 0) {
         if (!conn_flush(c))
@@ -329,9 +334,16 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        /* EOF or a hard error: answer nothing more. */
-        conn_close(c);
-        return;
+        if (n < 0) {
+            /* A hard error (a reset): no one is left to answer. */
+            conn_close(c);
+            return;
+        }
+        /* EOF: the client has sent all it will, and may still read (a
+         * half-close, shutdown(SHUT_WR) after its last request, as nc
+         * does): run what it sent, send the replies, then close. */
+        c->input_done = true;
+        break;
     }
     STAT_ADD(&c->w->stats, net_input_bytes, total);
     conn_run(c);

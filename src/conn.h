@@ -54,6 +54,8 @@ struct conn {
     int proto;                      /* 2 or 3 (HELLO 3) */
     bool authed;
     bool want_close;                /* close once out is sent */
+    bool input_done;                /* the client sent EOF (maybe a half-close):
+                                       answer what it sent, then close */
     struct client_limits lim;       /* timeout and output bound, from the config */
     /* The core call of the running command, and how to answer it. */
     struct core_waiter wt;

@@ -95,7 +95,8 @@ static enum resp_status resp_header_line(const char *p, size_t avail, size_t *li
  * calls are not, as their bytes may have moved since. RESP_OK: the request
  * ends at pr->pos and has pr->args arguments (0 for *0 and *-1). */
 static enum resp_status resp_multibulk_step(const char *buf, size_t len, size_t max_args,
-                                            size_t max_bulk, struct resp_progress *pr,
+                                            size_t max_bulk, bool unauthenticated,
+                                            struct resp_progress *pr,
                                             struct resp_request *req, const char **err)
 {
     enum resp_status st;
@@ -115,7 +116,7 @@ static enum resp_status resp_multibulk_step(const char *buf, size_t len, size_t 
         if (n <= 0)
             return RESP_OK; /* Redis ignores *0 and *-1: nothing to run */
         if ((uint64_t)n > max_args) {
-            *err = "invalid multibulk length";
+            *err = unauthenticated ? "unauthenticated multibulk length" : "invalid multibulk length";
             return RESP_ERR;
         }
         pr->args = (size_t)n;
@@ -140,7 +141,8 @@ static enum resp_status resp_multibulk_step(const char *buf, size_t len, size_t 
                 return st;
             if (!parse_i64(buf + pos + 1, linelen, &blen) || blen < 0 ||
                 (uint64_t)blen > max_bulk) {
-                *err = "invalid bulk length";
+                *err = blen >= 0 && unauthenticated ? "unauthenticated bulk length"
+                                                    : "invalid bulk length";
                 return RESP_ERR;
             }
             pos += 1 + linelen + 2;
@@ -327,10 +329,12 @@ static enum resp_status resp_inline_split(const char *buf, size_t n, size_t max_
     return *err == NULL ? RESP_OK : RESP_ERR;
 }
 
-static void resp_limits_get(const struct resp_limits *lim, size_t *max_args, size_t *max_bulk)
+static void resp_limits_get(const struct resp_limits *lim, size_t *max_args, size_t *max_bulk,
+                            bool *unauthenticated)
 {
     *max_args = RESP_MAX_ARGS;
     *max_bulk = RESP_MAX_BULK;
+    *unauthenticated = lim != NULL && lim->unauthenticated;
     if (lim != NULL) {
         /* argv has RESP_MAX_ARGS slots, whatever the caller asks for. */
         *max_args = lim->max_args < RESP_MAX_ARGS ? lim->max_args : RESP_MAX_ARGS;
@@ -353,16 +357,16 @@ static enum resp_status resp_parse_from(struct resp_progress *pr, const char *bu
                                         const char **err)
 {
     size_t max_args, max_bulk;
-    bool resumed = pr->pos > 0;
+    bool resumed = pr->pos > 0, unauth;
     enum resp_status st;
 
-    resp_limits_get(lim, &max_args, &max_bulk);
+    resp_limits_get(lim, &max_args, &max_bulk, &unauth);
     req->argc = 0;
     *err = NULL;
     if (len == 0)
         return RESP_AGAIN;
     if (buf[0] == '*')
-        st = resp_multibulk_step(buf, len, max_args, max_bulk, pr, resumed ? NULL : req, err);
+        st = resp_multibulk_step(buf, len, max_args, max_bulk, unauth, pr, resumed ? NULL : req, err);
     else
         st = resp_inline_step(buf, len, pr, err);
     if (st != RESP_OK)
@@ -376,7 +380,7 @@ static enum resp_status resp_parse_from(struct resp_progress *pr, const char *bu
         if (resumed && pr->args > 0) {
             struct resp_progress whole;
             resp_progress_reset(&whole);
-            st = resp_multibulk_step(buf, pr->pos, max_args, max_bulk, &whole, req, err);
+            st = resp_multibulk_step(buf, pr->pos, max_args, max_bulk, unauth, &whole, req, err);
             if (st != RESP_OK) /* cannot be: these bytes were all checked */
                 return st;
         }

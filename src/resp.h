@@ -15,6 +15,7 @@
 #ifndef SEQD_RESP_H
 #define SEQD_RESP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,9 @@ enum resp_status { RESP_OK, RESP_AGAIN, RESP_ERR };
 struct resp_limits {
     size_t max_args;
     size_t max_bulk;
+    /* Before AUTH: a count past these limits is refused as Redis does it,
+     * "unauthenticated multibulk length" / "unauthenticated bulk length". */
+    bool unauthenticated;
 };
 
 struct resp_request {

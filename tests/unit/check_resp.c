@@ -22,8 +22,8 @@
 
 #define S(lit) lit, sizeof(lit) - 1
 
-static const struct resp_limits lim_full = { RESP_MAX_ARGS, RESP_MAX_BULK };
-static const struct resp_limits lim_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK };
+static const struct resp_limits lim_full = { RESP_MAX_ARGS, RESP_MAX_BULK, false };
+static const struct resp_limits lim_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK, true };
 
 /* ~130 KB: too big for a comfortable stack frame. */
 static struct resp_request req;
@@ -88,6 +88,8 @@ static const struct bad_row bad_rows[] = {
       "invalid multibulk length" },
     { "count above max args", S("*4097\r\n"), 0, 0, &lim_full, "invalid multibulk length" },
     { "count above pre-auth max args", S("*11\r\n"), 0, 0, &lim_preauth,
+      "unauthenticated multibulk length" },
+    { "count not a number before auth", S("*x\r\n"), 0, 0, &lim_preauth,
       "invalid multibulk length" },
     { "count line CR without LF", S("*1\rX"), 0, 0, &lim_full, "invalid multibulk length" },
     { "count line without CRLF too long", S("*"), '1', RESP_MAX_LINE + 1, &lim_full,
@@ -106,6 +108,8 @@ static const struct bad_row bad_rows[] = {
     { "bulk length above max bulk", S("*1\r\n$65537\r\n"), 0, 0, &lim_full,
       "invalid bulk length" },
     { "bulk length above pre-auth max bulk", S("*1\r\n$16385\r\n"), 0, 0, &lim_preauth,
+      "unauthenticated bulk length" },
+    { "bulk length negative before auth", S("*1\r\n$-5\r\n"), 0, 0, &lim_preauth,
       "invalid bulk length" },
     { "bulk length overflows int64", S("*1\r\n$99999999999999999999\r\n"), 0, 0, &lim_full,
       "invalid bulk length" },
@@ -448,7 +452,7 @@ END_TEST
 START_TEST(test_limits_above_argv_size_are_capped)
 {
     /* A caller passing a larger max_args must not make argv overflow. */
-    const struct resp_limits huge = { 1000000, RESP_MAX_BULK };
+    const struct resp_limits huge = { 1000000, RESP_MAX_BULK, false };
     size_t len, consumed = 0;
     const char *err = NULL;
     char *in = make_multibulk(RESP_MAX_ARGS + 1, &len);
@@ -491,7 +495,7 @@ static void check_bulk_limit(const struct resp_limits *lim)
 
     in = make_echo(lim->max_bulk + 1, &len);
     ck_assert_int_eq(resp_parse(in, len, lim, &req, &consumed, &err), RESP_ERR);
-    ck_assert_str_eq(err, "invalid bulk length");
+    ck_assert_str_eq(err, lim->unauthenticated ? "unauthenticated bulk length" : "invalid bulk length");
     free(in);
 }
 
