@@ -265,6 +265,11 @@ static bool conn_run(struct conn *c)
             conn_protocol_error(c, err, buf_head(&c->in), buf_used(&c->in));
             break;
         }
+        if (consumed > CONN_MAX_REQUEST) {
+            /* Whole already (it came in one read): still too large. */
+            conn_protocol_error(c, "request too large", buf_head(&c->in), consumed);
+            break;
+        }
         if (req->argc == 0) {
             conn_consume(c, consumed);
             continue;
@@ -318,7 +323,12 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     }
     while (total < CONN_READ_BUDGET) {
         buf_reserve(&c->in, 16 * 1024);
+        /* Never more than the budget: the buffer may have grown far
+         * beyond 16 KB, and one large read would pass CONN_MAX_REQUEST
+         * before conn_run() could look. */
         size_t room = c->in.cap - c->in.len;
+        if (room > CONN_READ_BUDGET - total)
+            room = CONN_READ_BUDGET - total;
         ssize_t n = read(fd, c->in.data + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
