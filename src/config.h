@@ -24,6 +24,10 @@ struct config {
     int port;                           /* "port": 1..65535, default 6380 */
     int workers;                        /* "workers": 0 = one per core (max 64) */
     int maxclients;                     /* "maxclients": 1..1000000, default 10000 */
+    int timeout;                        /* "timeout": idle client timeout in s, 0 = off (reloadable) */
+    int tcp_keepalive;                  /* "tcp_keepalive": SO_KEEPALIVE idle s, 0 = off (reloadable) */
+    int output_limit_bytes;             /* "output_limit_bytes": unsent replies that stop reading (reloadable) */
+    int output_limit_seconds;           /* "output_limit_seconds": a client not reading them is closed after (reloadable) */
     char requirepass[CONFIG_STR_MAX];   /* "requirepass": "" = no AUTH needed (reloadable) */
     int worker_id;                      /* "worker_id": type 5's worker id on the file/memory store, 0..1023; -1 = id_offset */
     uint64_t id_step;                   /* "id_step": counters become counter * id_step + id_offset, default 1 */

@@ -27,8 +27,8 @@ static void conn_on_core_done(struct core_waiter *wt);
 static bool conn_run(struct conn *c);
 static void conn_free(struct conn *c);
 
-static const struct resp_limits limits_authed = { RESP_MAX_ARGS, RESP_MAX_BULK };
-static const struct resp_limits limits_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK };
+static const struct resp_limits limits_authed = { RESP_MAX_ARGS, RESP_MAX_BULK, false };
+static const struct resp_limits limits_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK, true };
 
 static const char *state_name(enum conn_state s)
 {
@@ -49,6 +49,14 @@ static void conn_set_state(struct conn *c, enum conn_state s)
     c->state = s;
 }
 
+/* Wait for the client's next bytes, at most `timeout` seconds when set:
+ * the idle clock restarts whenever the connection goes back to reading. */
+static void conn_listen(struct conn *c)
+{
+    struct timeval idle = { c->lim.timeout_s, 0 };
+    event_add(c->read_ev, c->lim.timeout_s > 0 ? &idle : NULL);
+}
+
 void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -58,6 +66,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     c->w = w;
     c->proto = 2;
     c->authed = !server_auth_required();
+    server_client_limits(&c->lim);
     c->created_ms = mono_ms();
     c->stat_id = -1;
     buf_init(&c->in);
@@ -66,13 +75,13 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     core_waiter_init(&c->wt, w, conn_on_core_done, c->addr);
     c->read_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->write_ev = event_new(w->base, fd, EV_WRITE, conn_on_write, c);
-    event_add(c->read_ev, NULL);
+    conn_listen(c);
 
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
-    __atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
+    /* nconns counted it already (worker_dispatch_conn). */
     STAT_INC(&w->stats, connections_received);
     log_verbose("client %llu connected from %s", (unsigned long long)c->id, c->addr);
 }
@@ -122,7 +131,7 @@ static bool conn_flush(struct conn *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            struct timeval stall = { CONN_STALL_MS / 1000, (CONN_STALL_MS % 1000) * 1000 };
+            struct timeval stall = { c->lim.output_limit_s, 0 };
             event_add(c->write_ev, &stall);
             return true;
         }
@@ -144,10 +153,10 @@ static bool conn_flush(struct conn *c)
  * waits, and not while unsent output piles up (back-pressure). */
 static void conn_update_read_interest(struct conn *c)
 {
-    bool want = c->state == CONN_READING && !c->want_close &&
-                buf_used(&c->out) < CONN_OUTPUT_SOFT && !c->w->stopping;
+    bool want = c->state == CONN_READING && !c->want_close && !c->input_done &&
+                buf_used(&c->out) < (size_t)c->lim.output_limit_bytes && !c->w->stopping;
     if (want)
-        event_add(c->read_ev, NULL);
+        conn_listen(c);
     else
         event_del(c->read_ev);
 }
@@ -210,7 +219,9 @@ static void conn_consume(struct conn *c, size_t n)
 /* A command waits: look at the requests already read behind it, each
  * once, at most CORE_PREFETCH_MAX ahead, and start the claims they will
  * need (cmd_prefetch). Nothing runs and nothing is consumed: they run in
- * their turn. */
+ * their turn. The look-ahead parses from each request's start (resp_parse,
+ * no progress kept): it runs once per waiting command, not once per read,
+ * and c->parse stays the place of the request at the head of in. */
 static void conn_prefetch(struct conn *c)
 {
     struct resp_request *req = c->w->req;
@@ -235,19 +246,28 @@ static void conn_prefetch(struct conn *c)
 static bool conn_run(struct conn *c)
 {
     struct resp_request *req = c->w->req;
+    bool starved = false;
 
-    while (c->state == CONN_READING && !c->want_close && buf_used(&c->out) < CONN_OUTPUT_SOFT) {
+    while (c->state == CONN_READING && !c->want_close &&
+           buf_used(&c->out) < (size_t)c->lim.output_limit_bytes) {
         size_t consumed = 0;
         const char *err = NULL;
         const struct resp_limits *lim = c->authed ? &limits_authed : &limits_preauth;
-        enum resp_status st = resp_parse(buf_head(&c->in), buf_used(&c->in), lim, req, &consumed, &err);
+        enum resp_status st = resp_parse_more(&c->parse, buf_head(&c->in), buf_used(&c->in), lim, req,
+                                              &consumed, &err);
         if (st == RESP_AGAIN) {
             if (buf_used(&c->in) > CONN_MAX_REQUEST)
                 conn_protocol_error(c, "request too large", buf_head(&c->in), buf_used(&c->in));
+            starved = true;
             break;
         }
         if (st == RESP_ERR) {
             conn_protocol_error(c, err, buf_head(&c->in), buf_used(&c->in));
+            break;
+        }
+        if (consumed > CONN_MAX_REQUEST) {
+            /* Whole already (it came in one read): still too large. */
+            conn_protocol_error(c, "request too large", buf_head(&c->in), consumed);
             break;
         }
         if (req->argc == 0) {
@@ -269,6 +289,9 @@ static bool conn_run(struct conn *c)
             break;
         }
     }
+    /* After EOF nothing more comes: a partial request stays one. */
+    if (starved && c->input_done)
+        c->want_close = true;
     buf_compact(&c->in);
     if (buf_used(&c->out) > 0) {
         if (!conn_flush(c))
@@ -291,21 +314,46 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     size_t total = 0;
 
+    if (what & EV_TIMEOUT) {
+        log_verbose("client %llu %s: idle for %d s (timeout); closing", (unsigned long long)c->id,
+                    c->addr, c->lim.timeout_s);
+        STAT_INC(&c->w->stats, idle_timeout_closes);
+        conn_close(c);
+        return;
+    }
     while (total < CONN_READ_BUDGET) {
         buf_reserve(&c->in, 16 * 1024);
-        ssize_t n = read(fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+        /* Never more than the budget: the buffer may have grown far
+         * beyond 16 KB, and one large read would pass CONN_MAX_REQUEST
+         * before conn_run() could look. */
+        size_t room = c->in.cap - c->in.len;
+        if (room > CONN_READ_BUDGET - total)
+            room = CONN_READ_BUDGET - total;
+        ssize_t n = read(fd, c->in.data + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
             total += (size_t)n;
+            /* Less than asked for: the socket is empty now, and a read to
+             * hear EAGAIN would double the system calls of a client that
+             * sends in small pieces. More bytes wake the event again. */
+            if ((size_t)n < room)
+                break;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
-        /* EOF or a hard error: answer nothing more. */
-        conn_close(c);
-        return;
+        if (n < 0) {
+            /* A hard error (a reset): no one is left to answer. */
+            conn_close(c);
+            return;
+        }
+        /* EOF: the client has sent all it will, and may still read (a
+         * half-close, shutdown(SHUT_WR) after its last request, as nc
+         * does): run what it sent, send the replies, then close. */
+        c->input_done = true;
+        break;
     }
     STAT_ADD(&c->w->stats, net_input_bytes, total);
     conn_run(c);
@@ -317,7 +365,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 
     if (what & EV_TIMEOUT) {
         log_notice("client %llu %s: not reading its replies for %d s (%zu bytes pending); closing",
-                   (unsigned long long)c->id, c->addr, CONN_STALL_MS / 1000, buf_used(&c->out));
+                   (unsigned long long)c->id, c->addr, c->lim.output_limit_s, buf_used(&c->out));
         STAT_INC(&c->w->stats, output_limit_closes);
         conn_close(c);
         return;

@@ -20,12 +20,14 @@
 
 #include "buf.h"
 #include "core.h"
+#include "resp.h"
+#include "server.h"
 
-/* Past this much unsent output, stop reading the client's commands
- * (back-pressure); a client that then does not read for CONN_STALL_MS
- * is cut off. */
-#define CONN_OUTPUT_SOFT (256 * 1024)
-#define CONN_STALL_MS 30000
+/* Past output_limit_bytes of unsent output, a connection stops reading
+ * the client's commands (back-pressure); a client that then does not read
+ * its replies for output_limit_seconds is cut off. A client that sends
+ * nothing for `timeout` seconds (when set) while no command of its waits
+ * is closed. These config values are taken when the connection is made. */
 /* A request may not be larger than this (all its arguments together):
  * the input buffer of one client stays bounded. */
 #define CONN_MAX_REQUEST (1024 * 1024)
@@ -48,9 +50,13 @@ struct conn {
     enum conn_state state;
     struct event *read_ev, *write_ev;
     struct buf in, out;
+    struct resp_progress parse;     /* how far the request at the head of in was parsed */
     int proto;                      /* 2 or 3 (HELLO 3) */
     bool authed;
     bool want_close;                /* close once out is sent */
+    bool input_done;                /* the client sent EOF (maybe a half-close):
+                                       answer what it sent, then close */
+    struct client_limits lim;       /* timeout and output bound, from the config */
     /* The core call of the running command, and how to answer it. */
     struct core_waiter wt;
     conn_reply_fn *reply;

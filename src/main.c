@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -268,6 +269,28 @@ static enum args_result parse_args(int argc, char **argv, struct args *a)
     return ARGS_RUN;
 }
 
+/* Descriptors that are not clients: store threads and their database
+ * sessions, the doors, the log, eventfds (Redis keeps 32; seqd has more
+ * threads). */
+#define FDS_RESERVED 128
+
+/* Raise the soft limit of open files so that maxclients clients fit, as
+ * far as the hard limit allows (Redis' adjustOpenFilesLimit). When it does
+ * not, say so: clients beyond it are refused by accept(), not answered. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)server.cfg.maxclients + FDS_RESERVED;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        log_warn("maxclients %d needs %llu open files, the limit is %llu: raise it (ulimit -n, "
+                 "LimitNOFILE) or lower maxclients", server.cfg.maxclients, (unsigned long long)want,
+                 (unsigned long long)(getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 0));
+}
+
 /* Detach (-d), open the log, ignore SIGPIPE. */
 static int process_start(void)
 {
@@ -280,6 +303,7 @@ static int process_start(void)
     }
     log_hook_libevent();
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     if (server.cfg.config_file[0])
         log_notice("configuration: %s", server.cfg.config_file);
     else

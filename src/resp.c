@@ -7,10 +7,12 @@
  * so a client cannot make it scan without end; counts are checked against
  * the limits before anything is trusted, and nothing is ever allocated from
  * a count the client claims (argv is a fixed array, arguments point into
- * the caller's bytes). It keeps no state between calls: a partial request
- * is parsed again from its start when more bytes arrive. That costs one
- * header scan per argument, not a pass over the bulk data, which is skipped
- * by its length.
+ * the caller's bytes). Like Redis (multibulklen, bulklen) it can keep its
+ * place in a partial request between reads (struct resp_progress), so a
+ * request that arrives in many small pieces costs work in proportion to
+ * its bytes, not to its bytes times its pieces; resp_parse() is the same
+ * parse from the start, for a caller that looks ahead without keeping a
+ * place. Bulk data is never scanned: it is skipped by its length.
  */
 #include "resp.h"
 
@@ -87,65 +89,83 @@ static enum resp_status resp_header_line(const char *p, size_t avail, size_t *li
     return RESP_OK;
 }
 
-static enum resp_status resp_parse_multibulk(const char *buf, size_t len, size_t max_args,
-                                             size_t max_bulk, struct resp_request *req,
-                                             size_t *consumed, const char **err)
+/* Go on with the multibulk request at buf[0..len) from where *pr says the
+ * last call stopped (all zero: from its start). Arguments that this call
+ * completes are put into req->argv (when req is not NULL); those of earlier
+ * calls are not, as their bytes may have moved since. RESP_OK: the request
+ * ends at pr->pos and has pr->args arguments (0 for *0 and *-1). */
+static enum resp_status resp_multibulk_step(const char *buf, size_t len, size_t max_args,
+                                            size_t max_bulk, bool unauthenticated,
+                                            struct resp_progress *pr,
+                                            struct resp_request *req, const char **err)
 {
     enum resp_status st;
-    size_t linelen, pos, i;
+    size_t linelen, pos;
     int64_t n, blen;
 
-    st = resp_header_line(buf + 1, len - 1, &linelen, "too big mbulk count string",
-                          "invalid multibulk length", err);
-    if (st != RESP_OK)
-        return st;
-    if (!parse_i64(buf + 1, linelen, &n)) {
-        *err = "invalid multibulk length";
-        return RESP_ERR;
-    }
-    pos = 1 + linelen + 2;
-    if (n <= 0) {
-        /* Redis ignores *0 and *-1: nothing to run, just consume it. */
-        req->argc = 0;
-        *consumed = pos;
-        return RESP_OK;
-    }
-    if ((uint64_t)n > max_args) {
-        *err = "invalid multibulk length";
-        return RESP_ERR;
-    }
-
-    for (i = 0; i < (size_t)n; i++) {
-        if (pos >= len)
-            return RESP_AGAIN;
-        if (buf[pos] != '$') {
-            *err = resp_err_dollar((unsigned char)buf[pos]);
-            return RESP_ERR;
-        }
-        st = resp_header_line(buf + pos + 1, len - pos - 1, &linelen,
-                              "too big bulk count string", "invalid bulk length", err);
+    if (pr->args == 0) {
+        st = resp_header_line(buf + 1, len - 1, &linelen, "too big mbulk count string",
+                              "invalid multibulk length", err);
         if (st != RESP_OK)
             return st;
-        if (!parse_i64(buf + pos + 1, linelen, &blen) || blen < 0 ||
-            (uint64_t)blen > max_bulk) {
-            *err = "invalid bulk length";
+        if (!parse_i64(buf + 1, linelen, &n)) {
+            *err = "invalid multibulk length";
             return RESP_ERR;
         }
-        pos += 1 + linelen + 2;
+        pr->pos = 1 + linelen + 2;
+        if (n <= 0)
+            return RESP_OK; /* Redis ignores *0 and *-1: nothing to run */
+        if ((uint64_t)n > max_args) {
+            *err = unauthenticated ? "unauthenticated multibulk length" : "invalid multibulk length";
+            return RESP_ERR;
+        }
+        pr->args = (size_t)n;
+        pr->done = 0;
+        pr->bulklen = -1;
+    }
+
+    pos = pr->pos;
+    while (pr->done < pr->args) {
+        if (pr->bulklen < 0) {
+            if (pos >= len)
+                break;
+            if (buf[pos] != '$') {
+                *err = resp_err_dollar((unsigned char)buf[pos]);
+                return RESP_ERR;
+            }
+            st = resp_header_line(buf + pos + 1, len - pos - 1, &linelen,
+                                  "too big bulk count string", "invalid bulk length", err);
+            if (st == RESP_AGAIN)
+                break;
+            if (st != RESP_OK)
+                return st;
+            if (!parse_i64(buf + pos + 1, linelen, &blen) || blen < 0 ||
+                (uint64_t)blen > max_bulk) {
+                *err = blen >= 0 && unauthenticated ? "unauthenticated bulk length"
+                                                    : "invalid bulk length";
+                return RESP_ERR;
+            }
+            pos += 1 + linelen + 2;
+            pr->bulklen = blen;
+        }
+        blen = pr->bulklen;
         /* The data and its CRLF; written so that no sum can overflow. */
         if (len - pos < 2 || len - pos - 2 < (uint64_t)blen)
-            return RESP_AGAIN;
+            break;
         if (buf[pos + blen] != '\r' || buf[pos + blen + 1] != '\n') {
             *err = "expected CRLF after bulk data";
             return RESP_ERR;
         }
-        req->argv[i] = buf + pos;
-        req->argl[i] = (size_t)blen;
+        if (req != NULL) {
+            req->argv[pr->done] = buf + pos;
+            req->argl[pr->done] = (size_t)blen;
+        }
         pos += (size_t)blen + 2;
+        pr->done++;
+        pr->bulklen = -1;
     }
-    req->argc = (int)n;
-    *consumed = pos;
-    return RESP_OK;
+    pr->pos = pos;
+    return pr->done < pr->args ? RESP_AGAIN : RESP_OK;
 }
 
 /* The separators of an inline command: C's isspace() in the "C" locale,
@@ -275,53 +295,118 @@ static const char *resp_split_inline(const char *line, size_t n, size_t max_args
     return NULL;
 }
 
-static enum resp_status resp_parse_inline(const char *buf, size_t len, size_t max_args,
-                                          struct resp_request *req, size_t *consumed,
-                                          const char **err)
+/* Go on looking for the end of an inline line in buf[0..len): the first
+ * pr->pos bytes are known to hold no LF. RESP_OK: the line (LF included)
+ * is pr->pos bytes long. */
+static enum resp_status resp_inline_step(const char *buf, size_t len, struct resp_progress *pr,
+                                         const char **err)
 {
     size_t scan = len < RESP_MAX_LINE + 1 ? len : RESP_MAX_LINE + 1;
-    const char *nl = memchr(buf, '\n', scan);
-    size_t n;
+    const char *nl = NULL;
 
+    if (pr->pos < scan)
+        nl = memchr(buf + pr->pos, '\n', scan - pr->pos);
     if (nl == NULL) {
         if (len > RESP_MAX_LINE) {
             *err = "too big inline request";
             return RESP_ERR;
         }
+        pr->pos = len;
         return RESP_AGAIN;
     }
-    n = (size_t)(nl - buf);
-    *consumed = n + 1;
+    pr->pos = (size_t)(nl - buf) + 1;
+    return RESP_OK;
+}
+
+/* Split the inline line buf[0..n) (its LF included) into req. */
+static enum resp_status resp_inline_split(const char *buf, size_t n, size_t max_args,
+                                          struct resp_request *req, const char **err)
+{
+    n--;
     if (n > 0 && buf[n - 1] == '\r')
         n--;
     *err = resp_split_inline(buf, n, max_args, req);
     return *err == NULL ? RESP_OK : RESP_ERR;
 }
 
-enum resp_status resp_parse(const char *buf, size_t len, const struct resp_limits *lim,
-                            struct resp_request *req, size_t *consumed, const char **err)
+static void resp_limits_get(const struct resp_limits *lim, size_t *max_args, size_t *max_bulk,
+                            bool *unauthenticated)
 {
-    size_t max_args = RESP_MAX_ARGS, max_bulk = RESP_MAX_BULK;
-    enum resp_status st;
-    size_t used = 0;
-
+    *max_args = RESP_MAX_ARGS;
+    *max_bulk = RESP_MAX_BULK;
+    *unauthenticated = lim != NULL && lim->unauthenticated;
     if (lim != NULL) {
         /* argv has RESP_MAX_ARGS slots, whatever the caller asks for. */
-        max_args = lim->max_args < RESP_MAX_ARGS ? lim->max_args : RESP_MAX_ARGS;
-        max_bulk = lim->max_bulk;
+        *max_args = lim->max_args < RESP_MAX_ARGS ? lim->max_args : RESP_MAX_ARGS;
+        *max_bulk = lim->max_bulk;
     }
+}
+
+void resp_progress_reset(struct resp_progress *pr)
+{
+    memset(pr, 0, sizeof(*pr));
+}
+
+/* The one parse: from *pr on (zeroed: from the start), filling req with
+ * what this call reads. A request completed by a resumed call is parsed
+ * once more from its start, in one go, to point argv at its bytes where
+ * they are now. */
+static enum resp_status resp_parse_from(struct resp_progress *pr, const char *buf, size_t len,
+                                        const struct resp_limits *lim,
+                                        struct resp_request *req, size_t *consumed,
+                                        const char **err)
+{
+    size_t max_args, max_bulk;
+    bool resumed = pr->pos > 0, unauth;
+    enum resp_status st;
+
+    resp_limits_get(lim, &max_args, &max_bulk, &unauth);
     req->argc = 0;
     *err = NULL;
     if (len == 0)
         return RESP_AGAIN;
     if (buf[0] == '*')
-        st = resp_parse_multibulk(buf, len, max_args, max_bulk, req, &used, err);
+        st = resp_multibulk_step(buf, len, max_args, max_bulk, unauth, pr, resumed ? NULL : req, err);
     else
-        st = resp_parse_inline(buf, len, max_args, req, &used, err);
-    if (st == RESP_OK)
-        *consumed = used;
-    else
-        req->argc = 0;
+        st = resp_inline_step(buf, len, pr, err);
+    if (st != RESP_OK)
+        return st;
+
+    if (buf[0] != '*') {
+        st = resp_inline_split(buf, pr->pos, max_args, req, err);
+        if (st != RESP_OK)
+            return st;
+    } else {
+        if (resumed && pr->args > 0) {
+            struct resp_progress whole;
+            resp_progress_reset(&whole);
+            st = resp_multibulk_step(buf, pr->pos, max_args, max_bulk, unauth, &whole, req, err);
+            if (st != RESP_OK) /* cannot be: these bytes were all checked */
+                return st;
+        }
+        req->argc = (int)pr->args;
+    }
+    *consumed = pr->pos;
+    return RESP_OK;
+}
+
+enum resp_status resp_parse(const char *buf, size_t len, const struct resp_limits *lim,
+                            struct resp_request *req, size_t *consumed, const char **err)
+{
+    struct resp_progress pr;
+
+    resp_progress_reset(&pr);
+    return resp_parse_from(&pr, buf, len, lim, req, consumed, err);
+}
+
+enum resp_status resp_parse_more(struct resp_progress *pr, const char *buf, size_t len,
+                                 const struct resp_limits *lim, struct resp_request *req,
+                                 size_t *consumed, const char **err)
+{
+    enum resp_status st = resp_parse_from(pr, buf, len, lim, req, consumed, err);
+
+    if (st != RESP_AGAIN)
+        resp_progress_reset(pr);
     return st;
 }
 

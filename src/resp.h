@@ -3,14 +3,19 @@
  *
  * resp_parse() reads one request (a *N multibulk array or an inline line)
  * from the front of a byte range without copying: the argument pointers
- * point into that range. It is restartable: when the range holds only part
- * of a request it returns RESP_AGAIN and the caller retries with more bytes.
+ * point into that range. When the range holds only part of a request it
+ * returns RESP_AGAIN and the caller retries with more bytes. A caller that
+ * keeps a struct resp_progress per client and calls resp_parse_more()
+ * instead has the parse go on where it stopped (Redis' multibulklen and
+ * bulklen), so a request read in many pieces is not parsed again from its
+ * start for each piece.
  *
  * The writers append replies to a struct buf, in RESP2 or RESP3 (proto).
  */
 #ifndef SEQD_RESP_H
 #define SEQD_RESP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +32,9 @@ enum resp_status { RESP_OK, RESP_AGAIN, RESP_ERR };
 struct resp_limits {
     size_t max_args;
     size_t max_bulk;
+    /* Before AUTH: a count past these limits is refused as Redis does it,
+     * "unauthenticated multibulk length" / "unauthenticated bulk length". */
+    bool unauthenticated;
 };
 
 struct resp_request {
@@ -37,6 +45,17 @@ struct resp_request {
     char scratch[RESP_MAX_LINE];
 };
 
+/* Where the parse of a partial request stopped. Positions count from the
+ * request's first byte, so the caller may move the bytes between calls
+ * (compact or grow its buffer) as long as they stay the same bytes. */
+struct resp_progress {
+    size_t pos;       /* bytes of the request checked so far */
+    size_t args;      /* multibulk: its argument count, once read (multibulklen) */
+    size_t done;      /* multibulk: arguments read whole */
+    int64_t bulklen;  /* multibulk: the length of the argument whose data is
+                         awaited, -1 while its $ header is */
+};
+
 /* Parse one request from buf[0..len).
  * RESP_OK: *req filled, *consumed = bytes of this request.
  * RESP_AGAIN: not a whole request yet (nothing is wrong so far).
@@ -44,6 +63,19 @@ struct resp_request {
  *           e.g. "invalid multibulk length"; the caller closes after replying. */
 enum resp_status resp_parse(const char *buf, size_t len, const struct resp_limits *lim,
                             struct resp_request *req, size_t *consumed, const char **err);
+
+/* A fresh progress: the next resp_parse_more() starts a request. */
+void resp_progress_reset(struct resp_progress *pr);
+
+/* resp_parse() going on from *pr: buf[0..len) is the same request as in the
+ * previous call with more bytes behind (and with the same limits). Same
+ * results as resp_parse() on the same bytes; RESP_AGAIN saves the place in
+ * *pr, RESP_OK and RESP_ERR reset it for the next request. Each call costs
+ * the new bytes' headers (bulk data is skipped), and the call that
+ * completes a request one more pass over its headers to fill req. */
+enum resp_status resp_parse_more(struct resp_progress *pr, const char *buf, size_t len,
+                                 const struct resp_limits *lim, struct resp_request *req,
+                                 size_t *consumed, const char **err);
 
 /* Writers. proto is 2 or 3. */
 void resp_add_simple(struct buf *b, const char *s);               /* +s */

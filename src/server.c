@@ -9,6 +9,15 @@
 
 struct server server;
 
+void server_client_limits(struct client_limits *out)
+{
+    pthread_mutex_lock(&server.reload_lock);
+    out->timeout_s = server.cfg.timeout;
+    out->output_limit_bytes = server.cfg.output_limit_bytes;
+    out->output_limit_s = server.cfg.output_limit_seconds;
+    pthread_mutex_unlock(&server.reload_lock);
+}
+
 bool server_auth_required(void)
 {
     pthread_mutex_lock(&server.reload_lock);

@@ -27,6 +27,14 @@ struct server {
 
 extern struct server server;
 
+/* The reloadable limits of a client connection, as in force now. */
+struct client_limits {
+    int timeout_s;                  /* idle timeout, 0 = none */
+    int output_limit_bytes;         /* unsent replies past which reading stops */
+    int output_limit_s;             /* how long replies may stay unsent */
+};
+void server_client_limits(struct client_limits *out);
+
 /* True when clients must AUTH (requirepass is set). */
 bool server_auth_required(void);
 /* Constant-time compare of a password with requirepass. */

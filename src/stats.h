@@ -21,6 +21,7 @@
     X(protocol_errors,        "total_protocol_errors")             \
     X(auth_failures,          "total_auth_failures")               \
     X(output_limit_closes,    "total_output_limit_closes")         \
+    X(idle_timeout_closes,    "total_idle_timeout_closes")         \
     X(net_input_bytes,        "total_net_input_bytes")             \
     X(net_output_bytes,       "total_net_output_bytes")
 

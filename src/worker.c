@@ -86,9 +86,10 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
         struct worker_msg *next = m->next;
         switch (m->kind) {
         case MSG_NEW_CONN:
-            if (w->stopping)
+            if (w->stopping) {
                 close(m->fd);
-            else
+                __atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
+            } else
                 conn_new(w, m->fd, &m->addr, m->addrlen);
             break;
         case MSG_CALL:
@@ -207,8 +208,10 @@ void workers_free(void)
         pthread_mutex_unlock(&w->inbox_lock);
         while (m) {
             struct worker_msg *next = m->next;
-            if (m->kind == MSG_NEW_CONN)
+            if (m->kind == MSG_NEW_CONN) {
                 close(m->fd);
+                __atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
+            }
             if (m->kind == MSG_CALL)
                 m->fn(w, m->arg);
             free(m);
@@ -235,6 +238,9 @@ void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t
     m->fd = fd;
     memcpy(&m->addr, addr, addrlen);
     m->addrlen = addrlen;
+    /* Counted now, not when the worker gets to it: the listener's
+     * maxclients check sees a burst of connections that are on their way. */
+    __atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
     worker_push(w, m);
 }
 

@@ -32,7 +32,7 @@ struct worker {
     pthread_mutex_t inbox_lock;
     struct worker_msg *inbox_head, *inbox_tail;
     struct conn *conns;             /* every connection of this worker */
-    int nconns;
+    int nconns;                     /* its connections, and those on their way to it */
     struct resp_request *req;       /* parse scratch, one per worker */
     struct stats stats;
     struct http_door *http;         /* its share of the HTTP door, or NULL (http.c) */

@@ -277,7 +277,7 @@ def test_preauth_limits():
         # 10 arguments before AUTH are fine (NOAUTH or a reply), 11 are not.
         c = Client(s.port)
         eq(c.command("EXISTS", *(["a"] * 9)), "NOAUTH Authentication required.", "10 args before AUTH")
-        expect_protocol_error(s.port, req("EXISTS", *(["a"] * 10)), "invalid multibulk length",
+        expect_protocol_error(s.port, req("EXISTS", *(["a"] * 10)), "unauthenticated multibulk length",
                               "11 args before AUTH")
         expect_protocol_error(s.port, b"EXISTS" + b" a" * 10 + b"\r\n", "too many arguments",
                               "11 inline args before AUTH")
@@ -285,8 +285,9 @@ def test_preauth_limits():
         # 16 KB bulks before AUTH are fine, one byte more is not.
         c = Client(s.port)
         eq(c.command("PING", "b" * 16384), "b" * 16384, "16384-byte bulk before AUTH")
-        expect_protocol_error(s.port, req("PING", "b" * 16385), "invalid bulk length", "16385-byte bulk before AUTH")
-        expect_protocol_error(s.port, b"*1\r\n$16385\r\n", "invalid bulk length", "16385 header before AUTH")
+        expect_protocol_error(s.port, req("PING", "b" * 16385), "unauthenticated bulk length",
+                              "16385-byte bulk before AUTH")
+        expect_protocol_error(s.port, b"*1\r\n$16385\r\n", "unauthenticated bulk length", "16385 header before AUTH")
         eq(other.command("PING"), "PONG")
         # After AUTH the wider limits apply on the same connection.
         c = Client(s.port)
@@ -297,7 +298,7 @@ def test_preauth_limits():
         c = Client(s.port)
         eq(c.command("AUTH", "nope"), "WRONGPASS invalid username-password pair or user is disabled.")
         c.send(req("EXISTS", *(["a"] * 10)))
-        eq(c.read_reply(), "ERR Protocol error: invalid multibulk length", "limits after a failed AUTH")
+        eq(c.read_reply(), "ERR Protocol error: unauthenticated multibulk length", "limits after a failed AUTH")
         check(c.closed_by_server(), "closed")
         eq(other.command("PING"), "PONG")
         alive(s)
@@ -307,7 +308,11 @@ def test_preauth_limits():
 
 def test_maxclients():
     with Seqd(config={"maxclients": 5}) as s:
-        clients = [Client(s.port) for _ in range(5)]
+        # The start-up probe's connection counts until its worker has seen
+        # it close: wait for that, through the first client.
+        clients = [Client(s.port)]
+        eq(wait_clients(clients[0], 1), 1, "only the first client left")
+        clients += [Client(s.port) for _ in range(4)]
         for i, c in enumerate(clients):
             eq(c.command("PING"), "PONG", "client %d of 5" % (i + 1))
         eq(wait_clients(clients[0], 5), 5, "five connected")

@@ -592,6 +592,27 @@ START_TEST(test_reload_copies_only_reloadable_keys_and_says_what_changed)
 }
 END_TEST
 
+START_TEST(test_reload_applies_client_limits)
+{
+    struct config fresh;
+    char changed[256];
+
+    config_defaults(&fresh);
+    ck_assert_int_eq(config_load_string(&fresh, T_FILE,
+        "{\"timeout\": 60, \"tcp_keepalive\": 0, \"output_limit_bytes\": 65536,"
+        " \"output_limit_seconds\": 5}", err, sizeof err), 0);
+    config_apply_reload(&cfg, &fresh, changed, sizeof changed);
+    ck_assert_str_eq(changed, "timeout 0->60, tcp_keepalive 300->0, output_limit_bytes 262144->65536, "
+                              "output_limit_seconds 30->5");
+    ck_assert_int_eq(cfg.timeout, 60);
+    ck_assert_int_eq(cfg.output_limit_bytes, 65536);
+    ck_assert_int_eq(config_load_string(&fresh, T_FILE, "{\"output_limit_bytes\": 100}", err,
+                                        sizeof err), -1);
+    ck_assert_str_eq(err, T_FILE ": key 'output_limit_bytes': expected an integer from 1024 to "
+                          "1073741824, got 100");
+}
+END_TEST
+
 START_TEST(test_reload_summary_fits_a_small_buffer)
 {
     struct config fresh = cfg;
@@ -662,8 +683,12 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     memset(&g, 0, sizeof g);
     snprintf(cfg.requirepass, sizeof cfg.requirepass, "pw");
     config_get(&cfg, "*", got_emit, &g);
-    ck_assert_int_eq(g.n, 42 + 3);
+    ck_assert_int_eq(g.n, 46 + 3);
     ck_assert_str_eq(g.name[0], "bind");
+    ck_assert_str_eq(got_value(&g, "timeout"), "0");
+    ck_assert_str_eq(got_value(&g, "tcp_keepalive"), "300");
+    ck_assert_str_eq(got_value(&g, "output_limit_bytes"), "262144");
+    ck_assert_str_eq(got_value(&g, "output_limit_seconds"), "30");
     ck_assert_str_eq(got_value(&g, "store.mysql.failover"), "fence");
     ck_assert_str_eq(got_value(&g, "store.mysql.failover_gap"), "0");
     ck_assert_str_eq(got_value(&g, "store.mysql.state_dir"), "");
@@ -950,6 +975,7 @@ static Suite *config_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_reload_copies_only_reloadable_keys_and_says_what_changed);
     tcase_add_test(tc, test_reload_summary_fits_a_small_buffer);
+    tcase_add_test(tc, test_reload_applies_client_limits);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("get");

@@ -4,7 +4,11 @@
  * Every input is copied into a heap block of exactly its own size before it
  * is parsed, so a read one byte past the end is caught by ASan or valgrind.
  * Valid requests are also fed in every possible split: all shorter prefixes
- * must say "again", never an error or a wrong request.
+ * must say "again", never an error or a wrong request. The incremental
+ * parse (resp_parse_more, which keeps its place between calls) is fed the
+ * same inputs in two pieces split at every byte and byte by byte, into a
+ * fresh block each time (the bytes move between calls, as in a growing
+ * buffer), and must give what the parse of the whole gives.
  */
 #include <check.h>
 #include <stdint.h>
@@ -18,8 +22,8 @@
 
 #define S(lit) lit, sizeof(lit) - 1
 
-static const struct resp_limits lim_full = { RESP_MAX_ARGS, RESP_MAX_BULK };
-static const struct resp_limits lim_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK };
+static const struct resp_limits lim_full = { RESP_MAX_ARGS, RESP_MAX_BULK, false };
+static const struct resp_limits lim_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_PREAUTH_MAX_BULK, true };
 
 /* ~130 KB: too big for a comfortable stack frame. */
 static struct resp_request req;
@@ -48,6 +52,19 @@ static enum resp_status parse_exact(const char *in, size_t k, const struct resp_
     return st;
 }
 
+/* resp_parse_more() on the first k bytes of in, copied into a fresh block
+ * of exactly k bytes: between two calls the bytes move, as they do when a
+ * connection's buffer grows or is compacted. Returns the status; argv of
+ * an RESP_OK points into *block, which the caller frees. */
+static enum resp_status feed(struct resp_progress *pr, const char *in, size_t k,
+                             const struct resp_limits *lim, char **block, size_t *consumed,
+                             const char **err)
+{
+    *block = xmalloc(k > 0 ? k : 1);
+    memcpy(*block, in, k);
+    return resp_parse_more(pr, *block, k, lim, &req, consumed, err);
+}
+
 /* ---- malformed input ---------------------------------------------------- */
 
 struct bad_row {
@@ -71,6 +88,8 @@ static const struct bad_row bad_rows[] = {
       "invalid multibulk length" },
     { "count above max args", S("*4097\r\n"), 0, 0, &lim_full, "invalid multibulk length" },
     { "count above pre-auth max args", S("*11\r\n"), 0, 0, &lim_preauth,
+      "unauthenticated multibulk length" },
+    { "count not a number before auth", S("*x\r\n"), 0, 0, &lim_preauth,
       "invalid multibulk length" },
     { "count line CR without LF", S("*1\rX"), 0, 0, &lim_full, "invalid multibulk length" },
     { "count line without CRLF too long", S("*"), '1', RESP_MAX_LINE + 1, &lim_full,
@@ -89,6 +108,8 @@ static const struct bad_row bad_rows[] = {
     { "bulk length above max bulk", S("*1\r\n$65537\r\n"), 0, 0, &lim_full,
       "invalid bulk length" },
     { "bulk length above pre-auth max bulk", S("*1\r\n$16385\r\n"), 0, 0, &lim_preauth,
+      "unauthenticated bulk length" },
+    { "bulk length negative before auth", S("*1\r\n$-5\r\n"), 0, 0, &lim_preauth,
       "invalid bulk length" },
     { "bulk length overflows int64", S("*1\r\n$99999999999999999999\r\n"), 0, 0, &lim_full,
       "invalid bulk length" },
@@ -142,6 +163,51 @@ START_TEST(test_malformed_input_gives_its_protocol_error)
         st = parse_exact(in, k, row->lim, &consumed, &err);
         ck_assert_msg(st == RESP_AGAIN || (st == RESP_ERR && strcmp(err, row->err) == 0),
                       "%s: prefix of %zu bytes gave status %d (%s)", row->name, k, (int)st,
+                      err ? err : "no error");
+    }
+    free(in);
+}
+END_TEST
+
+/* The same rows fed to resp_parse_more() a byte at a time (the long rows
+ * in a few large steps) and in two pieces split at every byte: each call
+ * waits or gives the row's error, and the whole input gives it. */
+START_TEST(test_malformed_input_fed_in_pieces_gives_the_same_error)
+{
+    const struct bad_row *row = &bad_rows[_i];
+    size_t len, k, split, consumed = 12345;
+    const char *err = NULL;
+    char *in = make_input(row->prefix, row->prefix_len, row->fill, row->fill_n, &len);
+    size_t step = len > 1024 ? 4093 : 1;
+    struct resp_progress pr;
+    enum resp_status st = RESP_AGAIN;
+    char *block;
+
+    resp_progress_reset(&pr);
+    for (k = step < len ? step : len; st == RESP_AGAIN; k = k + step < len ? k + step : len) {
+        err = NULL;
+        st = feed(&pr, in, k, row->lim, &block, &consumed, &err);
+        free(block);
+        ck_assert_msg(st == RESP_AGAIN || (st == RESP_ERR && strcmp(err, row->err) == 0),
+                      "%s: fed %zu bytes: status %d (%s)", row->name, k, (int)st,
+                      err ? err : "no error");
+        ck_assert_msg(st == RESP_ERR || k < len, "%s: whole input fed: status %d", row->name,
+                      (int)st);
+    }
+    ck_assert_msg(consumed == 12345, "%s: consumed changed on error", row->name);
+    ck_assert_int_eq(req.argc, 0);
+
+    for (split = 1; split < len; split += step) {
+        resp_progress_reset(&pr);
+        st = feed(&pr, in, split, row->lim, &block, &consumed, &err);
+        free(block);
+        if (st == RESP_ERR)
+            continue;   /* the first piece already holds the fault */
+        ck_assert_int_eq(st, RESP_AGAIN);
+        st = feed(&pr, in, len, row->lim, &block, &consumed, &err);
+        free(block);
+        ck_assert_msg(st == RESP_ERR && strcmp(err, row->err) == 0,
+                      "%s: split at %zu: status %d (%s)", row->name, split, (int)st,
                       err ? err : "no error");
     }
     free(in);
@@ -287,6 +353,63 @@ START_TEST(test_valid_request_split_at_every_byte)
 }
 END_TEST
 
+/* Every split of every valid input, fed to resp_parse_more() in two pieces
+ * (the first k bytes, then all of them), and byte by byte: the same
+ * request as resp_parse() of the whole; then the rest of a pipelined input
+ * parses on from a fresh place. */
+static void check_fed_whole(const struct good_row *row, struct resp_progress *pr,
+                            const char *how, size_t k)
+{
+    size_t consumed = 0, pos;
+    const char *err = NULL;
+    char *block;
+    enum resp_status st = feed(pr, row->in, row->len, row->lim, &block, &consumed, &err);
+    int nreq = 1;
+
+    ck_assert_msg(st == RESP_OK, "%s: %s %zu: status %d (%s)", row->name, how, k, (int)st,
+                  err ? err : "no error");
+    ck_assert_msg(consumed == row->first_len, "%s: %s %zu: consumed %zu", row->name, how, k,
+                  consumed);
+    check_args(row, k);
+    free(block);
+    for (pos = consumed; pos < row->len; pos += consumed, nreq++) {
+        st = feed(pr, row->in + pos, row->len - pos, row->lim, &block, &consumed, &err);
+        free(block);
+        ck_assert_msg(st == RESP_OK && consumed > 0, "%s: %s %zu: request %d: status %d",
+                      row->name, how, k, nreq + 1, (int)st);
+    }
+    ck_assert_int_eq(nreq, row->nreq);
+}
+
+START_TEST(test_valid_request_fed_in_pieces_parses_as_whole)
+{
+    const struct good_row *row = &good_rows[_i];
+    struct resp_progress pr;
+    size_t k, consumed = 0;
+    const char *err = NULL;
+    enum resp_status st;
+    char *block;
+
+    for (k = 0; k < row->first_len; k++) {
+        resp_progress_reset(&pr);
+        st = feed(&pr, row->in, k, row->lim, &block, &consumed, &err);
+        free(block);
+        ck_assert_msg(st == RESP_AGAIN, "%s: first piece of %zu bytes: status %d (%s)",
+                      row->name, k, (int)st, err ? err : "no error");
+        check_fed_whole(row, &pr, "split at", k);
+    }
+
+    resp_progress_reset(&pr);
+    for (k = 0; k < row->first_len; k++) {
+        st = feed(&pr, row->in, k, row->lim, &block, &consumed, &err);
+        free(block);
+        ck_assert_msg(st == RESP_AGAIN, "%s: fed %zu bytes one by one: status %d", row->name, k,
+                      (int)st);
+    }
+    check_fed_whole(row, &pr, "fed one by one to", k);
+}
+END_TEST
+
 /* ---- limits, exactly at and just past them ------------------------------ */
 
 /* *n followed by n one-byte bulks. */
@@ -329,7 +452,7 @@ END_TEST
 START_TEST(test_limits_above_argv_size_are_capped)
 {
     /* A caller passing a larger max_args must not make argv overflow. */
-    const struct resp_limits huge = { 1000000, RESP_MAX_BULK };
+    const struct resp_limits huge = { 1000000, RESP_MAX_BULK, false };
     size_t len, consumed = 0;
     const char *err = NULL;
     char *in = make_multibulk(RESP_MAX_ARGS + 1, &len);
@@ -372,7 +495,7 @@ static void check_bulk_limit(const struct resp_limits *lim)
 
     in = make_echo(lim->max_bulk + 1, &len);
     ck_assert_int_eq(resp_parse(in, len, lim, &req, &consumed, &err), RESP_ERR);
-    ck_assert_str_eq(err, "invalid bulk length");
+    ck_assert_str_eq(err, lim->unauthenticated ? "unauthenticated bulk length" : "invalid bulk length");
     free(in);
 }
 
@@ -405,6 +528,45 @@ START_TEST(test_large_bulk_split_at_every_byte)
         free(in);
     }
     free(full);
+}
+END_TEST
+
+/* The largest requests, as a slow client sends them: in 64-byte pieces
+ * (4096 arguments) and 7-byte pieces (a 3000-byte argument). */
+static void check_dribbled(const char *in, size_t len, size_t piece, int argc, size_t last_len,
+                           char last_byte)
+{
+    struct resp_progress pr;
+    size_t k, consumed = 0;
+    const char *err = NULL;
+    enum resp_status st = RESP_AGAIN;
+    char *block = NULL;
+
+    resp_progress_reset(&pr);
+    for (k = piece; st == RESP_AGAIN; k = k + piece < len ? k + piece : len) {
+        free(block);
+        st = feed(&pr, in, k, &lim_full, &block, &consumed, &err);
+        ck_assert_msg(st == RESP_OK || (st == RESP_AGAIN && k < len), "%zu of %zu bytes: status %d",
+                      k, len, (int)st);
+    }
+    ck_assert_int_eq(req.argc, argc);
+    ck_assert_uint_eq(consumed, len);
+    ck_assert(req.argv[argc - 1] >= block && req.argv[argc - 1] + req.argl[argc - 1] < block + len);
+    ck_assert_uint_eq(req.argl[argc - 1], last_len);
+    ck_assert_int_eq(req.argv[argc - 1][last_len - 1], last_byte);
+    free(block);
+}
+
+START_TEST(test_largest_requests_dribbled_parse_as_whole)
+{
+    size_t len;
+    char *in = make_multibulk(RESP_MAX_ARGS, &len);
+
+    check_dribbled(in, len, 64, RESP_MAX_ARGS, 1, 'x');
+    free(in);
+    in = make_echo(3000, &len);
+    check_dribbled(in, len, 7, 2, 3000, 'v');
+    free(in);
 }
 END_TEST
 
@@ -638,12 +800,16 @@ static Suite *resp_suite(void)
     tc = tcase_create("malformed");
     tcase_add_loop_test(tc, test_malformed_input_gives_its_protocol_error, 0,
                         (int)ARRAY_SIZE(bad_rows));
+    tcase_add_loop_test(tc, test_malformed_input_fed_in_pieces_gives_the_same_error, 0,
+                        (int)ARRAY_SIZE(bad_rows));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("valid");
     tcase_add_loop_test(tc, test_valid_request_parses_whole_and_pipelined, 0,
                         (int)ARRAY_SIZE(good_rows));
     tcase_add_loop_test(tc, test_valid_request_split_at_every_byte, 0,
+                        (int)ARRAY_SIZE(good_rows));
+    tcase_add_loop_test(tc, test_valid_request_fed_in_pieces_parses_as_whole, 0,
                         (int)ARRAY_SIZE(good_rows));
     suite_add_tcase(s, tc);
 
@@ -653,6 +819,7 @@ static Suite *resp_suite(void)
     tcase_add_test(tc, test_limits_above_argv_size_are_capped);
     tcase_add_test(tc, test_max_bulk_accepted_one_more_refused);
     tcase_add_test(tc, test_large_bulk_split_at_every_byte);
+    tcase_add_test(tc, test_largest_requests_dribbled_parse_as_whole);
     tcase_add_test(tc, test_claimed_counts_alone_wait_for_data);
     tcase_add_test(tc, test_inline_at_line_limit_accepted_one_more_refused);
     tcase_add_test(tc, test_arguments_point_into_input_unless_unescaped);
