@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "acl.h"
 #include "buf.h"
 #include "core.h"
 
@@ -50,6 +51,7 @@ struct conn {
     struct buf in, out;
     int proto;                      /* 2 or 3 (HELLO 3) */
     bool authed;
+    struct acl_id who;              /* the user it authenticated as; zeroed: default */
     bool want_close;                /* close once out is sent */
     /* The core call of the running command, and how to answer it. */
     struct core_waiter wt;
