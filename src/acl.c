@@ -45,11 +45,15 @@ enum acl_auth acl_authenticate(const char *user, size_t ulen, const char *pass, 
     unsigned char given[CONFIG_SHA256_LEN], want[CONFIG_SHA256_LEN];
     enum acl_auth result = ACL_AUTH_WRONGPASS;
     int role = CONFIG_ROLE_ADMIN;
+    unsigned gen;
 
     sha256(pass, plen, given);
     /* An unknown user is compared with this, so it costs what a known one does. */
     memset(want, 0xff, sizeof(want));
     pthread_mutex_lock(&server.reload_lock);
+    /* Read with the users it is checked against: a reload that follows
+     * moves the generation on, and the next command takes its changes. */
+    gen = atomic_load(&acl_gen);
     if (is_default(user, ulen)) {
         if (server.cfg.requirepass[0] == '\0') {
             /* As Redis: default has no password, so "AUTH default x"
@@ -77,7 +81,7 @@ enum acl_auth acl_authenticate(const char *user, size_t ulen, const char *pass, 
         if (!is_default(user, ulen))
             memcpy(id->user, user, ulen);       /* ulen fits: the user exists */
         id->role = role;
-        id->gen = atomic_load(&acl_gen);
+        id->gen = gen;
     }
     return result;
 }
