@@ -4,7 +4,7 @@
 # what is there. Uses sudo when not run as root.
 set -eu
 
-BUILD="build-essential autoconf automake pkgconf libevent-dev default-libmysqlclient-dev libcjson-dev check"
+BUILD="build-essential autoconf automake pkgconf libevent-dev default-libmysqlclient-dev libcjson-dev libssl-dev check"
 TEST="redis-tools redis-server mariadb-server mariadb-client haproxy python3 python3-redis \
 libhiredis-dev debhelper dpkg-dev fakeroot lintian valgrind clang procps man-db \
 curl chromium python3-prometheus-client wrk faketime galera-4 rsync spin"

@@ -4,34 +4,38 @@
  */
 #include <string.h>
 
+#include "acl.h"
 #include "cmd.h"
 #include "core.h"
+#include "log.h"
 #include "reqstats.h"
 #include "server.h"
 #include "util.h"
 
-/* GET first: the hot command is found at once. */
+/* GET first: the hot command is found at once. CMD_READER marks what the
+ * role "reader" may run (acl.h); the rest is for admins. */
 static const struct command commands[] = {
-    { "GET", cmd_get, 2, 0 },
-    { "INCR", cmd_incr, 2, 0 },
-    { "INCRBY", cmd_incrby, 3, 0 },
-    { "MGET", cmd_mget, -2, 0 },
-    { "NEXT", cmd_next, 3, 0 },
+    { "GET", cmd_get, 2, CMD_READER },
+    { "INCR", cmd_incr, 2, CMD_READER },
+    { "INCRBY", cmd_incrby, 3, CMD_READER },
+    { "MGET", cmd_mget, -2, CMD_READER },
+    { "NEXT", cmd_next, 3, CMD_READER },
     { "HSET", cmd_hset, -4, 0 },
     { "DEL", cmd_del, -2, 0 },
-    { "EXISTS", cmd_exists, -2, 0 },
-    { "INFO", cmd_info, -1, 0 },
-    { "DECODE", cmd_decode, 3, 0 },
-    { "PING", cmd_ping, -1, CMD_NOAUTH },
-    { "ECHO", cmd_echo, 2, 0 },
-    { "QUIT", cmd_quit, -1, CMD_NOAUTH },
-    { "SELECT", cmd_select, 2, 0 },
-    { "AUTH", cmd_auth, -2, CMD_NOAUTH },
-    { "HELLO", cmd_hello, -1, CMD_NOAUTH },
-    { "CLIENT", cmd_client, -2, 0 },
-    { "COMMAND", cmd_command, -1, 0 },
+    { "EXISTS", cmd_exists, -2, CMD_READER },
+    { "INFO", cmd_info, -1, CMD_READER },
+    { "DECODE", cmd_decode, 3, CMD_READER },
+    { "PING", cmd_ping, -1, CMD_NOAUTH | CMD_READER },
+    { "ECHO", cmd_echo, 2, CMD_READER },
+    { "QUIT", cmd_quit, -1, CMD_NOAUTH | CMD_READER },
+    { "SELECT", cmd_select, 2, CMD_READER },
+    { "AUTH", cmd_auth, -2, CMD_NOAUTH | CMD_READER },
+    { "HELLO", cmd_hello, -1, CMD_NOAUTH | CMD_READER },
+    { "CLIENT", cmd_client, -2, CMD_READER },
+    { "COMMAND", cmd_command, -1, CMD_READER },
+    { "ACL", cmd_acl, -2, CMD_READER },     /* WHOAMI; USERS and LIST check for admin themselves */
     { "CONFIG", cmd_config, -2, 0 },
-    { "DBSIZE", cmd_dbsize, 1, 0 },
+    { "DBSIZE", cmd_dbsize, 1, CMD_READER },
 };
 
 /* reqstats ids: one per command of the table, then "unknown"; -1 until
@@ -77,6 +81,12 @@ void cmd_reply_wrong_args(struct conn *c, const char *cmd)
     resp_add_errorf(&c->out, "ERR wrong number of arguments for '%s' command", cmd);
 }
 
+void cmd_reply_noperm(struct conn *c, const char *cmd)
+{
+    resp_add_errorf(&c->out, "NOPERM User %s has no permissions to run the '%s' command",
+                    acl_user_name(&c->who), cmd);
+}
+
 static void reply_unknown_command(struct conn *c, struct resp_request *req)
 {
     char name[64];
@@ -92,6 +102,15 @@ static void reply_unknown_command(struct conn *c, struct resp_request *req)
     resp_add_errorf(&c->out, "ERR unknown command '%s', with args beginning with: %s", name,
                     buf_head(&args));
     buf_free(&args);
+}
+
+/* The command's name as Redis writes it in errors: lower case. */
+static const char *lower_name(const struct command *cmd, char *out, size_t outlen)
+{
+    strlcpy_safe(out, cmd->name, outlen);
+    for (char *p = out; *p; p++)
+        *p = (char)(*p | 0x20);
+    return out;
 }
 
 enum cmd_result cmd_dispatch(struct conn *c, struct resp_request *req)
@@ -117,12 +136,20 @@ enum cmd_result cmd_dispatch(struct conn *c, struct resp_request *req)
         }
         c->authed = true;        /* requirepass was removed by a reload */
     }
+    /* A reload changed the users: take the new role, or close the client
+     * of a removed user as Redis does. */
+    if (acl_stale(&c->who) && !acl_refresh(&c->who)) {
+        log_notice("client %s: user %s was removed by a reload; closing its connection", c->addr, c->who.user);
+        return CMD_CLOSE;
+    }
+    char lower[32];
+    /* Redis' order: the arity first, then the permission. */
     if ((cmd->arity > 0 && req->argc != cmd->arity) || (cmd->arity < 0 && req->argc < -cmd->arity)) {
-        char lower[32];
-        strlcpy_safe(lower, cmd->name, sizeof(lower));
-        for (char *p = lower; *p; p++)
-            *p = (char)(*p | 0x20);
-        cmd_reply_wrong_args(c, lower);
+        cmd_reply_wrong_args(c, lower_name(cmd, lower, sizeof(lower)));
+        return CMD_DONE;
+    }
+    if (!(cmd->flags & CMD_READER) && !acl_is_admin(&c->who)) {
+        cmd_reply_noperm(c, lower_name(cmd, lower, sizeof(lower)));
         return CMD_DONE;
     }
     return cmd->fn(c, req);

@@ -5,7 +5,7 @@
  *   cmd.c        the table, dispatch, replies several families share
  *   cmd_seq.c    numbers: GET, INCR, INCRBY, MGET, NEXT
  *   cmd_def.c    definitions: HSET, DEL, EXISTS, DBSIZE
- *   cmd_conn.c   the connection: PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT
+ *   cmd_conn.c   the connection: PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT, ACL
  *   cmd_admin.c  COMMAND, CONFIG
  *   cmd_info.c   INFO and INFO <name>
  *   cmd_snowflake.c  DECODE (type 5 ids)
@@ -37,6 +37,7 @@ void cmd_stats_register(void);
 typedef enum cmd_result cmd_fn(struct conn *c, struct resp_request *req);
 
 #define CMD_NOAUTH 1    /* allowed before AUTH */
+#define CMD_READER 2    /* a reader may run it; every other command is for admins */
 
 struct command {
     const char *name;
@@ -57,6 +58,8 @@ enum cmd_result cmd_answer(struct conn *c, int status, conn_reply_fn *reply);
  * work later, else -ERR, with the core's text. */
 void cmd_reply_core_error(struct conn *c);
 void cmd_reply_wrong_args(struct conn *c, const char *cmd);
+/* -NOPERM for c's user and cmd as Redis names it ("hset", "acl|list"). */
+void cmd_reply_noperm(struct conn *c, const char *cmd);
 
 /* cmd_seq.c */
 cmd_fn cmd_get, cmd_incr, cmd_incrby, cmd_mget, cmd_next;
@@ -68,7 +71,7 @@ void cmd_prefetch(struct conn *c, const struct resp_request *req);
 /* cmd_def.c */
 cmd_fn cmd_hset, cmd_del, cmd_exists, cmd_dbsize;
 /* cmd_conn.c */
-cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_auth, cmd_hello, cmd_client;
+cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_auth, cmd_hello, cmd_client, cmd_acl;
 /* cmd_admin.c */
 cmd_fn cmd_command, cmd_config;
 /* cmd_info.c */

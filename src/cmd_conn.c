@@ -1,11 +1,14 @@
 /*
  * cmd_conn: the commands about the connection itself, what Redis clients
- * send on connect (PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT).
+ * send on connect (PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT), and
+ * who it is (ACL WHOAMI, USERS, LIST).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "acl.h"
 #include "cmd.h"
 #include "log.h"
 #include "server.h"
@@ -53,33 +56,27 @@ enum cmd_result cmd_select(struct conn *c, struct resp_request *req)
 }
 
 /* AUTH [user] pass, also HELLO's AUTH. Writes an error and returns false
- * when it fails. Only the user "default" exists, as in Redis without ACLs. */
+ * when it fails; a failure leaves the client as it was (as Redis). */
 static bool auth_try(struct conn *c, const char *user, size_t ulen, const char *pass, size_t plen)
 {
-    if (!server_auth_required()) {
-        /* As Redis: the default user has no password, so "AUTH default x"
-         * succeeds, but a bare "AUTH x" is most likely a mistake. */
-        if (user && ulen == 7 && memcmp(user, "default", 7) == 0) {
-            c->authed = true;
-            return true;
-        }
-        if (user) {
-            STAT_INC(&c->w->stats, auth_failures);
-            resp_add_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
-            return false;
-        }
+    struct acl_id who;
+
+    switch (acl_authenticate(user, ulen, pass, plen, &who)) {
+    case ACL_AUTH_OK:
+        c->who = who;
+        c->authed = true;
+        return true;
+    case ACL_AUTH_NOPASS:
         resp_add_error(&c->out, "ERR AUTH <password> called without any password configured for "
                                 "the default user. Are you sure your configuration is correct?");
         return false;
+    case ACL_AUTH_WRONGPASS:
+        break;
     }
-    if ((user && !(ulen == 7 && memcmp(user, "default", 7) == 0)) || !server_auth_check(pass, plen)) {
-        STAT_INC(&c->w->stats, auth_failures);
-        log_notice("client %s: authentication failed", c->addr);
-        resp_add_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
-        return false;
-    }
-    c->authed = true;
-    return true;
+    STAT_INC(&c->w->stats, auth_failures);
+    acl_log_failure("RESP", c->addr, user, ulen);
+    resp_add_error(&c->out, "WRONGPASS invalid username-password pair or user is disabled.");
+    return false;
 }
 
 enum cmd_result cmd_auth(struct conn *c, struct resp_request *req)
@@ -181,9 +178,9 @@ enum cmd_result cmd_hello(struct conn *c, struct resp_request *req)
 
 static void client_info_line(struct conn *c, struct buf *b)
 {
-    buf_printf(b, "id=%" PRIu64 " addr=%s name=%s age=%" PRIu64 " db=0 resp=%d lib-name=%s lib-ver=%s\n",
-               c->id, c->addr, c->name, (mono_ms() - c->created_ms) / 1000, c->proto, c->lib_name,
-               c->lib_ver);
+    buf_printf(b, "id=%" PRIu64 " addr=%s name=%s age=%" PRIu64 " db=0 user=%s resp=%d lib-name=%s lib-ver=%s\n",
+               c->id, c->addr, c->name, (mono_ms() - c->created_ms) / 1000, acl_user_name(&c->who), c->proto,
+               c->lib_name, c->lib_ver);
 }
 
 enum cmd_result cmd_client(struct conn *c, struct resp_request *req)
@@ -232,6 +229,62 @@ enum cmd_result cmd_client(struct conn *c, struct resp_request *req)
         char sub[64];
         str_printable(req->argv[1], req->argl[1], sub, sizeof(sub));
         resp_add_errorf(&c->out, "ERR unknown subcommand or wrong number of arguments for '%s'. Try CLIENT HELP.", sub);
+    }
+    return CMD_DONE;
+}
+
+/* One ACL LIST line, Redis' form without the password: "user app on
+ * ~* resetchannels -@all +get +incr ..." for a reader (the commands of the
+ * table it may run), "+@all" for an admin. */
+static void acl_list_line(struct buf *b, const char *name, int role)
+{
+    size_t n;
+    const struct command *commands = cmd_table(&n);
+
+    buf_printf(b, "user %s on ~* resetchannels %s", name, role == CONFIG_ROLE_ADMIN ? "+@all" : "-@all");
+    for (size_t i = 0; role != CONFIG_ROLE_ADMIN && i < n; i++) {
+        if (!(commands[i].flags & CMD_READER))
+            continue;
+        buf_printf(b, " +");
+        for (const char *p = commands[i].name; *p; p++)
+            buf_printf(b, "%c", *p | 0x20);
+    }
+}
+
+/* ACL WHOAMI for everyone; ACL USERS and ACL LIST (never a password or
+ * its hash) for admins. Users are defined in the config file only. */
+enum cmd_result cmd_acl(struct conn *c, struct resp_request *req)
+{
+    bool users = ARG_IS(req, 1, "USERS"), list = ARG_IS(req, 1, "LIST");
+
+    if (ARG_IS(req, 1, "WHOAMI") && req->argc == 2) {
+        resp_add_bulk_cstr(&c->out, acl_user_name(&c->who));
+    } else if ((users || list) && req->argc == 2) {
+        if (!acl_is_admin(&c->who)) {
+            cmd_reply_noperm(c, users ? "acl|users" : "acl|list");
+            return CMD_DONE;
+        }
+        struct buf b;
+        buf_init(&b);
+        pthread_mutex_lock(&server.reload_lock);
+        resp_add_array(&c->out, (size_t)server.cfg.nusers + 1);
+        for (int i = -1; i < server.cfg.nusers; i++) {
+            const char *name = i < 0 ? ACL_DEFAULT_USER : server.cfg.users[i].name;
+            buf_reset(&b);
+            if (users)
+                buf_printf(&b, "%s", name);
+            else
+                acl_list_line(&b, name, i < 0 ? CONFIG_ROLE_ADMIN : server.cfg.users[i].role);
+            resp_add_bulk(&c->out, buf_head(&b), buf_used(&b));
+        }
+        pthread_mutex_unlock(&server.reload_lock);
+        buf_free(&b);
+    } else {
+        char sub[64];
+        str_printable(req->argv[1], req->argl[1], sub, sizeof(sub));
+        resp_add_errorf(&c->out, "ERR unknown subcommand or wrong number of arguments for '%s'. seqd's ACL "
+                                 "answers WHOAMI, USERS and LIST; users are set in the config file "
+                                 "(\"users\") and reloaded with SIGHUP.", sub);
     }
     return CMD_DONE;
 }

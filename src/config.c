@@ -53,7 +53,7 @@ enum cfg_type {
 
 #define CFG_RELOAD 0x1 /* SIGHUP applies a new value */
 #define CFG_SECRET 0x2 /* never shown in reload messages */
-#define CFG_MASKED 0x4 /* CONFIG GET shows "********" (a credential of another system) */
+#define CFG_MASKED 0x4 /* CONFIG GET shows "********" (a credential) */
 
 struct cfg_key {
     const char *name;            /* JSON path, also the CONFIG GET name */
@@ -122,7 +122,7 @@ static const struct cfg_key config_keys[] = {
     { .name = "output_limit_seconds", .type = CFG_INT, FIELD(output_limit_seconds), .min = 1, .max = 86400,
       .def = "30", .flags = CFG_RELOAD },
     { .name = "requirepass", .type = CFG_STRING, FIELD(requirepass), .def = "",
-      .flags = CFG_RELOAD | CFG_SECRET },
+      .flags = CFG_RELOAD | CFG_SECRET | CFG_MASKED },
     { .name = "worker_id", .type = CFG_INT, FIELD(worker_id), .min = -1, .max = 1023, .def = "-1" },
     { .name = "id_step", .type = CFG_U64, FIELD(id_step), .min = 1, .max = CONFIG_ID_STEP_MAX, .def = "1" },
     { .name = "id_offset", .type = CFG_U64, FIELD(id_offset), .min = 0, .max = CONFIG_ID_STEP_MAX - 1,
@@ -663,6 +663,206 @@ static void config_err_unknown(const char *file, const char *path, const char *m
              file, shown, nested);
 }
 
+/* ---- users -------------------------------------------------------------- */
+
+static const char *const config_roles[] = { "reader", "admin" };
+
+static int config_fail(const struct config *cfg, const char *name, char *err, size_t errlen,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+bool config_user_name_ok(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    if (n < 1 || n > CONFIG_USER_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+            return false;
+    return true;
+}
+
+const char *config_role_name(int role)
+{
+    return role >= 0 && (size_t)role < ARRAY_SIZE(config_roles) ? config_roles[role] : NULL;
+}
+
+const struct config_user *config_user_find(const struct config *cfg, const char *name, size_t len)
+{
+    for (int i = 0; i < cfg->nusers; i++)
+        if (strlen(cfg->users[i].name) == len && memcmp(cfg->users[i].name, name, len) == 0)
+            return &cfg->users[i];
+    return NULL;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* One member of a user object, at path "users[i].member". The hash is
+ * never shown in a message, not even in part. */
+static int config_user_member(struct config_user *u, const cJSON *m, const char *file, const char *path,
+                              char *err, size_t errlen)
+{
+    char got[CONFIG_SHOW_MAX + 16];
+    const char *member = m->string != NULL ? m->string : "";
+
+    if (strcmp(member, "password_sha256") == 0) {
+        const char *hex = cJSON_IsString(m) ? m->valuestring : NULL;
+        size_t len = hex != NULL ? strlen(hex) : 0;
+        for (size_t i = 0; hex != NULL && len == 2 * CONFIG_SHA256_LEN && i < CONFIG_SHA256_LEN; i++) {
+            int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                snprintf(err, errlen, "%s: key '%s': expected 64 hex digits, got a character that is not "
+                         "one at position %zu", file, path, 2 * i + (hi < 0 ? 1 : 2));
+                return -1;
+            }
+            u->password_sha256[i] = (unsigned char)(hi << 4 | lo);
+        }
+        if (hex == NULL || len != 2 * CONFIG_SHA256_LEN) {
+            if (hex != NULL)
+                snprintf(got, sizeof got, "a string of %zu characters", len);
+            else
+                snprintf(got, sizeof got, "a JSON %s", cJSON_IsNumber(m) ? "number" : "value that is not a string");
+            snprintf(err, errlen, "%s: key '%s': expected 64 hex digits, the SHA-256 of the password "
+                     "(printf %%s 'PASSWORD' | sha256sum), got %s", file, path, got);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(member, "name") == 0 && cJSON_IsString(m) && strlen(m->valuestring) < sizeof u->name) {
+        memcpy(u->name, m->valuestring, strlen(m->valuestring) + 1);
+        return 0;
+    }
+    if (strcmp(member, "role") == 0 && cJSON_IsString(m)) {
+        for (size_t r = 0; r < ARRAY_SIZE(config_roles); r++)
+            if (strcmp(m->valuestring, config_roles[r]) == 0) {
+                u->role = (int)r;
+                return 0;
+            }
+    }
+    if (strcmp(member, "name") == 0) {
+        config_show_json(got, sizeof got, m);
+        snprintf(err, errlen, "%s: key '%s': expected 1 to %d letters, digits, '_', '.' or '-', got %s",
+                 file, path, CONFIG_USER_NAME_MAX, got);
+    } else if (strcmp(member, "role") == 0) {
+        config_show_json(got, sizeof got, m);
+        snprintf(err, errlen, "%s: key '%s': expected one of \"reader\", \"admin\", got %s", file, path, got);
+    } else {
+        char shown[CONFIG_SHOW_MAX + 4];
+        config_show(shown, sizeof shown, path);
+        snprintf(err, errlen, "%s: unknown key '%s' (a user has \"name\", \"password_sha256\" and \"role\")",
+                 file, shown);
+    }
+    return -1;
+}
+
+/* "users": an array of {name, password_sha256, role}; it replaces the
+ * users already in cfg. The shape and each value are checked here; the
+ * rules between entries (duplicates, "default") in config_check. */
+static int config_load_users(struct config *cfg, const cJSON *v, const char *file, char *err, size_t errlen)
+{
+    char got[CONFIG_SHOW_MAX + 16], path[64];
+    static const char *const required[] = { "name", "password_sha256", "role" };
+    const cJSON *item;
+    int i = 0;
+
+    if (!cJSON_IsArray(v)) {
+        config_show_json(got, sizeof got, v);
+        snprintf(err, errlen, "%s: key 'users': expected an array of {\"name\", \"password_sha256\", \"role\"} "
+                 "objects, got %s", file, got);
+        return -1;
+    }
+    if (cJSON_GetArraySize(v) > CONFIG_USERS_MAX) {
+        snprintf(err, errlen, "%s: key 'users': %d users, more than %d", file, cJSON_GetArraySize(v),
+                 CONFIG_USERS_MAX);
+        return -1;
+    }
+    memset(cfg->users, 0, sizeof cfg->users);
+    cfg->nusers = 0;
+    cJSON_ArrayForEach(item, v) {
+        struct config_user *u = &cfg->users[i];
+        if (!cJSON_IsObject(item)) {
+            config_show_json(got, sizeof got, item);
+            snprintf(err, errlen, "%s: key 'users[%d]': expected an object {\"name\", \"password_sha256\", "
+                     "\"role\"}, got %s", file, i, got);
+            return -1;
+        }
+        for (const cJSON *m = item->child; m != NULL; m = m->next) {
+            snprintf(path, sizeof path, "users[%d].%.32s", i, m->string != NULL ? m->string : "");
+            if (config_user_member(u, m, file, path, err, errlen) < 0)
+                return -1;
+        }
+        for (size_t r = 0; r < ARRAY_SIZE(required); r++)
+            if (!cJSON_HasObjectItem(item, required[r])) {
+                snprintf(err, errlen, "%s: key 'users[%d]': \"%s\" is missing", file, i, required[r]);
+                return -1;
+            }
+        cfg->nusers = ++i;
+    }
+    return 0;
+}
+
+/* The rules of users between entries and against the struct (values set
+ * directly): names, roles, "default", duplicates. */
+static int config_check_users(const struct config *cfg, char *err, size_t errlen)
+{
+    char key[64], shown[CONFIG_SHOW_MAX + 8];
+
+    if (cfg->nusers < 0 || cfg->nusers > CONFIG_USERS_MAX)
+        return config_fail(cfg, "users", err, errlen, "%d users, more than %d", cfg->nusers, CONFIG_USERS_MAX);
+    for (int i = 0; i < cfg->nusers; i++) {
+        const struct config_user *u = &cfg->users[i];
+        snprintf(key, sizeof key, "users[%d].name", i);
+        if (strnlen(u->name, sizeof u->name) == sizeof u->name || !config_user_name_ok(u->name)) {
+            config_show_quoted(shown, sizeof shown, strnlen(u->name, sizeof u->name) < sizeof u->name ? u->name : "");
+            return config_fail(cfg, key, err, errlen, "expected 1 to %d letters, digits, '_', '.' or '-', got %s",
+                               CONFIG_USER_NAME_MAX, shown);
+        }
+        if (strcmp(u->name, "default") == 0)
+            return config_fail(cfg, key, err, errlen, "\"default\" is the user of requirepass: set requirepass "
+                               "for it, and give the others names of their own");
+        for (int j = 0; j < i; j++)
+            if (strcmp(cfg->users[j].name, u->name) == 0)
+                return config_fail(cfg, key, err, errlen, "\"%s\" is users[%d]'s name too: each user once",
+                                   u->name, j);
+        if (config_role_name(u->role) == NULL) {
+            snprintf(key, sizeof key, "users[%d].role", i);
+            return config_fail(cfg, key, err, errlen, "expected one of \"reader\", \"admin\", got %d", u->role);
+        }
+    }
+    return 0;
+}
+
+/* "user app added, user old removed, user app role reader->admin, user
+ * app password changed", appended to o; the hashes are never shown. */
+static void config_users_diff(const struct config *cur, const struct config *fresh, struct strout *o)
+{
+    for (int i = 0; i < cur->nusers; i++) {
+        const struct config_user *u = &cur->users[i];
+        const struct config_user *f = config_user_find(fresh, u->name, strlen(u->name));
+        if (f == NULL) {
+            strout_printf(o, "%suser %s removed", o->len > 0 ? ", " : "", u->name);
+            continue;
+        }
+        if (f->role != u->role)
+            strout_printf(o, "%suser %s role %s->%s", o->len > 0 ? ", " : "", u->name, config_role_name(u->role),
+                          config_role_name(f->role));
+        if (memcmp(f->password_sha256, u->password_sha256, CONFIG_SHA256_LEN) != 0)
+            strout_printf(o, "%suser %s password changed", o->len > 0 ? ", " : "", u->name);
+    }
+    for (int i = 0; i < fresh->nusers; i++)
+        if (config_user_find(cur, fresh->users[i].name, strlen(fresh->users[i].name)) == NULL)
+            strout_printf(o, "%suser %s added", o->len > 0 ? ", " : "", fresh->users[i].name);
+}
+
 /* Apply every member of the object obj, found at path section ("" for the
  * top level), recursing into known sections. Members are taken in file
  * order, so a key given twice keeps its later value. */
@@ -687,7 +887,10 @@ static int config_load_object(struct config *cfg, const cJSON *obj, const char *
             return -1;
         }
         k = config_key_find(path);
-        if (k != NULL) {
+        if (strcmp(path, "users") == 0) {
+            if (config_load_users(cfg, m, file, err, errlen) < 0)
+                return -1;
+        } else if (k != NULL) {
             snprintf(who, sizeof who, "%s: key '%s'", file, k->name);
             if (key_set_json(cfg, k, m, who, err, errlen) < 0)
                 return -1;
@@ -956,7 +1159,7 @@ int config_check(const struct config *cfg, char *err, size_t errlen)
     if (cfg->http_port != 0 && cfg->http_port == cfg->port)
         return config_fail(cfg, "http.port", err, errlen, "%d is the Redis protocol's port too; "
                            "give the HTTP door a port of its own", cfg->http_port);
-    return 0;
+    return config_check_users(cfg, err, errlen);
 }
 
 /* A relative directory of key becomes absolute (the current directory
@@ -1031,6 +1234,9 @@ void config_apply_reload(struct config *cur, const struct config *fresh, char *c
         }
         memcpy(key_field(cur, k), key_cfield(fresh, k), k->size);
     }
+    config_users_diff(cur, fresh, &o);
+    memcpy(cur->users, fresh->users, sizeof cur->users);
+    cur->nusers = fresh->nusers;
 }
 
 int config_restart_needed(const struct config *cur, const struct config *fresh, char *out, size_t outlen)

@@ -18,6 +18,21 @@
 #define CONFIG_TABLE_NAME_MAX 64        /* MySQL's limit on an identifier */
 #define CONFIG_FLAGS_MAX 8              /* keys that command-line flags may set */
 #define CONFIG_ID_STEP_MAX 1000000      /* id_step: independent stores at most */
+#define CONFIG_USERS_MAX 64             /* "users": entries at most */
+#define CONFIG_USER_NAME_MAX 32         /* a user name: 1..32 of [A-Za-z0-9_.-] */
+#define CONFIG_SHA256_LEN 32
+
+/* What a user may do (Redis 6 ACLs, reduced to two roles): a reader takes
+ * numbers and reads, an admin does everything. The default user
+ * (requirepass) is an admin. */
+enum config_role { CONFIG_ROLE_READER, CONFIG_ROLE_ADMIN };
+
+/* One entry of "users". The password is kept only as its SHA-256. */
+struct config_user {
+    char name[CONFIG_USER_NAME_MAX + 1];
+    unsigned char password_sha256[CONFIG_SHA256_LEN];
+    int role;                           /* enum config_role */
+};
 
 struct config {
     char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
@@ -66,6 +81,8 @@ struct config {
     int segment_duration_s;             /* "segment.duration_s": aim of a segment's life, default 900 */
     int segment_wait_ms;                /* "segment.wait_ms": how long a command may wait for the store, default 1000 */
     uint64_t segment_default;           /* "segment.default": segment size of a new sequence without 'segment', default 1000 */
+    struct config_user users[CONFIG_USERS_MAX]; /* "users": named users besides default (reloadable) */
+    int nusers;
     /* From the command line only. */
     bool daemonize;                     /* -d */
     char pidfile[CONFIG_STR_MAX];       /* --pidfile */
@@ -85,6 +102,15 @@ bool config_table_name_ok(const char *s);
 /* The bind rule: an IPv4 or IPv6 address literal (inet_pton), which is what
  * the listener binds without a name lookup. */
 bool config_bind_ok(const char *s);
+
+/* The user-name rule: 1..CONFIG_USER_NAME_MAX bytes of [A-Za-z0-9_.-]. */
+bool config_user_name_ok(const char *s);
+
+/* "reader" or "admin" (enum config_role); NULL for another value. */
+const char *config_role_name(int role);
+
+/* The user called name, or NULL. */
+const struct config_user *config_user_find(const struct config *cfg, const char *name, size_t len);
 
 /* Fill cfg with every default (the command-line-only fields are zeroed). */
 void config_defaults(struct config *cfg);
@@ -139,7 +165,7 @@ int config_store_threads(const struct config *cfg);
 
 /* Apply a new config's reloadable values to cur (SIGHUP). fresh must have
  * passed config_check(). Writes a summary of what changed into changed, e.g.
- * "log.level notice->debug, requirepass changed" (secrets are never shown;
+ * "log.level notice->debug, requirepass changed, user app added" (secrets are never shown;
  * "" when nothing changed). The caller makes sure no other thread reads the
  * string fields of cur while they are copied. */
 void config_apply_reload(struct config *cur, const struct config *fresh,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "acl.h"
 #include "buf.h"
 #include "core.h"
 #include "resp.h"
@@ -53,6 +54,7 @@ struct conn {
     struct resp_progress parse;     /* how far the request at the head of in was parsed */
     int proto;                      /* 2 or 3 (HELLO 3) */
     bool authed;
+    struct acl_id who;              /* the user it authenticated as; zeroed: default */
     bool want_close;                /* close once out is sent */
     bool input_done;                /* the client sent EOF (maybe a half-close):
                                        answer what it sent, then close */

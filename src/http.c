@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "buf.h"
 #include "core.h"
 #include "http.h"
@@ -65,6 +66,7 @@ struct endpoint {
     const char *path;
     bool prefix;                    /* path is a prefix: /api/segment/get/NAME */
     enum endpoint_auth auth;
+    bool admin;                     /* only the role admin may use it (acl.h) */
     endpoint_fn *handle;
     const char *stat_name;          /* the reqstats name */
     bool head_ok;                   /* HEAD is served: the endpoint takes no numbers */
@@ -158,7 +160,7 @@ static void http_finish(struct http_request *hr, int status, const char *content
         int status;
         const char *reason;
     } reasons[] = {
-        { 200, "OK" }, { 400, "Bad Request" }, { 401, "Unauthorized" }, { 404, "Not Found" },
+        { 200, "OK" }, { 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" },
         { 405, "Method Not Allowed" }, { 409, "Conflict" }, { 500, "Internal Server Error" },
         { 503, "Service Unavailable" },
     };
@@ -604,14 +606,14 @@ static void ep_sequences(struct http_request *hr)
 /* ---- routing ------------------------------------------------------------ */
 
 static const struct endpoint endpoints[] = {
-    { "/api/v1/id", false, AUTH_ALWAYS, ep_featherid_id, "/api/v1/id", false },
-    { "/api/v1/id/batch", false, AUTH_ALWAYS, ep_featherid_batch, "/api/v1/id/batch", false },
-    { "/api/v1/log/level", false, AUTH_ALWAYS, ep_log_level, "/api/v1/log/level", false },
-    { "/api/segment/get/", true, AUTH_ALWAYS, ep_leaf_get, "/api/segment/get", false },
-    { "/api/v1/sequences", false, AUTH_ALWAYS, ep_sequences, "/api/v1/sequences", true },
-    { "/metrics", false, AUTH_METRICS, ep_metrics, "/metrics", true },
-    { "/health", false, AUTH_NONE, ep_health, "/health", true },
-    { "/", false, AUTH_ALWAYS, ep_status, "/", true },
+    { "/api/v1/id", false, AUTH_ALWAYS, false, ep_featherid_id, "/api/v1/id", false },
+    { "/api/v1/id/batch", false, AUTH_ALWAYS, false, ep_featherid_batch, "/api/v1/id/batch", false },
+    { "/api/v1/log/level", false, AUTH_ALWAYS, true, ep_log_level, "/api/v1/log/level", false },
+    { "/api/segment/get/", true, AUTH_ALWAYS, false, ep_leaf_get, "/api/segment/get", false },
+    { "/api/v1/sequences", false, AUTH_ALWAYS, false, ep_sequences, "/api/v1/sequences", true },
+    { "/metrics", false, AUTH_METRICS, false, ep_metrics, "/metrics", true },
+    { "/health", false, AUTH_NONE, false, ep_health, "/health", true },
+    { "/", false, AUTH_ALWAYS, false, ep_status, "/", true },
 };
 static int endpoint_stat_ids[ARRAY_SIZE(endpoints)];
 
@@ -651,11 +653,12 @@ static int base64_decode(const char *in, char *out, size_t outlen)
     return (int)n;
 }
 
-/* HTTP Basic credentials: user "default" (Redis' name for the one user
- * requirepass sets) and the password. */
-static bool credentials_ok(struct evhttp_request *req)
+/* HTTP Basic credentials: a user and its password, as AUTH takes them
+ * ("default" and requirepass, or a user of the config). Returns true and
+ * sets *who when they are right; a wrong pair is counted and logged. */
+static bool credentials_ok(struct http_request *hr, struct acl_id *who)
 {
-    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(hr->req), "Authorization");
     char plain[2 * CONFIG_STR_MAX];
     const char *colon;
     int n;
@@ -665,9 +668,11 @@ static bool credentials_ok(struct evhttp_request *req)
     n = base64_decode(auth + 6, plain, sizeof(plain));
     if (n < 0 || (colon = memchr(plain, ':', (size_t)n)) == NULL)
         return false;
-    if ((size_t)(colon - plain) != 7 || memcmp(plain, "default", 7) != 0)
-        return false;
-    return server_auth_check(colon + 1, (size_t)(n - (colon + 1 - plain)));
+    size_t ulen = (size_t)(colon - plain);
+    bool ok = acl_authenticate(plain, ulen, colon + 1, (size_t)(n - (colon + 1 - plain)), who) == ACL_AUTH_OK;
+    if (!ok)
+        acl_log_failure("HTTP", hr->peer, plain, ulen);
+    return ok;
 }
 
 static bool needs_credentials(const struct endpoint *ep)
@@ -683,6 +688,7 @@ static void http_on_request(struct evhttp_request *req, void *arg)
     struct http_request *hr = request_new(door, req);
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    struct acl_id who = { .role = CONFIG_ROLE_ADMIN };   /* the default user, until credentials say */
 
     hr->ep = route(path ? path : "");
     if (hr->ep != NULL)
@@ -697,10 +703,16 @@ static void http_on_request(struct evhttp_request *req, void *arg)
         set_header(req, "Allow", hr->ep->head_ok ? "GET, HEAD" : "GET");
         http_text(hr, 405, hr->ep->head_ok ? "only GET and HEAD are served here"
                                            : "only GET is served here (a HEAD would take numbers and not show them)");
-    } else if (needs_credentials(hr->ep) && !credentials_ok(req)) {
+    } else if (needs_credentials(hr->ep) && !credentials_ok(hr, &who)) {
         STAT_INC(&door->w->stats, auth_failures);
         set_header(req, "WWW-Authenticate", "Basic realm=\"seqd\", charset=\"UTF-8\"");
-        http_json_error(hr, 401, "authentication required: HTTP Basic with user 'default' and seqd's requirepass");
+        http_json_error(hr, 401, "authentication required: HTTP Basic with a user of seqd and its password "
+                                 "('default' and requirepass, or one of \"users\")");
+    } else if (hr->ep->admin && !acl_is_admin(&who)) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "user %s (role %s) may not use %s: it is for admins", acl_user_name(&who),
+                 config_role_name(who.role), hr->ep->path);
+        http_json_error(hr, 403, msg);
     } else {
         hr->ep->handle(hr);         /* answers, or keeps hr until it can */
         return;

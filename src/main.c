@@ -8,6 +8,7 @@
  * they have, stop the store threads once their claims are in, give back
  * unused ranges, exit 0.
  */
+#include "acl.h"
 #include "cmd.h"
 #include "config.h"
 
@@ -202,6 +203,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
     pthread_mutex_lock(&server.reload_lock);
     config_apply_reload(&server.cfg, &fresh, changed, sizeof(changed));
     pthread_mutex_unlock(&server.reload_lock);
+    acl_users_reloaded();
     log_set_level(server.cfg.log_level);
     core_set_rescan_interval(server.cfg.mysql_rescan_s);
     log_notice("SIGHUP: configuration reloaded%s%s", changed[0] ? ": " : " (nothing changed)", changed);
@@ -308,6 +310,11 @@ static int process_start(void)
         log_notice("configuration: %s", server.cfg.config_file);
     else
         log_notice("configuration: built-in defaults (no " CONFIG_DEFAULT_FILE ")");
+    /* As Redis: without a password the default user needs no AUTH, and it
+     * is an admin, so readers would restrict nothing. */
+    if (server.cfg.nusers > 0 && !server.cfg.requirepass[0])
+        log_warn("users are set but requirepass is empty: a client that does not AUTH is the default "
+                 "user, an admin; set requirepass to make the roles matter");
     return 0;
 }
 

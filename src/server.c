@@ -26,21 +26,6 @@ bool server_auth_required(void)
     return required;
 }
 
-bool server_auth_check(const char *pass, size_t len)
-{
-    unsigned char diff = 0;
-
-    pthread_mutex_lock(&server.reload_lock);
-    const char *want = server.cfg.requirepass;
-    size_t wlen = strlen(want);
-    /* Compare every byte whatever the lengths, so timing says nothing. */
-    for (size_t i = 0; i < len; i++)
-        diff |= (unsigned char)pass[i] ^ (unsigned char)(i < wlen ? want[i] : 0);
-    diff |= (unsigned char)(len != wlen);
-    pthread_mutex_unlock(&server.reload_lock);
-    return diff == 0 && wlen > 0;
-}
-
 void server_set_log_level(int level, const char *who)
 {
     pthread_mutex_lock(&server.reload_lock);

@@ -37,8 +37,7 @@ void server_client_limits(struct client_limits *out);
 
 /* True when clients must AUTH (requirepass is set). */
 bool server_auth_required(void);
-/* Constant-time compare of a password with requirepass. */
-bool server_auth_check(const char *pass, size_t len);
+/* (Passwords are checked by acl.h.) */
 
 /* Change the log level at run time (CONFIG SET loglevel): the level in
  * force and server.cfg.log_level change together under reload_lock, so a

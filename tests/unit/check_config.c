@@ -87,6 +87,145 @@ static const char *srcdir(void)
     return d != NULL && d[0] != '\0' ? d : ".";
 }
 
+/* ---- users ------------------------------------------------------------- */
+
+/* sha256("secret") */
+#define SECRET_HEX "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+
+static int load_users(const char *users)
+{
+    char text[1024];
+
+    snprintf(text, sizeof text, "{\"users\": %s}", users);
+    if (load(text) < 0)
+        return -1;
+    return config_check(&cfg, err, sizeof err);
+}
+
+START_TEST(test_users_are_parsed_with_hash_bytes_and_roles)
+{
+    ck_assert_int_eq(load_users("[{\"name\": \"app\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"reader\"},"
+                                " {\"name\": \"ops.1-x_y\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"admin\"}]"),
+                     0);
+    ck_assert_int_eq(cfg.nusers, 2);
+    ck_assert_str_eq(cfg.users[0].name, "app");
+    ck_assert_int_eq(cfg.users[0].role, CONFIG_ROLE_READER);
+    ck_assert_int_eq(cfg.users[1].role, CONFIG_ROLE_ADMIN);
+    ck_assert_uint_eq(cfg.users[0].password_sha256[0], 0x2b);
+    ck_assert_uint_eq(cfg.users[0].password_sha256[31], 0x5b);
+    ck_assert_ptr_eq(config_user_find(&cfg, "ops.1-x_y", 9), &cfg.users[1]);
+    ck_assert_ptr_null(config_user_find(&cfg, "ap", 2));
+    ck_assert_str_eq(config_role_name(CONFIG_ROLE_READER), "reader");
+    ck_assert_ptr_null(config_role_name(7));
+    /* Upper-case hex is the same hash; a later "users" replaces the list. */
+    ck_assert_int_eq(load_users("[{\"name\": \"b\", \"password_sha256\": \"2BB80D537B1DA3E38BD30361AA855686BDE0EACD7162FEF6A25FE97BF527A25B\", \"role\": \"admin\"}]"), 0);
+    ck_assert_int_eq(cfg.nusers, 1);
+    ck_assert_uint_eq(cfg.users[0].password_sha256[0], 0x2b);
+    ck_assert_int_eq(load_users("[]"), 0);
+    ck_assert_int_eq(cfg.nusers, 0);
+}
+END_TEST
+
+START_TEST(test_bad_users_are_named_by_key_path)
+{
+    static const struct {
+        const char *users;
+        const char *err;
+    } cases[] = {
+        { "{}", "t.json: key 'users': expected an array of {\"name\", \"password_sha256\", \"role\"} objects, got {}" },
+        { "[1]", "t.json: key 'users[0]': expected an object {\"name\", \"password_sha256\", \"role\"}, got 1" },
+        { "[{\"name\": \"a\", \"role\": \"reader\"}]", "t.json: key 'users[0]': \"password_sha256\" is missing" },
+        { "[{\"name\": \"a\", \"password_sha256\": \"" SECRET_HEX "\"}]", "t.json: key 'users[0]': \"role\" is missing" },
+        { "[{\"name\": \"a\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"root\"}]",
+          "t.json: key 'users[0].role': expected one of \"reader\", \"admin\", got \"root\"" },
+        { "[{\"name\": \"a\", \"password_sha256\": \"abc\", \"role\": \"reader\"}]",
+          "t.json: key 'users[0].password_sha256': expected 64 hex digits, the SHA-256 of the password "
+          "(printf %s 'PASSWORD' | sha256sum), got a string of 3 characters" },
+        { "[{\"name\": \"a\", \"password_sha256\": \"x" SECRET_HEX "\", \"role\": \"reader\"}]",
+          "t.json: key 'users[0].password_sha256': expected 64 hex digits, the SHA-256 of the password "
+          "(printf %s 'PASSWORD' | sha256sum), got a string of 65 characters" },
+        { "[{\"name\": \"a\", \"password_sha256\": \"zbb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b\"}]",
+          "t.json: key 'users[0].password_sha256': expected 64 hex digits, got a character that is not one at position 1" },
+        { "[{\"name\": \"a\", \"pass\": \"x\"}]",
+          "t.json: unknown key 'users[0].pass' (a user has \"name\", \"password_sha256\" and \"role\")" },
+        { "[{\"name\": \"a b\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"reader\"}]",
+          "key 'users[0].name': expected 1 to 32 letters, digits, '_', '.' or '-', got \"a b\"" },
+        { "[{\"name\": \"\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"reader\"}]",
+          "key 'users[0].name': expected 1 to 32 letters, digits, '_', '.' or '-', got \"\"" },
+        { "[{\"name\": \"default\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"admin\"}]",
+          "key 'users[0].name': \"default\" is the user of requirepass: set requirepass for it, and give the "
+          "others names of their own" },
+        { "[{\"name\": \"a\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"admin\"},"
+          " {\"name\": \"a\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"reader\"}]",
+          "key 'users[1].name': \"a\" is users[0]'s name too: each user once" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setup();
+        ck_assert_int_eq(load_users(cases[i].users), -1);
+        ck_assert_str_eq(err, cases[i].err);
+        /* A message never shows the hash, not even in part. */
+        ck_assert_ptr_null(strstr(err, "2bb80d537b"));
+    }
+}
+END_TEST
+
+START_TEST(test_user_name_rule)
+{
+    ck_assert(config_user_name_ok("a"));
+    ck_assert(config_user_name_ok("App_1.x-y"));
+    ck_assert(config_user_name_ok("abcdefghijklmnopqrstuvwxyz012345"));
+    ck_assert(!config_user_name_ok("abcdefghijklmnopqrstuvwxyz0123456"));
+    ck_assert(!config_user_name_ok(""));
+    ck_assert(!config_user_name_ok("a:b"));
+    ck_assert(!config_user_name_ok("\xc3\xa9"));
+    ck_assert(!config_user_name_ok(NULL));
+}
+END_TEST
+
+START_TEST(test_reload_reports_users_without_secrets)
+{
+    struct config fresh;
+    char changed[512];
+
+    ck_assert_int_eq(load_users("[{\"name\": \"app\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"reader\"},"
+                                " {\"name\": \"old\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"admin\"}]"),
+                     0);
+    fresh = cfg;
+    ck_assert_int_eq(load_users("[{\"name\": \"app\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"admin\"},"
+                                " {\"name\": \"new\", \"password_sha256\": \"" SECRET_HEX "\", \"role\": \"reader\"}]"),
+                     0);
+    /* cfg is now the new file; fresh the one in force. */
+    struct config cur = fresh;
+    fresh = cfg;
+    fresh.users[1].password_sha256[0] ^= 1;
+    config_apply_reload(&cur, &fresh, changed, sizeof changed);
+    ck_assert_str_eq(changed, "user app role reader->admin, user old removed, user new added");
+    ck_assert_int_eq(cur.nusers, 2);
+    ck_assert_str_eq(cur.users[1].name, "new");
+    ck_assert_int_eq(cur.users[0].role, CONFIG_ROLE_ADMIN);
+    fresh.users[0].password_sha256[5] ^= 1;
+    config_apply_reload(&cur, &fresh, changed, sizeof changed);
+    ck_assert_str_eq(changed, "user app password changed");
+}
+END_TEST
+
+START_TEST(test_get_masks_requirepass_and_shows_no_users)
+{
+    struct got g = { 0 };
+
+    ck_assert_int_eq(load("{\"requirepass\": \"s3cret\", \"users\": [{\"name\": \"app\", \"password_sha256\": \""
+                          SECRET_HEX "\", \"role\": \"reader\"}]}"), 0);
+    config_get(&cfg, "*", got_emit, &g);
+    ck_assert_str_eq(got_value(&g, "requirepass"), "********");
+    for (int i = 0; i < g.n; i++) {
+        ck_assert_ptr_null(strstr(g.value[i], "s3cret"));
+        ck_assert_ptr_null(strstr(g.value[i], "2bb80d"));
+        ck_assert_ptr_null(strstr(g.name[i], "users"));
+    }
+}
+END_TEST
+
 /* ---- defaults and a valid file ----------------------------------------- */
 
 START_TEST(test_defaults_are_the_documented_values)
@@ -695,7 +834,7 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     ck_assert_str_eq(got_value(&g, "http.metrics_auth"), "no");
     ck_assert_str_eq(got_value(&g, "udp.port"), "0");
     ck_assert_str_eq(got_value(&g, "port"), "6380");
-    ck_assert_str_eq(got_value(&g, "requirepass"), "pw");
+    ck_assert_str_eq(got_value(&g, "requirepass"), "********");   /* a password is never shown */
     ck_assert_str_eq(got_value(&g, "log.level"), "notice");
     ck_assert_str_eq(got_value(&g, "store.mysql.table"), "seqd_segments");
     ck_assert_str_eq(got_value(&g, "store.mysql.ssl_mode"), "");
@@ -985,6 +1124,11 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_http_port_not_resp_port);
     tcase_add_test(tc, test_worker_id_fits_the_group);
     tcase_add_test(tc, test_get_matches_single_names_and_globs);
+    tcase_add_test(tc, test_users_are_parsed_with_hash_bytes_and_roles);
+    tcase_add_test(tc, test_bad_users_are_named_by_key_path);
+    tcase_add_test(tc, test_user_name_rule);
+    tcase_add_test(tc, test_reload_reports_users_without_secrets);
+    tcase_add_test(tc, test_get_masks_requirepass_and_shows_no_users);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files");
