@@ -316,6 +316,16 @@ def preload_env(lib):
             "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
 
 
+def sanitized():
+    """Whether the seqd under test is an AddressSanitizer build (it runs a
+    few times slower: bounds on how soon something happens allow for it)."""
+    try:
+        with open(BIN, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
