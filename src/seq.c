@@ -590,6 +590,18 @@ static void give_back_unused_claim(const struct store_job *claim)
     store_pool_submit(reg.env.pool, job);
 }
 
+/* A claim job for s when one is due now (claim_due), marked in flight;
+ * NULL otherwise. Caller holds s->lock and submits the job after
+ * unlocking. */
+static struct store_job *claim_start_if_due(struct seq *s)
+{
+    if (!claim_due(s))
+        return NULL;
+    s->claim_in_flight = true;
+    s->claim_started_us = mono_us();
+    return claim_job_new(s);
+}
+
 /* ---- type 4: periods -------------------------------------------------- */
 
 static int64_t wall_s(void)
@@ -1070,11 +1082,7 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
      * after all is not left in the list). */
     if (result != SEQ_WAIT && wt->linked)
         waiter_unlink(s, wt);
-    if (claim_due(s)) {
-        s->claim_in_flight = true;
-        s->claim_started_us = mono_us();
-        job = claim_job_new(s);
-    }
+    job = claim_start_if_due(s);
     seq_unlock(s);
 
     if (job)
@@ -1090,11 +1098,7 @@ void seq_prefetch(struct seq *s)
     if (seq_kind(s) == SEQ_DATED || seq_kind(s) == SEQ_SNOWFLAKE)
         return;
     seq_lock(s);
-    if (claim_due(s)) {
-        s->claim_in_flight = true;
-        s->claim_started_us = mono_us();
-        job = claim_job_new(s);
-    }
+    job = claim_start_if_due(s);
     seq_unlock(s);
     if (job)
         store_pool_submit(reg.env.pool, job);
