@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "cmd.h"
 #include "conn.h"
 #include "core.h"
@@ -406,6 +407,40 @@ void conn_close_all(struct worker *w)
             conn_flush(c);          /* closes once everything is sent */
         }
         c = next;
+    }
+}
+
+/* A SIGHUP reload, on the worker's thread: its clients take the new idle
+ * timeout and output bounds now, and a client whose user the reload
+ * removed is closed now, as Redis closes them at ACL DELUSER (its next
+ * command would be refused anyway). One waiting for a store job is closed
+ * once that job has answered. */
+void conn_apply_reload(struct worker *w, void *arg)
+{
+    struct client_limits lim;
+
+    (void)arg;
+    server_client_limits(&lim);
+    for (struct conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        c->lim = lim;
+        if (acl_stale(&c->who) && !acl_refresh(&c->who)) {
+            log_notice("client %s: user %s was removed by a reload; closing its connection", c->addr,
+                       c->who.user);
+            c->want_close = true;
+            if (c->state == CONN_READING) {
+                conn_set_state(c, CONN_CLOSING);
+                event_del(c->read_ev);
+                conn_flush(c);      /* closes once everything is sent */
+            }
+            continue;
+        }
+        if (event_pending(c->write_ev, EV_WRITE, NULL)) {
+            struct timeval stall = { c->lim.output_limit_s, 0 };
+            event_add(c->write_ev, &stall);
+        }
+        if (event_pending(c->read_ev, EV_READ, NULL))
+            conn_listen(c);         /* the idle timer starts again, with the new timeout */
     }
 }
 

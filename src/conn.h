@@ -83,6 +83,8 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
 void conn_close_all(struct worker *w);
 /* Free every connection immediately (after the worker's loop ended). */
 void conn_free_all(struct worker *w);
+/* worker_fn: apply a SIGHUP reload to the worker's clients (limits, removed users). */
+void conn_apply_reload(struct worker *w, void *arg);
 /* The running command's core call returned CORE_PENDING: the connection
  * waits, and reply(c) answers when the core calls back. */
 void conn_wait(struct conn *c, conn_reply_fn *reply);

@@ -204,6 +204,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
     config_apply_reload(&server.cfg, &fresh, changed, sizeof(changed));
     pthread_mutex_unlock(&server.reload_lock);
     acl_users_reloaded();
+    workers_apply_reload();
     log_set_level(server.cfg.log_level);
     core_set_rescan_interval(server.cfg.mysql_rescan_s);
     log_notice("SIGHUP: configuration reloaded%s%s", changed[0] ? ": " : " (nothing changed)", changed);

@@ -244,6 +244,12 @@ void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t
     worker_push(w, m);
 }
 
+void workers_apply_reload(void)
+{
+    for (int i = 0; i < workers.n; i++)
+        worker_call(&workers.all[i], conn_apply_reload, NULL);
+}
+
 void worker_call(struct worker *w, worker_fn *fn, void *arg)
 {
     struct worker_msg *m = xcalloc(1, sizeof(*m));

@@ -58,6 +58,9 @@ void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t
  * is gone, so fn always runs exactly once. */
 typedef void worker_fn(struct worker *w, void *arg);
 void worker_call(struct worker *w, worker_fn *fn, void *arg);
+/* After a SIGHUP reload: every worker applies it to its clients
+ * (conn_apply_reload). */
+void workers_apply_reload(void);
 struct worker *worker_by_id(int id);
 int worker_count(void);
 /* On w's thread, after a connection, an HTTP request or a datagram is

@@ -73,13 +73,14 @@ connections against maxclients 200 instead and says so.
 """
 import os
 import resource
+import signal
 import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, Seqd, check, eq, parse_info, run_tests, wait_for  # noqa: E402
+from seqd import Client, Seqd, check, eq, parse_info, run_tests, wait_for, wait_log  # noqa: E402
 
 RSS_MAX_KB = 256 * 1024
 PING_WITHIN = 1.0
@@ -345,6 +346,15 @@ def test_idle_clients_time_out():
         silent = socket.create_connection(("127.0.0.1", s.port), timeout=10)
         check(not closed_within(silent, 3.0), "with timeout 0 an idle client stays")
         eq(int(info(watcher, "stats")["total_idle_timeout_closes"]), 0, "no idle closes")
+        # A reload's timeout reaches the connections already open.
+        s.config["timeout"] = 1
+        s.write_config()
+        s.signal(signal.SIGHUP)
+        wait_log(s, "SIGHUP: configuration reloaded")
+        healthy(s, watcher, "after the reload")
+        watcher.sock.close()     # (it would be idle as long)
+        check(closed_within(silent, 4.0), "an idle client made before the reload is closed by its timeout")
+        eq(int(info(Client(s.port), "stats")["total_idle_timeout_closes"]), 1, "one idle close after the reload")
         silent.close()
 
 
