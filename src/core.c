@@ -242,15 +242,15 @@ static void arm_timer(struct core_waiter *wt)
 }
 
 /* A type 5 take waits for the clock (seq.h: retry_ms), not for a claim:
- * nothing wakes it, so the timer fires after retry_ms (within the bound)
- * and on_wait_timeout tries again. */
+ * nothing wakes it, so a precise timer (a wait for the next millisecond
+ * must take about one, not up to the coarse clock's 4) tries again after
+ * retry_ms, within the bound. */
 static void arm_retry(struct core_waiter *wt)
 {
     uint64_t waited = mono_ms() - wt->wait_since_ms;
     if (waited + wt->hook.retry_ms >= (uint64_t)core.wait_ms)
         return;                             /* the bound comes first */
-    struct timeval tv = { (time_t)(wt->hook.retry_ms / 1000), (suseconds_t)((wt->hook.retry_ms % 1000) * 1000) };
-    evtimer_add(wt->timer, &tv);
+    worker_precise_timer_add(wt->w, &wt->retry, (uint64_t)wt->hook.retry_ms * 1000);
 }
 
 static void park(struct core_waiter *wt, struct seq *s)
@@ -315,8 +315,10 @@ static void op_end(struct core_waiter *wt)
         wt->job->wt = NULL;         /* it finishes on its own */
         wt->job = NULL;
     }
-    if (wt->wait_since_ms)          /* the timer is armed only once it waited */
+    if (wt->wait_since_ms) {        /* the timers are armed only once it waited */
         evtimer_del(wt->timer);
+        worker_precise_timer_del(wt->w, &wt->retry);
+    }
     release_seqs(wt);
     if (wt->def) {
         free(wt->def);
@@ -345,6 +347,15 @@ static void op_resume(struct core_waiter *wt)
     int st = op_run(wt);
     if (st != CORE_PENDING)
         op_finish(wt, st);
+}
+
+/* arm_retry's timer: a type 5 take looks at the clock again. */
+static void on_retry(void *arg)
+{
+    struct core_waiter *wt = arg;
+
+    if (wt->pending && wt->parked)
+        op_resume(wt);
 }
 
 static void on_wait_timeout(evutil_socket_t fd, short what, void *arg)
@@ -802,6 +813,8 @@ void core_waiter_init(struct core_waiter *wt, struct worker *w, core_done_fn *do
     wt->done = done;
     wt->peer = peer;
     wt->hook.worker_id = w->id;
+    wt->retry.fn = on_retry;
+    wt->retry.arg = wt;
 }
 
 void core_cancel(struct core_waiter *wt)

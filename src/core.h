@@ -38,6 +38,7 @@
 #include "seq.h"
 #include "seqdef.h"
 #include "stats.h"
+#include "worker.h"
 
 enum core_status {
     CORE_OK = 0,
@@ -99,6 +100,7 @@ struct core_waiter {
     struct core_job *job;           /* a store job it waits for */
     uint64_t wait_since_ms;         /* when the operation first waited */
     struct event *timer;            /* the segment.wait_ms bound */
+    struct precise_timer retry;     /* a type 5 take's next look at the clock */
     char *text;                     /* type 4 numbers' text, NUL-separated */
     size_t text_len, text_cap;
     uint32_t *text_at;              /* per number: 1 + its offset in text; 0: an integer */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -126,6 +127,82 @@ void worker_check_done(struct worker *w)
     }
 }
 
+/* ---- precise timers --------------------------------------------------------- */
+
+/* Set the timerfd to the earliest armed timer, when that is not already
+ * what it is set to. */
+static void precise_rearm(struct worker *w)
+{
+    uint64_t first = 0;
+    for (struct precise_timer *t = w->precise; t; t = t->next)
+        if (first == 0 || t->due_us < first)
+            first = t->due_us;
+    if (first == w->precise_set_us)
+        return;
+    /* Relative, not TFD_TIMER_ABSTIME: mono_us() may be a faked clock
+     * (libfaketime in the tests) that the kernel's is not. 0 disarms. */
+    uint64_t now = mono_us(), in = first == 0 ? 0 : first > now ? first - now : 1;
+    struct itimerspec its = { { 0, 0 }, { (time_t)(in / 1000000), (long)(in % 1000000) * 1000 } };
+    if (timerfd_settime(w->precise_fd, 0, &its, NULL) != 0) {
+        log_warn("worker %d: timerfd_settime: %s", w->id, strerror(errno));
+        abort();
+    }
+    w->precise_set_us = first;
+}
+
+static void unlink_precise(struct worker *w, struct precise_timer *t)
+{
+    for (struct precise_timer **p = &w->precise; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
+    t->armed = false;
+    t->next = NULL;
+}
+
+void worker_precise_timer_add(struct worker *w, struct precise_timer *t, uint64_t after_us)
+{
+    if (t->armed)
+        unlink_precise(w, t);
+    t->due_us = mono_us() + (after_us > 0 ? after_us : 1);
+    t->armed = true;
+    t->next = w->precise;
+    w->precise = t;
+    precise_rearm(w);
+}
+
+void worker_precise_timer_del(struct worker *w, struct precise_timer *t)
+{
+    if (t->armed)
+        unlink_precise(w, t);
+    /* The timerfd may still fire for it: on_precise finds nothing due. */
+}
+
+static void on_precise(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    uint64_t expirations;
+
+    (void)what;
+    while (read(fd, &expirations, sizeof(expirations)) < 0 && errno == EINTR)
+        ;
+    w->precise_set_us = 0;
+    /* One at a time, from the start: a callback may add or delete timers. */
+    for (;;) {
+        uint64_t now = mono_us();
+        struct precise_timer *t = w->precise;
+        while (t && t->due_us > now)
+            t = t->next;
+        if (!t)
+            break;
+        unlink_precise(w, t);
+        t->fn(t->arg);
+    }
+    precise_rearm(w);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -149,12 +226,8 @@ void workers_start(int n)
     for (int i = 0; i < n; i++) {
         struct worker *w = &workers.all[i];
         w->id = i;
-        /* Precise timers (a timerfd): a type 5 take that waits for the
-         * next millisecond then waits about one, not up to two. */
-        struct event_config *ec = event_config_new();
-        event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-        w->base = event_base_new_with_config(ec);
-        event_config_free(ec);
+        /* Not EVENT_BASE_FLAG_PRECISE_TIMER: see worker_precise_timer_add. */
+        w->base = event_base_new();
         if (!w->base) {
             log_warn("cannot create an event base for worker %d", i);
             abort();
@@ -166,6 +239,13 @@ void workers_start(int n)
         }
         w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_on_notify, w);
         event_add(w->notify_ev, NULL);
+        w->precise_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (w->precise_fd < 0) {
+            log_warn("timerfd_create: %s", strerror(errno));
+            abort();
+        }
+        w->precise_ev = event_new(w->base, w->precise_fd, EV_READ | EV_PERSIST, on_precise, w);
+        event_add(w->precise_ev, NULL);
         pthread_mutex_init(&w->inbox_lock, NULL);
         w->req = xmalloc(sizeof(*w->req));
         int rc = pthread_create(&w->thread, NULL, worker_main, w);
@@ -221,6 +301,8 @@ void workers_free(void)
             event_free(w->grace_ev);
         event_free(w->notify_ev);
         close(w->notify_fd);
+        event_free(w->precise_ev);
+        close(w->precise_fd);
         event_base_free(w->base);
         pthread_mutex_destroy(&w->inbox_lock);
         free(w->req);

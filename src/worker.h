@@ -20,7 +20,18 @@
 #define WORKERS_MAX 64
 
 struct conn;
+struct worker;
 struct http_door;
+
+/* A timer finer than libevent's (see worker_precise_timer_add). */
+typedef void precise_timer_fn(void *arg);
+struct precise_timer {
+    precise_timer_fn *fn;
+    void *arg;
+    uint64_t due_us;                /* mono_us() */
+    bool armed;
+    struct precise_timer *next;
+};
 struct udp_door;
 
 struct worker {
@@ -40,6 +51,10 @@ struct worker {
     int busy;                       /* HTTP requests and datagrams the core still works on */
     bool stopping;                  /* closing its connections */
     struct event *grace_ev;         /* bounds the time a stop may take */
+    int precise_fd;                 /* timerfd of the precise timers */
+    struct event *precise_ev;
+    struct precise_timer *precise;  /* armed ones, unordered (a few at most) */
+    uint64_t precise_set_us;        /* when precise_fd fires; 0: disarmed */
 };
 
 /* Start n workers; returns once all of them run. */
@@ -66,6 +81,17 @@ int worker_count(void);
 /* On w's thread, after a connection, an HTTP request or a datagram is
  * done: a stopping worker with nothing left ends its loop. */
 void worker_check_done(struct worker *w);
+
+/* On w's thread: run t->fn(t->arg) once, after_us microseconds from now,
+ * to the microsecond. libevent's timers step with the coarse clock (about
+ * 4 ms) unless the base is made precise, and a precise base pays one
+ * timerfd_settime() on every turn of the loop, for every request; these
+ * timers share one timerfd of the worker's that is set only when a timer
+ * is added or fires (a type 5 take waiting for the next millisecond).
+ * Adding an armed timer moves it. */
+void worker_precise_timer_add(struct worker *w, struct precise_timer *t, uint64_t after_us);
+/* On w's thread; no-op when t is not armed. */
+void worker_precise_timer_del(struct worker *w, struct precise_timer *t);
 
 /* Sum of every worker's counters, and of connected clients. */
 void workers_stats(struct stats *total);
