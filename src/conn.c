@@ -118,6 +118,34 @@ static void conn_free(struct conn *c)
     worker_check_done(w);
 }
 
+/* Connections between requests hold no buffers: one whose input is all
+ * consumed (or whose replies are all sent) hands that buffer to its
+ * worker, and the next one to read (or to answer) takes it. No allocation
+ * per request, and an idle client costs its struct, not a 16 KB input
+ * buffer (a page of it touched) and its last reply's buffer. */
+#define CONN_SPARE_MAX (64 * 1024)   /* a larger buffer is freed, not kept */
+
+static void buf_take_spare(struct buf *b, struct buf *spare)
+{
+    if (b->cap == 0 && spare->cap != 0) {
+        *b = *spare;
+        buf_init(spare);
+    }
+}
+
+static void buf_give_back_spare(struct buf *b, struct buf *spare)
+{
+    if (b->cap == 0 || buf_used(b) != 0)
+        return;
+    if (spare->cap == 0 && b->cap <= CONN_SPARE_MAX) {
+        buf_reset(b);
+        *spare = *b;
+    } else {
+        buf_free(b);
+    }
+    buf_init(b);
+}
+
 /* Send what we can now; arm the write event for the rest. Returns false
  * when the connection was closed. */
 static bool conn_flush(struct conn *c)
@@ -141,7 +169,7 @@ static bool conn_flush(struct conn *c)
         conn_close(c);
         return false;
     }
-    buf_compact(&c->out);
+    buf_give_back_spare(&c->out, &c->w->spare_out);
     event_del(c->write_ev);
     if (c->want_close) {
         conn_close(c);
@@ -195,6 +223,7 @@ static void conn_on_core_done(struct core_waiter *wt)
     struct conn *c = (struct conn *)((char *)wt - offsetof(struct conn, wt));
 
     assert(c->state == CONN_WAITING && c->reply);
+    buf_take_spare(&c->out, &c->w->spare_out);
     size_t mark = c->out.len;
     c->reply(c);
     c->reply = NULL;
@@ -249,6 +278,7 @@ static bool conn_run(struct conn *c)
     struct resp_request *req = c->w->req;
     bool starved = false;
 
+    buf_take_spare(&c->out, &c->w->spare_out);
     while (c->state == CONN_READING && !c->want_close &&
            buf_used(&c->out) < (size_t)c->lim.output_limit_bytes) {
         size_t consumed = 0;
@@ -294,6 +324,7 @@ static bool conn_run(struct conn *c)
     if (starved && c->input_done)
         c->want_close = true;
     buf_compact(&c->in);
+    buf_give_back_spare(&c->in, &c->w->spare_in);
     if (buf_used(&c->out) > 0) {
         if (!conn_flush(c))
             return false;
@@ -322,6 +353,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
+    buf_take_spare(&c->in, &c->w->spare_in);
     while (total < CONN_READ_BUDGET) {
         buf_reserve(&c->in, 16 * 1024);
         /* Never more than the budget: the buffer may have grown far

@@ -306,6 +306,8 @@ void workers_free(void)
         event_base_free(w->base);
         pthread_mutex_destroy(&w->inbox_lock);
         free(w->req);
+        buf_free(&w->spare_in);
+        buf_free(&w->spare_out);
     }
     free(workers.all);
     workers.all = NULL;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "resp.h"
 #include "stats.h"
 
@@ -45,6 +46,7 @@ struct worker {
     struct conn *conns;             /* every connection of this worker */
     int nconns;                     /* its connections, and those on their way to it */
     struct resp_request *req;       /* parse scratch, one per worker */
+    struct buf spare_in, spare_out; /* buffers no connection holds (conn.c) */
     struct stats stats;
     struct http_door *http;         /* its share of the HTTP door, or NULL (http.c) */
     struct udp_door *udp;           /* its share of the UDP door, or NULL (udp.c) */
