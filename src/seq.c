@@ -78,7 +78,7 @@ static _Thread_local int seq_locks_held;
 
 static void seq_lock(struct seq *s)
 {
-    pthread_mutex_lock(&s->lock);
+    small_lock_acquire(&s->lock);
 #ifndef NDEBUG
     seq_locks_held++;
 #endif
@@ -90,7 +90,7 @@ static void seq_unlock(struct seq *s)
     assert(seq_locks_held > 0);
     seq_locks_held--;
 #endif
-    pthread_mutex_unlock(&s->lock);
+    small_lock_release(&s->lock);
 }
 
 static void registry_lock(bool write)
@@ -211,7 +211,6 @@ void seq_registry_stop_claims(void)
 static void seq_free(struct seq *s)
 {
     assert(s->waiters == NULL);     /* a waiter holds a reference */
-    pthread_mutex_destroy(&s->lock);
     switch (s->kind) {
     case SEQ_RANDOM:
         free(s->of_kind.perm);
@@ -320,13 +319,13 @@ static struct seq *seq_new(const struct seqdef *def, size_t name_len)
     struct seq *s = xcalloc(1, size > sizeof(*s) ? size : sizeof(*s));
 
     assert(name_len <= SEQ_NAME_MAX && def->kind >= SEQ_RANDOM && def->kind <= SEQ_SNOWFLAKE);
-    pthread_mutex_init(&s->lock, NULL);
+    small_lock_init(&s->lock);
     memcpy(s->text, def->name, name_len);
     memcpy(s->text + name_len + 1, def->description, dlen);
     s->name_len = (uint8_t)name_len;
     s->kind = (uint8_t)def->kind;
     s->length = (int8_t)def->length;
-    s->auto_disk = def->auto_disk;
+    s->auto_disk = (int8_t)def->auto_disk;
     s->starting = def->starting;
     s->increment = def->increment;
     s->segment = def->segment;
@@ -731,8 +730,9 @@ static void claim_done(struct store_job *job)
         s->claim_at_least = 0;              /* its waiters look again */
         s->last_claim_size = job->claim.count;
         s->last_install_ms = mono_ms();
-        s->last_claim_latency_us = mono_us() - s->claim_started_us;
-        hist_observe(&reg.claim_latency, s->last_claim_latency_us);
+        uint64_t latency = mono_us() - s->claim_started_us;
+        s->last_claim_latency_us = latency < UINT32_MAX ? (uint32_t)latency : UINT32_MAX;
+        hist_observe(&reg.claim_latency, latency);
         s->claims++;
         s->failures = 0;
         text_set(&s->last_error, NULL);

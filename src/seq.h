@@ -23,6 +23,7 @@
 #include "hist.h"
 #include "perm.h"
 #include "segment.h"
+#include "small_lock.h"
 #include "seqdef.h"
 #include "snowflake.h"
 
@@ -72,7 +73,7 @@ struct seq_flake;                   /* type 5's own state (seq.c) */
  * a little more (tests/unit/check_seq.c measures it). Fields are ordered
  * to leave no padding. seq_def() gives the whole definition. */
 struct seq {
-    pthread_mutex_t lock;
+    small_lock lock;
     struct seq *hnext;              /* registry hash chain */
     uint32_t name_hash;             /* of the name, for the registry */
     int refs;                       /* atomic */
@@ -96,15 +97,16 @@ struct seq {
     uint64_t claim_at_least;        /* a waiter taking all at once needs this many more */
     uint64_t last_install_ms;
     uint64_t claim_started_us;      /* when the claim in flight was first submitted */
-    uint64_t last_claim_latency_us; /* submit to install of the last claim, retries included */
     struct seq_waiter *waiters;     /* parked on this sequence, any worker */
     uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
     uint64_t generated, wasted, given_back, claims;
     char *last_error;               /* why the last claim failed; NULL after success */
     uint32_t refused_claims;        /* claims below claimed_top (the store lost some) */
     int failures;                   /* consecutive failed claims */
+    uint32_t last_claim_latency_us; /* submit to install of the last claim, retries included
+                                       (at most UINT32_MAX: 71 minutes) */
     /* Small fields, together: */
-    int auto_disk;                  /* the definition's, fixed */
+    int8_t auto_disk;               /* the definition's (enum seq_auto_disk), fixed */
     uint8_t kind;                   /* the definition's (enum seq_kind), fixed */
     int8_t length;                  /* the definition's, fixed */
     uint8_t name_len;               /* strlen(name): compared before the bytes */
