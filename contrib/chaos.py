@@ -131,6 +131,7 @@ class Driver(threading.Thread):
         self.t0 = time.monotonic()
         self.hour_jump_at = self.t0 + (until - self.t0) * self.rng.uniform(0.3, 0.6)
         self.hour_jumped = False
+        self.hour_node = None             # the node an hour ahead, once one is
 
     def note(self, kind, what):
         self.done[kind] = self.done.get(kind, 0) + 1
@@ -147,6 +148,7 @@ class Driver(threading.Thread):
                     i = self.rng.randrange(len(self.nodes))
                     self.clocks[i].set(3600)
                     self.hour_jumped = True
+                    self.hour_node = i
                     self.note("clock moved an hour ahead", "node %d's clock moved an hour ahead" % i)
                     continue
                 self.one_fault()
@@ -203,8 +205,9 @@ class Driver(threading.Thread):
             self.proxy.rate = 0.0
         else:
             offset = rng.randint(-4, 4)
-            if self.clocks[i].offset >= 3600:
+            if i == self.hour_node:
                 offset += 3600            # the node an hour ahead stays there
+                                          # (not "offset >= 3600": -4 s from it is still ahead)
             self.clocks[i].set(offset)
             self.note("clock moved", "node %d's clock set to %+d s" % (i, offset))
 
