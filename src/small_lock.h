@@ -5,7 +5,8 @@
  * Drepper's "Futexes Are Tricky", mutex 3: 0 free, 1 locked, 2 locked
  * with threads asleep on it. Taking a free lock and giving back a lock
  * nobody waits for are one atomic instruction each, as with glibc's
- * mutex; a contended lock sleeps in futex(2), never spins.
+ * mutex; a contended lock spins a little (small_lock.c), then sleeps in
+ * futex(2).
  */
 #ifndef SEQD_SMALL_LOCK_H
 #define SEQD_SMALL_LOCK_H
