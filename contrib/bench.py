@@ -237,7 +237,8 @@ def stop_node(node):
 
 
 def define(port, names, fields=("type", "3")):
-    """HSET each name type 3 on a connection of its own; raises on an error."""
+    """HSET each name (type 3 unless fields say otherwise) and GET it once,
+    on a connection of its own; raises BenchFailed on an error reply."""
     c = harness.Client(port, timeout=30)
     try:
         for name in names:
