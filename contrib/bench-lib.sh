@@ -1,6 +1,8 @@
 # shellcheck shell=sh
-# bench-lib.sh: the machinery shared by contrib/bench.sh, bench-snowflake.sh,
-# bench-stores.sh and bench-doors.sh. Sourced (`. bench-lib.sh`), not run.
+# bench-lib.sh: the machinery shared by contrib/bench-snowflake.sh,
+# bench-stores.sh, bench-doors.sh and bench-scrape.sh. Sourced
+# (`. bench-lib.sh`), not run. (contrib/bench.sh is bench.py, in Python:
+# it shares tests/lib/ instead.)
 #
 # The sourcing script defines die() (message to stderr, exit 1) and sets
 # tmp (its temporary directory; start-up logs are $tmp/<what>.log), N,

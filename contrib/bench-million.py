@@ -110,7 +110,6 @@ sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import seqd as harness  # noqa: E402  tests/lib/seqd.py
 from mariadb import MariaDB  # noqa: E402  tests/lib/mariadb.py
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 GIVE_BACK_RE = re.compile(r"gave back (\d+) unused numbers to the store; (\d+) wasted")
 
 
@@ -124,19 +123,8 @@ def say(*a):
 
 # ---- /proc --------------------------------------------------------------
 
-def cpu_s(pid):
-    """utime + stime of a process, in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK     # fields 14 and 15 of stat(5)
-
-
-def status_kb(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
+cpu_s = harness.proc_cpu_s            # utime + stime, seconds
+status_kb = harness.proc_status_kb
 
 
 def rss_mb(pid, key="VmRSS"):

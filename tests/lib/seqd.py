@@ -11,6 +11,8 @@ What else the tests share from here:
   and parse_info, cmd(port, ...), keys(port), get_with_retry: talking to
   a server; is_tryagain(reply).
 * stop_all(nodes): stop every node still running (cleanup).
+* proc_cpu_s(pid), proc_status_kb(pid, key): a process's CPU seconds and
+  its VmRSS (or another kB field of /proc/PID/status), for benchmarks.
 * wait_for(predicate, timeout, what): tests wait for a condition (an INFO
   field, a log line, a process exit), never for a fixed time; on timeout
   it raises WaitTimeout naming `what`. wait_info, wait_log, wait_exit and
@@ -198,6 +200,23 @@ def _pid_alive(pid):
     except OSError:
         return False
     return True
+
+
+def proc_cpu_s(pid):
+    """CPU time a process has used so far, utime + stime of /proc/PID/stat
+    (every thread), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # fields 14, 15 of stat(5)
+
+
+def proc_status_kb(pid, key="VmRSS"):
+    """A kB field of /proc/PID/status (VmRSS, VmHWM, ...); 0 when absent."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
 
 
 RESCAN_FIELD = "store_rescans"
