@@ -995,6 +995,19 @@ static int batch_read(struct mysql_sess *s, struct claim_many_args *a, char *err
     return STORE_OK;
 }
 
+/* Append name to b as a quoted SQL string, escaped for c's character
+ * set: 'name'. The batched statements name their rows in the text (their
+ * length varies); a name longer than the column (never a valid one)
+ * becomes ''. */
+static void add_quoted_name(MYSQL *c, struct buf *b, const char *name)
+{
+    char esc[2 * SML_NAME_BUF + 1];
+    size_t len = strlen(name);
+
+    mysql_real_escape_string(c, esc, name, len < SML_NAME_BUF ? len : 0);
+    buf_printf(b, "'%s'", esc);
+}
+
 /* One UPDATE for every planned claim: max_id (and type 4's period) as
  * planned, on the rows the batch holds locked. Returns STORE_OK or a
  * status with err; the transaction is still open. */
@@ -1002,7 +1015,6 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
                         size_t errlen)
 {
     struct mysql_store *ms = s->ms;
-    char esc[2 * SML_NAME_BUF + 1];
     bool periods = false;
     struct buf q;
     size_t i, k = 0;
@@ -1014,9 +1026,9 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
         struct batch_claim *c = &a->b[i];
         if (!c->planned)
             continue;
-        size_t len = strlen(c->item->name);
-        mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
-        buf_printf(&q, " WHEN '%s' THEN %" PRId64, esc, c->start + (int64_t)c->n);
+        buf_add_str(&q, " WHEN ");
+        add_quoted_name(s->conn, &q, c->item->name);
+        buf_printf(&q, " THEN %" PRId64, c->start + (int64_t)c->n);
         periods = periods || c->def.kind == SEQ_DATED;
     }
     buf_printf(&q, " END");
@@ -1027,9 +1039,9 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
             struct batch_claim *c = &a->b[i];
             if (!c->planned || c->def.kind != SEQ_DATED)
                 continue;
-            size_t len = strlen(c->item->name);
-            mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
-            buf_printf(&q, " WHEN '%s' THEN %" PRId64, esc, c->period);
+            buf_add_str(&q, " WHEN ");
+            add_quoted_name(s->conn, &q, c->item->name);
+            buf_printf(&q, " THEN %" PRId64, c->period);
         }
         buf_printf(&q, " ELSE `period` END");
     }
@@ -1038,9 +1050,8 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
         struct batch_claim *c = &a->b[i];
         if (!c->planned)
             continue;
-        size_t len = strlen(c->item->name);
-        mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
-        buf_printf(&q, "%s'%s'", k++ ? ", " : "", esc);
+        buf_add_str(&q, k++ ? ", " : "");
+        add_quoted_name(s->conn, &q, c->item->name);
     }
     buf_printf(&q, ") AND " SML_NOT_SPREAD);
     buf_append(&q, "", 1);
@@ -1262,12 +1273,9 @@ static int give_back_item_cmp(const void *a, const void *b)
 /* "'a', 'b', ..." of the items' names, escaped for c. */
 static void add_name_list(MYSQL *c, struct buf *b, struct store_give_back *const *items, size_t n)
 {
-    char esc[2 * SML_NAME_BUF + 1];
-
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(items[i]->name);
-        mysql_real_escape_string(c, esc, items[i]->name, len < SML_NAME_BUF ? len : 0);
-        buf_printf(b, "%s'%s'", i ? ", " : "", esc);
+        buf_add_str(b, i ? ", " : "");
+        add_quoted_name(c, b, items[i]->name);
     }
 }
 
@@ -1362,16 +1370,15 @@ static int give_back_many_op(struct mysql_sess *s, void *arg, char *err, size_t 
         matched += a->items[i].status == STORE_OK;
     if (matched > 0) {
         buf_printf(&q, "UPDATE `%s` SET `max_id` = CASE `biz_tag`", ms->cfg.mysql_table);
-        char esc[2 * SML_NAME_BUF + 1];
         for (i = 0; i < a->n; i++) {
             if (sorted[i]->status != STORE_OK)
                 continue;
-            size_t len = strlen(sorted[i]->name);
-            mysql_real_escape_string(s->conn, esc, sorted[i]->name, len < SML_NAME_BUF ? len : 0);
-            buf_printf(&q, " WHEN '%s' THEN %" PRIu64, esc, sorted[i]->from);
+            buf_add_str(&q, " WHEN ");
+            add_quoted_name(s->conn, &q, sorted[i]->name);
+            buf_printf(&q, " THEN %" PRIu64, sorted[i]->from);
         }
-        buf_printf(&q, " END%s WHERE %s AND `biz_tag` IN (", ms->shape.update_time ? ", `update_time` = `update_time`" : "",
-                   SML_NOT_SPREAD);
+        buf_printf(&q, " END%s WHERE %s AND `biz_tag` IN (",
+                   ms->shape.update_time ? ", `update_time` = `update_time`" : "", SML_NOT_SPREAD);
         size_t k = 0;
         for (i = 0; i < a->n; i++) {
             if (sorted[i]->status == STORE_OK)
