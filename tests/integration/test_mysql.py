@@ -43,6 +43,7 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
   node that stops after the name was deleted and created again (same
   step) and the new row was claimed up to the old range's top: that row
   is another definition, and setting it back would serve its numbers twice.
+  Names with quotes and backslashes are claimed in batches and given back.
 * MariaDB stopped: buffered numbers keep coming, an empty sequence answers
   -TRYAGAIN promptly, the outage is logged once; after MariaDB returns the
   same node serves again without a restart.
@@ -877,6 +878,40 @@ def test_give_back_of_a_deleted_definition_leaves_the_new_one_alone():
         stop_all([a, b, c])
 
 
+def test_names_with_quotes_go_through_batches_and_give_back():
+    """The batched statements carry names in their text (escaped and
+    quoted: store_mysql.c add_quoted_name). Names with ' \\ " and ` among
+    plain ones, first GETs pipelined while every claim is held back
+    300 ms (store.test_delay_ms), so that they queue and are claimed in
+    batches: each gets its first number and its row moves by one segment;
+    a graceful stop gives every tail back in one batch (each row back to
+    1, nothing wasted)."""
+    odd = ["esc'q", "esc\\b", 'esc"d', "esc`t", "esc\\'x", "esc''y"]
+    names = ["esc%02d" % i for i in range(10)] + odd + ["esc%02d" % i for i in range(10, 20)]
+    cfg = node_config()
+    cfg["store"] = dict(cfg["store"], test_delay_ms=300)
+    node = Seqd(config=cfg, store="mysql").start()
+    try:
+        for nm in names:
+            assert cmd(node.port, "HSET", nm, "type", "3", "segment", "100") == 1, nm
+        g = Getter(node.port, timeout=30)
+        got = g.gets(names, [])
+        g.close()
+        assert got == [1] * len(names), list(zip(names, got))
+        assert int(info(node.port, "store")["store_claims_batched"]) >= len(odd), info(node.port, "store")
+
+        def tops():
+            rows = DB.rows("SELECT HEX(biz_tag), max_id FROM seqd_segments WHERE biz_tag LIKE 'esc%'")
+            return dict((bytes.fromhex(h).decode(), int(m)) for h, m in rows)
+        assert tops() == dict((nm, 100) for nm in names), tops()
+        assert node.stop() == 0
+        assert tops() == dict((nm, 1) for nm in names), tops()
+        gave = re.findall(r"gave back (\d+) unused numbers to the store; (\d+) wasted", node.log())
+        assert gave and gave[-1] == (str(99 * len(names)), "0"), gave[-1:]
+    finally:
+        stop_all([node])
+
+
 # ---- 8. MariaDB outage ------------------------------------------------------------
 
 def test_mariadb_outage_serves_buffers_then_recovers():
@@ -1047,6 +1082,7 @@ def main():
             test_graceful_stop_gives_back_unused_tail,
             test_give_back_never_undoes_another_nodes_claim,
             test_give_back_of_a_deleted_definition_leaves_the_new_one_alone,
+            test_names_with_quotes_go_through_batches_and_give_back,
             test_mariadb_outage_serves_buffers_then_recovers,
             test_frozen_store_answers_lookups_and_definitions_within_wait_ms,
         ])
