@@ -286,8 +286,9 @@ end_loop:
     od;
 
 give_back:
-    /* store_mysql.c give_back_op / give_back_many_op: UPDATE max_id = from
-     * WHERE biz_tag = ? AND max_id = to (AND period = ...); COMMIT. */
+    /* store_mysql.c give_back_many_op (one give-back is a batch of one):
+     * the row locked and checked (give_back_check: the definition gbdef,
+     * max_id = to, the period), UPDATE max_id = from; COMMIT. */
     crash_point();
     if
     :: atomic {
