@@ -576,7 +576,9 @@ static void give_back_done(struct store_job *job)
 /* A claim landed for a sequence this node no longer serves (deleted, or
  * the row was recreated): hand the range back at once, so that a new
  * sequence of the same name does not start with a hole (compare-and-set:
- * it only happens if nobody claimed after it). */
+ * it only happens if nobody claimed after it, and only on the row of the
+ * definition the range came from, never on a new one that happens to
+ * stand at the same max_id). */
 static void give_back_unused_claim(const struct store_job *claim)
 {
     struct store_job *job = xcalloc(1, sizeof(*job));
@@ -585,6 +587,7 @@ static void give_back_unused_claim(const struct store_job *claim)
     job->from = claim->claim.start;
     job->to = claim->claim.start + claim->claim.count;
     job->period = claim->claim.period;
+    job->def = claim->claim.def;
     job->done = give_back_done;
     store_pool_submit(reg.env.pool, job);
 }
@@ -1185,6 +1188,7 @@ void seq_claim_latency(struct hist *out)
 struct give_back_entry {
     struct seq *s;                    /* a reference */
     uint64_t unused;                  /* numbers buffered and never served */
+    struct seqdef def;                /* the definition served: the give-back's expect */
 };
 
 struct give_back_ctx {
@@ -1197,10 +1201,14 @@ static void collect_give_back(struct seq *s, void *arg)
 {
     struct give_back_ctx *ctx = arg;
 
+    struct give_back_entry e = { s, 0, { .name = "" } };
+
     seq_lock(s);
     uint64_t unused = segbuf_unused(&s->sb), to = s->claimed_top;
     uint64_t from = segbuf_giveback_from(&s->sb, to);
     int64_t period = period_of(s);
+    e.unused = unused;
+    def_copy(s, &e.def);
     seq_unlock(s);
     if (unused == 0 && from == to)
         return;
@@ -1210,8 +1218,9 @@ static void collect_give_back(struct seq *s, void *arg)
         ctx->items = xrealloc(ctx->items, ctx->cap * sizeof(*ctx->items));
     }
     seq_ref(s);
-    ctx->entries[ctx->n] = (struct give_back_entry){ s, unused };
-    ctx->items[ctx->n] = (struct store_give_back){ seq_name(s), from, to, period, STORE_UNAVAILABLE };
+    ctx->entries[ctx->n] = e;
+    /* expect is pointed at entries[].def once they no longer move. */
+    ctx->items[ctx->n] = (struct store_give_back){ seq_name(s), from, to, period, NULL, STORE_UNAVAILABLE };
     ctx->n++;
 }
 
@@ -1253,6 +1262,8 @@ void seq_give_back_all(struct store *st)
     size_t i;
 
     seq_foreach(collect_give_back, &ctx);
+    for (i = 0; i < ctx.n; i++)
+        ctx.items[i].expect = &ctx.entries[i].def;
     /* Ranges with nothing to return (from == to) only count their waste. */
     if (st->ops->give_back_many) {
         struct store_give_back *todo = xcalloc(ctx.n ? ctx.n : 1, sizeof(*todo));
@@ -1286,8 +1297,8 @@ void seq_give_back_all(struct store *st)
         for (i = 0; i < ctx.n; i++) {
             struct store_give_back *it = &ctx.items[i];
             if (it->from < it->to)
-                it->status = st->ops->give_back(st, sess, it->name, it->from, it->to, it->period, err,
-                                                sizeof(err));
+                it->status = st->ops->give_back(st, sess, it->name, it->from, it->to, it->period, it->expect,
+                                                err, sizeof(err));
         }
     }
     for (i = 0; i < ctx.n; i++) {

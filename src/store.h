@@ -27,11 +27,16 @@
  *    outcome is unknown every range of the batch is thrown away
  *    (STORE_UNKNOWN), so that still no range is ever served twice.
  *    Items may name the same sequence twice: each gets a range of its own.
- *  - give_back(name, from, to): the caller stops holding [from, to), which
- *    is the top of everything claimed; the backend sets max_id back to
- *    `from` only if it is still `to` (compare-and-set) and returns STORE_OK,
- *    else changes nothing and returns STORE_STALE. Callers pass from < to;
- *    an empty or reversed range changes nothing in any backend.
+ *  - give_back(name, from, to, expect): the caller stops holding [from,
+ *    to), which is the top of everything claimed, claimed from the
+ *    definition expect (required: the one the caller served). The backend
+ *    sets max_id back to `from` only if the row is still that definition
+ *    (seqdef_same) and max_id is still `to` (compare-and-set), and returns
+ *    STORE_OK; else it changes nothing and returns STORE_STALE. The
+ *    definition matters: after DEL + re-create the new row may stand at
+ *    the old range's `to` by chance (same step, as many claims), and
+ *    setting it back would hand its numbers out twice. Callers pass
+ *    from < to; an empty or reversed range changes nothing in any backend.
  *  - periods (type 4, dated numbers): a row also holds the period its
  *    max_id counts in (a key, dated.h; 0 for every other kind, and for a
  *    type 4 row no claim has reached yet). claim(..., period, ...) passes
@@ -68,7 +73,8 @@ enum store_status {
     STORE_UNAVAILABLE,    /* could not reach the store; nothing changed; retry later */
     STORE_UNKNOWN,        /* claim: outcome unknown; throw the range away */
     STORE_ERROR,          /* a permanent error (bad row, disk full, ...); err says */
-    STORE_STALE,          /* give_back: max_id was not `to` any more; nothing changed */
+    STORE_STALE,          /* give_back: max_id was not `to` any more, or the row is another
+                           * definition; nothing changed */
     STORE_REFUSED,        /* claim: the range starts below what this node has claimed
                            * before (the database lost transactions); thrown away */
 };
@@ -109,6 +115,7 @@ struct store_give_back {
     const char *name;
     uint64_t from, to;
     int64_t period;
+    const struct seqdef *expect;      /* the definition the range was claimed from (required) */
     int status;                       /* out: as give_back's */
 };
 
@@ -178,7 +185,7 @@ struct store_ops {
     int (*claim_many)(struct store *st, void *sess, struct store_claim *items, size_t n,
                       char *err, size_t errlen);
     int (*give_back)(struct store *st, void *sess, const char *name, uint64_t from,
-                     uint64_t to, int64_t period, char *err, size_t errlen);
+                     uint64_t to, int64_t period, const struct seqdef *expect, char *err, size_t errlen);
     /* give_back of n ranges at once (a graceful stop with many sequences),
      * each with give_back's compare-and-set and its own status; NULL: one
      * give_back each. Returns STORE_OK when every item has its status, or

@@ -753,7 +753,7 @@ out:
  * file left at `to` or at `from` both keep every served counter below it.
  * An empty range moves nothing and writes nothing. */
 static int file_give_back(struct store *st, void *sess, const char *name, uint64_t from,
-                          uint64_t to, int64_t period, char *err, size_t errlen)
+                          uint64_t to, int64_t period, const struct seqdef *expect, char *err, size_t errlen)
 {
     struct file_store *fs = st->priv;
     struct table_seq *s;
@@ -766,7 +766,7 @@ static int file_give_back(struct store *st, void *sess, const char *name, uint64
         rc = STORE_NOT_FOUND;
         goto out;
     }
-    rc = store_table_give_back_check(s, from, to, period);
+    rc = store_table_give_back_check(s, from, to, period, expect);
     if (rc != STORE_OK || s->max_id == from)
         goto out;
     file_name_for(name, file);

@@ -67,13 +67,13 @@ static int mem_claim(struct store *st, void *sess, const char *name, uint64_t wa
 }
 
 static int mem_give_back(struct store *st, void *sess, const char *name, uint64_t from,
-                         uint64_t to, int64_t period, char *err, size_t errlen)
+                         uint64_t to, int64_t period, const struct seqdef *expect, char *err, size_t errlen)
 {
     struct mem_store *m = st->priv;
     int rc;
 
     pthread_mutex_lock(&m->lock);
-    rc = store_table_give_back(&m->table, name, from, to, period, err, errlen);
+    rc = store_table_give_back(&m->table, name, from, to, period, expect, err, errlen);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

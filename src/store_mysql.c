@@ -995,6 +995,19 @@ static int batch_read(struct mysql_sess *s, struct claim_many_args *a, char *err
     return STORE_OK;
 }
 
+/* Append name to b as a quoted SQL string, escaped for c's character
+ * set: 'name'. The batched statements name their rows in the text (their
+ * length varies); a name longer than the column (never a valid one)
+ * becomes ''. */
+static void add_quoted_name(MYSQL *c, struct buf *b, const char *name)
+{
+    char esc[2 * SML_NAME_BUF + 1];
+    size_t len = strlen(name);
+
+    mysql_real_escape_string(c, esc, name, len < SML_NAME_BUF ? len : 0);
+    buf_printf(b, "'%s'", esc);
+}
+
 /* One UPDATE for every planned claim: max_id (and type 4's period) as
  * planned, on the rows the batch holds locked. Returns STORE_OK or a
  * status with err; the transaction is still open. */
@@ -1002,7 +1015,6 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
                         size_t errlen)
 {
     struct mysql_store *ms = s->ms;
-    char esc[2 * SML_NAME_BUF + 1];
     bool periods = false;
     struct buf q;
     size_t i, k = 0;
@@ -1014,9 +1026,9 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
         struct batch_claim *c = &a->b[i];
         if (!c->planned)
             continue;
-        size_t len = strlen(c->item->name);
-        mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
-        buf_printf(&q, " WHEN '%s' THEN %" PRId64, esc, c->start + (int64_t)c->n);
+        buf_add_str(&q, " WHEN ");
+        add_quoted_name(s->conn, &q, c->item->name);
+        buf_printf(&q, " THEN %" PRId64, c->start + (int64_t)c->n);
         periods = periods || c->def.kind == SEQ_DATED;
     }
     buf_printf(&q, " END");
@@ -1027,9 +1039,9 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
             struct batch_claim *c = &a->b[i];
             if (!c->planned || c->def.kind != SEQ_DATED)
                 continue;
-            size_t len = strlen(c->item->name);
-            mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
-            buf_printf(&q, " WHEN '%s' THEN %" PRId64, esc, c->period);
+            buf_add_str(&q, " WHEN ");
+            add_quoted_name(s->conn, &q, c->item->name);
+            buf_printf(&q, " THEN %" PRId64, c->period);
         }
         buf_printf(&q, " ELSE `period` END");
     }
@@ -1038,9 +1050,8 @@ static int batch_update(struct mysql_sess *s, struct claim_many_args *a, size_t 
         struct batch_claim *c = &a->b[i];
         if (!c->planned)
             continue;
-        size_t len = strlen(c->item->name);
-        mysql_real_escape_string(s->conn, esc, c->item->name, len < SML_NAME_BUF ? len : 0);
-        buf_printf(&q, "%s'%s'", k++ ? ", " : "", esc);
+        buf_add_str(&q, k++ ? ", " : "");
+        add_quoted_name(s->conn, &q, c->item->name);
     }
     buf_printf(&q, ") AND " SML_NOT_SPREAD);
     buf_append(&q, "", 1);
@@ -1220,71 +1231,32 @@ static int my_claim_many(struct store *st, void *sess, struct store_claim *items
 
 /* ---- give back ---------------------------------------------------------------- */
 
-struct give_back_args {
-    const char *name;
-    int64_t from, to;
-    int64_t period;               /* bound only on a table with the kinds' columns */
-};
+/* One give-back (a claim that landed for a deleted sequence) and many (a
+ * graceful stop) are the same transaction: lock the rows, check each
+ * against what the node claimed (give_back_check), set the ones that
+ * still are back in one UPDATE, COMMIT. */
 
-static int give_back_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
+/* Does a give-back of [.., to) in `period`, claimed from definition
+ * expect, apply to row (read under its lock)? STORE_OK; STORE_STALE when
+ * the row is another definition (deleted and created again: a new row may
+ * stand at `to` by chance), was claimed from since, or is in another
+ * period; STORE_ERROR with err for a row seqd cannot read. */
+static int give_back_check(const struct mysql_store *ms, const char *name, const struct sml_row *row,
+                           const struct seqdef *expect, uint64_t to, int64_t period, char *err, size_t errlen)
 {
-    struct give_back_args *a = arg;
-    MYSQL_BIND param[4];
-    MYSQL_STMT *st = NULL;
-    unsigned long name_len;
-    char what[SEQ_NAME_MAX + 32];
-    int rc;
+    struct seqdef def;
+    int64_t max_id;
+    char why[300];
 
-    snprintf(what, sizeof(what), "give-back of '%s'", a->name);
-    if (!s->ms->shape.kind_columns && a->period != 0) {
-        /* No period column, so no type 4 row: nothing of ours to give back. */
-        snprintf(err, errlen, "give-back of '%s': the table has no period column", a->name);
-        return STORE_STALE;
-    }
-    rc = sess_stmt(s, SML_SQL_GIVE_BACK, SML_PHASE_OTHER, what, &st, err, errlen);
-    if (rc != STORE_OK)
-        return rc;
-    bind_i64(&param[0], &a->from);
-    bind_str(&param[1], a->name, &name_len);
-    bind_i64(&param[2], &a->to);
-    bind_i64(&param[3], &a->period);        /* the 4th only with the kinds' columns */
-    if (mysql_stmt_bind_param(st, param) != 0 || mysql_stmt_execute(st) != 0)
-        return sess_stmt_fail(s, st, SML_PHASE_OTHER, what, err, errlen);
-    /* 0 rows: someone claimed after us, or the row moved to another
-     * period (or is gone): nothing to do. */
-    my_ulonglong changed = mysql_stmt_affected_rows(st);
-    if (mysql_commit(s->conn) != 0) {
-        /* Either given back or not: both are safe, the tail is ours no more. */
-        sess_fail(s, SML_PHASE_COMMIT, mysql_errno(s->conn), mysql_error(s->conn),
-                  what, err, errlen);
-        return STORE_UNKNOWN;
-    }
-    if (changed != 1)
-        return STORE_STALE;
-    /* The tail is the store's again; a failure leaves the higher mark. */
-    if (highwater_lower(s->ms->hw, a->name, a->period, (uint64_t)a->from, (uint64_t)a->to, err, errlen) != 0)
-        log_warn("%s", err);
-    return STORE_OK;
-}
-
-static int my_give_back(struct store *st, void *sess, const char *name, uint64_t from,
-                        uint64_t to, int64_t period, char *err, size_t errlen)
-{
-    struct give_back_args a;
-
-    if (from >= to || to > (uint64_t)INT64_MAX) {
-        snprintf(err, errlen, "mysql: give-back of '%s': bad range [%" PRIu64 ", %" PRIu64 ")",
-                 name, from, to);
+    if (sml_row_to_def(row, &ms->shape, &def, &max_id, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "mysql: %s: %s", ms->where, why);
         return STORE_ERROR;
     }
-    a.name = name;
-    a.from = (int64_t)from;
-    a.to = (int64_t)to;
-    a.period = period;
-    return sess_run(sess, give_back_op, &a, err, errlen);
+    strlcpy_safe(def.name, name, sizeof(def.name));      /* as claim_op */
+    if (!seqdef_same(&def, expect) || max_id < 0 || (uint64_t)max_id != to || row->period != period)
+        return STORE_STALE;
+    return STORE_OK;
 }
-
-/* ---- give back many (a graceful stop) ------------------------------------------ */
 
 #define GIVE_BACK_BATCH 500           /* ranges per transaction */
 
@@ -1301,75 +1273,112 @@ static int give_back_item_cmp(const void *a, const void *b)
 /* "'a', 'b', ..." of the items' names, escaped for c. */
 static void add_name_list(MYSQL *c, struct buf *b, struct store_give_back *const *items, size_t n)
 {
-    char esc[2 * SML_NAME_BUF + 1];
-
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(items[i]->name);
-        mysql_real_escape_string(c, esc, items[i]->name, len < SML_NAME_BUF ? len : 0);
-        buf_printf(b, "%s'%s'", i ? ", " : "", esc);
+        buf_add_str(b, i ? ", " : "");
+        add_quoted_name(c, b, items[i]->name);
     }
 }
 
+/* The item of sorted[0..n) for a row read back: its name exactly (a row
+ * spelled otherwise matched only by the collation), or NULL. */
+static struct store_give_back *give_back_find(struct store_give_back **sorted, size_t n,
+                                              const struct sml_row *row)
+{
+    char name[SML_NAME_BUF + 1];
+    size_t len = row->null[SML_COL_NAME] ? 0 : row->len[SML_COL_NAME];
+    struct store_give_back key = { .name = name }, *kp = &key, **hit;
+
+    if (len == 0 || len >= sizeof(row->name))
+        return NULL;
+    memcpy(name, row->name, len);
+    name[len] = '\0';
+    hit = bsearch(&kp, sorted, n, sizeof(*sorted), give_back_item_cmp);
+    return hit ? *hit : NULL;
+}
+
+/* Read and lock the rows of sorted[0..n) with SML_SQL_CLAIM_MANY
+ * (SML_CLAIM_BATCH names at a time, in key order as a batch of claims
+ * does) and set each item's status as give_back_check decides it (items
+ * whose row is not read stay STORE_STALE). Returns STORE_OK (the
+ * transaction still open) or a status with err. */
+static int give_back_read(struct mysql_sess *s, struct store_give_back **sorted, size_t n, char *err,
+                          size_t errlen)
+{
+    struct mysql_store *ms = s->ms;
+    MYSQL_BIND param[SML_CLAIM_BATCH];
+    unsigned long lens[SML_CLAIM_BATCH];
+    struct row_binds rb;
+    struct sml_row row;
+    MYSQL_STMT *sel = NULL;
+    char why[300];
+    int rc, r;
+
+    rc = sess_stmt(s, SML_SQL_CLAIM_MANY, SML_PHASE_OTHER, "give-back", &sel, err, errlen);
+    if (rc != STORE_OK)
+        return rc;
+    for (size_t done = 0; done < n; done += SML_CLAIM_BATCH) {
+        size_t k = n - done < SML_CLAIM_BATCH ? n - done : SML_CLAIM_BATCH;
+        for (size_t i = 0; i < SML_CLAIM_BATCH; i++)   /* a short chunk repeats its last name */
+            bind_str(&param[i], sorted[done + (i < k ? i : k - 1)]->name, &lens[i]);
+        bind_row(&rb, &row, ms->sql.nselect);
+        if (mysql_stmt_bind_param(sel, param) != 0 || mysql_stmt_execute(sel) != 0 ||
+            mysql_stmt_bind_result(sel, rb.b) != 0)
+            return sess_stmt_fail(s, sel, SML_PHASE_OTHER, "give-back", err, errlen);
+        while ((r = mysql_stmt_fetch(sel)) == 0 || r == MYSQL_DATA_TRUNCATED) {
+            row_flags(&rb, &row, ms->sql.nselect);
+            struct store_give_back *it = give_back_find(sorted + done, k, &row);
+            if (it != NULL && it->from < it->to) {
+                it->status = give_back_check(ms, it->name, &row, it->expect, it->to, it->period, why, sizeof(why));
+                if (it->status == STORE_ERROR)
+                    log_warn("%s", why);
+            }
+            memset(&row, 0, sizeof(row));
+        }
+        if (r == 1)
+            return sess_stmt_fail(s, sel, SML_PHASE_OTHER, "give-back", err, errlen);
+        mysql_stmt_free_result(sel);
+    }
+    return STORE_OK;
+}
+
 /* One transaction for up to GIVE_BACK_BATCH ranges: lock their rows, keep
- * the ones still at `to` (in their period), set those back to `from` in
- * one UPDATE, COMMIT. The same compare-and-set as give_back, row by row. */
+ * the ones that are still the definition claimed from, at `to`, in their
+ * period (give_back_check), set those back to `from` in one UPDATE,
+ * COMMIT: store.h's compare-and-set, row by row. */
 static int give_back_many_op(struct mysql_sess *s, void *arg, char *err, size_t errlen)
 {
     struct give_back_many_args *a = arg;
     struct mysql_store *ms = s->ms;
-    bool periods = ms->shape.kind_columns;
     struct store_give_back **sorted = xcalloc(a->n, sizeof(*sorted));
     struct buf q;
     size_t i, matched = 0;
     int rc = STORE_OK;
 
+    buf_init(&q);
     for (i = 0; i < a->n; i++) {
         sorted[i] = &a->items[i];
-        sorted[i]->status = STORE_STALE;   /* unless its row is found still at `to` */
+        sorted[i]->status = STORE_STALE;   /* unless its row is found as it was left */
     }
     qsort(sorted, a->n, sizeof(*sorted), give_back_item_cmp);
-    buf_init(&q);
-    buf_printf(&q, "SELECT `biz_tag`, `max_id`%s FROM `%s` WHERE %s AND `biz_tag` IN (", periods ? ", `period`" : "",
-               ms->cfg.mysql_table, SML_NOT_SPREAD);
-    add_name_list(s->conn, &q, sorted, a->n);
-    buf_printf(&q, ") FOR UPDATE");
-    buf_append(&q, "", 1);
-    if (mysql_query(s->conn, q.data) != 0) {
-        rc = sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), "give-back", err, errlen);
+    rc = give_back_read(s, sorted, a->n, err, errlen);
+    if (rc != STORE_OK) {
+        for (i = 0; i < a->n; i++)
+            a->items[i].status = STORE_STALE;
         goto out;
     }
-    MYSQL_RES *res = mysql_store_result(s->conn);
-    if (res == NULL) {
-        rc = sess_fail(s, SML_PHASE_OTHER, mysql_errno(s->conn), mysql_error(s->conn), "give-back", err, errlen);
-        goto out;
-    }
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res)) != NULL) {
-        struct store_give_back key = { .name = row[0] ? row[0] : "" }, *kp = &key, **hit;
-        hit = bsearch(&kp, sorted, a->n, sizeof(*sorted), give_back_item_cmp);
-        if (hit == NULL || row[1] == NULL)
-            continue;
-        bool same = strtoull(row[1], NULL, 10) == (*hit)->to && (*hit)->to <= (uint64_t)INT64_MAX &&
-                    (!periods || (row[2] && strtoll(row[2], NULL, 10) == (*hit)->period));
-        if (same && (*hit)->from < (*hit)->to) {
-            (*hit)->status = STORE_OK;
-            matched++;
-        }
-    }
-    mysql_free_result(res);
+    for (i = 0; i < a->n; i++)
+        matched += a->items[i].status == STORE_OK;
     if (matched > 0) {
-        buf_reset(&q);
         buf_printf(&q, "UPDATE `%s` SET `max_id` = CASE `biz_tag`", ms->cfg.mysql_table);
-        char esc[2 * SML_NAME_BUF + 1];
         for (i = 0; i < a->n; i++) {
             if (sorted[i]->status != STORE_OK)
                 continue;
-            size_t len = strlen(sorted[i]->name);
-            mysql_real_escape_string(s->conn, esc, sorted[i]->name, len < SML_NAME_BUF ? len : 0);
-            buf_printf(&q, " WHEN '%s' THEN %" PRIu64, esc, sorted[i]->from);
+            buf_add_str(&q, " WHEN ");
+            add_quoted_name(s->conn, &q, sorted[i]->name);
+            buf_printf(&q, " THEN %" PRIu64, sorted[i]->from);
         }
-        buf_printf(&q, " END%s WHERE %s AND `biz_tag` IN (", ms->shape.update_time ? ", `update_time` = `update_time`" : "",
-                   SML_NOT_SPREAD);
+        buf_printf(&q, " END%s WHERE %s AND `biz_tag` IN (",
+                   ms->shape.update_time ? ", `update_time` = `update_time`" : "", SML_NOT_SPREAD);
         size_t k = 0;
         for (i = 0; i < a->n; i++) {
             if (sorted[i]->status == STORE_OK)
@@ -1385,6 +1394,9 @@ static int give_back_many_op(struct mysql_sess *s, void *arg, char *err, size_t 
                            errlen);
             goto out;
         }
+    } else {
+        sess_end_quietly(s);
+        goto out;
     }
     if (mysql_commit(s->conn) != 0) {
         /* Given back or not: both are safe, the tails are ours no more. */
@@ -1423,6 +1435,21 @@ static int my_give_back_many(struct store *st, void *sess, struct store_give_bac
             return rc;
     }
     return STORE_OK;
+}
+
+static int my_give_back(struct store *st, void *sess, const char *name, uint64_t from,
+                        uint64_t to, int64_t period, const struct seqdef *expect, char *err, size_t errlen)
+{
+    struct store_give_back item = { name, from, to, period, expect, STORE_STALE };
+    struct give_back_many_args a = { &item, 1 };
+
+    if (from >= to || to > (uint64_t)INT64_MAX) {
+        snprintf(err, errlen, "mysql: give-back of '%s': bad range [%" PRIu64 ", %" PRIu64 ")",
+                 name, from, to);
+        return STORE_ERROR;
+    }
+    int rc = sess_run(sess, give_back_many_op, &a, err, errlen);
+    return rc != STORE_OK ? rc : item.status;
 }
 
 /* ---- create and drop ------------------------------------------------------------ */

@@ -202,8 +202,6 @@ int sml_build_sql(struct sml_sql *sql, const char *table, const struct sml_shape
     if (shape->kind_columns)
         SML_FORMAT(SML_SQL_CLAIM_PERIOD, "UPDATE `%s` SET `max_id` = ?, `period` = ?%s WHERE `biz_tag` = ? "
                    "AND `max_id` = ? AND `period` = ?", table, keep_time);
-    SML_FORMAT(SML_SQL_GIVE_BACK, "UPDATE `%s` SET `max_id` = ?%s WHERE `biz_tag` = ? AND `max_id` = ? AND "
-               "%s" SML_NOT_SPREAD, table, keep_time, shape->kind_columns ? "`period` = ? AND " : "");
     SML_FORMAT(SML_SQL_INSERT, "INSERT INTO `%s` (%s) VALUES (%s)", table, names, marks);
     SML_FORMAT(SML_SQL_DELETE, "DELETE FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, table);
     SML_FORMAT(SML_SQL_LOOKUP, "SELECT %s FROM `%s` WHERE `biz_tag` = ? AND " SML_NOT_SPREAD, cols, table);

@@ -146,8 +146,6 @@ enum sml_stmt {
     SML_SQL_CLAIM_UPDATE,  /* UPDATE ... SET max_id = max_id + ? WHERE biz_tag = ? */
     SML_SQL_CLAIM_PERIOD,  /* type 4: UPDATE ... SET max_id = ?, period = ? WHERE biz_tag = ?
                             * AND max_id = ? AND period = ? (only with kind_columns) */
-    SML_SQL_GIVE_BACK,     /* UPDATE ... SET max_id = ? WHERE biz_tag = ? AND max_id = ?
-                            * [AND period = ?: with kind_columns] */
     SML_SQL_INSERT,        /* INSERT ... VALUES (?, ...): the shape's columns */
     SML_SQL_DELETE,        /* DELETE ... WHERE biz_tag = ? */
     SML_SQL_LOOKUP,        /* SELECT <cols> ... WHERE biz_tag = ? */
@@ -156,7 +154,8 @@ enum sml_stmt {
                             * (only with update_time) */
     SML_SQL_ROWS,          /* SELECT COUNT(*), UNIX_TIMESTAMP(): rows, the server's clock */
     SML_SQL_CLAIM_MANY,    /* SELECT <cols> ... WHERE biz_tag IN (?, ... SML_CLAIM_BATCH of them)
-                            * ORDER BY biz_tag FOR UPDATE: a batch's rows, locked in key order */
+                            * ORDER BY biz_tag FOR UPDATE: a batch's rows, locked in key order
+                            * (the rows of a give-back too) */
     SML_SQL_COUNT
 };
 

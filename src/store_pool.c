@@ -70,8 +70,8 @@ static void run_job(struct store *st, void *sess, struct store_job *job)
         job->status = ops->lookup(st, sess, job->name, &job->def, job->err, sizeof(job->err));
         break;
     case JOB_GIVE_BACK:
-        job->status = ops->give_back(st, sess, job->name, job->from, job->to, job->period, job->err,
-                                     sizeof(job->err));
+        job->status = ops->give_back(st, sess, job->name, job->from, job->to, job->period, &job->def,
+                                     job->err, sizeof(job->err));
         break;
     case JOB_LEASE:
         job->status = ops->worker_lease(st, sess, &job->lease, job->err, sizeof(job->err));

@@ -28,7 +28,8 @@ struct store_job {
     uint64_t from, to;            /* JOB_GIVE_BACK: the range handed back */
     int64_t period;               /* JOB_CLAIM: the period wanted; JOB_GIVE_BACK: the range's
                                      (type 4, store.h; 0 for other kinds) */
-    struct seqdef def;            /* JOB_CREATE, JOB_CLAIM (the one served): in; JOB_LOOKUP: out */
+    struct seqdef def;            /* JOB_CREATE, JOB_CLAIM (the one served), JOB_GIVE_BACK (the one
+                                     the range was claimed from): in; JOB_LOOKUP: out */
     struct claim claim;           /* JOB_CLAIM: out */
     struct store_rescan rescan;   /* JOB_RESCAN: in and out (store.h) */
     store_list_fn *each;          /* JOB_RESCAN: gets each definition read, on the store thread */

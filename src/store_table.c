@@ -164,9 +164,13 @@ int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t pe
     return STORE_OK;
 }
 
-int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to, int64_t period)
+int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to, int64_t period,
+                                const struct seqdef *expect)
 {
-    return from <= to && s->max_id == to && s->period == period ? STORE_OK : STORE_STALE;
+    /* Another definition's max_id may stand at `to` by chance: its
+     * numbers are not this range's to give back. */
+    return from <= to && seqdef_same(&s->def, expect) && s->max_id == to && s->period == period ? STORE_OK
+                                                                                               : STORE_STALE;
 }
 
 int store_table_claim(struct store_table *t, const char *name, uint64_t want, int64_t period,
@@ -186,14 +190,14 @@ int store_table_claim(struct store_table *t, const char *name, uint64_t want, in
 }
 
 int store_table_give_back(struct store_table *t, const char *name, uint64_t from, uint64_t to,
-                          int64_t period, char *err, size_t errlen)
+                          int64_t period, const struct seqdef *expect, char *err, size_t errlen)
 {
     struct table_seq *s = store_table_get(t, name, err, errlen);
     int rc;
 
     if (s == NULL)
         return STORE_NOT_FOUND;
-    rc = store_table_give_back_check(s, from, to, period);
+    rc = store_table_give_back_check(s, from, to, period, expect);
     if (rc == STORE_OK)
         s->max_id = from;
     return rc;

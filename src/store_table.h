@@ -18,8 +18,9 @@
  *    to it with max_id 0 first; one for an older period is taken in the
  *    entry's own (store.h "periods").
  *  - a give-back of [from, to) is a compare-and-set: it applies only when
- *    from <= to, the entry is still in `period` and max_id is still `to`,
- *    and then max_id becomes `from`.
+ *    from <= to, the entry is still the definition the range was claimed
+ *    from (seqdef_same: not deleted and created again), still in `period`
+ *    and max_id is still `to`, and then max_id becomes `from`.
  *    An empty range (from == to) is such a compare-and-set that changes
  *    nothing: STORE_OK when max_id is `to`, STORE_STALE otherwise. A
  *    reversed range (from > to) never applies.
@@ -81,9 +82,11 @@ struct seqdef *store_table_defs(const struct store_table *t, size_t *n);
  * s->period = out->period and s->max_id = out->start + out->count. */
 int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t period,
                             const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
-/* Does the give-back of [from, to) in `period` apply to s? STORE_OK (the
- * caller then sets s->max_id = from once that is recorded) or STORE_STALE. */
-int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to, int64_t period);
+/* Does the give-back of [from, to) in `period`, claimed from definition
+ * expect, apply to s? STORE_OK (the caller then sets s->max_id = from once
+ * that is recorded) or STORE_STALE. */
+int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64_t to, int64_t period,
+                                const struct seqdef *expect);
 
 /* The two above on the entry for name, applied at once (nothing to record
  * first): STORE_OK, STORE_NOT_FOUND, STORE_ERROR (claim) or STORE_STALE
@@ -91,6 +94,6 @@ int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64
 int store_table_claim(struct store_table *t, const char *name, uint64_t want, int64_t period,
                       const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
 int store_table_give_back(struct store_table *t, const char *name, uint64_t from, uint64_t to,
-                          int64_t period, char *err, size_t errlen);
+                          int64_t period, const struct seqdef *expect, char *err, size_t errlen);
 
 #endif

@@ -27,7 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from faults import MySQLProxy, is_commit  # noqa: E402
+from faults import CommitCutter  # noqa: E402
 from mariadb import MariaDB  # noqa: E402
 from seqd import Getter, RespError, Seqd, check, eq, info, is_tryagain, run_tests, stop_all, wait_for  # noqa: E402
 
@@ -184,67 +184,19 @@ def test_two_nodes_claiming_the_same_cold_names_never_share_a_number():
 
 # ---- 3. a cut at the COMMIT of a batch ---------------------------------------------------
 
-class BatchCommitCutter(MySQLProxy):
-    """A proxy in front of MariaDB that cuts the connection at the COMMIT
-    that follows a batch's UPDATE (a COM_QUERY "UPDATE ... CASE"), the
-    first `cuts` times, alternately before the COMMIT reaches the server
-    (it rolls back) and after it did but before its answer comes back (it
-    commits); the node cannot tell which."""
-
-    def __init__(self, upstream_port, cuts):
-        super().__init__(upstream_port)
-        self.left = cuts
-        self.done = {"before": 0, "after": 0}
-
-    def _decide(self):
-        with self.lock:
-            if self.left <= 0:
-                return None
-            self.left -= 1
-            how = "before" if self.done["before"] <= self.done["after"] else "after"
-            self.done[how] += 1
-            return how
-
-    def _serve(self, c):
-        u = self._connect(self.upstream_port)
-        if u is None:
-            c.close()
-            return
-        state = {"hold": False}
-        threading.Thread(target=self._down, args=(u, c, state), daemon=True).start()
-        batch = False
-        try:
-            for _, pkts in self._client_reads(c):
-                out = b""
-                for pkt in pkts:
-                    if pkt[4:5] == b"\x03":
-                        q = pkt[5:].lstrip().upper()
-                        if q.startswith(b"UPDATE") and b"CASE" in q:
-                            batch = True
-                        elif is_commit(pkt) and batch:
-                            batch = False
-                            how = self._decide()
-                            if how == "before":
-                                u.sendall(out)
-                                self._close(c, u)
-                                return
-                            if how == "after":
-                                state["hold"] = True
-                                u.sendall(out + pkt)
-                                time.sleep(0.1)     # the server has it; the answer never comes
-                                self._close(c, u)
-                                return
-                    out += pkt
-                if out:
-                    u.sendall(out)
-        except OSError:
-            pass
-        self._close(c, u)
+def is_batch_update(pkt):
+    """Whether a client packet is the one UPDATE of a batch of claims (a
+    COM_QUERY "UPDATE ... CASE"): the COMMIT after it is the batch's."""
+    q = pkt[5:].lstrip().upper()
+    return pkt[4:5] == b"\x03" and q.startswith(b"UPDATE") and b"CASE" in q
 
 
 def test_cut_at_the_commit_of_a_batch_hands_out_nothing_twice():
     names = fill("e", COLD)
-    proxy = BatchCommitCutter(DB.port, cuts=6)
+    # The first 6 batch COMMITs are cut, alternately before the server has
+    # them (it rolls back) and after (it commits, the answer never comes).
+    proxy = CommitCutter(DB.port, arm=is_batch_update, limit=6)
+    proxy.rate = 1.0
     proxy.start()
     nodes = []
     try:
@@ -259,7 +211,7 @@ def test_cut_at_the_commit_of_a_batch_hands_out_nothing_twice():
                 threads += first_gets(node.port, names, out, retry=True)
             join(threads)
         check(None not in out, "replies that are not numbers: %r" % out.get(None, [])[:5])
-        eq(proxy.done, {"before": 3, "after": 3}, "batch COMMITs cut (before, after the server has it)")
+        eq(proxy.cuts, {"before": 3, "after": 3}, "batch COMMITs cut (before, after the server has it)")
         tops = dict((n, int(v)) for n, v in DB.rows("SELECT biz_tag, max_id FROM seqd_segments "
                                                    "WHERE biz_tag LIKE 'e%'"))
         dups, above, missing = [], [], []
@@ -276,7 +228,7 @@ def test_cut_at_the_commit_of_a_batch_hands_out_nothing_twice():
               "was rolled back), e.g. %r" % (len(above), above[:5]))
         check(not missing, "%d names did not get 4 numbers, e.g. %r" % (len(missing), missing[:5]))
         thrown = [n for i, n in enumerate(names) if min(out[n]) > max_id_of(i)]
-        print("cuts %r; %d names lost their first range to an unknown outcome" % (proxy.done, len(thrown)),
+        print("cuts %r; %d names lost their first range to an unknown outcome" % (proxy.cuts, len(thrown)),
               flush=True)
         check(any("outcome unknown: range thrown away" in n.log() for n in nodes),
               "a node logs that it threw a batch's ranges away")

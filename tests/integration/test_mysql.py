@@ -39,7 +39,11 @@ test starts its own seqd nodes on it (store.type mysql, rescan every 1 s).
 * graceful stop of a lone node gives back the unused tail: the next number
   after a restart continues exactly; the log reports what was given back.
   With two nodes the give-back is a compare-and-set: a node whose tail is
-  below another node's claim gives back nothing (and says so).
+  below another node's claim gives back nothing (and says so). Nor does a
+  node that stops after the name was deleted and created again (same
+  step) and the new row was claimed up to the old range's top: that row
+  is another definition, and setting it back would serve its numbers twice.
+  Names with quotes and backslashes are claimed in batches and given back.
 * MariaDB stopped: buffered numbers keep coming, an empty sequence answers
   -TRYAGAIN promptly, the outage is logged once; after MariaDB returns the
   same node serves again without a restart.
@@ -839,6 +843,75 @@ def test_give_back_never_undoes_another_nodes_claim():
         stop_all([a, b])
 
 
+def test_give_back_of_a_deleted_definition_leaves_the_new_one_alone():
+    """DEL + HSET of a name with the same segment while node a holds a
+    buffer of the old definition; node b claims the new one up to the same
+    max_id (1000, the top of node a's range). Node a (rescans once an hour:
+    it has not noticed) stops gracefully: its give-back of [5, 1000) must
+    find another definition (STALE) and leave max_id at 1000, or the new
+    sequence's 6..1000 would be claimed again by node c while node b
+    serves them (tests/model/README.md, GB_ANY_DEF)."""
+    a = Seqd(config=node_config(rescan_s=3600), store="mysql").start()
+    b, c = start_nodes(2)
+    try:
+        assert cmd(a.port, "HSET", "redef", "type", "3", "segment", "1000") == 1
+        old_a = [int(cmd(a.port, "GET", "redef")) for _ in range(5)]       # a: [0,1000) of the old one
+        assert old_a == [1, 2, 3, 4, 5], old_a
+        assert cmd(b.port, "DEL", "redef") == 1
+        assert cmd(b.port, "HSET", "redef", "type", "3", "segment", "1000") == 1
+        new_b = [int(cmd(b.port, "GET", "redef")) for _ in range(5)]       # b: [0,1000) of the new one
+        assert new_b == [1, 2, 3, 4, 5], new_b
+        assert row("redef")[0] == "1000", row("redef")
+        assert a.stop() == 0
+        assert row("redef")[0] == "1000", (
+            "node a gave its range of the deleted definition back to the new row: max_id 1000 -> %s"
+            % row("redef")[0])
+        gave = re.findall(r"gave back (\d+) unused numbers to the store; (\d+) wasted", a.log())
+        assert gave and gave[-1] == ("0", "995"), gave[-1:]
+        new_c = [int(cmd(c.port, "GET", "redef")) for _ in range(5)]
+        more_b = [int(cmd(b.port, "GET", "redef")) for _ in range(5)]
+        nums = new_b + more_b + new_c
+        assert len(nums) == len(set(nums)), "the new 'redef' handed out a number twice: b %r, c %r" % (
+            new_b + more_b, new_c)
+        assert new_c == [1001, 1002, 1003, 1004, 1005], new_c
+    finally:
+        stop_all([a, b, c])
+
+
+def test_names_with_quotes_go_through_batches_and_give_back():
+    """The batched statements carry names in their text (escaped and
+    quoted: store_mysql.c add_quoted_name). Names with ' \\ " and ` among
+    plain ones, first GETs pipelined while every claim is held back
+    300 ms (store.test_delay_ms), so that they queue and are claimed in
+    batches: each gets its first number and its row moves by one segment;
+    a graceful stop gives every tail back in one batch (each row back to
+    1, nothing wasted)."""
+    odd = ["esc'q", "esc\\b", 'esc"d', "esc`t", "esc\\'x", "esc''y"]
+    names = ["esc%02d" % i for i in range(10)] + odd + ["esc%02d" % i for i in range(10, 20)]
+    cfg = node_config()
+    cfg["store"] = dict(cfg["store"], test_delay_ms=300)
+    node = Seqd(config=cfg, store="mysql").start()
+    try:
+        for nm in names:
+            assert cmd(node.port, "HSET", nm, "type", "3", "segment", "100") == 1, nm
+        g = Getter(node.port, timeout=30)
+        got = g.gets(names, [])
+        g.close()
+        assert got == [1] * len(names), list(zip(names, got))
+        assert int(info(node.port, "store")["store_claims_batched"]) >= len(odd), info(node.port, "store")
+
+        def tops():
+            rows = DB.rows("SELECT HEX(biz_tag), max_id FROM seqd_segments WHERE biz_tag LIKE 'esc%'")
+            return dict((bytes.fromhex(h).decode(), int(m)) for h, m in rows)
+        assert tops() == dict((nm, 100) for nm in names), tops()
+        assert node.stop() == 0
+        assert tops() == dict((nm, 1) for nm in names), tops()
+        gave = re.findall(r"gave back (\d+) unused numbers to the store; (\d+) wasted", node.log())
+        assert gave and gave[-1] == (str(99 * len(names)), "0"), gave[-1:]
+    finally:
+        stop_all([node])
+
+
 # ---- 8. MariaDB outage ------------------------------------------------------------
 
 def test_mariadb_outage_serves_buffers_then_recovers():
@@ -1008,6 +1081,8 @@ def main():
             test_unreachable_server_stops_startup_clearly,
             test_graceful_stop_gives_back_unused_tail,
             test_give_back_never_undoes_another_nodes_claim,
+            test_give_back_of_a_deleted_definition_leaves_the_new_one_alone,
+            test_names_with_quotes_go_through_batches_and_give_back,
             test_mariadb_outage_serves_buffers_then_recovers,
             test_frozen_store_answers_lookups_and_definitions_within_wait_ms,
         ])

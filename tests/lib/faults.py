@@ -4,7 +4,8 @@
   MariaDB server that reads the client's MySQL packets (is_commit); a
   subclass serves each connection (_serve).
 * CommitCutter: such a proxy that cuts a share of the COMMITs, before the
-  server sees them or after (test_mysql_faults.py, contrib/chaos.py).
+  server sees them or after, optionally only those after a packet a
+  filter picks (test_mysql_faults.py, test_cold.py, contrib/chaos.py).
 * start_node(node, within): start a seqd again while the database may be
   away (it then exits at start-up), trying for a while.
 """
@@ -123,17 +124,27 @@ class CommitCutter(MySQLProxy):
     with probability `rate`, either dropped with both sides closed
     ("before": the server never sees it and rolls back) or forwarded with
     the answer withheld and both sides closed ("after": the server
-    commits, the client cannot know)."""
+    commits, the client cannot know); the two alternate.
 
-    def __init__(self, upstream_port):
+    arm: a packet filter, a predicate on a client packet. Without it every
+    COMMIT may be cut; with it only the first COMMIT on a connection after
+    a packet arm(pkt) is true for (e.g. a batch's UPDATE: the COMMIT of a
+    batch). limit: at most that many cuts in all (None: no limit).
+    commits counts the COMMITs that could be cut."""
+
+    def __init__(self, upstream_port, arm=None, limit=None):
         super().__init__(upstream_port)
         self.rate = 0.0
         self.rng = random.Random(20261121)
         self.cuts = {"before": 0, "after": 0}
+        self.arm = arm
+        self.limit = limit
 
     def _decide(self):
         with self.lock:
             self.commits += 1
+            if self.limit is not None and self.cuts["before"] + self.cuts["after"] >= self.limit:
+                return None
             if self.rng.random() >= self.rate:
                 return None
             how = "before" if self.cuts["before"] <= self.cuts["after"] else "after"
@@ -147,11 +158,15 @@ class CommitCutter(MySQLProxy):
             return
         state = {"hold": False}
         threading.Thread(target=self._down, args=(u, c, state), daemon=True).start()
+        armed = self.arm is None
         try:
             for _, pkts in self._client_reads(c):
                 out = b""
                 for pkt in pkts:
-                    if is_commit(pkt):
+                    if self.arm is not None and self.arm(pkt):
+                        armed = True
+                    elif is_commit(pkt) and armed:
+                        armed = self.arm is None
                         how = self._decide()
                         if how == "before":
                             u.sendall(out)

@@ -14,7 +14,8 @@
  *   -DGB_NO_CAS        the give-back sets max_id = from unconditionally
  *   -DSERVE_UNKNOWN    a claim whose COMMIT outcome is unknown is served
  *   -DGB_ANY_DEF       the give-back's compare-and-set looks at max_id
- *                      only, not at the definition of the row
+ *                      only, not at the definition of the row (seqd's
+ *                      give-back before it took the expected definition)
  *   -DNO_HIGHWATER     with -DFAILOVER: a node does not keep its
  *                      high-water mark across a restart
  * Options:
@@ -80,10 +81,12 @@ bit lost_once;                  /* the failover has happened */
 /* BROKEN: no compare-and-set at all. */
 #define GB_MATCH (row_def != 0)
 #elif defined(GB_ANY_DEF)
-/* max_id only: a row of another definition that happens to stand at
- * `to` is set back as well. */
+/* BROKEN (the old code): max_id only: a row of another definition that
+ * happens to stand at `to` is set back as well. */
 #define GB_MATCH (row_def != 0 && row_max == to)
 #else
+/* seqd: the row still holds the definition claimed from, at `to`
+ * (store_mysql.c give_back_check, store_table_give_back_check). */
 #define GB_MATCH (row_def != 0 && row_def == gbdef && row_max == to)
 #endif
 
@@ -283,8 +286,9 @@ end_loop:
     od;
 
 give_back:
-    /* store_mysql.c give_back_op / give_back_many_op: UPDATE max_id = from
-     * WHERE biz_tag = ? AND max_id = to (AND period = ...); COMMIT. */
+    /* store_mysql.c give_back_many_op (one give-back is a batch of one):
+     * the row locked and checked (give_back_check: the definition gbdef,
+     * max_id = to, the period), UPDATE max_id = from; COMMIT. */
     crash_point();
     if
     :: atomic {

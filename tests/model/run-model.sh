@@ -82,7 +82,8 @@ if [ "${MODEL_DEEP:-0}" = 1 ]; then
     check deep ok -DNODES=2 -DCLAIMS=2 -DSEG=2 -DDOWNS=1 -DDEFS=2
 fi
 
-# Broken variants: each must hand out a duplicate.
+# Broken variants: each must hand out a duplicate. GB_ANY_DEF is seqd's
+# old give-back, which compared max_id but not the row's definition.
 check broken-give-back-without-cas dup -DNODES=2 -DCLAIMS=2 -DSEG=2 -DDOWNS=1 -DDEFS=1 -DGB_NO_CAS
 check broken-serve-unknown dup -DNODES=2 -DCLAIMS=2 -DSEG=2 -DDOWNS=1 -DDEFS=1 -DSERVE_UNKNOWN
 check broken-give-back-any-definition dup -DNODES=2 -DCLAIMS=2 -DSEG=1 -DDOWNS=1 -DDEFS=2 -DGB_ANY_DEF

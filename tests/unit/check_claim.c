@@ -49,9 +49,6 @@ START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
                      "UPDATE `seqd_segments` SET `max_id` = ?, `period` = ?, `update_time` = `update_time` "
                      "WHERE `biz_tag` = ? AND `max_id` = ? AND `period` = ?");
     ck_assert(sql.has_claim_period);
-    ck_assert_str_eq(sql.text[SML_SQL_GIVE_BACK],
-                     "UPDATE `seqd_segments` SET `max_id` = ?, `update_time` = `update_time` WHERE `biz_tag` = ? "
-                     "AND `max_id` = ? AND `period` = ? AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
                      "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`, `epoch`, "
@@ -71,7 +68,7 @@ START_TEST(sql_for_seqd_table_is_the_documented_claim_transaction)
 END_TEST
 
 /* A table from before types 4 and 5: seqd's statements without epoch,
- * prefix, tz and period, the give-back without a period, no period claim. */
+ * prefix, tz and period, no period claim. */
 START_TEST(sql_for_a_table_before_the_kinds_columns_leaves_them_out)
 {
     struct sml_sql sql;
@@ -86,9 +83,6 @@ START_TEST(sql_for_a_table_before_the_kinds_columns_leaves_them_out)
                      "UPDATE `seqd_segments` SET `max_id` = `max_id` + ? WHERE `biz_tag` = ?");
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_PERIOD], "");
     ck_assert(!sql.has_claim_period);
-    ck_assert_str_eq(sql.text[SML_SQL_GIVE_BACK],
-                     "UPDATE `seqd_segments` SET `max_id` = ? WHERE `biz_tag` = ? AND `max_id` = ? "
-                     "AND `biz_tag` <> ''");
     ck_assert_str_eq(sql.text[SML_SQL_INSERT],
                      "INSERT INTO `seqd_segments` (`biz_tag`, `max_id`, `step`, `description`, "
                      "`kind`, `length`, `starting`, `increment`, `perm_key`, `auto_disk`) "
@@ -106,7 +100,7 @@ END_TEST
 START_TEST(sql_binds_every_value_as_a_parameter)
 {
     /* Placeholders per statement: the SQL text holds no data at all. */
-    static const int params[SML_SQL_COUNT] = { 1, 2, 5, 4, SML_COL_COUNT, 1, 1, 0, 1, 0, SML_CLAIM_BATCH };
+    static const int params[SML_SQL_COUNT] = { 1, 2, 5, SML_COL_COUNT, 1, 1, 0, 1, 0, SML_CLAIM_BATCH };
     const struct sml_shape *shapes[] = { &SEQD_SHAPE, &OLD_SEQD_SHAPE, &LEAF_SHAPE, &BARE_LEAF_SHAPE };
     struct sml_sql sql;
     char err[256];
@@ -120,8 +114,6 @@ START_TEST(sql_binds_every_value_as_a_parameter)
             int want = i == SML_SQL_INSERT ? sql.ninsert : params[i];
             if (!kinds && i == SML_SQL_CLAIM_PERIOD)
                 want = 0;                       /* no such statement */
-            if (!kinds && i == SML_SQL_GIVE_BACK)
-                want = 3;                       /* no period to compare */
             if (!shapes[s]->update_time && i == SML_SQL_LIST_CHANGED) {
                 ck_assert_str_eq(sql.text[i], "");   /* rescans read everything */
                 continue;
@@ -204,9 +196,9 @@ START_TEST(sql_for_the_id_step_row_reads_and_records_it_race_free)
 }
 END_TEST
 
-/* With update_time, claims and give-backs leave it alone, so that a rescan
- * reading only the rows whose update_time moved reads changed
- * definitions, not claimed rows. */
+/* With update_time, claims leave it alone (give-backs too: store_mysql.c
+ * builds their UPDATE), so that a rescan reading only the rows whose
+ * update_time moved reads changed definitions, not claimed rows. */
 START_TEST(sql_claims_keep_update_time_and_rescans_read_what_changed)
 {
     struct sml_sql sql;
@@ -216,7 +208,6 @@ START_TEST(sql_claims_keep_update_time_and_rescans_read_what_changed)
     ck_assert_str_eq(sql.text[SML_SQL_CLAIM_UPDATE], "UPDATE `seqd_segments` SET `max_id` = `max_id` + ?, "
                      "`update_time` = `update_time` WHERE `biz_tag` = ?");
     ck_assert_ptr_nonnull(strstr(sql.text[SML_SQL_CLAIM_PERIOD], "`update_time` = `update_time`"));
-    ck_assert_ptr_nonnull(strstr(sql.text[SML_SQL_GIVE_BACK], "`update_time` = `update_time`"));
     ck_assert_ptr_nonnull(strstr(sql.text[SML_SQL_LIST_CHANGED],
                                  "WHERE `update_time` >= FROM_UNIXTIME(?) AND `biz_tag` <> ''"));
     ck_assert_str_eq(sql.text[SML_SQL_ROWS],

@@ -4,7 +4,8 @@
  * Each test fails if the rule it is named for breaks: claims never
  * overlap and take at least a segment, a claim that would pass UINT64_MAX
  * takes nothing, a give-back applies only while max_id is still its `to`
- * and an empty or reversed one never moves max_id.
+ * and the entry is still the definition it was claimed from, and an empty
+ * or reversed one never moves max_id.
  */
 #include <check.h>
 #include <stdint.h>
@@ -26,6 +27,16 @@ static void table_with(struct store_table *t, const char *name, uint64_t segment
 
     store_table_init(t);
     ck_assert_int_eq(store_table_add(t, &d, max_id, err, sizeof(err)), STORE_OK);
+}
+
+/* The definition table_with's sequence was claimed from (seqdef_same
+ * ignores the segment). */
+static const struct seqdef *served(const char *name)
+{
+    static struct seqdef d;
+
+    d = def_increasing(name, 1);
+    return &d;
 }
 
 static uint64_t max_id_of(const struct store_table *t, const char *name)
@@ -110,7 +121,7 @@ START_TEST(test_remove_and_unknown_names)
     ck_assert_ptr_nonnull(strstr(err, "'gone'"));
     ck_assert_int_eq(store_table_lookup(&t, "gone", &got, err, sizeof(err)), STORE_NOT_FOUND);
     ck_assert_int_eq(store_table_claim(&t, "gone", 1, 0, NULL, &c, err, sizeof(err)), STORE_NOT_FOUND);
-    ck_assert_int_eq(store_table_give_back(&t, "gone", 0, 1, 0, err, sizeof(err)), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_table_give_back(&t, "gone", 0, 1, 0, served("gone"), err, sizeof(err)), STORE_NOT_FOUND);
     store_table_free(&t);
 }
 END_TEST
@@ -244,7 +255,7 @@ START_TEST(test_give_back_at_the_top_lowers_max_id_to_from)
 
     table_with(&t, "gb", 100, 0);
     ck_assert_int_eq(store_table_claim(&t, "gb", 0, 0, NULL, &c, err, sizeof(err)), STORE_OK);
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 40, 100, 0, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 40, 100, 0, served("gb"), err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 40);
     /* The given-back counters are the next claim's. */
     ck_assert_int_eq(store_table_claim(&t, "gb", 0, 0, NULL, &c, err, sizeof(err)), STORE_OK);
@@ -259,12 +270,12 @@ START_TEST(test_give_back_after_max_id_moved_on_is_stale_and_changes_nothing)
 
     table_with(&t, "gb", 100, 300);
     /* [150, 200) was claimed, then someone claimed [200, 300). */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 150, 200, 0, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 150, 200, 0, served("gb"), err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
     /* max_id below `to` (it was given back already) is stale too. */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 250, 400, 0, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 250, 400, 0, served("gb"), err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
-    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 150, 200, 0),
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 150, 200, 0, served("gb")),
                      STORE_STALE);
     store_table_free(&t);
 }
@@ -276,11 +287,71 @@ START_TEST(test_give_back_of_an_empty_range_changes_nothing)
 
     table_with(&t, "gb", 100, 300);
     /* At the top: the compare holds, the set is a no-op. */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 300, 300, 0, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 300, 300, 0, served("gb"), err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
     /* Below the top: the compare fails, as for any other range. */
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 200, 200, 0, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 200, 200, 0, served("gb"), err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
+    store_table_free(&t);
+}
+END_TEST
+
+/* DEL + HSET of the name with the same step: after as many claims the
+ * new definition stands at the old range's `to`. The old range's
+ * give-back must not apply to it, or [0, 100) of the new definition
+ * would be claimed and served twice (tests/model/README.md, GB_ANY_DEF). */
+START_TEST(test_give_back_of_a_deleted_definition_is_stale_on_the_new_one)
+{
+    struct store_table t;
+    struct seqdef old = def_increasing("re", 100), now = old;
+    struct claim a, b, c;
+
+    old.perm_key = 1;
+    now.perm_key = 2;               /* HSET draws a fresh key */
+    store_table_init(&t);
+    ck_assert_int_eq(store_table_add(&t, &old, 0, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "re", 0, 0, &old, &a, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_remove(&t, "re", err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_add(&t, &now, 0, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_claim(&t, "re", 0, 0, &now, &b, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(b.start, 0);
+    ck_assert_uint_eq(max_id_of(&t, "re"), a.start + a.count);     /* the old `to`, by chance */
+    ck_assert_int_eq(store_table_give_back(&t, "re", a.start, a.start + a.count, 0, &old, err, sizeof(err)),
+                     STORE_STALE);
+    ck_assert_uint_eq(max_id_of(&t, "re"), 100);
+    ck_assert_int_eq(store_table_claim(&t, "re", 0, 0, &now, &c, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(c.start, 100);
+    /* The definition served gives back as ever (its segment may differ). */
+    now.segment = 7;
+    ck_assert_int_eq(store_table_give_back(&t, "re", 150, 200, 0, &now, err, sizeof(err)), STORE_OK);
+    ck_assert_uint_eq(max_id_of(&t, "re"), 150);
+    store_table_free(&t);
+}
+END_TEST
+
+/* Each column seqdef_same compares tells a definition from another: a
+ * range of any other one is not given back, whatever the row's max_id. */
+START_TEST(test_give_back_check_compares_every_definition_column)
+{
+    struct store_table t;
+    struct seqdef d[8];
+    size_t i;
+
+    table_with(&t, "gb", 100, 300);
+    for (i = 0; i < ARRAY_SIZE(d); i++)
+        d[i] = *served("gb");
+    d[0].kind = SEQ_RANDOM;
+    d[1].length = 8;
+    d[2].starting = 2;
+    d[3].increment = 2;
+    d[4].perm_key = 42;
+    d[5].epoch_ms = 1;
+    snprintf(d[6].prefix, sizeof(d[6].prefix), "X");
+    snprintf(d[7].tz, sizeof(d[7].tz), "UTC");
+    for (i = 0; i < ARRAY_SIZE(d); i++)
+        ck_assert_msg(store_table_give_back_check(store_table_find(&t, "gb"), 250, 300, 0, &d[i]) == STORE_STALE,
+                      "definition %zu", i);
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 250, 300, 0, served("gb")), STORE_OK);
     store_table_free(&t);
 }
 END_TEST
@@ -291,9 +362,9 @@ START_TEST(test_give_back_of_a_reversed_range_never_applies)
     struct store_table t;
 
     table_with(&t, "gb", 100, 300);
-    ck_assert_int_eq(store_table_give_back(&t, "gb", 400, 300, 0, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "gb", 400, 300, 0, served("gb"), err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
-    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 301, 300, 0),
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 301, 300, 0, served("gb")),
                      STORE_STALE);
     store_table_free(&t);
 }
@@ -304,7 +375,7 @@ START_TEST(test_give_back_check_changes_nothing_until_the_caller_records_it)
     struct store_table t;
 
     table_with(&t, "gb", 100, 300);
-    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 250, 300, 0), STORE_OK);
+    ck_assert_int_eq(store_table_give_back_check(store_table_find(&t, "gb"), 250, 300, 0, served("gb")), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "gb"), 300);
     store_table_free(&t);
 }
@@ -335,9 +406,9 @@ START_TEST(test_periods_move_forward_only)
     ck_assert_uint_eq(c.start, 100);
     ck_assert_int_eq(c.period, day2);
     /* A give-back of day 1's numbers no longer applies; day 2's does. */
-    ck_assert_int_eq(store_table_give_back(&t, "d", 100, 200, day1, err, sizeof(err)), STORE_STALE);
+    ck_assert_int_eq(store_table_give_back(&t, "d", 100, 200, day1, served("d"), err, sizeof(err)), STORE_STALE);
     ck_assert_uint_eq(max_id_of(&t, "d"), 200);
-    ck_assert_int_eq(store_table_give_back(&t, "d", 100, 200, day2, err, sizeof(err)), STORE_OK);
+    ck_assert_int_eq(store_table_give_back(&t, "d", 100, 200, day2, served("d"), err, sizeof(err)), STORE_OK);
     ck_assert_uint_eq(max_id_of(&t, "d"), 100);
     store_table_free(&t);
 }
@@ -366,6 +437,8 @@ static Suite *store_table_suite(void)
 
     tcase_add_test(give_back, test_give_back_at_the_top_lowers_max_id_to_from);
     tcase_add_test(give_back, test_give_back_after_max_id_moved_on_is_stale_and_changes_nothing);
+    tcase_add_test(give_back, test_give_back_of_a_deleted_definition_is_stale_on_the_new_one);
+    tcase_add_test(give_back, test_give_back_check_compares_every_definition_column);
     tcase_add_test(give_back, test_give_back_of_an_empty_range_changes_nothing);
     tcase_add_test(give_back, test_give_back_of_a_reversed_range_never_applies);
     tcase_add_test(give_back, test_give_back_check_changes_nothing_until_the_caller_records_it);
