@@ -1188,7 +1188,6 @@ void seq_claim_latency(struct hist *out)
 struct give_back_entry {
     struct seq *s;                    /* a reference */
     uint64_t unused;                  /* numbers buffered and never served */
-    struct seqdef def;                /* the definition served: the give-back's expect */
 };
 
 struct give_back_ctx {
@@ -1201,14 +1200,10 @@ static void collect_give_back(struct seq *s, void *arg)
 {
     struct give_back_ctx *ctx = arg;
 
-    struct give_back_entry e = { s, 0, { .name = "" } };
-
     seq_lock(s);
     uint64_t unused = segbuf_unused(&s->sb), to = s->claimed_top;
     uint64_t from = segbuf_giveback_from(&s->sb, to);
     int64_t period = period_of(s);
-    e.unused = unused;
-    def_copy(s, &e.def);
     seq_unlock(s);
     if (unused == 0 && from == to)
         return;
@@ -1218,8 +1213,9 @@ static void collect_give_back(struct seq *s, void *arg)
         ctx->items = xrealloc(ctx->items, ctx->cap * sizeof(*ctx->items));
     }
     seq_ref(s);
-    ctx->entries[ctx->n] = e;
-    /* expect is pointed at entries[].def once they no longer move. */
+    ctx->entries[ctx->n] = (struct give_back_entry){ s, unused };
+    /* expect is set chunk by chunk (a definition is 552 bytes: not one
+     * for each of a million sequences at once). */
     ctx->items[ctx->n] = (struct store_give_back){ seq_name(s), from, to, period, NULL, STORE_UNAVAILABLE };
     ctx->n++;
 }
@@ -1262,8 +1258,9 @@ void seq_give_back_all(struct store *st)
     size_t i;
 
     seq_foreach(collect_give_back, &ctx);
-    for (i = 0; i < ctx.n; i++)
-        ctx.items[i].expect = &ctx.entries[i].def;
+    /* The definitions served, for the compare-and-set (a sequence's is
+     * fixed but for its segment, which seqdef_same does not compare). */
+    struct seqdef *defs = xcalloc(GIVE_BACK_CHUNK, sizeof(*defs));
     /* Ranges with nothing to return (from == to) only count their waste. */
     if (st->ops->give_back_many) {
         struct store_give_back *todo = xcalloc(ctx.n ? ctx.n : 1, sizeof(*todo));
@@ -1278,6 +1275,10 @@ void seq_give_back_all(struct store *st)
         }
         for (; sent < m && mono_ms() < deadline; sent += GIVE_BACK_CHUNK) {
             size_t k = m - sent < GIVE_BACK_CHUNK ? m - sent : GIVE_BACK_CHUNK;
+            for (size_t j = 0; j < k; j++) {
+                seq_def(ctx.entries[where[sent + j]].s, &defs[j]);
+                todo[sent + j].expect = &defs[j];
+            }
             if (st->ops->give_back_many(st, sess, todo + sent, k, err, sizeof(err)) != STORE_OK && !failed) {
                 log_warn("could not give back every unused range: %s", err);
                 failed = true;
@@ -1296,15 +1297,18 @@ void seq_give_back_all(struct store *st)
     } else {
         for (i = 0; i < ctx.n; i++) {
             struct store_give_back *it = &ctx.items[i];
-            if (it->from < it->to)
-                it->status = st->ops->give_back(st, sess, it->name, it->from, it->to, it->period, it->expect,
+            if (it->from < it->to) {
+                seq_def(ctx.entries[i].s, &defs[0]);
+                it->status = st->ops->give_back(st, sess, it->name, it->from, it->to, it->period, &defs[0],
                                                 err, sizeof(err));
+            }
         }
     }
     for (i = 0; i < ctx.n; i++) {
         account_give_back(&ctx.entries[i], &ctx.items[i], "", &returned, &wasted);
         seq_release(ctx.entries[i].s);
     }
+    free(defs);
     free(ctx.entries);
     free(ctx.items);
     st->ops->session_close(st, sess);

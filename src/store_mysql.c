@@ -1310,7 +1310,7 @@ static int give_back_read(struct mysql_sess *s, struct store_give_back **sorted,
     struct row_binds rb;
     struct sml_row row;
     MYSQL_STMT *sel = NULL;
-    char why[300];
+    char why[1024];                 /* "mysql: " where (511) ": " a row's fault (300) */
     int rc, r;
 
     rc = sess_stmt(s, SML_SQL_CLAIM_MANY, SML_PHASE_OTHER, "give-back", &sel, err, errlen);
@@ -2255,12 +2255,27 @@ static int lease_acquire_op(struct mysql_sess *s, struct worker_lease *l, char *
 
     if ((rc = lease_scan(s, l, sc, what, err, errlen)) != STORE_OK)
         goto out;
-    for (int i = 0; w < 0; i++) {
+    /* The lowest free id whose reservation is not ahead of what this node
+     * would reserve itself; else the free id reserved least far ahead. A
+     * node whose clock once ran an hour fast left its id reserved an hour
+     * into the future: taking that id would make this node wait the hour
+     * for ids another free id gives it now. */
+    uint64_t least = UINT64_MAX;
+    for (int i = 0;; i++) {
         int cand = snowflake_worker_nth(l->id_step, l->id_offset, i);
         if (cand < 0)
             break;
-        if (!sc->w[cand].exists || sc->w[cand].until_ms + l->skew_ms < sc->db_now)
+        if (sc->w[cand].exists && sc->w[cand].until_ms + l->skew_ms >= sc->db_now)
+            continue;                               /* leased by a live node */
+        uint64_t reserved = sc->w[cand].exists ? sc->w[cand].reserved_ms : 0;
+        if (reserved <= l->reserve_ms) {
             w = cand;
+            break;
+        }
+        if (reserved < least) {
+            least = reserved;
+            w = cand;
+        }
     }
     if (w < 0) {
         sess_end_quietly(s);

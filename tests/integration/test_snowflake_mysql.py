@@ -12,7 +12,10 @@
 * with "id_step": 2, "id_offset": 1 (a database of its own, whose
   seqd_workers has free rows for the even ids 0 and 2) two nodes lease only
   odd worker ids (a new row, then a released one taken again with the next
-  generation), and every id of theirs carries an odd worker id.
+  generation), and every id of theirs carries an odd worker id;
+* a free worker id whose reservation lies an hour ahead (left by a node
+  whose clock ran fast) is passed over for one this node can use now: its
+  type 5 ids come at once, not after an hour of TRYAGAIN.
 
 Environment: SEQD_BIN, SEQD_SRCDIR.
 """
@@ -194,6 +197,30 @@ def test_id_step_leases_only_worker_ids_of_the_offset():
                 n.stop()
 
 
+def test_an_id_reserved_far_ahead_is_passed_over():
+    db = "seqd_ahead"                 # its own seqd_workers
+    DB.sql("CREATE DATABASE %s; GRANT ALL PRIVILEGES ON %s.* TO '%s'@'127.0.0.1';" % (db, db, DB.user),
+           database="")
+    DB.load(os.path.join(repo_root(), "sql", "schema.sql"), database=db)
+    hour_ahead = int(time.time() * 1000) + 3600 * 1000
+    # Worker id 0 is free (its lease ended) but reserved an hour ahead.
+    DB.sql("INSERT INTO seqd_workers (worker_id, holder, generation, lease_until_ms, reserved_ms) "
+           "VALUES (0, 'fast clock', 3, 0, %d)" % hour_ahead, database=db)
+    n = Seqd({"segment": {"wait_ms": 500},
+              "store": DB.store_config(database=db, rescan_s=1, worker_lease_ms=LEASE_MS)}, store="mysql").start()
+    try:
+        n.cli("HSET", "sfahead", "type", "5")
+        t0 = time.monotonic()
+        r = n.cli("GET", "sfahead")
+        check(str(r).isdigit(), "a type 5 id at once, not %r" % (r,))
+        check(time.monotonic() - t0 < 2, "no wait for the hour-ahead reservation")
+        check(worker_of(int(r)) != 0, "the id reserved an hour ahead was passed over")
+        eq(DB.rows("SELECT generation, reserved_ms FROM seqd_workers WHERE worker_id = 0", db),
+           [["3", str(hour_ahead)]], "worker id 0's row untouched")
+    finally:
+        n.stop()
+
+
 def main():
     global DB
     DB = MariaDB()
@@ -204,6 +231,7 @@ def main():
             test_frozen_node_stops_and_its_lease_is_taken_over,
             test_dead_nodes_lease_is_taken_over_after_expiry,
             test_id_step_leases_only_worker_ids_of_the_offset,
+            test_an_id_reserved_far_ahead_is_passed_over,
         ])
     finally:
         DB.close()
