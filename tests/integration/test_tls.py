@@ -118,6 +118,11 @@ def certs():
     return _certs
 
 
+def port_apart(*taken):
+    """A free port that is none of taken (free_port may hand out one twice)."""
+    return wait_for(lambda: (lambda p: p if p not in taken else None)(free_port()), 5, "a port apart")
+
+
 def tls_server(auth_clients="no", plain=True, https=False, live=None):
     """A seqd (not started) with a TLS port (and the HTTPS door when https). live: the
     name its certificate files get, for a test that replaces them."""
@@ -126,14 +131,15 @@ def tls_server(auth_clients="no", plain=True, https=False, live=None):
     if live:
         c.install_server("server", live)
         cert, key = c.path(live + ".crt"), c.path(live + ".key")
-    tls = {"port": free_port(), "cert_file": cert, "key_file": key, "ca_file": c.path("ca.crt"),
+    port = free_port()
+    tls = {"port": port_apart(port), "cert_file": cert, "key_file": key, "ca_file": c.path("ca.crt"),
            "auth_clients": auth_clients}
     config = {"tls": tls}
     if not plain:
         config["port"] = 0
     if https:
-        config["http"] = {"port": free_port(), "tls": True}
-    s = Seqd(config=config)
+        config["http"] = {"port": port_apart(port, tls["port"]), "tls": True}
+    s = Seqd(config=config, port=port)
     s.tls_port = tls["port"]
     return s                    # `with` starts it
 
@@ -448,10 +454,11 @@ def test_bad_certificate_files_stop_start_up():
         ({"ca_file": c.path("san.ext")}, "tls.ca_file %s: " % c.path("san.ext")),
     ]
     for change, why in cases:
-        tls = {"port": free_port(), "cert_file": c.path("server.crt"), "key_file": c.path("server.key"),
+        port = free_port()
+        tls = {"port": port_apart(port), "cert_file": c.path("server.crt"), "key_file": c.path("server.key"),
                "ca_file": c.path("ca.crt")}
         tls.update(change)
-        rc, _, log = Seqd(config={"tls": tls}).start_must_fail()
+        rc, _, log = Seqd(config={"tls": tls}, port=port).start_must_fail()
         eq(rc, 1, "exit code with %s" % change)
         check(why in log, "the reason %r is logged: %r" % (why, log[-500:]))
 
