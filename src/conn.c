@@ -492,8 +492,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
             /* Less than asked for: the socket is empty now, and a read to
              * hear EAGAIN would double the system calls of a client that
              * sends in small pieces. More bytes wake the event again.
-             * Not so with TLS: one read returns one record, and the next
-             * one may be in OpenSSL's hands already. */
+             * Not so with TLS: one read returns at most one record, so
+             * less than asked for says nothing about the socket. */
             if ((size_t)n < room && c->tls == NULL)
                 break;
             continue;

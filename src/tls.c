@@ -343,7 +343,7 @@ void tls_conn_describe(const struct tls_conn *t, char *out, size_t outlen)
  * (leaving it to wait for the socket puts none there). */
 static void tls_http_info(const SSL *ssl, int where, int ret)
 {
-    char addr[64] = "?", why[256];
+    char addr[64] = "(gone)", why[256];
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     unsigned long e;

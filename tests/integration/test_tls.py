@@ -18,8 +18,9 @@ and one signed by a CA seqd does not know.
   an expired and an unknown-CA client certificate refused; each failure
   a log line and total_tls_handshake_failures.
 * plain text and garbage handshake bytes on the TLS port: a clean close
-  (EOF, not a reset), a log line, and a TLS client busy meanwhile gets
-  every answer.
+  (EOF, not a reset), a log line (at most one a second: a burst is one
+  line, and the next says how many were held back), and a TLS client
+  busy meanwhile gets every answer.
 * "port": 0: nothing listens on the plain port; TLS serves.
 * SIGHUP with a new certificate in the same files: a new connection sees
   serial 0x1002, on the RESP and the HTTPS door, while a connection made
@@ -365,6 +366,21 @@ def test_plain_text_and_garbage_on_the_tls_port():
                 check(why in s.log(), "the log says %r:\n%s" % (why, s.log_tail()))
                 wait_for(lambda: len(results) > before + 5, 10, "the busy client goes on after bad client %d" % i)
             wait_failures(s, len(bad), "each bad client counted")
+            # A burst: counted each, logged once a second, and the next
+            # line says how many it held back.
+            time.sleep(LOG_INTERVAL)
+            lines = s.log().count("TLS handshake failed: ")
+            for _ in range(5):
+                with socket.create_connection(("127.0.0.1", s.tls_port), timeout=5) as raw:
+                    raw.sendall(b"PING\r\n")
+                    raw.recv(4096)
+            wait_failures(s, len(bad) + 5, "the burst counted")
+            eq(s.log().count("TLS handshake failed: "), lines + 1, "one line for the burst")
+            time.sleep(LOG_INTERVAL)
+            with socket.create_connection(("127.0.0.1", s.tls_port), timeout=5) as raw:
+                raw.sendall(b"PING\r\n")
+                raw.recv(4096)
+            wait_log(s, "(and 4 failed handshakes not logged since the last such line)")
         finally:
             stop.set()
             busy.join(15)
