@@ -21,6 +21,8 @@ and one signed by a CA seqd does not know.
   (EOF, not a reset), a log line (at most one a second: a burst is one
   line, and the next says how many were held back), and a TLS client
   busy meanwhile gets every answer.
+* a silent client and one that stops half way through its ClientHello
+  are closed after the 10 s handshake timeout, others served meanwhile.
 * "port": 0: nothing listens on the plain port; TLS serves.
 * SIGHUP with a new certificate in the same files: a new connection sees
   serial 0x1002, on the RESP and the HTTPS door, while a connection made
@@ -391,6 +393,25 @@ def test_plain_text_and_garbage_on_the_tls_port():
         eq(s.cli("PING"), "PONG", "the plain port is untouched")
 
 
+def test_silent_client_is_closed_after_the_handshake_timeout():
+    """A client that connects to the TLS port and says nothing holds its
+    slot for TLS_HANDSHAKE_TIMEOUT_S (10 s), then is closed and counted;
+    one that sends half a ClientHello too."""
+    with tls_server() as s:
+        silent = socket.create_connection(("127.0.0.1", s.tls_port), timeout=20)
+        half = socket.create_connection(("127.0.0.1", s.tls_port), timeout=20)
+        half.sendall(b"\x16\x03\x01\x02\x00\x01\x00")
+        t0 = time.monotonic()
+        eq(cli_tls(s, "PING"), (0, "PONG"), "others are served meanwhile")
+        for sock in (silent, half):
+            eq(sock.recv(4096), b"", "closed by the server")
+            sock.close()
+        elapsed = time.monotonic() - t0
+        check(9 <= elapsed <= 16, "closed after about 10 s, not %.1f s" % elapsed)
+        wait_failures(s, 2, "both counted as failed handshakes")
+        wait_log(s, "TLS handshake failed: not done within 10 s")
+
+
 def test_plain_port_off():
     with tls_server(plain=False) as s:
         try:
@@ -487,6 +508,7 @@ if __name__ == "__main__":
         test_large_replies_to_a_slow_reader_and_requests_split_across_records,
         test_client_certificates_when_required,
         test_plain_text_and_garbage_on_the_tls_port,
+        test_silent_client_is_closed_after_the_handshake_timeout,
         test_plain_port_off,
         test_sighup_takes_a_new_certificate_and_keeps_it_when_the_next_is_broken,
         test_https_door,
