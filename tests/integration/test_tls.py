@@ -31,8 +31,12 @@ and one signed by a CA seqd does not know.
 * the HTTPS door (http.tls): urllib with the CA gets /health; a plain
   HTTP request to it is closed and logged.
 
-redis-py (python3-redis) missing is a failure that says so, unless
-SEQD_ALLOW_SKIP=1.
+* the mysql store over TLS (store.mysql.ssl_mode, ssl_ca) to a private
+  MariaDB that refuses unencrypted sessions: verify_ca and
+  verify_identity work; disabled and a wrong CA stop start-up.
+
+redis-py (python3-redis) or MariaDB missing is a failure that says so,
+unless SEQD_ALLOW_SKIP=1.
 """
 import os
 import socket
@@ -483,6 +487,36 @@ def test_https_door():
             eq(r.status, 200, "the HTTPS door still serves")
 
 
+def test_mysql_store_over_tls():
+    """store.mysql.ssl_*: a MariaDB that takes TLS connections only
+    (require_secure_transport) with the test CA's server certificate.
+    verify_ca and verify_identity with the CA: claims work (so the session
+    is encrypted); disabled, or the wrong CA: start-up fails, saying why."""
+    from mariadb import MariaDB
+    c = certs()
+    db = MariaDB(server_args=["--ssl-ca=" + c.path("ca.crt"), "--ssl-cert=" + c.path("server.crt"),
+                              "--ssl-key=" + c.path("server.key"), "--require-secure-transport=ON"])
+    try:
+        db.start()
+        for mode in ("verify_ca", "verify_identity"):
+            store = db.store_config(ssl_mode=mode, ssl_ca=c.path("ca.crt"))
+            with Seqd(config={"store": store}, store="mysql") as s:
+                eq(s.cli("HSET", "m_" + mode, "type", "3"), "1", "HSET through a TLS session (%s)" % mode)
+                eq(s.cli("GET", "m_" + mode), "1", "GET (%s)" % mode)
+        rows = db.rows("SELECT biz_tag FROM seqd_segments WHERE biz_tag LIKE 'm\\_%' ORDER BY biz_tag")
+        eq(rows, [["m_verify_ca"], ["m_verify_identity"]], "the rows went through the TLS sessions")
+        # MariaDB answers an unencrypted session "Access denied" (the same
+        # credentials worked over TLS just before).
+        for extra, why in (({"ssl_mode": "disabled"}, "Access denied"),
+                           ({"ssl_mode": "verify_ca", "ssl_ca": c.path("other-ca.crt")}, "TLS/SSL error")):
+            rc, _, log = Seqd(config={"store": db.store_config(connect_timeout_s=2, **extra)},
+                              store="mysql").start_must_fail(20)
+            check(rc != 0, "start-up fails with %s" % extra)
+            check(why in log, "the log says why (%r) with %s: %r" % (why, extra, log[-400:]))
+    finally:
+        db.close()
+
+
 def test_bad_certificate_files_stop_start_up():
     c = certs()
     cases = [
@@ -513,4 +547,5 @@ if __name__ == "__main__":
         test_sighup_takes_a_new_certificate_and_keeps_it_when_the_next_is_broken,
         test_https_door,
         test_bad_certificate_files_stop_start_up,
+        test_mysql_store_over_tls,
     ])
