@@ -472,6 +472,14 @@ int main(int argc, char **argv)
         return 1;
     }
     if (args.test_only) {
+        /* The certificate files too: a renewal is best checked before
+         * the SIGHUP that takes it. */
+        int rc = tls_open(&server.cfg, err, sizeof(err));
+        tls_close();
+        if (rc != 0) {
+            fprintf(stderr, "seqd: TLS: %s\n", err);
+            return 1;
+        }
         printf("seqd: configuration %s is OK\n", server.cfg.config_file[0] ? server.cfg.config_file : "(defaults)");
         return 0;
     }

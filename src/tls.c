@@ -45,7 +45,9 @@ static void tls_queue_reason(char *out, size_t outlen)
     unsigned long e = ERR_get_error();
     const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-    if (reason != NULL)
+    if (e != 0 && ERR_SYSTEM_ERROR(e))
+        snprintf(out, outlen, "%s", strerror(ERR_GET_REASON(e)));   /* a file that is not there */
+    else if (reason != NULL)
         snprintf(out, outlen, "%s", reason);
     else if (e != 0)
         ERR_error_string_n(e, out, outlen);

@@ -49,7 +49,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from seqd import (Client, Seqd, Skip, check, eq, free_port, info, run_tests,  # noqa: E402
+from seqd import (BIN, Client, Seqd, Skip, check, eq, free_port, info, run_tests,  # noqa: E402
                   tmpdir, wait_for, wait_log)
 
 ALLOW_SKIP = os.environ.get("SEQD_ALLOW_SKIP") == "1"
@@ -517,7 +517,7 @@ def test_mysql_store_over_tls():
         db.close()
 
 
-def test_bad_certificate_files_stop_start_up():
+def test_bad_certificate_files_stop_start_up_and_fail_seqd_t():
     c = certs()
     cases = [
         ({"cert_file": c.path("nosuch.crt")}, "tls.cert_file %s: " % c.path("nosuch.crt")),
@@ -529,9 +529,19 @@ def test_bad_certificate_files_stop_start_up():
         tls = {"port": port_apart(port), "cert_file": c.path("server.crt"), "key_file": c.path("server.key"),
                "ca_file": c.path("ca.crt")}
         tls.update(change)
-        rc, _, log = Seqd(config={"tls": tls}, port=port).start_must_fail()
+        node = Seqd(config={"tls": tls}, port=port)
+        rc, _, log = node.start_must_fail()
         eq(rc, 1, "exit code with %s" % change)
         check(why in log, "the reason %r is logged: %r" % (why, log[-500:]))
+        # seqd -t checks the files as well.
+        r = subprocess.run([BIN, "-t", "-c", node.config_path], capture_output=True, text=True, timeout=20)
+        eq(r.returncode, 1, "seqd -t exit code with %s" % change)
+        check(why in r.stderr, "seqd -t says %r: %r" % (why, r.stderr))
+    tls = {"port": free_port(), "cert_file": c.path("server.crt"), "key_file": c.path("server.key"),
+           "ca_file": c.path("ca.crt")}
+    node = Seqd(config={"tls": tls})
+    r = subprocess.run([BIN, "-t", "-c", node.config_path], capture_output=True, text=True, timeout=20)
+    eq((r.returncode, r.stderr), (0, ""), "seqd -t with good files")
 
 
 if __name__ == "__main__":
@@ -546,6 +556,6 @@ if __name__ == "__main__":
         test_plain_port_off,
         test_sighup_takes_a_new_certificate_and_keeps_it_when_the_next_is_broken,
         test_https_door,
-        test_bad_certificate_files_stop_start_up,
+        test_bad_certificate_files_stop_start_up_and_fail_seqd_t,
         test_mysql_store_over_tls,
     ])
