@@ -7,7 +7,7 @@ set -eu
 BUILD="build-essential autoconf automake pkgconf libevent-dev default-libmysqlclient-dev libcjson-dev libssl-dev check"
 TEST="redis-tools redis-server mariadb-server mariadb-client haproxy python3 python3-redis \
 libhiredis-dev debhelper dpkg-dev fakeroot lintian valgrind clang procps man-db \
-curl chromium python3-prometheus-client wrk faketime galera-4 rsync spin"
+curl chromium python3-prometheus-client wrk faketime galera-4 rsync spin openssl"
 
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

@@ -20,11 +20,7 @@
 
 static atomic_uint acl_gen;
 
-static struct {
-    pthread_mutex_t lock;
-    uint64_t last_ms;           /* when the last line was written, 0 = never */
-    uint64_t left_out;          /* failures since then that were not logged */
-} acl_log = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct log_limit acl_log = LOG_LIMIT_INIT(ACL_LOG_INTERVAL_MS);
 
 static void sha256(const char *p, size_t len, unsigned char out[CONFIG_SHA256_LEN])
 {
@@ -126,19 +122,10 @@ void acl_users_reloaded(void)
 void acl_log_failure(const char *door, const char *addr, const char *user, size_t ulen)
 {
     char who[CONFIG_USER_NAME_MAX + 32];
-    uint64_t now = mono_ms(), left_out;
+    uint64_t left_out;
 
-    pthread_mutex_lock(&acl_log.lock);
-    if (acl_log.last_ms != 0 && now - acl_log.last_ms < ACL_LOG_INTERVAL_MS) {
-        acl_log.left_out++;
-        pthread_mutex_unlock(&acl_log.lock);
+    if (!log_limit_pass(&acl_log, &left_out))
         return;
-    }
-    left_out = acl_log.left_out;
-    acl_log.left_out = 0;
-    acl_log.last_ms = now;
-    pthread_mutex_unlock(&acl_log.lock);
-
     if (is_default(user, ulen)) {
         snprintf(who, sizeof(who), "user %s", ACL_DEFAULT_USER);
     } else {

@@ -99,6 +99,34 @@ bool config_bind_ok(const char *s)
     return s != NULL && (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1);
 }
 
+static bool config_tls_protocols_ok(const char *s)
+{
+    return config_tls_protocols(s) != 0;
+}
+
+int config_tls_protocols(const char *s)
+{
+    int mask = 0;
+
+    while (s != NULL && *s != '\0') {
+        size_t n = strcspn(s, " ");
+        if (n == 7 && strncasecmp(s, "TLSv1.2", 7) == 0)
+            mask |= CONFIG_TLS_V12;
+        else if (n == 7 && strncasecmp(s, "TLSv1.3", 7) == 0)
+            mask |= CONFIG_TLS_V13;
+        else if (n > 0)
+            return 0;
+        s += n + strspn(s + n, " ");
+    }
+    return mask;
+}
+
+bool config_tls_on(const struct config *cfg)
+{
+    return cfg->tls_port != 0 || cfg->http_tls;
+}
+
+static const char *const config_tls_auth_values[] = { "no", "optional", "yes", NULL };
 static const char *const config_store_types[] = { "file", "memory", "mysql", NULL };
 static const char *const config_failover_modes[] = { "fence", "manual", NULL };
 static const char *const config_ssl_modes[] = {
@@ -110,7 +138,7 @@ static const char *const config_ssl_modes[] = {
 static const struct cfg_key config_keys[] = {
     { .name = "bind", .type = CFG_STRING, FIELD(bind), .def = "127.0.0.1", .rule = config_bind_ok,
       .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
-    { .name = "port", .type = CFG_INT, FIELD(port), .min = 1, .max = 65535, .def = "6380" },
+    { .name = "port", .type = CFG_INT, FIELD(port), .min = 0, .max = 65535, .def = "6380" },
     { .name = "workers", .type = CFG_INT, FIELD(workers), .min = 0, .max = 64, .def = "0" },
     { .name = "maxclients", .type = CFG_INT, FIELD(maxclients), .min = 1, .max = 1000000, .def = "10000" },
     { .name = "timeout", .type = CFG_INT, FIELD(timeout), .min = 0, .max = 31536000, .def = "0",
@@ -127,10 +155,20 @@ static const struct cfg_key config_keys[] = {
     { .name = "id_step", .type = CFG_U64, FIELD(id_step), .min = 1, .max = CONFIG_ID_STEP_MAX, .def = "1" },
     { .name = "id_offset", .type = CFG_U64, FIELD(id_offset), .min = 0, .max = CONFIG_ID_STEP_MAX - 1,
       .def = "0" },
+    { .name = "tls.port", .type = CFG_INT, FIELD(tls_port), .min = 0, .max = 65535, .def = "0" },
+    { .name = "tls.cert_file", .type = CFG_STRING, FIELD(tls_cert_file), .def = "", .flags = CFG_RELOAD },
+    { .name = "tls.key_file", .type = CFG_STRING, FIELD(tls_key_file), .def = "", .flags = CFG_RELOAD },
+    { .name = "tls.ca_file", .type = CFG_STRING, FIELD(tls_ca_file), .def = "", .flags = CFG_RELOAD },
+    { .name = "tls.auth_clients", .type = CFG_ENUM, FIELD(tls_auth_clients), .def = "yes",
+      .values = config_tls_auth_values, .flags = CFG_RELOAD },
+    { .name = "tls.protocols", .type = CFG_STRING, FIELD(tls_protocols), .def = "TLSv1.2 TLSv1.3",
+      .flags = CFG_RELOAD, .rule = config_tls_protocols_ok,
+      .rule_what = "\"TLSv1.2\", \"TLSv1.3\" or both, separated by a space" },
     { .name = "http.bind", .type = CFG_STRING, FIELD(http_bind), .def = "127.0.0.1", .rule = config_bind_ok,
       .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
     { .name = "http.port", .type = CFG_INT, FIELD(http_port), .min = 0, .max = 65535, .def = "0" },
     { .name = "http.metrics_auth", .type = CFG_BOOL, FIELD(http_metrics_auth), .def = "no" },
+    { .name = "http.tls", .type = CFG_BOOL, FIELD(http_tls), .def = "no" },
     { .name = "udp.bind", .type = CFG_STRING, FIELD(udp_bind), .def = "127.0.0.1", .rule = config_bind_ok,
       .rule_what = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1 (not a host name)" },
     { .name = "udp.port", .type = CFG_INT, FIELD(udp_port), .min = 0, .max = 65535, .def = "0" },
@@ -177,7 +215,7 @@ static const struct cfg_key config_keys[] = {
 };
 
 /* Objects that group keys; any other object in the file is an unknown key. */
-static const char *const config_sections[] = { "http", "udp", "log", "store", "store.mysql", "segment" };
+static const char *const config_sections[] = { "tls", "http", "udp", "log", "store", "store.mysql", "segment" };
 
 /* Redis settings that clients and tools ask for on connect (redis-benchmark
  * reads save and appendonly and stops on an error), answered with what is
@@ -1111,6 +1149,30 @@ int config_override(struct config *cfg, const char *flag, const char *name, cons
     return 0;
 }
 
+/* The TLS port, the plain one and the HTTPS door, and the files they need. */
+static int config_check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->port == 0 && cfg->tls_port == 0)
+        return config_fail(cfg, "port", err, errlen, "0 turns the plain port off, and there is no tls.port: "
+                           "clients would have no way in");
+    if (cfg->tls_port != 0 && (cfg->tls_port == cfg->port || cfg->tls_port == cfg->http_port))
+        return config_fail(cfg, "tls.port", err, errlen, "%d is the %s port too; give TLS a port of its own",
+                           cfg->tls_port, cfg->tls_port == cfg->port ? "plain Redis protocol's" : "HTTP door's");
+    if (cfg->http_tls && cfg->http_port == 0)
+        return config_fail(cfg, "http.tls", err, errlen, "true, but there is no HTTP door: set http.port");
+    if (!config_tls_on(cfg))
+        return 0;
+    if (cfg->tls_cert_file[0] == '\0' || cfg->tls_key_file[0] == '\0')
+        return config_fail(cfg, cfg->tls_cert_file[0] == '\0' ? "tls.cert_file" : "tls.key_file", err, errlen,
+                           "must be set when %s: tls.cert_file and tls.key_file name the server's certificate "
+                           "and its key", cfg->tls_port != 0 ? "tls.port is set" : "http.tls is true");
+    if (strcmp(cfg->tls_auth_clients, "no") != 0 && cfg->tls_ca_file[0] == '\0')
+        return config_fail(cfg, "tls.ca_file", err, errlen, "must be set when tls.auth_clients is \"%s\" "
+                           "(the default, as Redis): it names the CAs that sign client certificates; or set "
+                           "tls.auth_clients to \"no\"", cfg->tls_auth_clients);
+    return 0;
+}
+
 int config_check(const struct config *cfg, char *err, size_t errlen)
 {
     char who[CONFIG_STR_MAX + CONFIG_PATH_MAX];
@@ -1159,6 +1221,8 @@ int config_check(const struct config *cfg, char *err, size_t errlen)
     if (cfg->http_port != 0 && cfg->http_port == cfg->port)
         return config_fail(cfg, "http.port", err, errlen, "%d is the Redis protocol's port too; "
                            "give the HTTP door a port of its own", cfg->http_port);
+    if (config_check_tls(cfg, err, errlen) != 0)
+        return -1;
     return config_check_users(cfg, err, errlen);
 }
 
@@ -1237,6 +1301,15 @@ void config_apply_reload(struct config *cur, const struct config *fresh, char *c
     config_users_diff(cur, fresh, &o);
     memcpy(cur->users, fresh->users, sizeof cur->users);
     cur->nusers = fresh->nusers;
+}
+
+void config_keep_reloadable(struct config *fresh, const struct config *cur, const char *prefix)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        const struct cfg_key *k = &config_keys[i];
+        if ((k->flags & CFG_RELOAD) && strncmp(k->name, prefix, strlen(prefix)) == 0)
+            memcpy(key_field(fresh, k), key_cfield(cur, k), k->size);
+    }
 }
 
 int config_restart_needed(const struct config *cur, const struct config *fresh, char *out, size_t outlen)

@@ -36,7 +36,7 @@ struct config_user {
 
 struct config {
     char bind[CONFIG_STR_MAX];          /* "bind": listen address, default 127.0.0.1 */
-    int port;                           /* "port": 1..65535, default 6380 */
+    int port;                           /* "port": 0..65535, default 6380; 0 = TLS port only */
     int workers;                        /* "workers": 0 = one per core (max 64) */
     int maxclients;                     /* "maxclients": 1..1000000, default 10000 */
     int timeout;                        /* "timeout": idle client timeout in s, 0 = off (reloadable) */
@@ -47,9 +47,16 @@ struct config {
     int worker_id;                      /* "worker_id": type 5's worker id on the file/memory store, 0..1023; -1 = id_offset */
     uint64_t id_step;                   /* "id_step": counters become counter * id_step + id_offset, default 1 */
     uint64_t id_offset;                 /* "id_offset": 0 .. id_step-1, default 0 */
+    int tls_port;                       /* "tls.port": 0 (default) = no TLS port */
+    char tls_cert_file[CONFIG_STR_MAX]; /* "tls.cert_file": the server's certificate chain, PEM (reloadable) */
+    char tls_key_file[CONFIG_STR_MAX];  /* "tls.key_file": its private key, PEM (reloadable) */
+    char tls_ca_file[CONFIG_STR_MAX];   /* "tls.ca_file": CAs that sign client certificates (reloadable) */
+    char tls_auth_clients[16];          /* "tls.auth_clients": no | optional | yes (default, as Redis) (reloadable) */
+    char tls_protocols[64];             /* "tls.protocols": "TLSv1.2 TLSv1.3" (reloadable) */
     char http_bind[CONFIG_STR_MAX];     /* "http.bind": the HTTP door's address */
     int http_port;                      /* "http.port": 0 (default) = no HTTP door */
     bool http_metrics_auth;             /* "http.metrics_auth": /metrics needs credentials too */
+    bool http_tls;                      /* "http.tls": the HTTP door speaks HTTPS, with the tls.* keys */
     char udp_bind[CONFIG_STR_MAX];      /* "udp.bind": the UDP JSON door's address */
     int udp_port;                       /* "udp.port": 0 (default) = no UDP door */
     int log_level;                      /* "log.level": enum log_level (reloadable) */
@@ -105,6 +112,16 @@ bool config_bind_ok(const char *s);
 
 /* The user-name rule: 1..CONFIG_USER_NAME_MAX bytes of [A-Za-z0-9_.-]. */
 bool config_user_name_ok(const char *s);
+
+/* tls.protocols: one or more of "TLSv1.2" and "TLSv1.3" (any case),
+ * separated by spaces. Returns the versions named, as CONFIG_TLS_V12 |
+ * CONFIG_TLS_V13 bits; 0 when s is not such a list. */
+#define CONFIG_TLS_V12 0x1
+#define CONFIG_TLS_V13 0x2
+int config_tls_protocols(const char *s);
+
+/* Whether a TLS certificate is needed: a TLS port or an HTTPS door. */
+bool config_tls_on(const struct config *cfg);
 
 /* "reader" or "admin" (enum config_role); NULL for another value. */
 const char *config_role_name(int role);
@@ -170,6 +187,11 @@ int config_store_threads(const struct config *cfg);
  * string fields of cur while they are copied. */
 void config_apply_reload(struct config *cur, const struct config *fresh,
                          char *changed, size_t changedlen);
+
+/* Copy into fresh the reloadable keys whose names start with prefix
+ * ("tls.") from cur: a reload that cannot take them (a TLS certificate
+ * that does not load) leaves them as they are in force. */
+void config_keep_reloadable(struct config *fresh, const struct config *cur, const char *prefix);
 
 /* The keys that differ between cur and fresh but only take effect after a
  * restart, as "port, store.dir" in out ("" if none). Returns their count.

@@ -19,6 +19,7 @@
 #include "reqstats.h"
 #include "resp.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -34,6 +35,7 @@ static const struct resp_limits limits_preauth = { RESP_PREAUTH_MAX_ARGS, RESP_P
 static const char *state_name(enum conn_state s)
 {
     switch (s) {
+    case CONN_HANDSHAKE: return "handshake";
     case CONN_READING: return "reading";
     case CONN_WAITING: return "waiting";
     case CONN_CLOSING: return "closing";
@@ -56,9 +58,12 @@ static void conn_listen(struct conn *c)
 {
     struct timeval idle = { c->lim.timeout_s, 0 };
     event_add(c->read_ev, c->lim.timeout_s > 0 ? &idle : NULL);
+    /* Bytes OpenSSL has decrypted already make no socket event. */
+    if (c->tls != NULL && tls_pending(c->tls))
+        event_active(c->read_ev, EV_READ, 0);
 }
 
-void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
+void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen, bool tls)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
 
@@ -76,7 +81,16 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     core_waiter_init(&c->wt, w, conn_on_core_done, c->addr);
     c->read_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
     c->write_ev = event_new(w->base, fd, EV_WRITE, conn_on_write, c);
-    conn_listen(c);
+    if (tls) {
+        /* The client speaks first (its ClientHello). */
+        struct timeval handshake = { TLS_HANDSHAKE_TIMEOUT_S, 0 };
+        c->tls = tls_conn_new(fd);
+        c->state = CONN_HANDSHAKE;
+        event_add(c->read_ev, &handshake);
+    } else {
+        c->state = CONN_READING;
+        conn_listen(c);
+    }
 
     c->next = w->conns;
     if (w->conns)
@@ -84,7 +98,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, soc
     w->conns = c;
     /* nconns counted it already (worker_dispatch_conn). */
     STAT_INC(&w->stats, connections_received);
-    log_verbose("client %llu connected from %s", (unsigned long long)c->id, c->addr);
+    log_verbose("client %llu connected from %s%s", (unsigned long long)c->id, c->addr, tls ? " (TLS port)" : "");
 }
 
 /* The client is gone or is cut off: drop the connection. A core call it
@@ -101,6 +115,7 @@ static void conn_free(struct conn *c)
 {
     struct worker *w = c->w;
 
+    tls_conn_free(c->tls);
     close(c->fd);
     core_waiter_free(&c->wt);
     if (c->prev)
@@ -146,12 +161,65 @@ static void buf_give_back_spare(struct buf *b, struct buf *spare)
     buf_init(b);
 }
 
+/* write() for a TLS connection: what it sent, or -1 with errno (EAGAIN:
+ * not now; c->tls_write_wants_read when TLS waits for the client's bytes). */
+static ssize_t conn_tls_send(struct conn *c)
+{
+    size_t n = 0;
+
+    switch (tls_write(c->tls, buf_head(&c->out), buf_used(&c->out), &n)) {
+    case TLS_OK:
+        return (ssize_t)n;
+    case TLS_WANT_READ:
+        c->tls_write_wants_read = true;
+        /* fall through */
+    case TLS_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case TLS_CLOSED:
+        errno = EPIPE;
+        return -1;
+    case TLS_ERROR:
+        break;
+    }
+    log_verbose("client %llu %s: TLS write: %s", (unsigned long long)c->id, c->addr, tls_conn_error(c->tls));
+    errno = EPROTO;
+    return -1;
+}
+
+/* read() for a TLS connection: n > 0, 0 at the end of input, or -1 with
+ * errno (EAGAIN: nothing now; when TLS must send first, the write event
+ * is armed and conn_on_write reads again). */
+static ssize_t conn_tls_recv(struct conn *c, char *p, size_t room)
+{
+    size_t n = 0;
+
+    switch (tls_read(c->tls, p, room, &n)) {
+    case TLS_OK:
+        return (ssize_t)n;
+    case TLS_WANT_WRITE:
+        c->tls_read_wants_write = true;
+        event_add(c->write_ev, NULL);
+        /* fall through */
+    case TLS_WANT_READ:
+        errno = EAGAIN;
+        return -1;
+    case TLS_CLOSED:
+        return 0;
+    case TLS_ERROR:
+        break;
+    }
+    log_verbose("client %llu %s: TLS read: %s", (unsigned long long)c->id, c->addr, tls_conn_error(c->tls));
+    errno = EPROTO;
+    return -1;
+}
+
 /* Send what we can now; arm the write event for the rest. Returns false
  * when the connection was closed. */
 static bool conn_flush(struct conn *c)
 {
     while (buf_used(&c->out) > 0) {
-        ssize_t n = write(c->fd, buf_head(&c->out), buf_used(&c->out));
+        ssize_t n = c->tls ? conn_tls_send(c) : write(c->fd, buf_head(&c->out), buf_used(&c->out));
         if (n > 0) {
             STAT_ADD(&c->w->stats, net_output_bytes, (uint64_t)n);
             buf_consume(&c->out, (size_t)n);
@@ -161,7 +229,9 @@ static bool conn_flush(struct conn *c)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             struct timeval stall = { c->lim.output_limit_s, 0 };
-            event_add(c->write_ev, &stall);
+            /* A TLS write that waits for the client's bytes waits on the
+             * read event (conn_update_read_interest keeps it). */
+            event_add(c->tls_write_wants_read ? c->read_ev : c->write_ev, &stall);
             return true;
         }
         log_verbose("client %llu %s: write: %s", (unsigned long long)c->id, c->addr,
@@ -180,14 +250,82 @@ static bool conn_flush(struct conn *c)
 
 /* Read only while there is room for more commands: not while a command
  * waits, and not while unsent output piles up (back-pressure). */
+static bool conn_reading_wanted(const struct conn *c)
+{
+    return c->state == CONN_READING && !c->want_close && !c->input_done &&
+           buf_used(&c->out) < (size_t)c->lim.output_limit_bytes && !c->w->stopping;
+}
+
 static void conn_update_read_interest(struct conn *c)
 {
-    bool want = c->state == CONN_READING && !c->want_close && !c->input_done &&
-                buf_used(&c->out) < (size_t)c->lim.output_limit_bytes && !c->w->stopping;
-    if (want)
+    if (conn_reading_wanted(c))
         conn_listen(c);
-    else
+    else if (!c->tls_write_wants_read)
         event_del(c->read_ev);
+}
+
+/* Read and drop what a client that failed its handshake sent and TLS did
+ * not take (a plain-text command, say), so that the close is a FIN its
+ * client reads as the end, not a reset. Bounded: no wait, a few reads. */
+static void conn_drain(struct conn *c)
+{
+    char junk[4096];
+
+    for (int i = 0; i < 16 && read(c->fd, junk, sizeof(junk)) > 0; i++)
+        ;
+}
+
+/* A client that did not finish its TLS handshake in time. */
+static void conn_handshake_late(struct conn *c)
+{
+    char why[64];
+
+    snprintf(why, sizeof(why), "not done within %d s", TLS_HANDSHAKE_TIMEOUT_S);
+    STAT_INC(&c->w->stats, tls_handshake_failures);
+    tls_log_failure("RESP", c->addr, why);
+    conn_close(c);
+}
+
+/* The TLS handshake of a connection of the TLS port, as far as the socket
+ * allows. A failure is counted and logged (at most once a second) and
+ * closes the connection; no one else notices. */
+static void conn_handshake(struct conn *c)
+{
+    struct timeval handshake = { TLS_HANDSHAKE_TIMEOUT_S, 0 };
+    char desc[320];
+
+    /* Bounds a client that trickles its handshake a byte at a time (each
+     * byte restarts the read event's timer). */
+    if (mono_ms() - c->created_ms > TLS_HANDSHAKE_TIMEOUT_S * 1000) {
+        conn_handshake_late(c);
+        return;
+    }
+    switch (tls_handshake(c->tls)) {
+    case TLS_OK:
+        tls_conn_describe(c->tls, desc, sizeof(desc));
+        log_verbose("client %llu %s: TLS handshake done: %s", (unsigned long long)c->id, c->addr, desc);
+        event_del(c->write_ev);
+        conn_set_state(c, CONN_READING);
+        conn_listen(c);
+        return;
+    case TLS_WANT_READ:
+        event_del(c->write_ev);     /* the read event stays, with its timeout */
+        return;
+    case TLS_WANT_WRITE:
+        event_add(c->write_ev, &handshake);
+        return;
+    case TLS_CLOSED:
+        /* A port check (a balancer's) connects and goes: not a failure. */
+        log_verbose("client %llu %s: closed before the TLS handshake was done", (unsigned long long)c->id,
+                    c->addr);
+        break;
+    case TLS_ERROR:
+        STAT_INC(&c->w->stats, tls_handshake_failures);
+        tls_log_failure("RESP", c->addr, tls_conn_error(c->tls));
+        conn_drain(c);
+        break;
+    }
+    conn_close(c);
 }
 
 static void conn_protocol_error(struct conn *c, const char *err, const char *sample, size_t len)
@@ -346,12 +484,29 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     size_t total = 0;
 
+    if (c->state == CONN_HANDSHAKE) {
+        if (what & EV_TIMEOUT)
+            conn_handshake_late(c);
+        else
+            conn_handshake(c);
+        return;
+    }
     if (what & EV_TIMEOUT) {
         log_verbose("client %llu %s: idle for %d s (timeout); closing", (unsigned long long)c->id,
                     c->addr, c->lim.timeout_s);
         STAT_INC(&c->w->stats, idle_timeout_closes);
         conn_close(c);
         return;
+    }
+    if (c->tls_write_wants_read) {
+        /* The bytes a TLS write waited for are here. */
+        c->tls_write_wants_read = false;
+        if (!conn_flush(c))
+            return;
+        if (!conn_reading_wanted(c)) {
+            conn_update_read_interest(c);
+            return;
+        }
     }
     buf_take_spare(&c->in, &c->w->spare_in);
     while (total < CONN_READ_BUDGET) {
@@ -362,14 +517,17 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         size_t room = c->in.cap - c->in.len;
         if (room > CONN_READ_BUDGET - total)
             room = CONN_READ_BUDGET - total;
-        ssize_t n = read(fd, c->in.data + c->in.len, room);
+        ssize_t n = c->tls ? conn_tls_recv(c, c->in.data + c->in.len, room)
+                           : read(fd, c->in.data + c->in.len, room);
         if (n > 0) {
             c->in.len += (size_t)n;
             total += (size_t)n;
             /* Less than asked for: the socket is empty now, and a read to
              * hear EAGAIN would double the system calls of a client that
-             * sends in small pieces. More bytes wake the event again. */
-            if ((size_t)n < room)
+             * sends in small pieces. More bytes wake the event again.
+             * Not so with TLS: one read returns at most one record, so
+             * less than asked for says nothing about the socket. */
+            if ((size_t)n < room && c->tls == NULL)
                 break;
             continue;
         }
@@ -396,11 +554,22 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
 
+    if (c->state == CONN_HANDSHAKE) {
+        conn_on_read(fd, what, c);  /* the same step, the same timeout */
+        return;
+    }
     if (what & EV_TIMEOUT) {
         log_notice("client %llu %s: not reading its replies for %d s (%zu bytes pending); closing",
                    (unsigned long long)c->id, c->addr, c->lim.output_limit_s, buf_used(&c->out));
         STAT_INC(&c->w->stats, output_limit_closes);
         conn_close(c);
+        return;
+    }
+    if (c->tls_read_wants_write) {
+        /* The bytes a TLS read had to send first can go now: read again;
+         * conn_run sends the replies that wait, too. */
+        c->tls_read_wants_write = false;
+        conn_on_read(fd, EV_READ, c);
         return;
     }
     if (!conn_flush(c))
@@ -456,6 +625,8 @@ void conn_apply_reload(struct worker *w, void *arg)
     for (struct conn *c = w->conns, *next; c; c = next) {
         next = c->next;
         c->lim = lim;
+        if (c->state == CONN_HANDSHAKE)
+            continue;               /* its timer is the handshake's bound */
         if (acl_stale(&c->who) && !acl_refresh(&c->who)) {
             log_notice("client %s: user %s was removed by a reload; closing its connection", c->addr,
                        c->who.user);

@@ -2,7 +2,9 @@
  * conn: one client connection, owned by one worker thread.
  *
  * Its job is bytes in and out and the request loop: parse a request, run
- * the command (cmd.c), send the replies. States: READING (parse and run
+ * the command (cmd.c), send the replies. A connection of the TLS port
+ * begins in HANDSHAKE (tls.h does the TLS; plain ones never go there, and
+ * their bytes go through read() and write() untouched). States: READING (parse and run
  * commands as they come), WAITING (a command waits for the core: numbers
  * on their way, a store job; the core calls back, and the command's reply
  * function writes the answer), CLOSING (reply sent or being sent, then
@@ -36,10 +38,11 @@
  * cannot starve the others. */
 #define CONN_READ_BUDGET (64 * 1024)
 
-enum conn_state { CONN_READING, CONN_WAITING, CONN_CLOSING };
+enum conn_state { CONN_HANDSHAKE, CONN_READING, CONN_WAITING, CONN_CLOSING };
 
 struct worker;
 struct conn;
+struct tls_conn;
 
 /* Writes the answer of a command whose core call has finished. */
 typedef void conn_reply_fn(struct conn *c);
@@ -47,6 +50,9 @@ typedef void conn_reply_fn(struct conn *c);
 struct conn {
     uint64_t id;
     int fd;
+    struct tls_conn *tls;           /* NULL: a plain connection */
+    bool tls_read_wants_write;      /* a TLS read waits for the socket to take bytes */
+    bool tls_write_wants_read;      /* a TLS write waits for the client's bytes */
     struct worker *w;
     enum conn_state state;
     struct event *read_ev, *write_ev;
@@ -77,7 +83,8 @@ struct conn {
     struct conn *prev, *next;       /* the worker's list */
 };
 
-void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen);
+/* A new connection on fd (tls: it came to the TLS port). */
+void conn_new(struct worker *w, int fd, const struct sockaddr_storage *addr, socklen_t addrlen, bool tls);
 /* Graceful stop: stop reading, answer what was read, flush, close (see
  * worker_stop). */
 void conn_close_all(struct worker *w);

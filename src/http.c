@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <sys/queue.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -39,6 +41,7 @@
 #include "report.h"
 #include "reqstats.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -722,12 +725,33 @@ static void http_on_request(struct evhttp_request *req, void *arg)
 
 /* ---- per worker ------------------------------------------------------------ */
 
+/* http.tls: each accepted connection's buffer event speaks TLS, with an
+ * SSL from the context in force (tls.h: a SIGHUP's new certificate is
+ * taken by the next connection). Freeing the buffer event frees its SSL. */
+static struct bufferevent *http_tls_bufferevent(struct event_base *base, void *arg)
+{
+    struct ssl_st *ssl = tls_ssl_new("HTTP");
+    struct bufferevent *bev;
+
+    (void)arg;
+    if (ssl == NULL)
+        return NULL;                /* cannot happen: the door needs the context to open */
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        log_warn("cannot make a TLS buffer event: out of memory?");
+        abort();
+    }
+    /* A client that closes without close_notify has simply closed. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+/* arg: non-NULL for http.tls. */
 static void http_worker_start(struct worker *w, void *arg)
 {
     struct http_door *door = xcalloc(1, sizeof(*door));
     int fd = dup(http.fd);
 
-    (void)arg;
     door->w = w;
     door->http = evhttp_new(w->base);
     if (door->http == NULL || fd < 0) {
@@ -743,6 +767,8 @@ static void http_worker_start(struct worker *w, void *arg)
                                                EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                                EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(door->http, http_on_request, door);
+    if (arg != NULL)
+        evhttp_set_bevcb(door->http, http_tls_bufferevent, NULL);
     door->bound = evhttp_accept_socket_with_handle(door->http, fd);
     if (door->bound == NULL) {
         log_warn("worker %d: cannot accept on the HTTP socket", w->id);
@@ -776,8 +802,8 @@ int http_open(const struct config *cfg, char *err, size_t errlen)
     http.report_running = true;
     n = worker_count();
     for (int i = 0; i < n; i++)
-        worker_call(worker_by_id(i), http_worker_start, NULL);
-    log_notice("HTTP door on %s:%d", cfg->http_bind, cfg->http_port);
+        worker_call(worker_by_id(i), http_worker_start, cfg->http_tls ? &http : NULL);
+    log_notice("HTTP%s door on %s:%d", cfg->http_tls ? "S" : "", cfg->http_bind, cfg->http_port);
     return 0;
 }
 

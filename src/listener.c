@@ -17,7 +17,8 @@
 #include "server.h"
 #include "worker.h"
 
-static struct evconnlistener *listener;
+/* The plain port's and the TLS port's. */
+static struct evconnlistener *listeners[2];
 
 /* TCP keepalive as Redis sets it (anetKeepAlive): probes after `idle`
  * seconds of silence, then every idle/3 s, the peer declared dead after 3
@@ -38,11 +39,16 @@ static void listener_keepalive(int fd, int idle)
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
+    bool tls = arg != NULL;
+
     if (workers_clients() >= server.cfg.maxclients) {
         static const char msg[] = "-ERR max number of clients reached\r\n";
-        /* Best effort: the socket is fresh, the reply fits its buffer. */
-        ssize_t n = write(fd, msg, sizeof(msg) - 1);
-        (void)n;
+        /* Best effort: the socket is fresh, the reply fits its buffer. A
+         * TLS client would not understand it: it is just closed. */
+        if (!tls) {
+            ssize_t n = write(fd, msg, sizeof(msg) - 1);
+            (void)n;
+        }
         close(fd);
         STAT_INC(&server.listener_stats, rejected_connections);
         return;
@@ -59,7 +65,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         len = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
     memcpy(&ss, sa, len);
-    worker_dispatch_conn(fd, &ss, (socklen_t)len);
+    worker_dispatch_conn(fd, &ss, (socklen_t)len, tls);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -69,19 +75,22 @@ static void on_accept_error(struct evconnlistener *l, void *arg)
     log_warn("accept: %s", evutil_socket_error_to_string(err));
 }
 
-int listener_open(struct event_base *base, const char *addr, int port, char *err, size_t errlen)
+int listener_open(struct event_base *base, const char *addr, int port, bool tls, char *err, size_t errlen)
 {
+    static int tls_mark;            /* on_accept's arg: non-NULL for the TLS port */
+    struct evconnlistener **l = &listeners[tls ? 1 : 0];
     int fd = listener_socket(addr, port, SOCK_STREAM, err, errlen);
 
     if (fd < 0)
         return -1;
-    listener = evconnlistener_new(base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-    if (!listener) {
+    *l = evconnlistener_new(base, on_accept, tls ? &tls_mark : NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                            0, fd);
+    if (!*l) {
         snprintf(err, errlen, "cannot listen on %s:%d: %s", addr, port, strerror(errno));
         close(fd);
         return -1;
     }
-    evconnlistener_set_error_cb(listener, on_accept_error);
+    evconnlistener_set_error_cb(*l, on_accept_error);
     return 0;
 }
 
@@ -123,8 +132,10 @@ int listener_socket(const char *addr, int port, int type, char *err, size_t errl
 
 void listener_close(void)
 {
-    if (listener) {
-        evconnlistener_free(listener);
-        listener = NULL;
+    for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+        if (listeners[i]) {
+            evconnlistener_free(listeners[i]);
+            listeners[i] = NULL;
+        }
     }
 }

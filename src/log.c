@@ -222,3 +222,20 @@ void log_hook_libevent(void)
 {
     event_set_log_callback(log_libevent_cb);
 }
+
+bool log_limit_pass(struct log_limit *l, uint64_t *left_out)
+{
+    uint64_t now = mono_ms();
+
+    pthread_mutex_lock(&l->lock);
+    if (l->last_ms != 0 && now - l->last_ms < l->interval_ms) {
+        l->left_out++;
+        pthread_mutex_unlock(&l->lock);
+        return false;
+    }
+    *left_out = l->left_out;
+    l->left_out = 0;
+    l->last_ms = now;
+    pthread_mutex_unlock(&l->lock);
+    return true;
+}

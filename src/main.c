@@ -2,8 +2,8 @@
  * main: start-up, signals and shutdown of the seqd server.
  *
  * main() reads the options (parse_args) and the configuration, then
- * server_start() goes: daemon and log, store, store threads and the
- * definitions in it, workers, listener. Shutdown (SIGTERM/SIGINT) is
+ * server_start() goes: daemon and log, the TLS certificate, store, store
+ * threads and the definitions in it, workers, listener. Shutdown (SIGTERM/SIGINT) is
  * server_stop(), which walks back: stop accepting, let workers answer what
  * they have, stop the store threads once their claims are in, give back
  * unused ranges, exit 0.
@@ -29,6 +29,7 @@
 #include "listener.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "udp.h"
 #include "util.h"
 #include "worker.h"
@@ -197,6 +198,18 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
         log_warn("SIGHUP: reload failed, keeping the old values: %s", err);
         return;
     }
+    /* The certificate files are read again even when their names did not
+     * change: that is how a renewed certificate comes into force. */
+    if (config_tls_on(&server.cfg)) {
+        char desc[512];
+        if (tls_reload(&fresh, err, sizeof(err)) != 0) {
+            log_warn("SIGHUP: TLS: %s; keeping the certificate and settings in force", err);
+            config_keep_reloadable(&fresh, &server.cfg, "tls.");
+        } else {
+            tls_describe(desc, sizeof(desc));
+            log_notice("SIGHUP: TLS certificate loaded: %s", desc);
+        }
+    }
     char later[512];
     if (config_restart_needed(&server.cfg, &fresh, later, sizeof(later)) > 0)
         log_warn("SIGHUP: these keys changed but take effect only after a restart: %s", later);
@@ -319,6 +332,23 @@ static int process_start(void)
     return 0;
 }
 
+/* Load the TLS certificate (when a TLS port or the HTTPS door wants it)
+ * before anything slow: a bad file stops start-up at once. */
+static int tls_start(void)
+{
+    char err[1024], desc[512];
+
+    if (tls_open(&server.cfg, err, sizeof(err)) != 0) {
+        log_warn("TLS: %s", err);
+        return -1;
+    }
+    if (config_tls_on(&server.cfg)) {
+        tls_describe(desc, sizeof(desc));
+        log_notice("TLS certificate: %s", desc);
+    }
+    return 0;
+}
+
 /* Open the store, start its threads and the sequence registry, and read
  * every definition (this may block on the store: no client is served
  * yet). *ndefs gets their count. */
@@ -359,10 +389,14 @@ static int serve_start(void)
     }
     core_start_rescans(main_base);
     core_start_leases(main_base);
-    /* The doors open before the Redis protocol's port, which tells a
-     * client (or a test) that every door is ready. */
+    /* The doors open before the Redis protocol's ports, the TLS port
+     * before the plain one: the last port to open (the plain one, unless
+     * it is off) tells a client (or a test) that every door is ready. */
     if (http_open(&server.cfg, err, sizeof(err)) != 0 || udp_open(&server.cfg, err, sizeof(err)) != 0 ||
-        listener_open(main_base, server.cfg.bind, server.cfg.port, err, sizeof(err)) != 0) {
+        (server.cfg.tls_port != 0 &&
+         listener_open(main_base, server.cfg.bind, server.cfg.tls_port, true, err, sizeof(err)) != 0) ||
+        (server.cfg.port != 0 &&
+         listener_open(main_base, server.cfg.bind, server.cfg.port, false, err, sizeof(err)) != 0)) {
         log_warn("%s", err);
         if (server.cfg.pidfile[0])
             unlink(server.cfg.pidfile);
@@ -378,7 +412,7 @@ static int server_start(void)
 {
     size_t ndefs = 0;
 
-    if (process_start() != 0)
+    if (process_start() != 0 || tls_start() != 0)
         return -1;
     server.started_ms = mono_ms();
     make_run_id(server.run_id);
@@ -389,8 +423,13 @@ static int server_start(void)
         snprintf(defs, sizeof(defs), "sequences loading in the background");
     else
         snprintf(defs, sizeof(defs), "%zu sequences", ndefs);
-    log_notice("seqd %s ready on %s:%d (%s store, %s, %d workers, pid %ld)", PACKAGE_VERSION,
-               server.cfg.bind, server.cfg.port, server.cfg.store_type, defs, server.nworkers,
+    char ports[64] = "", tls_port[32] = "";
+    if (server.cfg.port != 0)
+        snprintf(ports, sizeof(ports), "%d", server.cfg.port);
+    if (server.cfg.tls_port != 0)
+        snprintf(tls_port, sizeof(tls_port), "%s%d (TLS)", ports[0] ? ", " : "", server.cfg.tls_port);
+    log_notice("seqd %s ready on %s:%s%s (%s store, %s, %d workers, pid %ld)", PACKAGE_VERSION,
+               server.cfg.bind, ports, tls_port, server.cfg.store_type, defs, server.nworkers,
                (long)getpid());
     log_startup_done();
     daemon_ready();
@@ -406,6 +445,7 @@ static void server_stop(void)
     core_finish_jobs();
     http_close();           /* its report thread's last answers go to the workers' inboxes */
     workers_free();
+    tls_close();            /* every connection, and its SSL, is gone */
     udp_close();
     core_close();
     for (size_t i = 0; i < ARRAY_SIZE(signal_events); i++)
@@ -433,6 +473,14 @@ int main(int argc, char **argv)
         return 1;
     }
     if (args.test_only) {
+        /* The certificate files too: a renewal is best checked before
+         * the SIGHUP that takes it. */
+        int rc = tls_open(&server.cfg, err, sizeof(err));
+        tls_close();
+        if (rc != 0) {
+            fprintf(stderr, "seqd: TLS: %s\n", err);
+            return 1;
+        }
         printf("seqd: configuration %s is OK\n", server.cfg.config_file[0] ? server.cfg.config_file : "(defaults)");
         return 0;
     }

@@ -22,6 +22,7 @@
     X(auth_failures,          "total_auth_failures")               \
     X(output_limit_closes,    "total_output_limit_closes")         \
     X(idle_timeout_closes,    "total_idle_timeout_closes")         \
+    X(tls_handshake_failures, "total_tls_handshake_failures")      \
     X(net_input_bytes,        "total_net_input_bytes")             \
     X(net_output_bytes,       "total_net_output_bytes")
 

@@ -24,6 +24,7 @@ struct worker_msg {
     int fd;                         /* MSG_NEW_CONN */
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    bool tls;
     worker_fn *fn;                  /* MSG_CALL */
     void *arg;
     struct worker_msg *next;
@@ -91,7 +92,7 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
                 close(m->fd);
                 __atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
             } else
-                conn_new(w, m->fd, &m->addr, m->addrlen);
+                conn_new(w, m->fd, &m->addr, m->addrlen, m->tls);
             break;
         case MSG_CALL:
             m->fn(w, m->arg);
@@ -314,7 +315,7 @@ void workers_free(void)
     workers.n = 0;
 }
 
-void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen)
+void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen, bool tls)
 {
     struct worker *w = &workers.all[workers.next++ % (unsigned)workers.n];
     struct worker_msg *m = xcalloc(1, sizeof(*m));
@@ -322,6 +323,7 @@ void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t
     m->fd = fd;
     memcpy(&m->addr, addr, addrlen);
     m->addrlen = addrlen;
+    m->tls = tls;
     /* Counted now, not when the worker gets to it: the listener's
      * maxclients check sees a burst of connections that are on their way. */
     __atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);

@@ -68,8 +68,9 @@ void workers_stop(void);
 /* After the store pool has stopped: free what the workers held. */
 void workers_free(void);
 
-/* Thread-safe: hand a new connection to the next worker (round robin). */
-void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen);
+/* Thread-safe: hand a new connection to the next worker (round robin);
+ * tls: it came to the TLS port. */
+void worker_dispatch_conn(int fd, const struct sockaddr_storage *addr, socklen_t addrlen, bool tls);
 /* Thread-safe: run fn(w, arg) on worker w's thread. After the workers
  * have stopped, workers_free() runs what is left, once every connection
  * is gone, so fn always runs exactly once. */

@@ -406,12 +406,19 @@ class Seqd:
         self.proc = subprocess.Popen([BIN, "-c", self.config_path] + self.extra_args, env=self.env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         _running.append(self)
-        if not wait_port(self.port, timeout, self.proc):
-            raise RuntimeError("seqd did not start on port %d:\n%s" % (self.port, self.log()))
+        if not wait_port(self.ready_port(), timeout, self.proc):
+            raise RuntimeError("seqd did not start on port %d:\n%s" % (self.ready_port(), self.log()))
         if loaded and self.config.get("store", {}).get("type") == "mysql":
             wait_info(self, "store", "store_loading", lambda v: v == "0", timeout,
                       "node on port %d loaded the definitions" % self.port)
         return self
+
+    def ready_port(self):
+        """The port seqd opens last, once it serves: the plain one, or the
+        TLS one when the plain one is off ("port": 0)."""
+        if self.config.get("port") == 0:
+            return self.config["tls"]["port"]
+        return self.port
 
     def start_must_fail(self, within=10.0):
         """Start; seqd must exit within `within` seconds without serving (a

@@ -239,6 +239,14 @@ START_TEST(test_defaults_are_the_documented_values)
     ck_assert_uint_eq(cfg.id_offset, 0);
     ck_assert_str_eq(cfg.http_bind, "127.0.0.1");
     ck_assert_int_eq(cfg.http_port, 0);
+    ck_assert(!cfg.http_tls);
+    ck_assert_int_eq(cfg.tls_port, 0);
+    ck_assert_str_eq(cfg.tls_cert_file, "");
+    ck_assert_str_eq(cfg.tls_key_file, "");
+    ck_assert_str_eq(cfg.tls_ca_file, "");
+    ck_assert_str_eq(cfg.tls_auth_clients, "yes");
+    ck_assert_str_eq(cfg.tls_protocols, "TLSv1.2 TLSv1.3");
+    ck_assert(!config_tls_on(&cfg));
     ck_assert_int_eq(cfg.log_level, LOG_LVL_NOTICE);
     ck_assert_str_eq(cfg.log_file, "");
     ck_assert_str_eq(cfg.store_type, "file");
@@ -277,7 +285,9 @@ START_TEST(test_full_file_sets_every_key)
         "{\n"
         "  \"bind\": \"0.0.0.0\", \"port\": 7000, \"workers\": 8, \"maxclients\": 500,\n"
         "  \"requirepass\": \"pw\", \"id_step\": 3, \"id_offset\": 2,\n"
-        "  \"http\": {\"bind\": \"::1\", \"port\": 7001},\n"
+        "  \"http\": {\"bind\": \"::1\", \"port\": 7001, \"tls\": true},\n"
+        "  \"tls\": {\"port\": 7002, \"cert_file\": \"/s.crt\", \"key_file\": \"/s.key\", \"ca_file\": \"/ca.crt\",\n"
+        "    \"auth_clients\": \"optional\", \"protocols\": \"TLSv1.3\"},\n"
         "  \"log\": {\"level\": \"debug\", \"file\": \"/tmp/seqd.log\"},\n"
         "  \"store\": {\"type\": \"mysql\", \"dir\": \"/srv/seqd\", \"threads\": 4, \"test_delay_ms\": 50,\n"
         "    \"mysql\": {\"host\": \"db1\", \"port\": 3307, \"socket\": \"/run/mysqld/mysqld.sock\",\n"
@@ -298,6 +308,14 @@ START_TEST(test_full_file_sets_every_key)
     ck_assert_uint_eq(cfg.id_offset, 2);
     ck_assert_str_eq(cfg.http_bind, "::1");
     ck_assert_int_eq(cfg.http_port, 7001);
+    ck_assert(cfg.http_tls);
+    ck_assert_int_eq(cfg.tls_port, 7002);
+    ck_assert_str_eq(cfg.tls_cert_file, "/s.crt");
+    ck_assert_str_eq(cfg.tls_key_file, "/s.key");
+    ck_assert_str_eq(cfg.tls_ca_file, "/ca.crt");
+    ck_assert_str_eq(cfg.tls_auth_clients, "optional");
+    ck_assert_str_eq(cfg.tls_protocols, "TLSv1.3");
+    ck_assert(config_tls_on(&cfg));
     ck_assert_int_eq(cfg.log_level, LOG_LVL_DEBUG);
     ck_assert_str_eq(cfg.log_file, "/tmp/seqd.log");
     ck_assert_str_eq(cfg.store_type, "mysql");
@@ -389,15 +407,26 @@ static const struct {
     { "{\"bind\": \"\"}", "key 'bind': expected an IPv4 or IPv6 address" },
     { "{\"host\": \"db\"}", "unknown key 'host' (did you mean 'store.mysql.host'?)" },
     { "{\"Port\": 1}", "unknown key 'Port' (did you mean 'port'?)" },
-    { "{\"port\": \"abc\"}", T_FILE ": key 'port': expected an integer from 1 to 65535, got \"abc\"" },
-    { "{\"port\": \"6380\"}", "key 'port': expected an integer from 1 to 65535, got \"6380\"" },
-    { "{\"port\": 0}", T_FILE ": key 'port': expected an integer from 1 to 65535, got 0" },
-    { "{\"port\": 70000}", T_FILE ": key 'port': expected an integer from 1 to 65535, got 70000" },
-    { "{\"port\": 6380.5}", "key 'port': expected an integer from 1 to 65535, got 6380.5" },
-    { "{\"port\": true}", "key 'port': expected an integer from 1 to 65535, got true" },
-    { "{\"port\": null}", "key 'port': expected an integer from 1 to 65535, got null" },
+    { "{\"port\": \"abc\"}", T_FILE ": key 'port': expected an integer from 0 to 65535, got \"abc\"" },
+    { "{\"port\": \"6380\"}", "key 'port': expected an integer from 0 to 65535, got \"6380\"" },
+    { "{\"port\": -1}", T_FILE ": key 'port': expected an integer from 0 to 65535, got -1" },
+    { "{\"port\": 70000}", T_FILE ": key 'port': expected an integer from 0 to 65535, got 70000" },
+    { "{\"port\": 6380.5}", "key 'port': expected an integer from 0 to 65535, got 6380.5" },
+    { "{\"port\": true}", "key 'port': expected an integer from 0 to 65535, got true" },
+    { "{\"port\": null}", "key 'port': expected an integer from 0 to 65535, got null" },
     { "{\"workers\": 65}", "key 'workers': expected an integer from 0 to 64, got 65" },
     { "{\"id_step\": 0}", T_FILE ": key 'id_step': expected an integer from 1 to 1000000, got 0" },
+    { "{\"tls\": {\"port\": 70000}}", T_FILE ": key 'tls.port': expected an integer from 0 to 65535, got 70000" },
+    { "{\"tls\": {\"auth_clients\": \"maybe\"}}",
+      "key 'tls.auth_clients': expected one of \"no\", \"optional\", \"yes\", got \"maybe\"" },
+    { "{\"tls\": {\"auth_clients\": true}}", "key 'tls.auth_clients': expected one of \"no\", \"optional\"" },
+    { "{\"tls\": {\"protocols\": \"TLSv1.1 TLSv1.2\"}}",
+      "key 'tls.protocols': expected \"TLSv1.2\", \"TLSv1.3\" or both, separated by a space, got \"TLSv1.1 TLSv1.2\"" },
+    { "{\"tls\": {\"protocols\": \"\"}}", "key 'tls.protocols': expected \"TLSv1.2\", \"TLSv1.3\" or both" },
+    { "{\"tls\": {\"cert_file\": 1}}", "key 'tls.cert_file': expected a string of at most 255 bytes, got 1" },
+    { "{\"tls\": {\"verify\": 1}}", T_FILE ": unknown key 'tls.verify'" },
+    { "{\"tls\": 6390}", "key 'tls': expected an object (a section of keys), got 6390" },
+    { "{\"http\": {\"tls\": \"yes\"}}", "key 'http.tls': expected true or false, got \"yes\"" },
     { "{\"id_step\": 1000001}", "key 'id_step': expected an integer from 1 to 1000000, got 1000001" },
     { "{\"id_offset\": -1}", "key 'id_offset': expected an integer from 0 to 999999, got -1" },
     { "{\"segment\": {\"max\": -1}}", "key 'segment.max': expected an integer from 1 to 1000000000, got -1" },
@@ -541,7 +570,7 @@ START_TEST(test_set_follows_the_rules_of_the_file)
     ck_assert_int_eq(cfg.log_level, LOG_LVL_VERBOSE);
 
     ck_assert_int_eq(config_set(&cfg, "port", "abc", err, sizeof err), -1);
-    ck_assert_str_eq(err, "key 'port': expected an integer from 1 to 65535, got \"abc\"");
+    ck_assert_str_eq(err, "key 'port': expected an integer from 0 to 65535, got \"abc\"");
     ck_assert_int_eq(config_set(&cfg, "port", "70000", err, sizeof err), -1);
     ck_assert_int_eq(config_set(&cfg, "port", " 80", err, sizeof err), -1);
     ck_assert_int_eq(config_set(&cfg, "store.type", "disk", err, sizeof err), -1);
@@ -621,9 +650,9 @@ END_TEST
 
 START_TEST(test_check_applies_each_key_rule_to_values_set_directly)
 {
-    cfg.port = 0;
+    cfg.port = -1;
     ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
-    ck_assert_str_eq(err, "key 'port': expected an integer from 1 to 65535, got 0");
+    ck_assert_str_eq(err, "key 'port': expected an integer from 0 to 65535, got -1");
 
     config_defaults(&cfg);
     cfg.workers = 65;
@@ -678,8 +707,8 @@ START_TEST(test_override_errors_name_the_flag)
     config_defaults(&cfg);
     ck_assert_int_eq(config_override(&cfg, "--store", "store.type", "redis", err, sizeof err), -1);
     ck_assert_str_eq(err, "--store: expected one of \"file\", \"memory\", \"mysql\", got \"redis\"");
-    ck_assert_int_eq(config_override(&cfg, "--port", "port", "0", err, sizeof err), -1);
-    ck_assert_str_eq(err, "--port: expected an integer from 1 to 65535, got \"0\"");
+    ck_assert_int_eq(config_override(&cfg, "--port", "port", "x", err, sizeof err), -1);
+    ck_assert_str_eq(err, "--port: expected an integer from 0 to 65535, got \"x\"");
     ck_assert_int_eq(config_override(&cfg, "--bind", "bind", "localhost", err, sizeof err), -1);
     ck_assert_msg(strncmp(err, "--bind: expected an IPv4 or IPv6 address", 40) == 0, "%s", err);
     /* A cross-key check about a key a flag set names the flag too... */
@@ -807,6 +836,104 @@ START_TEST(test_worker_id_fits_the_group)
 END_TEST
 
 /* The HTTP door cannot share the Redis protocol's port. */
+START_TEST(test_tls_protocols_are_parsed_to_versions)
+{
+    ck_assert_int_eq(config_tls_protocols("TLSv1.2 TLSv1.3"), CONFIG_TLS_V12 | CONFIG_TLS_V13);
+    ck_assert_int_eq(config_tls_protocols("TLSv1.3"), CONFIG_TLS_V13);
+    ck_assert_int_eq(config_tls_protocols("tlsv1.2"), CONFIG_TLS_V12);
+    ck_assert_int_eq(config_tls_protocols("  TLSv1.3   TLSv1.2 "), CONFIG_TLS_V12 | CONFIG_TLS_V13);
+    ck_assert_int_eq(config_tls_protocols(""), 0);
+    ck_assert_int_eq(config_tls_protocols(" "), 0);
+    ck_assert_int_eq(config_tls_protocols("TLSv1.2,TLSv1.3"), 0);
+    ck_assert_int_eq(config_tls_protocols("TLSv1"), 0);
+    ck_assert_int_eq(config_tls_protocols("TLSv1.2 SSLv3"), 0);
+    ck_assert_int_eq(config_tls_protocols("TLSv1.23"), 0);
+    ck_assert_int_eq(config_tls_protocols(NULL), 0);
+}
+END_TEST
+
+/* The TLS cross-key checks, each on a config that passes but for it. */
+START_TEST(test_check_tls_needs_its_files_and_a_port_of_its_own)
+{
+    static const char *const good =
+        "{\"tls\": {\"port\": 7002, \"cert_file\": \"/s.crt\", \"key_file\": \"/s.key\", \"ca_file\": \"/ca.crt\"}}";
+
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", good, err, sizeof err), 0);
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+
+    cfg.tls_ca_file[0] = '\0';
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'tls.ca_file': must be set when tls.auth_clients is \"yes\" (the default, as Redis): "
+                     "it names the CAs that sign client certificates; or set tls.auth_clients to \"no\"");
+    snprintf(cfg.tls_auth_clients, sizeof cfg.tls_auth_clients, "optional");
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "tls.auth_clients is \"optional\"") != NULL, "%s", err);
+    snprintf(cfg.tls_auth_clients, sizeof cfg.tls_auth_clients, "no");
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+
+    cfg.tls_key_file[0] = '\0';
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strncmp(err, "key 'tls.key_file': must be set when tls.port is set", 51) == 0, "%s", err);
+    cfg.tls_cert_file[0] = '\0';
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strncmp(err, "key 'tls.cert_file': must be set when tls.port is set", 52) == 0, "%s", err);
+
+    /* The HTTPS door needs the certificate too, and a door. */
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", good, err, sizeof err), 0);
+    cfg.tls_port = 0;
+    cfg.http_tls = true;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'http.tls': true, but there is no HTTP door: set http.port");
+    cfg.http_port = 7001;
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+    cfg.tls_cert_file[0] = '\0';
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "must be set when http.tls is true") != NULL, "%s", err);
+
+    /* Ports: its own, and the plain one may go only when it is there. */
+    ck_assert_int_eq(config_load_string(&cfg, "t.json", good, err, sizeof err), 0);
+    cfg.tls_port = cfg.port;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'tls.port': 6380 is the plain Redis protocol's port too; give TLS a port of its own");
+    cfg.http_port = 7001;
+    cfg.tls_port = 7001;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'tls.port': 7001 is the HTTP door's port too; give TLS a port of its own");
+    cfg.tls_port = 7002;
+    cfg.port = 0;
+    ck_assert_msg(config_check(&cfg, err, sizeof err) == 0, "%s", err);
+    cfg.tls_port = 0;
+    ck_assert_int_eq(config_check(&cfg, err, sizeof err), -1);
+    ck_assert_str_eq(err, "key 'port': 0 turns the plain port off, and there is no tls.port: clients would "
+                     "have no way in");
+}
+END_TEST
+
+START_TEST(test_reload_keeps_tls_keys_when_told)
+{
+    struct config fresh;
+    char changed[256];
+
+    config_defaults(&fresh);
+    ck_assert_int_eq(config_load_string(&fresh, T_FILE,
+        "{\"tls\": {\"cert_file\": \"/new.crt\", \"auth_clients\": \"no\"}, \"log\": {\"level\": \"debug\"}}",
+        err, sizeof err), 0);
+    /* The new certificate did not load: the tls keys stay, the rest goes on. */
+    config_keep_reloadable(&fresh, &cfg, "tls.");
+    ck_assert_str_eq(fresh.tls_cert_file, "");
+    ck_assert_str_eq(fresh.tls_auth_clients, "yes");
+    ck_assert_int_eq(fresh.log_level, LOG_LVL_DEBUG);
+    config_apply_reload(&cfg, &fresh, changed, sizeof changed);
+    ck_assert_str_eq(changed, "log.level notice->debug");
+
+    /* When it loads, the keys are reloadable like any other. */
+    snprintf(fresh.tls_cert_file, sizeof fresh.tls_cert_file, "/new.crt");
+    config_apply_reload(&cfg, &fresh, changed, sizeof changed);
+    ck_assert_str_eq(changed, "tls.cert_file ->/new.crt");
+    ck_assert_str_eq(cfg.tls_cert_file, "/new.crt");
+}
+END_TEST
+
 START_TEST(test_http_port_not_resp_port)
 {
     ck_assert_int_eq(config_load_string(&cfg, "t.json", "{\"port\": 7000, \"http\": {\"port\": 7000}}", err, sizeof err), 0);
@@ -822,7 +949,7 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     memset(&g, 0, sizeof g);
     snprintf(cfg.requirepass, sizeof cfg.requirepass, "pw");
     config_get(&cfg, "*", got_emit, &g);
-    ck_assert_int_eq(g.n, 46 + 3);
+    ck_assert_int_eq(g.n, 53 + 3);
     ck_assert_str_eq(g.name[0], "bind");
     ck_assert_str_eq(got_value(&g, "timeout"), "0");
     ck_assert_str_eq(got_value(&g, "tcp_keepalive"), "300");
@@ -833,6 +960,10 @@ START_TEST(test_get_star_lists_every_key_and_redis_names)
     ck_assert_str_eq(got_value(&g, "store.mysql.state_dir"), "");
     ck_assert_str_eq(got_value(&g, "http.metrics_auth"), "no");
     ck_assert_str_eq(got_value(&g, "udp.port"), "0");
+    ck_assert_str_eq(got_value(&g, "tls.port"), "0");
+    ck_assert_str_eq(got_value(&g, "tls.auth_clients"), "yes");
+    ck_assert_str_eq(got_value(&g, "tls.protocols"), "TLSv1.2 TLSv1.3");
+    ck_assert_str_eq(got_value(&g, "http.tls"), "no");
     ck_assert_str_eq(got_value(&g, "port"), "6380");
     ck_assert_str_eq(got_value(&g, "requirepass"), "********");   /* a password is never shown */
     ck_assert_str_eq(got_value(&g, "log.level"), "notice");
@@ -894,11 +1025,12 @@ START_TEST(test_get_matches_single_names_and_globs)
 
     memset(&g, 0, sizeof g);
     config_get(&cfg, "*port", got_emit, &g);
-    ck_assert_int_eq(g.n, 4);
+    ck_assert_int_eq(g.n, 5);
     ck_assert_str_eq(g.name[0], "port");
-    ck_assert_str_eq(g.name[1], "http.port");
-    ck_assert_str_eq(g.name[2], "udp.port");
-    ck_assert_str_eq(g.name[3], "store.mysql.port");
+    ck_assert_str_eq(g.name[1], "tls.port");
+    ck_assert_str_eq(g.name[2], "http.port");
+    ck_assert_str_eq(g.name[3], "udp.port");
+    ck_assert_str_eq(g.name[4], "store.mysql.port");
 
     memset(&g, 0, sizeof g);
     config_get(&cfg, "nosuch*", got_emit, &g);
@@ -1101,6 +1233,8 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_check_needs_a_dir_for_the_file_store);
     tcase_add_test(tc, test_check_needs_a_way_to_reach_mysql);
     tcase_add_test(tc, test_check_wants_ssl_cert_and_key_together);
+    tcase_add_test(tc, test_check_tls_needs_its_files_and_a_port_of_its_own);
+    tcase_add_test(tc, test_tls_protocols_are_parsed_to_versions);
     tcase_add_test(tc, test_check_applies_each_key_rule_to_values_set_directly);
     tcase_add_test(tc, test_resolve_paths_makes_a_relative_store_dir_absolute);
     tcase_add_test(tc, test_resolve_paths_refuses_a_dir_that_would_not_fit);
@@ -1115,6 +1249,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_reload_copies_only_reloadable_keys_and_says_what_changed);
     tcase_add_test(tc, test_reload_summary_fits_a_small_buffer);
     tcase_add_test(tc, test_reload_applies_client_limits);
+    tcase_add_test(tc, test_reload_keeps_tls_keys_when_told);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("get");
