@@ -51,6 +51,10 @@ static void reply_number_array(struct conn *c)
         return;
     }
     resp_add_array(&c->out, c->wt.nnumbers);
+    if (!c->wt.has_text) {
+        resp_add_bulk_i64s(&c->out, c->wt.numbers, c->wt.nnumbers);
+        return;
+    }
     for (uint64_t i = 0; i < c->wt.nnumbers; i++)
         add_bulk_number(c, i);
 }
