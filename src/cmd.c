@@ -20,6 +20,7 @@ static const struct command commands[] = {
     { "INCRBY", cmd_incrby, 3, CMD_READER },
     { "MGET", cmd_mget, -2, CMD_READER },
     { "NEXT", cmd_next, 3, CMD_READER },
+    { "NEXTRANGE", cmd_nextrange, 3, CMD_READER },
     { "HSET", cmd_hset, -4, 0 },
     { "DEL", cmd_del, -2, 0 },
     { "EXISTS", cmd_exists, -2, CMD_READER },

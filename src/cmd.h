@@ -3,7 +3,7 @@
  * core call (core.h) and the core's result into a reply; none of them
  * reaches the store. One file per family, as redis' t_*.c:
  *   cmd.c        the table, dispatch, replies several families share
- *   cmd_seq.c    numbers: GET, INCR, INCRBY, MGET, NEXT
+ *   cmd_seq.c    numbers: GET, INCR, INCRBY, MGET, NEXT, NEXTRANGE
  *   cmd_def.c    definitions: HSET, DEL, EXISTS, DBSIZE
  *   cmd_conn.c   the connection: PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT, ACL
  *   cmd_admin.c  COMMAND, CONFIG
@@ -62,9 +62,9 @@ void cmd_reply_wrong_args(struct conn *c, const char *cmd);
 void cmd_reply_noperm(struct conn *c, const char *cmd);
 
 /* cmd_seq.c */
-cmd_fn cmd_get, cmd_incr, cmd_incrby, cmd_mget, cmd_next;
+cmd_fn cmd_get, cmd_incr, cmd_incrby, cmd_mget, cmd_next, cmd_nextrange;
 /* A request read ahead of a waiting one (conn.c): when it takes numbers
- * (GET, INCR, INCRBY, NEXT, MGET), start what it will need
+ * (GET, INCR, INCRBY, NEXT, NEXTRANGE, MGET), start what it will need
  * (core_prefetch). It runs nothing and answers nothing: the request is
  * run in its turn. */
 void cmd_prefetch(struct conn *c, const struct resp_request *req);

@@ -85,6 +85,13 @@ static int fail_no_such(struct core_waiter *wt, const char *name, size_t len)
                 core.store.ops->shared ? server.cfg.mysql_table : "seqd_segments");
 }
 
+/* core_take_runs of a kind whose numbers are not runs. */
+static int fail_wrong_kind(struct core_waiter *wt, struct seq *s)
+{
+    return fail(wt, CORE_WRONG_KIND, "'%s' is type %d (%s)", seq_name(s), seq_kind(s),
+                seqdef_kind_name(seq_kind(s)));
+}
+
 /* A store job failed: CORE_TRYAGAIN when it may work later. */
 static int fail_store(struct core_waiter *wt, const struct store_job *job, const char *what,
                       const char *name)
@@ -104,6 +111,16 @@ static void reserve_numbers(struct core_waiter *wt, uint64_t n)
         return;
     wt->numbers = xrealloc(wt->numbers, n * sizeof(*wt->numbers));
     wt->cap_numbers = n;
+}
+
+/* Room for n runs in all (a take of runs adds at most SEQ_TAKE_RUNS_MAX). */
+static void reserve_runs(struct core_waiter *wt, size_t n)
+{
+    if (wt->cap_runs >= n)
+        return;
+    size_t cap = wt->cap_runs * 2 > n ? wt->cap_runs * 2 : n;
+    wt->runs = xrealloc(wt->runs, cap * sizeof(*wt->runs));
+    wt->cap_runs = cap;
 }
 
 /* Numbers [from, from+got) of the take came from s: a type 4 sequence's
@@ -303,6 +320,7 @@ static void waste_taken(struct core_waiter *wt)
         seq_add_wasted(wt->seqs[i], n < wt->want ? n : wt->want);
     }
     wt->nnumbers = 0;
+    wt->nruns = 0;
 }
 
 /* The operation is over: let go of what it held. */
@@ -583,6 +601,8 @@ static int run_take(struct core_waiter *wt)
         if (st != CORE_OK)
             return st;
     }
+    if (wt->as_runs && !seq_kind_has_runs(seq_kind(wt->seqs[0])))
+        return fail_wrong_kind(wt, wt->seqs[0]);
     /* Several names: each has its number there before any is taken, so a
      * name that makes the command wait (and perhaps give up) took nothing
      * from the others. */
@@ -610,8 +630,16 @@ static int run_take(struct core_waiter *wt)
             return CORE_OK;
         struct seq *s = wt->seqs[i];
         uint64_t need = wt->want - wt->nnumbers % wt->want, got = 0;
-        enum seq_take r = seq_take(s, &wt->hook, wt->numbers + wt->nnumbers, need, &got, mode);
-        note_taken(wt, s, wt->nnumbers, got);
+        enum seq_take r;
+        if (wt->as_runs) {
+            size_t nruns = 0;
+            reserve_runs(wt, wt->nruns + SEQ_TAKE_RUNS_MAX);
+            r = seq_take_runs(s, &wt->hook, wt->runs + wt->nruns, &nruns, need, &got, mode);
+            wt->nruns += nruns;
+        } else {
+            r = seq_take(s, &wt->hook, wt->numbers + wt->nnumbers, need, &got, mode);
+            note_taken(wt, s, wt->nnumbers, got);
+        }
         wt->nnumbers += got;
         STAT_ADD(&wt->w->stats, numbers_served, got);
         switch (r) {
@@ -834,6 +862,7 @@ void core_waiter_free(struct core_waiter *wt)
     free(wt->own_lens);
     free(wt->own_seqs);
     free(wt->numbers);
+    free(wt->runs);
     free(wt->text);
     free(wt->text_at);
     free(wt->info);
@@ -852,6 +881,7 @@ int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t wan
     assert(!wt->pending);
     reserve_numbers(wt, want);
     wt->has_text = false;
+    wt->as_runs = false;
     /* The hot path: a sequence this node knows, its numbers buffered. */
     struct seq *s = seq_find(name, len);
     if (s) {
@@ -874,6 +904,38 @@ int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t wan
     return op_start(wt, OP_TAKE, got);
 }
 
+int core_take_runs(struct core_waiter *wt, const char *name, size_t len, uint64_t want)
+{
+    uint64_t got = 0;
+
+    assert(!wt->pending);
+    wt->has_text = false;
+    wt->as_runs = true;
+    wt->nruns = 0;
+    /* The hot path, as core_take's. */
+    struct seq *s = seq_find(name, len);
+    if (s && !seq_kind_has_runs(seq_kind(s))) {
+        int st = fail_wrong_kind(wt, s);
+        seq_release(s);
+        return st;
+    }
+    if (s) {
+        reserve_runs(wt, SEQ_TAKE_RUNS_MAX);
+        enum seq_take r = seq_take_runs(s, &wt->hook, wt->runs, &wt->nruns, want, &got, SEQ_ALL);
+        STAT_ADD(&wt->w->stats, numbers_served, got);
+        if (r == SEQ_TAKEN) {
+            seq_release(s);
+            wt->nnumbers = got;
+            wt->status = CORE_OK;
+            return CORE_OK;
+        }
+    }
+    set_name1(wt, name, len);
+    wt->seq1 = s;
+    wt->want = want;
+    return op_start(wt, OP_TAKE, got);
+}
+
 int core_take_derived(struct core_waiter *wt, const char *name, size_t len, const char *rule, size_t rulelen,
                       uint64_t want)
 {
@@ -888,6 +950,7 @@ int core_take_derived(struct core_waiter *wt, const char *name, size_t len, cons
     size_t lens[2] = { len, rulelen };
     set_names(wt, 2, names, lens);
     wt->want = want;
+    wt->as_runs = false;
     reserve_numbers(wt, want);
     return op_start(wt, OP_TAKE_DERIVED, 0);
 }
@@ -896,6 +959,7 @@ int core_take_each(struct core_waiter *wt, int n, const char *const *names, cons
 {
     set_names(wt, n, names, lens);
     wt->want = 1;
+    wt->as_runs = false;
     reserve_numbers(wt, (uint64_t)n);
     return op_start(wt, OP_TAKE, 0);
 }

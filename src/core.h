@@ -49,6 +49,7 @@ enum core_status {
     CORE_INVALID,        /* a bad name or definition */
     CORE_TRYAGAIN,       /* not now: no numbers within segment.wait_ms, the store unavailable */
     CORE_ERROR,          /* the store refused (a bad row, a full disk, ...) */
+    CORE_WRONG_KIND,     /* core_take_runs: the sequence's numbers are not runs (err names its kind) */
 };
 
 struct core_waiter;
@@ -69,6 +70,8 @@ struct core_waiter {
     int64_t *numbers;               /* core_take: the numbers, name after name (a type 4
                                        number: its period's counter value; see core_number_text) */
     uint64_t nnumbers;
+    struct seq_run *runs;           /* core_take_runs: the numbers as runs, nnumbers in all */
+    size_t nruns;
     bool has_text;                  /* some numbers are type 4 text (text_at) */
     char text_name[SEQ_NAME_MAX + 1];   /* the sequence of the last text number taken */
     int64_t count;                  /* core_exists, core_drop: how many */
@@ -92,6 +95,8 @@ struct core_waiter {
     struct seq **own_seqs;
     int cap_names;
     uint64_t cap_numbers;
+    size_t cap_runs;
+    bool as_runs;                   /* the take keeps runs (core_take_runs), not numbers */
     uint64_t want;                  /* core_take: numbers per name */
     struct seqdef *def;             /* core_define */
     bool lookup_missing;            /* the store said names[cursor] does not exist */
@@ -130,6 +135,14 @@ bool core_number_int(const struct core_waiter *wt, uint64_t i, int64_t *v);
 
 /* want numbers of one sequence: wt->numbers[0..want). */
 int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t want);
+/* want numbers of one sequence whose numbers come in runs (types 2 and
+ * 3, seq_kind_has_runs) as runs: wt->runs[0..nruns) hold wt->nnumbers ==
+ * want numbers in order, one run per segment they came from (adjacent
+ * segments give adjacent runs; they are not merged). No memory per
+ * number: want may be far above what one claim brings, the take then
+ * goes on through several claims (seq.h, SEQ_ALL). Another kind is
+ * CORE_WRONG_KIND, err "'name' is type N (kind)". */
+int core_take_runs(struct core_waiter *wt, const char *name, size_t len, uint64_t want);
 /* want numbers of `name`, a sequence derived from the sequence `rule`
  * (the UDP door's RULE:APP): when `name` does not exist yet it is created
  * first with the rule's definition (same kind and fields; the key of a

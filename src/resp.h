@@ -85,6 +85,11 @@ void resp_add_int(struct buf *b, int64_t v);                      /* :v */
 void resp_add_bulk(struct buf *b, const char *p, size_t n);       /* $n p */
 void resp_add_bulk_cstr(struct buf *b, const char *s);
 void resp_add_bulk_i64(struct buf *b, int64_t v);
+/* n numbers, each as resp_add_bulk_i64 writes it (the bytes are the
+ * same), for NEXT's long replies: the room is reserved once, and a number
+ * above the one before it is written as that one's text plus the
+ * difference, which is cheap for the runs an increasing sequence gives. */
+void resp_add_bulk_i64s(struct buf *b, const int64_t *v, size_t n);
 void resp_add_null(struct buf *b, int proto);                     /* $-1 or _ */
 void resp_add_array(struct buf *b, size_t n);                     /* *n */
 void resp_add_map(struct buf *b, size_t pairs, int proto);        /* %n, or *2n in RESP2 */

@@ -46,22 +46,33 @@ static bool segbuf_at_limit(const struct segbuf *sb)
     return newest->end >= sb->limit;
 }
 
-enum seg_take segbuf_take(struct segbuf *sb, uint64_t *counter)
+enum seg_take segbuf_take_run(struct segbuf *sb, uint64_t max, uint64_t *first, uint64_t *n)
 {
     segbuf_check(sb);
+    assert(max >= 1);
     if (segment_left(&sb->cur) == 0 && sb->has_next) {
         sb->cur = sb->next;
         sb->has_next = false;
     }
-    if (segment_left(&sb->cur) > 0) {
-        *counter = sb->cur.pos++;
+    uint64_t left = segment_left(&sb->cur);
+    if (left > 0) {
+        uint64_t k = left < max ? left : max;
+        *first = sb->cur.pos;
+        *n = k;
+        sb->cur.pos += k;
         /* Never beyond the segment, never a counter that does not exist. */
-        assert(*counter >= sb->cur.start && *counter < sb->cur.end);
-        assert(*counter < sb->limit);
+        assert(*first >= sb->cur.start && *first + k <= sb->cur.end);
+        assert(*first + k <= sb->limit);
         segbuf_check(sb);
         return SEG_TAKEN;
     }
     return segbuf_at_limit(sb) ? SEG_EXHAUSTED : SEG_EMPTY;
+}
+
+enum seg_take segbuf_take(struct segbuf *sb, uint64_t *counter)
+{
+    uint64_t n;
+    return segbuf_take_run(sb, 1, counter, &n);
 }
 
 bool segbuf_wants_claim(const struct segbuf *sb)

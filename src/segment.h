@@ -45,6 +45,12 @@ void segbuf_init(struct segbuf *sb, uint64_t limit);
  * next when cur is used up. */
 enum seg_take segbuf_take(struct segbuf *sb, uint64_t *counter);
 
+/* Take up to max (>= 1) consecutive counters at once: [*first, *first +
+ * *n), 1 <= *n <= max, all from one segment (a take that crosses from cur
+ * into next stops at cur's end; the next call goes on in next). Same
+ * results and switching as segbuf_take, which is this with max 1. */
+enum seg_take segbuf_take_run(struct segbuf *sb, uint64_t max, uint64_t *first, uint64_t *n);
+
 /* True when a claim should be started now: cur is at least 10% used (or
  * empty), there is no next, and the newest claim has not reached limit
  * (a claim could bring no counters). 10% is rounded up: a segment of 15

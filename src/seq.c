@@ -1014,15 +1014,60 @@ uint64_t seq_snowflake_highest_ms(void)
     return ctx.ms;
 }
 
-enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
-                       enum seq_take_mode mode)
+bool seq_kind_has_runs(int kind)
+{
+    return kind == SEQ_INCREASING || kind == SEQ_FIXED;
+}
+
+/* The bits of an int64 held in a uint64 (two's complement), without
+ * relying on implementation-defined conversions. */
+static int64_t i64_from_bits(uint64_t u)
+{
+    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+}
+
+/* Where a take puts its numbers: one each into numbers[] (seq_take), or
+ * one run per segment into runs[] (seq_take_runs). */
+struct take_out {
+    int64_t *numbers;
+    struct seq_run *runs;
+    size_t nruns;
+};
+
+/* Counters [first, first+k) of s were taken: the numbers go out at
+ * numbers[n..n+k) or as one run. Every kind but type 1 maps consecutive
+ * counters to numbers a fixed distance apart (seqdef.h: starting +
+ * spread(counter) * increment), so one multiplication gives the first
+ * and additions the rest: the same bits as seq_number for each, in
+ * uint64's wrap-around arithmetic, whose results are exact because every
+ * true number fits int64. Caller holds s->lock. */
+static void take_emit(struct seq *s, struct take_out *o, uint64_t n, uint64_t first, uint64_t k)
+{
+    uint64_t step = (uint64_t)s->increment * reg.env.id_step;
+    uint64_t v = (uint64_t)seq_number(s, first);
+
+    if (o->runs) {
+        assert(seq_kind_has_runs(s->kind) && o->nruns < SEQ_TAKE_RUNS_MAX);
+        o->runs[o->nruns++] = (struct seq_run){ .first = i64_from_bits(v), .step = step, .count = k };
+        return;
+    }
+    int64_t *out = o->numbers + n;
+    if (s->kind == SEQ_RANDOM) {
+        for (uint64_t i = 0; i < k; i++)
+            out[i] = seq_number(s, first + i);
+        return;
+    }
+    for (uint64_t i = 0; i < k; i++, v += step)
+        out[i] = i64_from_bits(v);
+}
+
+static enum seq_take take(struct seq *s, struct seq_waiter *wt, struct take_out *o, uint64_t want, uint64_t *got,
+                          enum seq_take_mode mode)
 {
     enum seq_take result = SEQ_TAKEN;
     struct store_job *job = NULL;
-    uint64_t n = 0, counter;
+    uint64_t n = 0;
 
-    if (s->kind == SEQ_SNOWFLAKE)
-        return seq_take_snowflake(s, wt, out, want, got, mode);
     wt->retry_ms = 0;
     seq_lock(s);
     if (s->deleted) {
@@ -1063,10 +1108,12 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
     if (mode == SEQ_CHECK)
         want = 0;                            /* SEQ_TAKEN here: the caller takes them */
     while (n < want) {
-        enum seg_take r = segbuf_take(&s->sb, &counter);
+        uint64_t first, k;
+        enum seg_take r = segbuf_take_run(&s->sb, want - n, &first, &k);
         if (r == SEG_TAKEN) {
-            out[n++] = seq_number(s, counter);
-            s->last_counter = counter;
+            take_emit(s, o, n, first, k);
+            n += k;
+            s->last_counter = first + k - 1;
             s->has_last = true;
             continue;
         }
@@ -1075,6 +1122,11 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         } else {
             result = SEQ_WAIT;
             waiter_link(s, wt);
+            /* More is missing than the buffers can hold (seq.h): the
+             * claim it waits for brings as much of it as one may. */
+            uint64_t missing = want - n < reg.env.segment_max ? want - n : reg.env.segment_max;
+            if (missing > s->claim_at_least)
+                s->claim_at_least = missing;
         }
         break;
     }
@@ -1092,6 +1144,27 @@ enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint6
         store_pool_submit(reg.env.pool, job);
     *got = n;
     return result;
+}
+
+enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
+                       enum seq_take_mode mode)
+{
+    struct take_out o = { .numbers = out };
+
+    if (s->kind == SEQ_SNOWFLAKE)
+        return seq_take_snowflake(s, wt, out, want, got, mode);
+    return take(s, wt, &o, want, got, mode);
+}
+
+enum seq_take seq_take_runs(struct seq *s, struct seq_waiter *wt, struct seq_run *runs, size_t *nruns,
+                            uint64_t want, uint64_t *got, enum seq_take_mode mode)
+{
+    struct take_out o = { .runs = runs };
+
+    assert(seq_kind_has_runs(s->kind));
+    enum seq_take r = take(s, wt, &o, want, got, mode);
+    *nruns = o.nruns;
+    return r;
 }
 
 void seq_prefetch(struct seq *s)

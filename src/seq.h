@@ -168,7 +168,8 @@ uint64_t seq_seen(const struct seq *s);
 void seq_set_segment(struct seq *s, uint64_t segment);
 
 /* How seq_take may take:
- *  SEQ_SOME   what is there now, parking for the rest;
+ *  SEQ_SOME   what is there now, parking for the rest (the claim it
+ *             parks for is large enough for the rest, up to segment.max);
  *  SEQ_ALL    all `want` at once or none: while the buffers hold fewer, it
  *             takes nothing (they keep serving others) and parks, and the
  *             claim it waits for is large enough; SEQ_EXHAUSTED when the
@@ -192,6 +193,29 @@ enum seq_take_mode { SEQ_SOME, SEQ_ALL, SEQ_CHECK };
  * so far are valid whatever the result. */
 enum seq_take seq_take(struct seq *s, struct seq_waiter *wt, int64_t *out, uint64_t want, uint64_t *got,
                        enum seq_take_mode mode);
+/* Numbers first, first + step, ... (count of them, count >= 1): what a
+ * take of an increasing kind gets from one segment. step >= 1 is the
+ * sequence's step times id_step; as an integer it may exceed INT64_MAX
+ * only when count is 1 (two numbers that far apart do not fit int64). */
+struct seq_run {
+    int64_t first;
+    uint64_t step;
+    uint64_t count;
+};
+/* Runs one seq_take_runs makes at most: the rest of cur, then next. */
+#define SEQ_TAKE_RUNS_MAX 2
+
+/* Do the numbers of this kind come in arithmetic runs, one per segment?
+ * Types 2 and 3. Not type 1 (a permutation), type 4 (text, counting
+ * again each period) or type 5 (made from the clock). */
+bool seq_kind_has_runs(int kind);
+
+/* seq_take for a kind with runs (seq_kind_has_runs), the numbers as runs
+ * instead of one by one: runs[0..*nruns) (room for SEQ_TAKE_RUNS_MAX)
+ * hold the *got numbers in the order seq_take would give them. */
+enum seq_take seq_take_runs(struct seq *s, struct seq_waiter *wt, struct seq_run *runs, size_t *nruns,
+                            uint64_t want, uint64_t *got, enum seq_take_mode mode);
+
 /* A type 4 number as text (what clients see), from the period and value a
  * take gave (seq_waiter.period, out[]). Returns its length, 0 when buf
  * (DATED_TEXT_MAX bytes always do) is too small. No lock: fixed fields. */

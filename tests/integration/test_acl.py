@@ -94,6 +94,7 @@ COMMANDS = [
     (("INCRBY", "acl_seq", "1"), True),
     (("MGET", "acl_seq", "acl_seq"), True),
     (("NEXT", "acl_seq", "2"), True),
+    (("NEXTRANGE", "acl_seq", "2"), True),
     (("EXISTS", "acl_seq"), True),
     (("INFO", "server"), True),
     (("DECODE", "acl_seq", "1"), True),

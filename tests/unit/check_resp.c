@@ -730,6 +730,54 @@ START_TEST(test_bulk_strings)
 }
 END_TEST
 
+/* resp_add_bulk_i64s writes exactly what resp_add_bulk_i64 writes one
+ * by one, for the runs it is made for (carries into a new digit, steps
+ * of several digits) and for what it must still get right: numbers going
+ * down, crossing zero, the ends of int64, a buffer with bytes before. */
+START_TEST(test_bulk_number_arrays_match_one_by_one)
+{
+    static const int64_t cases[][8] = {
+        { 0, 1, 2, 9, 10, 11, 99, 100 },
+        { 998, 999, 1000, 1001, 9999, 10000, 99999, 100000 },
+        { 7, 14, 21, 994, 1001, 1000001, 100000000001, 100000000008 },
+        { -3, -2, -1, 0, 1, 2, -100, 5 },
+        { INT64_MAX - 2, INT64_MAX - 1, INT64_MAX, INT64_MIN, INT64_MIN + 1, 0, INT64_MAX, 1 },
+        { 999999999999999999, 1000000000000000000, 1000000000000000001, 9, 8, 7, 6, 5 },
+        { 5, 5, 5, 4, 123456789, 987654321, 100000007, 100000014 },
+    };
+    struct buf one;
+
+    for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+        for (size_t n = 0; n <= 8; n++) {
+            buf_init(&one);
+            buf_append(&one, "x", 1);
+            buf_reset(&out);
+            buf_append(&out, "x", 1);
+            for (size_t i = 0; i < n; i++)
+                resp_add_bulk_i64(&one, cases[c][i]);
+            resp_add_bulk_i64s(&out, cases[c], n);
+            ck_assert_uint_eq(out.len, one.len);
+            ck_assert_mem_eq(out.data, one.data, one.len);
+            buf_free(&one);
+        }
+    }
+    /* A long run: every number from 0 to 100000, then by 1000003. */
+    static int64_t run[200000];
+    for (size_t i = 0; i < 100000; i++)
+        run[i] = (int64_t)i;
+    for (size_t i = 100000; i < ARRAY_SIZE(run); i++)
+        run[i] = 5 + (int64_t)(i - 100000) * 1000003;
+    buf_init(&one);
+    buf_reset(&out);
+    for (size_t i = 0; i < ARRAY_SIZE(run); i++)
+        resp_add_bulk_i64(&one, run[i]);
+    resp_add_bulk_i64s(&out, run, ARRAY_SIZE(run));
+    ck_assert_uint_eq(out.len, one.len);
+    ck_assert_mem_eq(out.data, one.data, one.len);
+    buf_free(&one);
+}
+END_TEST
+
 START_TEST(test_null_per_protocol)
 {
     resp_add_null(&out, 2);
@@ -831,6 +879,7 @@ static Suite *resp_suite(void)
     tcase_add_test(tc, test_errorf_formats_and_sanitizes);
     tcase_add_test(tc, test_integers);
     tcase_add_test(tc, test_bulk_strings);
+    tcase_add_test(tc, test_bulk_number_arrays_match_one_by_one);
     tcase_add_test(tc, test_null_per_protocol);
     tcase_add_test(tc, test_aggregates_per_protocol);
     tcase_add_test(tc, test_verbatim_per_protocol);

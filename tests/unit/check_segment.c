@@ -31,6 +31,35 @@ START_TEST(test_segment_fresh_buffer_is_empty_and_wants_a_claim)
 }
 END_TEST
 
+/* segbuf_take_run takes as many as asked from one segment: a take across
+ * cur's end stops there, and the next goes on in next; an empty buffer
+ * and one at its limit answer as segbuf_take. */
+START_TEST(test_segment_take_run_stops_at_the_end_of_a_segment)
+{
+    struct segbuf sb;
+    uint64_t first = 77, n = 77;
+
+    segbuf_init(&sb, 1030);
+    ck_assert_int_eq(segbuf_take_run(&sb, 5, &first, &n), SEG_EMPTY);
+    ck_assert_uint_eq(first, 77);
+    ck_assert_uint_eq(n, 77);
+    segbuf_install(&sb, 0, 10);
+    ck_assert_int_eq(segbuf_take_run(&sb, 4, &first, &n), SEG_TAKEN);
+    ck_assert_uint_eq(first, 0);
+    ck_assert_uint_eq(n, 4);
+    segbuf_install(&sb, 1000, 50);                  /* next, cut at the limit 1030 */
+    ck_assert_int_eq(segbuf_take_run(&sb, 100, &first, &n), SEG_TAKEN);
+    ck_assert_uint_eq(first, 4);
+    ck_assert_uint_eq(n, 6);                        /* cur's rest only */
+    ck_assert_int_eq(segbuf_take_run(&sb, 100, &first, &n), SEG_TAKEN);
+    ck_assert_uint_eq(first, 1000);
+    ck_assert_uint_eq(n, 30);
+    ck_assert(!sb.has_next);
+    ck_assert_int_eq(segbuf_take_run(&sb, 1, &first, &n), SEG_EXHAUSTED);
+    ck_assert_uint_eq(segbuf_unused(&sb), 0);
+}
+END_TEST
+
 START_TEST(test_segment_first_install_goes_to_cur)
 {
     struct segbuf sb;
@@ -374,6 +403,7 @@ static Suite *segment_suite(void)
     TCase *tc = tcase_create("buffer");
     TCase *ts = tcase_create("size");
 
+    tcase_add_test(tc, test_segment_take_run_stops_at_the_end_of_a_segment);
     tcase_add_test(tc, test_segment_fresh_buffer_is_empty_and_wants_a_claim);
     tcase_add_test(tc, test_segment_first_install_goes_to_cur);
     tcase_add_test(tc, test_segment_switches_from_cur_to_next);
