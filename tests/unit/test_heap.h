@@ -9,24 +9,12 @@
 #ifndef SEQD_TEST_HEAP_H
 #define SEQD_TEST_HEAP_H
 
-#include <malloc.h>
 #include <stddef.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HEAP_MEASURED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HEAP_MEASURED 0
-#endif
-#endif
-#if !defined(HEAP_MEASURED) && defined(__GLIBC__)
-#if __GLIBC_PREREQ(2, 33)
-#define HEAP_MEASURED 1
-#endif
-#endif
-#ifndef HEAP_MEASURED
-#define HEAP_MEASURED 0
-#endif
+#include "heap_trim.h"
+
+/* Where mallinfo2 describes the allocator (heap_trim.h says where). */
+#define HEAP_MEASURED HEAP_MALLINFO
 
 /* Bytes malloc hands out now, large (mmap()ed) blocks included. */
 static inline size_t heap_in_use(void)
