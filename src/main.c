@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "heap_trim.h"
 #include "http.h"
 #include "listener.h"
 #include "log.h"
@@ -365,7 +366,7 @@ static int store_start(size_t *ndefs)
 
 static struct event *signal_events[3];
 
-/* Workers, the pidfile, signals, discovery, and last the listener, on main_base. */
+/* Workers, the pidfile, signals, discovery, the heap trim, and last the listener, on main_base. */
 static int serve_start(void)
 {
     static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
@@ -389,6 +390,7 @@ static int serve_start(void)
     }
     core_start_rescans(main_base);
     core_start_leases(main_base);
+    heap_trim_start(main_base);
     /* The doors open before the Redis protocol's ports, the TLS port
      * before the plain one: the last port to open (the plain one, unless
      * it is off) tells a client (or a test) that every door is ready. */
@@ -448,6 +450,7 @@ static void server_stop(void)
     tls_close();            /* every connection, and its SSL, is gone */
     udp_close();
     core_close();
+    heap_trim_stop();
     for (size_t i = 0; i < ARRAY_SIZE(signal_events); i++)
         event_free(signal_events[i]);
     event_base_free(main_base);

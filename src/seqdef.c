@@ -4,7 +4,9 @@
  * sees. Pure: no I/O, no globals. Every error message says what to send
  * instead, because it goes back to the user as "-ERR <msg>".
  */
+#include <assert.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -574,4 +576,63 @@ bool seqdef_same(const struct seqdef *a, const struct seqdef *b)
            a->starting == b->starting && a->increment == b->increment &&
            a->perm_key == b->perm_key && a->epoch_ms == b->epoch_ms && strcmp(a->prefix, b->prefix) == 0 &&
            strcmp(a->tz, b->tz) == 0;
+}
+
+/* The texts of a definition in the order seqdef_packed keeps them. */
+#define SEQDEF_TEXTS(d) { (d)->name, (d)->description, (d)->prefix, (d)->tz }
+
+size_t seqdef_packed_size(const struct seqdef *def)
+{
+    const char *texts[] = SEQDEF_TEXTS(def);
+    size_t size = offsetof(struct seqdef_packed, text);
+
+    for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
+        size += strlen(texts[i]) + 1;
+    return size;
+}
+
+void seqdef_pack(struct seqdef_packed *p, const struct seqdef *def)
+{
+    const char *texts[] = SEQDEF_TEXTS(def);
+    char *at = p->text;
+
+    assert(def->kind >= SEQ_RANDOM && def->kind <= SEQ_SNOWFLAKE &&
+           def->length >= 0 && def->length <= SEQ_LENGTH_MAX &&
+           def->auto_disk >= 0 && def->auto_disk <= AUTO_DISK_PRE_CLOSE);
+    p->starting = def->starting;
+    p->increment = def->increment;
+    p->epoch_ms = def->epoch_ms;
+    p->segment = def->segment;
+    p->perm_key = def->perm_key;
+    p->kind = (int8_t)def->kind;
+    p->length = (int8_t)def->length;
+    p->auto_disk = (int8_t)def->auto_disk;
+    p->name_len = (uint8_t)strlen(def->name);
+    for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+        size_t n = strlen(texts[i]) + 1;
+        memcpy(at, texts[i], n);
+        at += n;
+    }
+}
+
+void seqdef_unpack(const struct seqdef_packed *p, struct seqdef *out)
+{
+    char *texts[] = SEQDEF_TEXTS(out);
+    const size_t sizes[] = { sizeof(out->name), sizeof(out->description), sizeof(out->prefix),
+                             sizeof(out->tz) };
+    const char *at = p->text;
+
+    memset(out, 0, sizeof(*out));
+    out->starting = p->starting;
+    out->increment = p->increment;
+    out->epoch_ms = p->epoch_ms;
+    out->segment = p->segment;
+    out->perm_key = p->perm_key;
+    out->kind = p->kind;
+    out->length = p->length;
+    out->auto_disk = p->auto_disk;
+    for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+        strlcpy_safe(texts[i], at, sizes[i]);
+        at += strlen(at) + 1;
+    }
 }

@@ -123,6 +123,27 @@ uint64_t seqdef_identity(const struct seqdef *d);
  * place. */
 bool seqdef_same(const struct seqdef *a, const struct seqdef *b);
 
+/* A definition in as few bytes as it needs, for a table that keeps one
+ * per sequence (store_table.h): the numbers as fields, the four texts
+ * (name, description, prefix, tz) one after another in text[], each
+ * NUL-terminated. About 60 bytes and the texts' lengths, where a struct
+ * seqdef is 552 with its fixed arrays. The caller allocates
+ * seqdef_packed_size() bytes and fills them with seqdef_pack(). */
+struct seqdef_packed {
+    int64_t starting, increment, epoch_ms;
+    uint64_t segment, perm_key;
+    int8_t kind, length, auto_disk;    /* seqdef_validate() keeps them small */
+    uint8_t name_len;                  /* at most SEQ_NAME_MAX */
+    char text[];
+};
+/* Bytes a packed copy of def takes (def passed seqdef_validate). */
+size_t seqdef_packed_size(const struct seqdef *def);
+/* Packs def into p, which has seqdef_packed_size(def) bytes. */
+void seqdef_pack(struct seqdef_packed *p, const struct seqdef *def);
+/* The whole definition back from p. */
+void seqdef_unpack(const struct seqdef_packed *p, struct seqdef *out);
+static inline const char *seqdef_packed_name(const struct seqdef_packed *p) { return p->text; }
+
 /* Type 4: the unit of its period (dated.h); DATED_NONE for other kinds. */
 enum dated_unit seqdef_dated_unit(const struct seqdef *def);
 

@@ -727,7 +727,7 @@ static int file_claim(struct store *st, void *sess, const char *name, uint64_t w
         goto out;
     top = c.start + c.count;
     file_name_for(name, file);
-    switch (file_put(fs, file, &s->def, top, c.period, err, errlen)) {
+    switch (file_put(fs, file, &c.def, top, c.period, err, errlen)) {
     case FILE_PUT_OK:
         *out = c;
         s->max_id = top;
@@ -757,6 +757,7 @@ static int file_give_back(struct store *st, void *sess, const char *name, uint64
 {
     struct file_store *fs = st->priv;
     struct table_seq *s;
+    struct seqdef def;
     char file[FILE_NAME_SIZE];
     int rc;
 
@@ -770,7 +771,8 @@ static int file_give_back(struct store *st, void *sess, const char *name, uint64
     if (rc != STORE_OK || s->max_id == from)
         goto out;
     file_name_for(name, file);
-    if (file_put(fs, file, &s->def, from, s->period, err, errlen) == FILE_PUT_OK)
+    table_seq_def(s, &def);
+    if (file_put(fs, file, &def, from, s->period, err, errlen) == FILE_PUT_OK)
         s->max_id = from;
     else
         rc = STORE_ERROR;
@@ -780,15 +782,21 @@ out:
 }
 
 /* Two names whose files would be the same (a hash collision of long
- * escaped names) cannot both be kept: STORE_ERROR naming the other one. */
+ * escaped names) cannot both be kept: STORE_ERROR naming the other one.
+ * Escaping alone is one-to-one and its files have no '~', so only a
+ * hashed file can collide, and only with another hashed one: the search
+ * through every sequence is for those (it would make defining n short
+ * names cost n * n / 2 escapes). */
 static int file_name_free(const struct file_store *fs, const char *name, const char *file,
                           char *err, size_t errlen)
 {
     char other[FILE_NAME_SIZE];
     size_t i;
 
+    if (strchr(file, '~') == NULL)
+        return STORE_OK;
     for (i = 0; i < fs->table.n; i++) {
-        const char *known = fs->table.seqs[i]->def.name;
+        const char *known = table_seq_name(fs->table.seqs[i]);
         file_name_for(known, other);
         if (strcmp(other, file) == 0) {
             snprintf(err, errlen, "sequence name '%s' would share file %s with '%s'; "

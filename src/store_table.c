@@ -20,7 +20,7 @@ static size_t table_search(const struct store_table *t, const char *name, bool *
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(t->seqs[mid]->def.name, name);
+        int c = strcmp(table_seq_name(t->seqs[mid]), name);
         if (c == 0) {
             *found = true;
             return mid;
@@ -32,6 +32,11 @@ static size_t table_search(const struct store_table *t, const char *name, bool *
     }
     *found = false;
     return lo;
+}
+
+void table_seq_def(const struct table_seq *s, struct seqdef *out)
+{
+    seqdef_unpack(table_seq_packed(s), out);
 }
 
 void store_table_init(struct store_table *t)
@@ -94,8 +99,8 @@ int store_table_add(struct store_table *t, const struct seqdef *def, uint64_t ma
         t->cap = t->cap ? t->cap * 2 : 16;
         t->seqs = xrealloc(t->seqs, t->cap * sizeof(*t->seqs));
     }
-    s = xcalloc(1, sizeof(*s));
-    s->def = *def;
+    s = xcalloc(1, sizeof(*s) + seqdef_packed_size(def));
+    seqdef_pack((struct seqdef_packed *)(s + 1), def);
     s->max_id = max_id;
     memmove(&t->seqs[i + 1], &t->seqs[i], (t->n - i) * sizeof(*t->seqs));
     t->seqs[i] = s;
@@ -125,7 +130,7 @@ int store_table_lookup(const struct store_table *t, const char *name, struct seq
 
     if (s == NULL)
         return STORE_NOT_FOUND;
-    *def = s->def;
+    table_seq_def(s, def);
     return STORE_OK;
 }
 
@@ -135,7 +140,7 @@ struct seqdef *store_table_defs(const struct store_table *t, size_t *n)
     size_t i;
 
     for (i = 0; i < t->n; i++)
-        defs[i] = t->seqs[i]->def;
+        table_seq_def(t->seqs[i], &defs[i]);
     *n = t->n;
     return defs;
 }
@@ -143,13 +148,15 @@ struct seqdef *store_table_defs(const struct store_table *t, size_t *n)
 int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t period,
                             const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
-    uint64_t n = want > s->def.segment ? want : s->def.segment;
+    uint64_t segment = table_seq_packed(s)->segment;
+    uint64_t n = want > segment ? want : segment;
     /* A newer period restarts the counter; an older one is served in the entry's. */
     bool moves = period > s->period;
     uint64_t max_id = moves ? 0 : s->max_id;
 
-    if (expect && !seqdef_same(&s->def, expect)) {
-        snprintf(err, errlen, "'%s' was deleted and created again", s->def.name);
+    table_seq_def(s, &out->def);
+    if (expect && !seqdef_same(&out->def, expect)) {
+        snprintf(err, errlen, "'%s' was deleted and created again", table_seq_name(s));
         return STORE_NOT_FOUND;
     }
     if (n > UINT64_MAX - max_id) {
@@ -160,7 +167,6 @@ int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t pe
     out->start = max_id;
     out->count = n;
     out->period = moves ? period : s->period;
-    out->def = s->def;
     return STORE_OK;
 }
 
@@ -169,8 +175,11 @@ int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64
 {
     /* Another definition's max_id may stand at `to` by chance: its
      * numbers are not this range's to give back. */
-    return from <= to && seqdef_same(&s->def, expect) && s->max_id == to && s->period == period ? STORE_OK
-                                                                                               : STORE_STALE;
+    if (from > to || s->max_id != to || s->period != period)
+        return STORE_STALE;
+    struct seqdef def;
+    table_seq_def(s, &def);
+    return seqdef_same(&def, expect) ? STORE_OK : STORE_STALE;
 }
 
 int store_table_claim(struct store_table *t, const char *name, uint64_t want, int64_t period,

@@ -34,11 +34,25 @@
 #include "seqdef.h"
 #include "store.h"
 
+/* One entry: what the store changes, then in the same allocation the
+ * definition packed (seqdef_packed: a table may hold a million, and a
+ * struct seqdef is 552 bytes of mostly empty arrays). */
 struct table_seq {
-    struct seqdef def;
     uint64_t max_id;               /* next unclaimed counter */
     int64_t period;                /* the period max_id counts in (type 4; else 0) */
 };
+
+/* The packed definition of s, right after it; its name. */
+static inline const struct seqdef_packed *table_seq_packed(const struct table_seq *s)
+{
+    return (const struct seqdef_packed *)(s + 1);
+}
+static inline const char *table_seq_name(const struct table_seq *s)
+{
+    return seqdef_packed_name(table_seq_packed(s));
+}
+/* The whole definition of s, into *out. */
+void table_seq_def(const struct table_seq *s, struct seqdef *out);
 
 struct store_table {
     struct table_seq **seqs;       /* sorted by name (strcmp) */

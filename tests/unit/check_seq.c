@@ -16,7 +16,6 @@
  * bound that a 200-byte array put back into struct seq would break.
  */
 #include <check.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +26,8 @@
 #include "store.h"
 #include "store_pool.h"
 #include "util.h"
+
+#include "test_heap.h"
 
 #define MAX_WAKES 64
 
@@ -274,36 +275,8 @@ END_TEST
 
 /* ---- memory per sequence ------------------------------------------------- */
 
-/* mallinfo2 counts what glibc's malloc holds; a sanitizer's allocator is
- * not glibc's, so there the figures are printed as 0 and not checked. */
-#if defined(__SANITIZE_ADDRESS__)
-#define HEAP_MEASURED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HEAP_MEASURED 0
-#endif
-#endif
-#if !defined(HEAP_MEASURED) && defined(__GLIBC__)
-#if __GLIBC_PREREQ(2, 33)
-#define HEAP_MEASURED 1
-#endif
-#endif
-#ifndef HEAP_MEASURED
-#define HEAP_MEASURED 0
-#endif
-
 #define MEM_SEQS 100000
 #define MEM_USED_SEQS 20000
-
-static size_t heap_in_use(void)
-{
-#if HEAP_MEASURED
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;          /* the buckets are large enough to be mmap()ed */
-#else
-    return 0;
-#endif
-}
 
 /* A definition of each kind, as HSET would make it (name set later). */
 static void kind_def(int kind, uint64_t segment, struct seqdef *def)

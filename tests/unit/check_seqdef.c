@@ -4,6 +4,8 @@
  * number mapping with its limit for every kind, up to the int64 edge.
  */
 #include <check.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -777,12 +779,53 @@ START_TEST(test_seqdef_same_tells_a_recreated_sequence_apart)
 }
 END_TEST
 
+/* A packed definition (store_table's entries) gives back every field,
+ * texts of every length included, in far fewer bytes than a seqdef. */
+START_TEST(test_seqdef_packed_round_trips_every_field_in_few_bytes)
+{
+    struct seqdef d = good_def(SEQ_DATED), back;
+    union {
+        struct seqdef_packed p;
+        char bytes[sizeof(struct seqdef) + 64];
+    } buf;
+
+    memset(d.name, 'n', SEQ_NAME_MAX);                  /* the longest name */
+    strcpy(d.description, "orders, from 2026");
+    strcpy(d.prefix, "%y%m%d");
+    strcpy(d.tz, "Europe/Paris");
+    d.starting = -7;
+    d.increment = 3;
+    d.epoch_ms = 1700000000000;
+    d.auto_disk = AUTO_DISK_PRE_CLOSE;
+    d.perm_key = UINT64_MAX;
+    d.segment = 123456789012ULL;
+    ck_assert_uint_eq(seqdef_packed_size(&d), offsetof(struct seqdef_packed, text) + SEQ_NAME_MAX + 1 +
+                      strlen(d.description) + 1 + strlen("%y%m%d") + 1 + strlen("Europe/Paris") + 1);
+    seqdef_pack(&buf.p, &d);
+    ck_assert_str_eq(seqdef_packed_name(&buf.p), d.name);
+    ck_assert_uint_eq(buf.p.name_len, SEQ_NAME_MAX);
+    memset(&back, 0x55, sizeof(back));                  /* unpack must set every byte it keeps */
+    seqdef_unpack(&buf.p, &back);
+    ck_assert_mem_eq(&back, &d, sizeof(d));
+
+    /* A short type 3 with empty texts: the numbers and four NULs. */
+    d = good_def(SEQ_INCREASING);
+    memset(d.name, 0, sizeof(d.name));
+    strcpy(d.name, "n");
+    ck_assert_uint_le(seqdef_packed_size(&d), 48 + 2 + 3);
+    seqdef_pack(&buf.p, &d);
+    seqdef_unpack(&buf.p, &back);
+    ck_assert_mem_eq(&back, &d, sizeof(d));
+}
+END_TEST
+
 
 static Suite *seqdef_suite(void)
 {
     Suite *s = suite_create("seqdef");
     TCase *tc = tcase_create("hset");
     tcase_add_test(tc, test_seqdef_same_tells_a_recreated_sequence_apart);
+    tcase_add_test(tc, test_seqdef_packed_round_trips_every_field_in_few_bytes);
     tcase_add_test(tc, test_seqdef_dated_fields_limit_and_rows);
     TCase *tn = tcase_create("numbers");
 
