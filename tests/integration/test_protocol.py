@@ -423,6 +423,7 @@ def test_big_replies_in_one_pipeline_all_arrive():
             eq(other.command("PING"), "PONG")
 
 
+@timing_bound
 def test_client_that_never_reads_is_cut_off():
     """DESIGN.md 6a: a client that sends without reading has an output
     bound and is cut off, never the server's memory. Big replies (NEXT)
