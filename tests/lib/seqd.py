@@ -427,6 +427,7 @@ class Seqd:
         self.extra_args = list(extra_args)
         self.env = None                 # the process's environment (None: this one's)
         self.proc = None
+        self._valgrind_checked = set()  # SEQD_VALGRIND=1: the logs check_valgrind has read
         self.write_config()
 
     def write_config(self):
@@ -519,8 +520,7 @@ class Seqd:
         """SEQD_VALGRIND=1: raise AssertionError when a valgrind log of this
         server's processes (each checked once) reports errors or definite
         leaks; the failure is also kept for run_tests."""
-        checked = getattr(self, "_valgrind_checked", set())
-        self._valgrind_checked = checked
+        checked = self._valgrind_checked
         reports = []
         for name in sorted(os.listdir(self.tmp)):
             path = os.path.join(self.tmp, name)
