@@ -388,14 +388,50 @@ def free_port():
         return s.getsockname()[1]
 
 
+def listens_on(pid, port):
+    """Whether process pid holds a TCP socket listening on port (Linux
+    /proc): True or False, or None when /proc cannot tell."""
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return None
+    inodes = set()
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            return None
+        for row in rows:
+            col = row.split()
+            # local address (hex ip:port), state 0A = LISTEN, inode
+            if len(col) > 9 and col[3] == "0A" and int(col[1].rsplit(":", 1)[1], 16) == port \
+                    and col[9] in inodes:
+                return True
+    return False
+
+
 def wait_port(port, timeout=10.0, proc=None):
-    """True once something accepts connections on port; False after
-    timeout, or as soon as proc (a Popen) has exited."""
+    """True once something accepts connections on port (with proc, a
+    Popen: once proc itself listens there); False after timeout, or as
+    soon as proc has exited. Another program's server on a port that
+    free_port() also gave us is not taken for proc's: proc then fails to
+    bind and exits, and its log says so."""
     def up():
         if proc is not None and proc.poll() is not None:
             return "exited"
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return "up"
+            pass
+        if proc is not None and listens_on(proc.pid, port) is False:
+            return None
+        return "up"
     try:
         return wait_for(up, timeout, "port %d accepts connections" % port, ignore=(OSError,)) == "up"
     except WaitTimeout:
