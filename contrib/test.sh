@@ -31,7 +31,7 @@ run_check() {   # dir, configure flags...
 # The integration tests that run much of seqd's code without tight timing
 # bounds (tests marked timing_bound skip themselves under valgrind): the
 # commands, the protocol and its errors, HTTP, ACLs, restarts, the mysql
-# store. About 5 minutes on two CPUs; the timeout only stops a hang.
+# store. 6 to 8 minutes on two busy CPUs; the timeout only stops a hang.
 # run-corpus.sh replays the fuzz seeds (a whole connection each) under it.
 VALGRIND_TESTS="tests/integration/test_commands.py tests/integration/test_protocol.py \
 tests/integration/test_http.py tests/integration/test_acl.py tests/integration/test_restart.py \
