@@ -1,12 +1,14 @@
 #!/bin/sh
 # Install what seqd needs to build, and (with --test) what its test suite
-# runs against, from Debian 12's packages. Safe to run again: apt-get skips
+# runs against, from Debian 12's packages. (libclang-rt-14-dev holds
+# libFuzzer and the sanitizer runtimes: clang only recommends it, and
+# recommends are not installed here.) Safe to run again: apt-get skips
 # what is there. Uses sudo when not run as root.
 set -eu
 
 BUILD="build-essential autoconf automake pkgconf libevent-dev default-libmysqlclient-dev libcjson-dev libssl-dev check"
 TEST="redis-tools redis-server mariadb-server mariadb-client haproxy python3 python3-redis \
-libhiredis-dev debhelper dpkg-dev fakeroot lintian valgrind clang procps man-db \
+libhiredis-dev debhelper dpkg-dev fakeroot lintian valgrind clang libclang-rt-14-dev procps man-db \
 curl chromium python3-prometheus-client wrk faketime galera-4 rsync spin openssl"
 
 want="$BUILD"

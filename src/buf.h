@@ -25,8 +25,10 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_add_str(struct buf *b, const char *s);
 void buf_add_u64(struct buf *b, uint64_t v);
 void buf_add_i64(struct buf *b, int64_t v);
-/* Unconsumed bytes and their count. */
-static inline const char *buf_head(const struct buf *b) { return b->data + b->off; }
+/* Unconsumed bytes and their count. A buffer that holds no memory (never
+ * written, or given back by buf_compact) has an empty head, not NULL + 0,
+ * which C leaves undefined (clang's UBSan reports it). */
+static inline const char *buf_head(const struct buf *b) { return b->data ? b->data + b->off : ""; }
 static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
 void buf_consume(struct buf *b, size_t n);
 /* Move unconsumed bytes to the front; shrink a large idle buffer. */

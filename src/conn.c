@@ -358,7 +358,7 @@ void conn_wait(struct conn *c, conn_reply_fn *reply)
  * requests behind it. */
 static void conn_on_core_done(struct core_waiter *wt)
 {
-    struct conn *c = (struct conn *)((char *)wt - offsetof(struct conn, wt));
+    struct conn *c = CONTAINER_OF(wt, struct conn, wt);
 
     assert(c->state == CONN_WAITING && c->reply);
     buf_take_spare(&c->out, &c->w->spare_out);

@@ -1139,7 +1139,7 @@ static void worker_wake_seq(struct worker *w, void *arg)
     while (hook) {
         /* Read next first: the waiter may park again and relink itself. */
         struct seq_waiter *next = hook->next;
-        struct core_waiter *wt = (struct core_waiter *)((char *)hook - offsetof(struct core_waiter, hook));
+        struct core_waiter *wt = CONTAINER_OF(hook, struct core_waiter, hook);
         if (wt->pending && wt->parked == s)
             op_resume(wt);
         hook = next;

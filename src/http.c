@@ -289,7 +289,7 @@ static void http_answer(struct http_request *hr, int status, void (*reply)(struc
 
 static void http_on_core_done(struct core_waiter *wt)
 {
-    struct http_request *hr = (struct http_request *)((char *)wt - offsetof(struct http_request, wt));
+    struct http_request *hr = CONTAINER_OF(wt, struct http_request, wt);
     struct worker *w = hr->door->w;
 
     request_unkeep(hr);

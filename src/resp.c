@@ -139,10 +139,12 @@ static enum resp_status resp_multibulk_step(const char *buf, size_t len, size_t 
                 break;
             if (st != RESP_OK)
                 return st;
-            if (!parse_i64(buf + pos + 1, linelen, &blen) || blen < 0 ||
-                (uint64_t)blen > max_bulk) {
-                *err = blen >= 0 && unauthenticated ? "unauthenticated bulk length"
-                                                    : "invalid bulk length";
+            bool number = parse_i64(buf + pos + 1, linelen, &blen);
+            if (!number || blen < 0 || (uint64_t)blen > max_bulk) {
+                /* Only a good length past the limit is Redis' "unauthenticated"
+                 * one: blen is not set when the line is not a number. */
+                *err = number && blen >= 0 && unauthenticated ? "unauthenticated bulk length"
+                                                              : "invalid bulk length";
                 return RESP_ERR;
             }
             pos += 1 + linelen + 2;

@@ -248,7 +248,7 @@ static void req_done(struct udp_door *d, struct udp_req *r)
 
 static void on_core_done(struct core_waiter *wt)
 {
-    struct udp_req *r = (struct udp_req *)((char *)wt - offsetof(struct udp_req, wt));
+    struct udp_req *r = CONTAINER_OF(wt, struct udp_req, wt);
     struct worker *w = r->w;
     struct udp_door *d = w->udp;
 

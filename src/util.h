@@ -55,4 +55,9 @@ uint64_t fnv1a64(uint64_t h, const void *p, size_t len);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The struct `type` that embeds `member` at ptr (a core_waiter in a
+ * connection, say). The cast goes through void *: the struct's alignment
+ * is its own, and clang's -Wcast-align cannot know that from a char *. */
+#define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
 #endif

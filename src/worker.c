@@ -33,6 +33,7 @@ struct worker_msg {
 static struct {
     struct worker *all;
     int n;
+    bool inline_loop;               /* workers_start_inline: no thread, the caller runs the loop */
     unsigned next;                  /* round robin, listener thread only */
     pthread_mutex_t ready_lock;
     pthread_cond_t ready_cond;
@@ -217,38 +218,56 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A worker's event base, inbox and wake-up, ready for its loop. */
+static void worker_init(struct worker *w, int id)
+{
+    w->id = id;
+    /* Not EVENT_BASE_FLAG_PRECISE_TIMER: see worker_precise_timer_add. */
+    w->base = event_base_new();
+    if (!w->base) {
+        log_warn("cannot create an event base for worker %d", id);
+        abort();
+    }
+    w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->notify_fd < 0) {
+        log_warn("eventfd: %s", strerror(errno));
+        abort();
+    }
+    w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_on_notify, w);
+    event_add(w->notify_ev, NULL);
+    w->precise_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (w->precise_fd < 0) {
+        log_warn("timerfd_create: %s", strerror(errno));
+        abort();
+    }
+    w->precise_ev = event_new(w->base, w->precise_fd, EV_READ | EV_PERSIST, on_precise, w);
+    event_add(w->precise_ev, NULL);
+    pthread_mutex_init(&w->inbox_lock, NULL);
+    w->req = xmalloc(sizeof(*w->req));
+}
+
+void workers_start_inline(void)
+{
+    workers.all = xcalloc(1, sizeof(struct worker));
+    workers.n = 1;
+    workers.next = 0;
+    workers.inline_loop = true;
+    worker_init(&workers.all[0], 0);
+}
+
 void workers_start(int n)
 {
     workers.all = xcalloc((size_t)n, sizeof(struct worker));
     workers.n = n;
+    workers.next = 0;
+    workers.inline_loop = false;
+    workers.ready = 0;
     pthread_mutex_init(&workers.ready_lock, NULL);
     pthread_cond_init(&workers.ready_cond, NULL);
 
     for (int i = 0; i < n; i++) {
         struct worker *w = &workers.all[i];
-        w->id = i;
-        /* Not EVENT_BASE_FLAG_PRECISE_TIMER: see worker_precise_timer_add. */
-        w->base = event_base_new();
-        if (!w->base) {
-            log_warn("cannot create an event base for worker %d", i);
-            abort();
-        }
-        w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (w->notify_fd < 0) {
-            log_warn("eventfd: %s", strerror(errno));
-            abort();
-        }
-        w->notify_ev = event_new(w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_on_notify, w);
-        event_add(w->notify_ev, NULL);
-        w->precise_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (w->precise_fd < 0) {
-            log_warn("timerfd_create: %s", strerror(errno));
-            abort();
-        }
-        w->precise_ev = event_new(w->base, w->precise_fd, EV_READ | EV_PERSIST, on_precise, w);
-        event_add(w->precise_ev, NULL);
-        pthread_mutex_init(&w->inbox_lock, NULL);
-        w->req = xmalloc(sizeof(*w->req));
+        worker_init(w, i);
         int rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
             log_warn("cannot start worker %d: %s", i, strerror(rc));
@@ -269,8 +288,13 @@ void workers_stop(void)
         m->kind = MSG_STOP;
         worker_push(&workers.all[i], m);
     }
-    for (int i = 0; i < workers.n; i++)
-        pthread_join(workers.all[i].thread, NULL);
+    /* An inline worker's loop runs here until the worker is done. */
+    for (int i = 0; i < workers.n; i++) {
+        if (workers.inline_loop)
+            event_base_dispatch(workers.all[i].base);
+        else
+            pthread_join(workers.all[i].thread, NULL);
+    }
 }
 
 void workers_free(void)

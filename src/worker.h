@@ -61,6 +61,11 @@ struct worker {
 
 /* Start n workers; returns once all of them run. */
 void workers_start(int n);
+/* For a test or a fuzzer: one worker (id 0) without a thread of its own.
+ * It serves only while the caller runs its loop (event_base_loop on
+ * worker_by_id(0)->base), on the caller's thread; workers_stop() runs
+ * that loop until the worker is done instead of joining a thread. */
+void workers_start_inline(void);
 /* Graceful: each worker stops reading commands, flushes its replies and
  * waits for its connections' store jobs (bounded), closes its connections
  * and exits; joins them. The store pool must still run. */

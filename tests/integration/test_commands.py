@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from seqd import (SRCDIR, Client, RespError, Seqd, WaitTimeout, check, eq, parse_info,  # noqa: E402
-                  run_tests, wait_exit)
+                  run_tests, timing_bound, wait_exit)
 
 NO_SUCH = ("ERR no such sequence '%s' (create it with HSET %s type 3, "
            "or insert a row into seqd_segments)")
@@ -848,6 +848,7 @@ def test_redis_benchmark_get():
         eq(parse_info(c.command("INFO", "stats"))["total_protocol_errors"], "0", "no protocol errors")
 
 
+@timing_bound
 def test_redis_benchmark_next_pipelined():
     """Big replies in a deep pipeline (64 x NEXT 1000, ~780 KB of replies
     per round trip): redis-benchmark must finish, not hang."""

@@ -33,7 +33,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import BIN, Client, Seqd, free_port, info, run_tests, wait_exit, wait_for, wait_log  # noqa: E402
+from seqd import (BIN, Client, Seqd, free_port, info, run_tests, timing_bound, wait_exit, wait_for,  # noqa: E402
+                  wait_log)
 
 
 def http_server(**cfg):
@@ -256,6 +257,7 @@ def test_limits_protect_other_clients():
         eq(get_json(s, "/api/v1/id?biz_tag=l")[0], 200, "still serving")
 
 
+@timing_bound
 def test_waiting_request_does_not_hold_its_worker():
     with http_server(workers=1, store={"test_delay_ms": 800},
                      segment={"wait_ms": 5000, "default": 5, "max": 5}) as s:

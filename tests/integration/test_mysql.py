@@ -62,7 +62,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from mariadb import MariaDB, repo_root  # noqa: E402
 from seqd import (Client, Getter, RespError, Seqd, cmd, eq, free_port, info, keys,  # noqa: E402
-                  run_tests, stop_all, wait_for, wait_rescans)
+                  run_tests, stop_all, timing_bound, wait_for, wait_rescans)
 
 LOAD_NUMBERS = int(os.environ.get("SEQD_MYSQL_LOAD", "1200000"))
 PIPELINE = 50
@@ -193,6 +193,7 @@ def check_disjoint(name, seen):
     return len(uniq)
 
 
+@timing_bound
 def test_three_nodes_many_clients_no_duplicate():
     # Small segments (at most 300): claims every few hundred numbers, so
     # the three nodes claim concurrently all the time.

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from seqd import (Client, RespError, Seqd, WaitTimeout, check, eq, parse_info, run_tests, sanitized,  # noqa: E402
-                  wait_for)
+                  timing_bound, wait_for)
 
 
 def req(*args):
@@ -330,6 +330,7 @@ def test_maxclients():
         eq(c.command("PING"), "PONG", "a slot is free again")
 
 
+@timing_bound
 def test_pipelining_without_reading():
     """200,000 GETs from clients that do not read: another client on the
     same worker is still answered within 1 s and memory stays bounded; the
@@ -422,6 +423,7 @@ def test_big_replies_in_one_pipeline_all_arrive():
             eq(other.command("PING"), "PONG")
 
 
+@timing_bound
 def test_client_that_never_reads_is_cut_off():
     """DESIGN.md 6a: a client that sends without reading has an output
     bound and is cut off, never the server's memory. Big replies (NEXT)

@@ -24,7 +24,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from seqd import Client, Collector, RespError, Seqd, parse_info, run_tests  # noqa: E402
+from seqd import Client, Collector, RespError, Seqd, parse_info, run_tests, timing_bound  # noqa: E402
 
 ROUNDS = int(os.environ.get("SEQD_RESTART_ROUNDS", "6"))
 PIPELINE = 16
@@ -118,6 +118,8 @@ def check_numbers_shape(name, nums):
             assert x >= 1
 
 
+# Kills 50 ms into a load (and a killed process leaves valgrind no summary).
+@timing_bound
 def test_kill9_rounds_never_repeat():
     """kill -9 under concurrent load, ROUNDS times: every number after a
     restart is above (types 2, 3) / unseen (type 1) every earlier one."""

@@ -30,8 +30,17 @@ Environment: SEQD_KEEP_TMP=1 keeps the temporary directories of the tests
 that FAIL (and those made outside any test, by a program in which a test
 failed), and prints where they are; everything else is removed. Without
 it nothing is left behind.
+
+SEQD_VALGRIND=1 runs every Seqd under valgrind's memcheck (a build
+without ASan): one log per process (valgrind.<pid>.log in the server's
+temporary directory), start and stop timeouts lengthened (VALGRIND_SLOW),
+and a graceful stop() whose log reports errors or definitely lost memory
+fails: stop() raises, and run_tests fails the test even when a cleanup
+path swallowed that. A process killed with SIGKILL writes no summary and
+is not checked.
 """
 import atexit
+import functools
 import json
 import os
 import re
@@ -49,6 +58,13 @@ SRCDIR = os.environ.get("SEQD_SRCDIR") or os.path.abspath(os.path.join(os.path.d
 BIN = os.environ.get("SEQD_BIN") or os.path.join(SRCDIR, "src", "seqd")
 
 _running = []
+
+VALGRIND = os.environ.get("SEQD_VALGRIND") == "1"
+# How much longer a start or a stop may take under valgrind.
+VALGRIND_SLOW = 6
+# valgrind's exit code when it found errors (any other is seqd's own).
+VALGRIND_ERROR_EXIT = 97
+_valgrind_failures = []    # [(test name or None, report)] not yet reported by run_tests
 
 
 # ---- waiting for conditions ---------------------------------------------------
@@ -345,6 +361,45 @@ def sanitized():
         return False
 
 
+def timing_bound(test):
+    """Decorator for a test whose point is how soon something happens
+    under load (a latency bound during a flood, a many-client run within
+    segment.wait_ms): SEQD_VALGRIND=1 skips it, since valgrind slows seqd
+    down tens of times and such a bound then says nothing."""
+    if not VALGRIND:
+        return test
+
+    @functools.wraps(test)
+    def skipped():
+        raise Skip("timing-bound: not run under valgrind (SEQD_VALGRIND=1)")
+    return skipped
+
+
+def valgrind_argv(logdir):
+    """The valgrind command line that wraps seqd in SEQD_VALGRIND=1 mode:
+    memcheck, full leak check, definite leaks counted as errors, one log
+    file per process (a daemon's fork gets its own)."""
+    return ["valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite", "--error-exitcode=%d" % VALGRIND_ERROR_EXIT,
+            "--num-callers=30", "--log-file=" + os.path.join(logdir, "valgrind.%p.log")]
+
+
+def valgrind_summary(path):
+    """The valgrind log at path: None while it has no ERROR SUMMARY (the
+    process still runs, or was killed); else (errors, text to show)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+    if m is None:
+        return None
+    # Each line starts "==pid== "; drop the prefix, keep the first errors.
+    lines = [re.sub(r"^==\d+== ?", "", line) for line in text.splitlines()]
+    return int(m.group(1)), "%s: %s errors\n%s" % (path, m.group(1), "\n".join("    " + line for line in lines[:150]))
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -352,14 +407,50 @@ def free_port():
         return s.getsockname()[1]
 
 
+def listens_on(pid, port):
+    """Whether process pid holds a TCP socket listening on port (Linux
+    /proc): True or False, or None when /proc cannot tell."""
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return None
+    inodes = set()
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            return None
+        for row in rows:
+            col = row.split()
+            # local address (hex ip:port), state 0A = LISTEN, inode
+            if len(col) > 9 and col[3] == "0A" and int(col[1].rsplit(":", 1)[1], 16) == port \
+                    and col[9] in inodes:
+                return True
+    return False
+
+
 def wait_port(port, timeout=10.0, proc=None):
-    """True once something accepts connections on port; False after
-    timeout, or as soon as proc (a Popen) has exited."""
+    """True once something accepts connections on port (with proc, a
+    Popen: once proc itself listens there); False after timeout, or as
+    soon as proc has exited. Another program's server on a port that
+    free_port() also gave us is not taken for proc's: proc then fails to
+    bind and exits, and its log says so."""
     def up():
         if proc is not None and proc.poll() is not None:
             return "exited"
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return "up"
+            pass
+        if proc is not None and listens_on(proc.pid, port) is False:
+            return None
+        return "up"
     try:
         return wait_for(up, timeout, "port %d accepts connections" % port, ignore=(OSError,)) == "up"
     except WaitTimeout:
@@ -391,6 +482,7 @@ class Seqd:
         self.extra_args = list(extra_args)
         self.env = None                 # the process's environment (None: this one's)
         self.proc = None
+        self._valgrind_checked = set()  # SEQD_VALGRIND=1: the logs check_valgrind has read
         self.write_config()
 
     def write_config(self):
@@ -403,8 +495,13 @@ class Seqd:
         they have (INFO store: store_loading:0), as tests expect a node
         that knows the table."""
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "-c", self.config_path] + self.extra_args, env=self.env,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        argv = [BIN, "-c", self.config_path] + self.extra_args
+        if VALGRIND:
+            if sanitized():
+                raise RuntimeError("SEQD_VALGRIND=1 needs a seqd built without ASan (%s is one)" % BIN)
+            argv = valgrind_argv(self.tmp) + argv
+            timeout *= VALGRIND_SLOW
+        self.proc = subprocess.Popen(argv, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         _running.append(self)
         if not wait_port(self.ready_port(), timeout, self.proc):
             raise RuntimeError("seqd did not start on port %d:\n%s" % (self.ready_port(), self.log()))
@@ -465,6 +562,8 @@ class Seqd:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+        if VALGRIND:
+            timeout *= VALGRIND_SLOW
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -475,7 +574,30 @@ class Seqd:
             self._log.close()
             if self in _running:
                 _running.remove(self)
+        if VALGRIND:
+            self.check_valgrind()
         return rc
+
+    def check_valgrind(self):
+        """SEQD_VALGRIND=1: raise AssertionError when a valgrind log of this
+        server's processes (each checked once) reports errors or definite
+        leaks; the failure is also kept for run_tests."""
+        checked = self._valgrind_checked
+        reports = []
+        for name in sorted(os.listdir(self.tmp)):
+            path = os.path.join(self.tmp, name)
+            if not (name.startswith("valgrind.") and name.endswith(".log")) or path in checked:
+                continue
+            summary = valgrind_summary(path)
+            if summary is None:
+                continue                # no summary yet: a forked process still runs
+            checked.add(path)
+            if summary[0] > 0:
+                reports.append(summary[1])
+        if reports:
+            text = "\n".join(reports)
+            _valgrind_failures.append((_current_test, text))
+            raise AssertionError("valgrind found errors in seqd on port %d:\n%s" % (self.port, text))
 
     def kill(self):
         """SIGKILL: a crash."""
@@ -930,6 +1052,12 @@ def run_tests(tests):
         _current_test = name
         try:
             t()
+            # Under SEQD_VALGRIND=1 a stop whose error a cleanup path caught
+            # (stop_all) still fails the test.
+            found = [text for test, text in _valgrind_failures if test == name]
+            if found:
+                del _valgrind_failures[:]
+                raise AssertionError("valgrind found errors in seqd:\n" + "\n".join(found))
         except Skip as e:
             skipped += 1
             print("SKIP %s: %s" % (name, e), flush=True)
@@ -944,5 +1072,6 @@ def run_tests(tests):
             print("PASS %s (%.1f s)" % (name, time.monotonic() - start), flush=True)
         finally:
             _current_test = None
+            del _valgrind_failures[:]
     print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped if skipped else ""))
     sys.exit(1 if failed else 0)

@@ -111,6 +111,12 @@ static const struct bad_row bad_rows[] = {
       "unauthenticated bulk length" },
     { "bulk length negative before auth", S("*1\r\n$-5\r\n"), 0, 0, &lim_preauth,
       "invalid bulk length" },
+    /* Not a number: no length was read, so none can be "unauthenticated"
+     * (valgrind saw the message chosen from an unset length). */
+    { "bulk length not a number before auth", S("*1\r\n$abc\r\n"), 0, 0, &lim_preauth,
+      "invalid bulk length" },
+    { "bulk length overflows int64 before auth", S("*1\r\n$99999999999999999999\r\n"), 0, 0,
+      &lim_preauth, "invalid bulk length" },
     { "bulk length overflows int64", S("*1\r\n$99999999999999999999\r\n"), 0, 0, &lim_full,
       "invalid bulk length" },
     { "bulk length line CR without LF", S("*1\r\n$4\rPING"), 0, 0, &lim_full,
