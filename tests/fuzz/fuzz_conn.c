@@ -305,7 +305,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sin->sin_family = AF_INET;
     sin->sin_port = htons(40000);
     sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    worker_dispatch_conn(sv[0], &ss, sizeof(*sin));
+    worker_dispatch_conn(sv[0], &ss, sizeof(*sin), false);
 
     cl.fd = sv[1];
     buf_init(&cl.replies);
