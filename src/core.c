@@ -874,6 +874,25 @@ bool core_waits_for_numbers(const struct core_waiter *wt)
     return wt->pending && wt->parked != NULL;
 }
 
+/* The end of a take's hot path (core_take, core_take_runs): done when it
+ * took everything (r SEQ_TAKEN); anything else (a name to look up,
+ * numbers to wait for, an error) goes the general way, from where this
+ * stands: s found or NULL (its reference handed over), got numbers taken. */
+static int hot_take_end(struct core_waiter *wt, struct seq *s, enum seq_take r, uint64_t got, const char *name,
+                        size_t len, uint64_t want)
+{
+    if (s && r == SEQ_TAKEN) {
+        seq_release(s);
+        wt->nnumbers = got;
+        wt->status = CORE_OK;
+        return CORE_OK;
+    }
+    set_name1(wt, name, len);
+    wt->seq1 = s;
+    wt->want = want;
+    return op_start(wt, OP_TAKE, got);
+}
+
 int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t want)
 {
     uint64_t got = 0;
@@ -884,24 +903,13 @@ int core_take(struct core_waiter *wt, const char *name, size_t len, uint64_t wan
     wt->as_runs = false;
     /* The hot path: a sequence this node knows, its numbers buffered. */
     struct seq *s = seq_find(name, len);
+    enum seq_take r = SEQ_WAIT;
     if (s) {
-        enum seq_take r = seq_take(s, &wt->hook, wt->numbers, want, &got, SEQ_ALL);
+        r = seq_take(s, &wt->hook, wt->numbers, want, &got, SEQ_ALL);
         note_taken(wt, s, 0, got);
         STAT_ADD(&wt->w->stats, numbers_served, got);
-        if (r == SEQ_TAKEN) {
-            seq_release(s);
-            wt->nnumbers = got;
-            wt->status = CORE_OK;
-            return CORE_OK;
-        }
     }
-    /* Anything else (a name to look up, numbers to wait for, an error)
-     * goes the general way, from where this stands: s found (its
-     * reference handed over), got numbers taken. */
-    set_name1(wt, name, len);
-    wt->seq1 = s;
-    wt->want = want;
-    return op_start(wt, OP_TAKE, got);
+    return hot_take_end(wt, s, r, got, name, len, want);
 }
 
 int core_take_runs(struct core_waiter *wt, const char *name, size_t len, uint64_t want)
@@ -919,21 +927,13 @@ int core_take_runs(struct core_waiter *wt, const char *name, size_t len, uint64_
         seq_release(s);
         return st;
     }
+    enum seq_take r = SEQ_WAIT;
     if (s) {
         reserve_runs(wt, SEQ_TAKE_RUNS_MAX);
-        enum seq_take r = seq_take_runs(s, &wt->hook, wt->runs, &wt->nruns, want, &got, SEQ_ALL);
+        r = seq_take_runs(s, &wt->hook, wt->runs, &wt->nruns, want, &got, SEQ_ALL);
         STAT_ADD(&wt->w->stats, numbers_served, got);
-        if (r == SEQ_TAKEN) {
-            seq_release(s);
-            wt->nnumbers = got;
-            wt->status = CORE_OK;
-            return CORE_OK;
-        }
     }
-    set_name1(wt, name, len);
-    wt->seq1 = s;
-    wt->want = want;
-    return op_start(wt, OP_TAKE, got);
+    return hot_take_end(wt, s, r, got, name, len, want);
 }
 
 int core_take_derived(struct core_waiter *wt, const char *name, size_t len, const char *rule, size_t rulelen,
