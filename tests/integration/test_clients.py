@@ -34,7 +34,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from seqd import SRCDIR, Seqd, Skip, run_tests  # noqa: E402
+from seqd import SRCDIR, Seqd, Skip, import_redis_py, run_tests  # noqa: E402
 
 ALLOW_SKIP = os.environ.get("SEQD_ALLOW_SKIP") == "1"
 NODE_VERSIONS = ("4", "5", "6")
@@ -60,22 +60,10 @@ def missing(what):
 # ---- redis-py ------------------------------------------------------------
 
 def import_redis():
-    try:
-        import redis  # noqa: F401
-        return redis
-    except ImportError:
-        pass
-    # A python3 other than Debian's (pyenv, a venv) does not see Debian's
-    # python3-redis; it is pure Python, so its directory serves as well.
-    dist = "/usr/lib/python3/dist-packages"
-    if os.path.isdir(os.path.join(dist, "redis")) and dist not in sys.path:
-        sys.path.append(dist)
-        try:
-            import redis  # noqa: F811
-            return redis
-        except ImportError:
-            sys.path.remove(dist)
-    missing("redis-py is not installed: apt-get install python3-redis")
+    redis = import_redis_py()
+    if redis is None:
+        missing("redis-py is not installed: apt-get install python3-redis")
+    return redis
 
 
 def redis_py_supports_resp3(redis):

@@ -49,7 +49,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from seqd import (BIN, Client, Seqd, Skip, check, eq, free_port, info, run_tests,  # noqa: E402
+from seqd import (BIN, Client, Seqd, Skip, check, eq, free_port, import_redis_py, info, run_tests,  # noqa: E402
                   tmpdir, wait_for, wait_log)
 
 ALLOW_SKIP = os.environ.get("SEQD_ALLOW_SKIP") == "1"
@@ -235,9 +235,8 @@ def test_redis_cli_over_tls_and_the_plain_port_beside_it():
 
 
 def test_redis_py_with_ssl():
-    try:
-        import redis
-    except ImportError:
+    redis = import_redis_py()
+    if redis is None:
         if ALLOW_SKIP:
             raise Skip("python3-redis is not installed")
         raise AssertionError("python3-redis is not installed (or set SEQD_ALLOW_SKIP=1)")

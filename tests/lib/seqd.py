@@ -636,6 +636,26 @@ def stop_all(nodes, timeout=15.0):
             node.kill()
 
 
+def import_redis_py():
+    """redis-py (Debian: python3-redis), or None. A python3 other than
+    Debian's (pyenv, a venv) does not see Debian's python3-redis; it is
+    pure Python, so its directory serves as well."""
+    try:
+        import redis
+        return redis
+    except ImportError:
+        pass
+    dist = "/usr/lib/python3/dist-packages"
+    if os.path.isdir(os.path.join(dist, "redis")) and dist not in sys.path:
+        sys.path.append(dist)
+        try:
+            import redis
+            return redis
+        except ImportError:
+            sys.path.remove(dist)
+    return None
+
+
 class Client:
     """A raw RESP client over a socket, for exact protocol checks."""
 
