@@ -733,17 +733,6 @@ const struct config_user *config_user_find(const struct config *cfg, const char 
     return NULL;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One member of a user object, at path "users[i].member". The hash is
  * never shown in a message, not even in part. */
 static int config_user_member(struct config_user *u, const cJSON *m, const char *file, const char *path,
@@ -756,7 +745,7 @@ static int config_user_member(struct config_user *u, const cJSON *m, const char 
         const char *hex = cJSON_IsString(m) ? m->valuestring : NULL;
         size_t len = hex != NULL ? strlen(hex) : 0;
         for (size_t i = 0; hex != NULL && len == 2 * CONFIG_SHA256_LEN && i < CONFIG_SHA256_LEN; i++) {
-            int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+            int hi = hex_digit_value(hex[2 * i]), lo = hex_digit_value(hex[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 snprintf(err, errlen, "%s: key '%s': expected 64 hex digits, got a character that is not "
                          "one at position %zu", file, path, 2 * i + (hi < 0 ? 1 : 2));

@@ -177,17 +177,6 @@ static bool resp_is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int resp_hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Split line[0..n) into arguments the way Redis' sdssplitargs() does.
  * An argument without quotes points into line; one with quotes is
  * unescaped into req->scratch. Unescaping never lengthens an argument and
@@ -219,9 +208,9 @@ static const char *resp_split_inline(const char *line, size_t n, size_t max_args
                     return "unbalanced quotes in request";
                 c = line[i];
                 if (c == '\\' && i + 3 < n && line[i + 1] == 'x' &&
-                    resp_hex_value(line[i + 2]) >= 0 && resp_hex_value(line[i + 3]) >= 0) {
-                    scratch[sp++] = (char)(resp_hex_value(line[i + 2]) * 16 +
-                                           resp_hex_value(line[i + 3]));
+                    hex_digit_value(line[i + 2]) >= 0 && hex_digit_value(line[i + 3]) >= 0) {
+                    scratch[sp++] = (char)(hex_digit_value(line[i + 2]) * 16 +
+                                           hex_digit_value(line[i + 3]));
                     i += 4;
                 } else if (c == '\\' && i + 1 < n) {
                     switch (line[i + 1]) {

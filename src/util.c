@@ -152,6 +152,17 @@ bool str_ieq(const char *s, size_t len, const char *cstr)
     return cstr[len] == '\0';
 }
 
+int hex_digit_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 size_t strlcpy_safe(char *dst, const char *src, size_t dstlen)
 {
     size_t srclen = strlen(src);

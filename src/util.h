@@ -35,6 +35,8 @@ bool str_ieq(const char *s, size_t len, const char *cstr);
 
 /* Copy at most dstlen-1 bytes and always terminate. Returns strlen(src). */
 size_t strlcpy_safe(char *dst, const char *src, size_t dstlen);
+/* The value of hex digit c (either case), or -1. */
+int hex_digit_value(char c);
 
 /* Make untrusted bytes safe to show in a log line or an error reply: copy
  * at most outlen-1 bytes of p[0..len) into out, printable ASCII (0x20..0x7e)
