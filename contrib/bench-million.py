@@ -96,16 +96,7 @@ def env_int(name, default):
     return int(v) if v.strip() else default
 
 
-def default_bin():
-    for p in (os.path.join(TOP, "build", "src", "seqd"), os.path.join(TOP, "src", "seqd")):
-        if os.access(p, os.X_OK):
-            return p
-    return os.path.join(TOP, "build", "src", "seqd")
-
-
-if not os.environ.get("SEQD_BIN"):
-    os.environ["SEQD_BIN"] = default_bin()
-os.environ.setdefault("SEQD_SRCDIR", TOP)
+os.environ.setdefault("SEQD_SRCDIR", TOP)   # seqd.py's BIN: $SEQD_BIN, else build/src/seqd, else src/seqd
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import seqd as harness  # noqa: E402  tests/lib/seqd.py
 from mariadb import MariaDB  # noqa: E402  tests/lib/mariadb.py

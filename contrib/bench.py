@@ -93,16 +93,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, ".."))
 
 
-def default_bin():
-    for p in (os.path.join(TOP, "build", "src", "seqd"), os.path.join(TOP, "src", "seqd")):
-        if os.access(p, os.X_OK):
-            return p
-    return os.path.join(TOP, "build", "src", "seqd")
-
-
-if not os.environ.get("SEQD_BIN"):
-    os.environ["SEQD_BIN"] = default_bin()
-os.environ.setdefault("SEQD_SRCDIR", TOP)
+os.environ.setdefault("SEQD_SRCDIR", TOP)   # seqd.py's BIN: $SEQD_BIN, else build/src/seqd, else src/seqd
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import seqd as harness  # noqa: E402  tests/lib/seqd.py
 
@@ -381,7 +372,7 @@ def pipelined(port, commands, conns=8, batch=1000, deadline=None):
                 if deadline and time.monotonic() > deadline:
                     out.append(BenchFailed("not done within PHASE_TIMEOUT"))
                     return
-                payload = b"".join(encode(a) for a in chunk)
+                payload = b"".join(harness.encode_command(*a) for a in chunk)
                 c.send(payload)
                 again = []
                 for a in chunk:
@@ -409,14 +400,6 @@ def pipelined(port, commands, conns=8, batch=1000, deadline=None):
     if problems:
         raise BenchFailed("pipelined commands on port %d: %r" % (port, problems[0]))
     return errors
-
-
-def encode(args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def raise_nofile(want):

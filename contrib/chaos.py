@@ -60,12 +60,7 @@ import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
-if not os.environ.get("SEQD_BIN"):
-    for cand in (os.path.join(TOP, "build", "src", "seqd"), os.path.join(TOP, "src", "seqd")):
-        if os.path.exists(cand):
-            os.environ["SEQD_BIN"] = cand
-            break
-os.environ.setdefault("SEQD_SRCDIR", TOP)
+os.environ.setdefault("SEQD_SRCDIR", TOP)   # seqd.py's BIN: $SEQD_BIN, else build/src/seqd, else src/seqd
 
 import seqd as harness  # noqa: E402
 from faults import CommitCutter, start_node  # noqa: E402

@@ -81,20 +81,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from seqd import Client, Seqd, check, eq, parse_info, run_tests, wait_for, wait_log  # noqa: E402
+from seqd import encode_command as req  # noqa: E402
 
 RSS_MAX_KB = 256 * 1024
 PING_WITHIN = 1.0
 NAME_RULE = "sequence name may only hold printable ASCII without spaces"
 SKIPPED_ROW = " (a row with such a biz_tag is skipped; the log says why)"
 COUNT_ERR = b"-ERR count must be an integer from 1 to 100000\r\n"
-
-
-def req(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def perr(text):

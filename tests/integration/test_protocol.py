@@ -18,14 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from seqd import (Client, RespError, Seqd, WaitTimeout, check, eq, parse_info, run_tests, sanitized,  # noqa: E402
                   timing_bound, wait_for)
-
-
-def req(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
+from seqd import encode_command as req  # noqa: E402
 
 
 def info(c, section):

@@ -55,7 +55,16 @@ import time
 from array import array
 
 SRCDIR = os.environ.get("SEQD_SRCDIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("SEQD_BIN") or os.path.join(SRCDIR, "src", "seqd")
+
+
+def _default_bin():
+    """build/src/seqd of the checkout (contrib/run.sh's build), else src/seqd
+    (a build in place): for the scripts of contrib/ run by hand."""
+    built = os.path.join(SRCDIR, "build", "src", "seqd")
+    return built if os.access(built, os.X_OK) else os.path.join(SRCDIR, "src", "seqd")
+
+
+BIN = os.environ.get("SEQD_BIN") or _default_bin()
 
 _running = []
 
@@ -656,6 +665,16 @@ def import_redis_py():
     return None
 
 
+def encode_command(*args):
+    """One RESP request (a multibulk) of args: bytes as they are, anything
+    else as its str()."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
 class Client:
     """A raw RESP client over a socket, for exact protocol checks."""
 
@@ -667,11 +686,7 @@ class Client:
         self.sock.sendall(data)
 
     def command(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.send(out)
+        self.send(encode_command(*args))
         return self.read_reply()
 
     def _fill(self):
