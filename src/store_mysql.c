@@ -961,11 +961,17 @@ static void batch_plan(struct mysql_sess *s, struct batch_claim *c, struct sml_r
     c->planned = true;
 }
 
-/* SML_SQL_CLAIM_MANY: read and lock the batch's rows and plan each claim.
- * Returns STORE_OK (the transaction still open) or a status with err. */
-static int batch_read(struct mysql_sess *s, struct claim_many_args *a, char *err, size_t errlen)
+/* What read_locked_rows hands its caller: each row it read. */
+typedef void locked_row_fn(struct mysql_sess *s, struct sml_row *row, void *arg);
+
+/* SML_SQL_CLAIM_MANY for names[0..k) (1 <= k <= SML_CLAIM_BATCH; a short
+ * list repeats its last name): lock and read their rows in the session's
+ * transaction, on_row for each row found. Serves a batch of claims and
+ * the give-back's check alike. Returns STORE_OK (the transaction still
+ * open) or a status with err. */
+static int read_locked_rows(struct mysql_sess *s, const char *const *names, size_t k, enum sml_phase phase,
+                            const char *what, locked_row_fn *on_row, void *arg, char *err, size_t errlen)
 {
-    struct mysql_store *ms = s->ms;
     MYSQL_BIND param[SML_CLAIM_BATCH];
     unsigned long lens[SML_CLAIM_BATCH];
     struct row_binds rb;
@@ -973,26 +979,43 @@ static int batch_read(struct mysql_sess *s, struct claim_many_args *a, char *err
     MYSQL_STMT *sel = NULL;
     int rc, r;
 
-    rc = sess_stmt(s, SML_SQL_CLAIM_MANY, SML_PHASE_SELECT, "batch of claims", &sel, err, errlen);
+    rc = sess_stmt(s, SML_SQL_CLAIM_MANY, phase, what, &sel, err, errlen);
     if (rc != STORE_OK)
         return rc;
-    for (size_t i = 0; i < SML_CLAIM_BATCH; i++)       /* a short batch repeats its last name */
-        bind_str(&param[i], a->b[i < a->n ? i : a->n - 1].item->name, &lens[i]);
-    bind_row(&rb, &row, ms->sql.nselect);
+    for (size_t i = 0; i < SML_CLAIM_BATCH; i++)
+        bind_str(&param[i], names[i < k ? i : k - 1], &lens[i]);
+    bind_row(&rb, &row, s->ms->sql.nselect);
     if (mysql_stmt_bind_param(sel, param) != 0 || mysql_stmt_execute(sel) != 0 ||
         mysql_stmt_bind_result(sel, rb.b) != 0)
-        return sess_stmt_fail(s, sel, SML_PHASE_SELECT, "batch of claims", err, errlen);
+        return sess_stmt_fail(s, sel, phase, what, err, errlen);
     while ((r = mysql_stmt_fetch(sel)) == 0 || r == MYSQL_DATA_TRUNCATED) {
-        row_flags(&rb, &row, ms->sql.nselect);
-        struct batch_claim *c = batch_find(a, &row);
-        if (c != NULL && !c->planned && c->item->status == STORE_OK)
-            batch_plan(s, c, &row);
+        row_flags(&rb, &row, s->ms->sql.nselect);
+        on_row(s, &row, arg);
         memset(&row, 0, sizeof(row));
     }
     if (r == 1)
-        return sess_stmt_fail(s, sel, SML_PHASE_SELECT, "batch of claims", err, errlen);
+        return sess_stmt_fail(s, sel, phase, what, err, errlen);
     mysql_stmt_free_result(sel);
     return STORE_OK;
+}
+
+static void batch_read_row(struct mysql_sess *s, struct sml_row *row, void *arg)
+{
+    struct batch_claim *c = batch_find(arg, row);
+    if (c != NULL && !c->planned && c->item->status == STORE_OK)
+        batch_plan(s, c, row);
+}
+
+/* Read and lock the batch's rows and plan each claim. Returns STORE_OK
+ * (the transaction still open) or a status with err. */
+static int batch_read(struct mysql_sess *s, struct claim_many_args *a, char *err, size_t errlen)
+{
+    const char *names[SML_CLAIM_BATCH];
+
+    for (size_t i = 0; i < a->n; i++)
+        names[i] = a->b[i].item->name;
+    return read_locked_rows(s, names, a->n, SML_PHASE_SELECT, "batch of claims", batch_read_row, a, err,
+                            errlen);
 }
 
 /* Append name to b as a quoted SQL string, escaped for c's character
@@ -1296,6 +1319,27 @@ static struct store_give_back *give_back_find(struct store_give_back **sorted, s
     return hit ? *hit : NULL;
 }
 
+/* One chunk of the give-back's items: the rows read are checked. */
+struct give_back_chunk {
+    struct mysql_store *ms;
+    struct store_give_back **items;
+    size_t k;
+};
+
+static void give_back_read_row(struct mysql_sess *s, struct sml_row *row, void *arg)
+{
+    struct give_back_chunk *ch = arg;
+    char why[1024];                 /* "mysql: " where (511) ": " a row's fault (300) */
+    struct store_give_back *it = give_back_find(ch->items, ch->k, row);
+
+    (void)s;
+    if (it != NULL && it->from < it->to) {
+        it->status = give_back_check(ch->ms, it->name, row, it->expect, it->to, it->period, why, sizeof(why));
+        if (it->status == STORE_ERROR)
+            log_warn("%s", why);
+    }
+}
+
 /* Read and lock the rows of sorted[0..n) with SML_SQL_CLAIM_MANY
  * (SML_CLAIM_BATCH names at a time, in key order as a batch of claims
  * does) and set each item's status as give_back_check decides it (items
@@ -1304,39 +1348,17 @@ static struct store_give_back *give_back_find(struct store_give_back **sorted, s
 static int give_back_read(struct mysql_sess *s, struct store_give_back **sorted, size_t n, char *err,
                           size_t errlen)
 {
-    struct mysql_store *ms = s->ms;
-    MYSQL_BIND param[SML_CLAIM_BATCH];
-    unsigned long lens[SML_CLAIM_BATCH];
-    struct row_binds rb;
-    struct sml_row row;
-    MYSQL_STMT *sel = NULL;
-    char why[1024];                 /* "mysql: " where (511) ": " a row's fault (300) */
-    int rc, r;
+    const char *names[SML_CLAIM_BATCH];
 
-    rc = sess_stmt(s, SML_SQL_CLAIM_MANY, SML_PHASE_OTHER, "give-back", &sel, err, errlen);
-    if (rc != STORE_OK)
-        return rc;
     for (size_t done = 0; done < n; done += SML_CLAIM_BATCH) {
         size_t k = n - done < SML_CLAIM_BATCH ? n - done : SML_CLAIM_BATCH;
-        for (size_t i = 0; i < SML_CLAIM_BATCH; i++)   /* a short chunk repeats its last name */
-            bind_str(&param[i], sorted[done + (i < k ? i : k - 1)]->name, &lens[i]);
-        bind_row(&rb, &row, ms->sql.nselect);
-        if (mysql_stmt_bind_param(sel, param) != 0 || mysql_stmt_execute(sel) != 0 ||
-            mysql_stmt_bind_result(sel, rb.b) != 0)
-            return sess_stmt_fail(s, sel, SML_PHASE_OTHER, "give-back", err, errlen);
-        while ((r = mysql_stmt_fetch(sel)) == 0 || r == MYSQL_DATA_TRUNCATED) {
-            row_flags(&rb, &row, ms->sql.nselect);
-            struct store_give_back *it = give_back_find(sorted + done, k, &row);
-            if (it != NULL && it->from < it->to) {
-                it->status = give_back_check(ms, it->name, &row, it->expect, it->to, it->period, why, sizeof(why));
-                if (it->status == STORE_ERROR)
-                    log_warn("%s", why);
-            }
-            memset(&row, 0, sizeof(row));
-        }
-        if (r == 1)
-            return sess_stmt_fail(s, sel, SML_PHASE_OTHER, "give-back", err, errlen);
-        mysql_stmt_free_result(sel);
+        struct give_back_chunk ch = { s->ms, sorted + done, k };
+        for (size_t i = 0; i < k; i++)
+            names[i] = ch.items[i]->name;
+        int rc = read_locked_rows(s, names, k, SML_PHASE_OTHER, "give-back", give_back_read_row, &ch, err,
+                                  errlen);
+        if (rc != STORE_OK)
+            return rc;
     }
     return STORE_OK;
 }
