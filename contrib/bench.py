@@ -684,8 +684,9 @@ def row_contention(t, b, s, store, node):
                 lambda: b.run(nodes[2].port, nodes[2].proc.pid, d, ["GET", "%s_w2" % KEY]),
                 "%s: workers 1 / workers 2 -P %d" % (store.kind, d))
             r1, r2 = med(w1, "rps"), med(w2, "rps")
-            t.add("4.w%d" % d, "\"workers\": 1 / \"workers\": 2, GET -P %d, requests/s" % d, store.kind,
-                  "%s / %s (2 workers = %.2f× 1)" % (fmt_n(r1), fmt_n(r2), r2 / r1))
+            t.add("4.w%d" % d, "\"workers\": 1 / \"workers\": 2, GET -P %d, requests/s; server CPU s per 1M" % d,
+                  store.kind, "%s / %s (2 workers = %.2f× 1); %.2f / %.2f"
+                  % (fmt_n(r1), fmt_n(r2), r2 / r1, med(w1, "cpu_per_m"), med(w2, "cpu_per_m")))
     finally:
         for n in nodes.values():
             stop_node(n)
