@@ -579,6 +579,15 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
         conn_run(c);
 }
 
+/* Read no more from c; it closes once its replies are sent (c may be
+ * freed on return). */
+static void conn_close_when_sent(struct conn *c)
+{
+    conn_set_state(c, CONN_CLOSING);
+    event_del(c->read_ev);
+    conn_flush(c);
+}
+
 void conn_close_all(struct worker *w)
 {
     struct conn *c = w->conns;
@@ -602,11 +611,8 @@ void conn_close_all(struct worker *w)
             conn_count(c, mark);
             conn_set_state(c, CONN_READING);
         }
-        if (c->state != CONN_WAITING) {
-            conn_set_state(c, CONN_CLOSING);
-            event_del(c->read_ev);
-            conn_flush(c);          /* closes once everything is sent */
-        }
+        if (c->state != CONN_WAITING)
+            conn_close_when_sent(c);
         c = next;
     }
 }
@@ -631,11 +637,8 @@ void conn_apply_reload(struct worker *w, void *arg)
             log_notice("client %s: user %s was removed by a reload; closing its connection", c->addr,
                        c->who.user);
             c->want_close = true;
-            if (c->state == CONN_READING) {
-                conn_set_state(c, CONN_CLOSING);
-                event_del(c->read_ev);
-                conn_flush(c);      /* closes once everything is sent */
-            }
+            if (c->state == CONN_READING)
+                conn_close_when_sent(c);
             continue;
         }
         if (event_pending(c->write_ev, EV_WRITE, NULL)) {
