@@ -561,7 +561,7 @@ static struct store_job *claim_job_new(struct seq *s)
 static bool claim_due(const struct seq *s)
 {
     return !s->claim_in_flight && !s->deleted && s->claimed_top < s->sb.limit &&
-           (segbuf_wants_claim(&s->sb) || (s->claim_at_least > 0 && !s->sb.has_next)) &&
+           (segbuf_wants_claim(&s->sb) || (s->claim_at_least > 0 && !segbuf_has_next(&s->sb))) &&
            !__atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
 }
 
@@ -855,7 +855,7 @@ struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
  * than one claim may bring (segment.max). */
 static bool can_wait_for_all(const struct seq *s, uint64_t missing)
 {
-    return !s->sb.has_next && missing <= reg.env.segment_max;
+    return !segbuf_has_next(&s->sb) && missing <= reg.env.segment_max;
 }
 
 /* ---- type 5: ids from the clock ------------------------------------------ */
