@@ -64,6 +64,7 @@ static struct {
     size_t nbuckets;
     size_t count;
     uint64_t added_total;    /* atomic: sequences ever registered */
+    uint32_t rescan_id;      /* atomic: the newest rescan begun (seq_rescan_begin) */
     struct seq_env env;
     bool stopping;           /* atomic: no new claims */
     struct hist claim_latency;
@@ -408,7 +409,7 @@ struct seq *seq_add(const struct seqdef *def)
     }
     struct seq *s = seq_new(def, len);
     segbuf_init(&s->sb, seqdef_spread_limit(seqdef_limit(def), reg.env.id_step, reg.env.id_offset));
-    s->added_ms = mono_ms();
+    s->seen_scan = __atomic_load_n(&reg.rescan_id, __ATOMIC_ACQUIRE);
     s->refs = 2;
     seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
     s->name_hash = h;
@@ -474,12 +475,17 @@ uint64_t seq_added_total(void)
     return __atomic_load_n(&reg.added_total, __ATOMIC_RELAXED);
 }
 
-void seq_mark_seen(struct seq *s, uint64_t scan_id)
+uint32_t seq_rescan_begin(void)
+{
+    return __atomic_add_fetch(&reg.rescan_id, 1, __ATOMIC_ACQ_REL);
+}
+
+void seq_mark_seen(struct seq *s, uint32_t scan_id)
 {
     __atomic_store_n(&s->seen_scan, scan_id, __ATOMIC_RELAXED);
 }
 
-uint64_t seq_seen(const struct seq *s)
+uint32_t seq_seen(const struct seq *s)
 {
     return __atomic_load_n(&s->seen_scan, __ATOMIC_RELAXED);
 }

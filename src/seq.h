@@ -77,8 +77,7 @@ struct seq {
     struct seq *hnext;              /* registry hash chain */
     uint32_t name_hash;             /* of the name, for the registry */
     int refs;                       /* atomic */
-    uint64_t seen_scan;             /* atomic: the last full rescan that met it (discovery.c) */
-    uint64_t added_ms;              /* when it joined the registry */
+    uint32_t seen_scan;             /* atomic: seq_seen */
     union {                         /* by kind; NULL for types 2 and 3 */
         struct perm *perm;          /* type 1, under lock: made when it hands out its first number */
         struct seq_dated *dated;    /* type 4, from seq_add */
@@ -160,9 +159,14 @@ void seq_remove(const char *name, size_t len);
 size_t seq_count(void);
 /* Sequences registered since start (seq_add that made a new one). */
 uint64_t seq_added_total(void);
-/* A full rescan met s (discovery.c); which one met it last. */
-void seq_mark_seen(struct seq *s, uint64_t scan_id);
-uint64_t seq_seen(const struct seq *s);
+/* A rescan of the store begins (discovery.c runs one at a time): its id,
+ * 1, 2, ... (a uint32_t: at one a second, the least interval, it lasts
+ * 136 years). A sequence added from now on counts as met by it. */
+uint32_t seq_rescan_begin(void);
+/* Rescan scan_id met s in the store. */
+void seq_mark_seen(struct seq *s, uint32_t scan_id);
+/* The last rescan that met s, or the one that had begun when s was added. */
+uint32_t seq_seen(const struct seq *s);
 
 /* The store says the base segment size (the row's step) is now `segment`. */
 void seq_set_segment(struct seq *s, uint64_t segment);
