@@ -61,6 +61,7 @@ struct seq_snowflake {
     uint64_t last_jump_ms;          /* the largest lag of the last such event */
 };
 
+struct seq_claim_state;             /* a claim's, its waiters' and its failures' (seq.c) */
 struct seq_dated;                   /* type 4's own state (seq.c) */
 struct seq_flake;                   /* type 5's own state (seq.c) */
 
@@ -93,15 +94,9 @@ struct seq {
     uint64_t claimed_top;           /* start+count of the newest claim, uncut */
     uint64_t last_counter;          /* the last counter handed out, if has_last */
     uint64_t last_claim_size;
-    uint64_t claim_at_least;        /* a waiter taking all at once needs this many more */
     uint64_t last_install_ms;
-    uint64_t claim_started_us;      /* when the claim in flight was first submitted */
-    struct seq_waiter *waiters;     /* parked on this sequence, any worker */
-    uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
     uint64_t generated, wasted, given_back, claims;
-    char *last_error;               /* why the last claim failed; NULL after success */
-    uint32_t refused_claims;        /* claims below claimed_top (the store lost some) */
-    int failures;                   /* consecutive failed claims */
+    struct seq_claim_state *claiming;   /* NULL while no claim, waiter or failure needs it */
     uint32_t last_claim_latency_us; /* submit to install of the last claim, retries included
                                        (at most UINT32_MAX: 71 minutes) */
     /* Small fields, together: */
