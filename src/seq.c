@@ -20,6 +20,11 @@
 #include "store_pool.h"
 #include "util.h"
 
+/* struct seq keeps the kind and auto_disk in 3 bits each, and a name of
+ * 10 bytes in a chunk of 208 (seq.h). */
+_Static_assert(SEQ_SNOWFLAKE < 8 && AUTO_DISK_PRE_CLOSE < 8, "struct seq: kind or auto_disk outgrew 3 bits");
+_Static_assert(offsetof(struct seq, text) <= 188, "struct seq grew: a 10-byte name no longer fits 208 bytes");
+
 /* The registry's hash table starts with this many buckets and doubles
  * whenever it holds more sequences than buckets, so a chain stays about
  * one sequence long however many there are. */
@@ -175,9 +180,9 @@ void seq_miss_forget(const char *name, size_t len)
     pthread_mutex_unlock(&misses.lock);
 }
 
-static bool name_is(const struct seq *s, const char *name, size_t len, uint32_t hash)
+static bool name_is(const struct seq *s, const char *name, size_t len)
 {
-    return s->name_hash == hash && s->name_len == len && memcmp(seq_name(s), name, len) == 0;
+    return s->name_len == len && memcmp(seq_name(s), name, len) == 0;
 }
 
 /* The chain of hash; caller holds the registry's lock. */
@@ -190,8 +195,9 @@ static struct seq **bucket_of(uint32_t hash)
     return &reg.buckets[hash & (reg.nbuckets - 1)];
 }
 
-/* Double the buckets once there are more sequences than buckets. Caller
- * holds the registry's lock for writing. */
+/* Double the buckets once there are more sequences than buckets (the
+ * names' hashes are computed again: struct seq does not keep them).
+ * Caller holds the registry's lock for writing. */
 static void registry_grow(void)
 {
     if (reg.count <= reg.nbuckets)
@@ -201,9 +207,10 @@ static void registry_grow(void)
     for (size_t i = 0; i < reg.nbuckets; i++) {
         struct seq *s = reg.buckets[i], *next;
         for (; s; s = next) {
+            struct seq **chain = &b[name_hash(seq_name(s), s->name_len) & (n - 1)];
             next = s->hnext;
-            s->hnext = b[s->name_hash & (n - 1)];
-            b[s->name_hash & (n - 1)] = s;
+            s->hnext = *chain;
+            *chain = s;
         }
     }
     free(reg.buckets);
@@ -316,7 +323,7 @@ struct seq *seq_find(const char *name, size_t len)
 
     registry_lock(false);
     for (struct seq *s = reg.buckets ? reg.buckets[h & (reg.nbuckets - 1)] : NULL; s; s = s->hnext) {
-        if (name_is(s, name, len, h)) {
+        if (name_is(s, name, len)) {
             seq_ref(s);
             found = s;
             break;
@@ -371,13 +378,14 @@ static struct seq *seq_new(const struct seqdef *def, size_t name_len)
     struct seq *s = xcalloc(1, size > sizeof(*s) ? size : sizeof(*s));
 
     assert(name_len <= SEQ_NAME_MAX && def->kind >= SEQ_RANDOM && def->kind <= SEQ_SNOWFLAKE);
+    assert(def->auto_disk >= AUTO_DISK_DEFAULT && def->auto_disk <= AUTO_DISK_PRE_CLOSE);
     small_lock_init(&s->lock);
     memcpy(s->text, def->name, name_len);
     memcpy(s->text + name_len + 1, def->description, dlen);
     s->name_len = (uint8_t)name_len;
-    s->kind = (uint8_t)def->kind;
+    s->kind = (unsigned)def->kind;
     s->length = (int8_t)def->length;
-    s->auto_disk = (int8_t)def->auto_disk;
+    s->auto_disk = (unsigned)def->auto_disk;
     s->starting = def->starting;
     s->increment = def->increment;
     s->segment = def->segment;
@@ -452,7 +460,7 @@ struct seq *seq_add(const struct seqdef *def)
     registry_lock(true);
     struct seq **chain = bucket_of(h);
     for (struct seq *s = *chain; s; s = s->hnext) {
-        if (name_is(s, def->name, len, h)) {
+        if (name_is(s, def->name, len)) {
             seq_ref(s);
             pthread_rwlock_unlock(&reg.lock);
             return s;
@@ -463,7 +471,6 @@ struct seq *seq_add(const struct seqdef *def)
     s->seen_scan = __atomic_load_n(&reg.rescan_id, __ATOMIC_ACQUIRE);
     s->refs = 2;
     seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
-    s->name_hash = h;
     s->hnext = *chain;
     *chain = s;
     reg.count++;
@@ -495,7 +502,7 @@ static void remove_named(const char *name, size_t len, const struct seq *only)
 
     registry_lock(true);
     for (struct seq **link = bucket_of(h); *link; link = &(*link)->hnext) {
-        if (name_is(*link, name, len, h) && (only == NULL || *link == only)) {
+        if (name_is(*link, name, len) && (only == NULL || *link == only)) {
             victim = *link;
             *link = victim->hnext;
             reg.count--;

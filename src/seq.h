@@ -69,16 +69,20 @@ struct seq_flake;                   /* type 5's own state (seq.c) */
  * holds what every kind needs and no more: what one kind alone needs is
  * allocated for that kind (of_kind), the definition's numbers are fields
  * here and its texts are in text[] at the end of the same allocation, and
- * the last claim's error is allocated only while there is one. A sequence
- * loaded and never asked for costs about 350 bytes in all, types 4 and 5
- * a little more (tests/unit/check_seq.c measures it). Fields are ordered
- * to leave no padding. seq_def() gives the whole definition. */
+ * what only a claim in flight, a waiter or a failed claim needs is
+ * allocated while it does (claiming). text[] starts at byte 188: with a
+ * name of 10 bytes and no description (12 bytes of text), malloc's chunk
+ * is 208 bytes (glibc: 200 asked, 8 of header, a multiple of 16), and a
+ * sequence loaded, used and idle costs about 220 bytes here with its
+ * share of the registry's buckets; types 4 and 5 more for their own
+ * state (tests/unit/check_seq.c measures it). Fields go from wide to
+ * narrow to leave no padding; the name's hash is not kept (the registry
+ * computes it again when it grows). seq_def() gives the whole
+ * definition. */
 struct seq {
     small_lock lock;
-    struct seq *hnext;              /* registry hash chain */
-    uint32_t name_hash;             /* of the name, for the registry */
     int refs;                       /* atomic */
-    uint32_t seen_scan;             /* atomic: seq_seen */
+    struct seq *hnext;              /* registry hash chain */
     union {                         /* by kind; NULL for types 2 and 3 */
         struct perm *perm;          /* type 1, under lock: made when it hands out its first number */
         struct seq_dated *dated;    /* type 4, from seq_add */
@@ -93,20 +97,25 @@ struct seq {
     struct segbuf sb;
     uint64_t claimed_top;           /* start+count of the newest claim, uncut */
     uint64_t last_counter;          /* the last counter handed out, if has_last */
+    uint64_t generated;
     uint64_t last_claim_size;
     uint64_t last_install_ms;
-    uint64_t generated, wasted, given_back, claims;
+    uint64_t wasted, given_back, claims;
     struct seq_claim_state *claiming;   /* NULL while no claim, waiter or failure needs it */
     uint32_t last_claim_latency_us; /* submit to install of the last claim, retries included
                                        (at most UINT32_MAX: 71 minutes) */
-    /* Small fields, together: */
-    int8_t auto_disk;               /* the definition's (enum seq_auto_disk), fixed */
-    uint8_t kind;                   /* the definition's (enum seq_kind), fixed */
-    int8_t length;                  /* the definition's, fixed */
+    uint32_t seen_scan;             /* atomic: seq_seen */
+    /* Small fields, together. The definition's, fixed (read without the
+     * lock: no field written later shares their byte): */
+    unsigned kind : 3;              /* enum seq_kind */
+    unsigned auto_disk : 3;         /* enum seq_auto_disk */
+    int8_t length;
     uint8_t name_len;               /* strlen(name): compared before the bytes */
-    bool has_last;                  /* under lock */
-    bool claim_in_flight;           /* under lock: a claim job is queued, running or backing off */
-    bool deleted;                   /* under lock: gone from the store (DEL, or rescan) */
+    /* Under lock, and never read without it (a store to one bit writes
+     * the whole byte): */
+    bool has_last : 1;
+    bool claim_in_flight : 1;       /* a claim job is queued, running or backing off */
+    bool deleted : 1;               /* gone from the store (DEL, or rescan) */
     char text[];                    /* the name, then the description, each NUL-terminated */
 };
 
