@@ -84,7 +84,7 @@ START_TEST(test_segment_switches_from_cur_to_next)
     ck_assert(segbuf_has_next(&sb));
     ck_assert_uint_eq(segbuf_unused(&sb), 7 + 20);
     take_run(&sb, 3, 7);
-    ck_assert(segbuf_has_next(&sb));                       /* switch happens on the next take */
+    ck_assert(segbuf_has_next(&sb));              /* switch happens on the next take */
     ck_assert_int_eq(segbuf_take(&sb, &c), SEG_TAKEN);
     ck_assert_uint_eq(c, 500);
     ck_assert(!segbuf_has_next(&sb));
