@@ -244,7 +244,8 @@ static void info_sequence(const struct seq_info *info, struct buf *b)
         info_dated(in, b);
     bool has_cur = in->sb.cur.end > in->sb.cur.start;
     segment_line(b, "segment_current", &in->sb.cur, has_cur);
-    segment_line(b, "segment_next", &in->sb.next, in->sb.has_next);
+    struct segment next = segbuf_next(&in->sb);
+    segment_line(b, "segment_next", &next, segbuf_has_next(&in->sb));
     buf_printf(b, "last_claim_size:%" PRIu64 "\r\n", in->last_claim_size);
     buf_printf(b, "claims:%" PRIu64 "\r\n", in->claims);
     buf_printf(b, "claim_in_flight:%d\r\n", in->claim_in_flight ? 1 : 0);

@@ -31,15 +31,13 @@ static struct {
     uint64_t rows;               /* the table's rows at the last rescan */
     uint64_t added;              /* seq_added_total() at its end */
     unsigned since_full;         /* rescans since the last full one */
-    uint64_t scan_id;            /* full reads so far: what each one met is marked */
     bool loading;                /* atomic: the first full read, which loads every
                                     definition after start-up, has not completed yet */
     uint64_t load_started_ms;
 } disc;
 
 struct rescan_ctx {
-    uint64_t scan_id;
-    uint64_t started_ms;
+    uint32_t scan_id;            /* seq_rescan_begin: what this rescan meets is marked */
     size_t added, redefined;
     char (*gone)[SEQ_NAME_MAX + 1];
     size_t ngone, capgone;
@@ -67,17 +65,17 @@ static void rescan_row(const struct seqdef *def, void *arg)
         s = seq_add(def);
         r->added++;
     }
-    if (r->scan_id)
-        seq_mark_seen(s, r->scan_id);
+    seq_mark_seen(s, r->scan_id);
     seq_release(s);
 }
 
 /* After a full read: registered sequences it did not meet are gone from
- * the store, unless they were added after it began (a HSET racing it). */
+ * the store, unless they were added after it began (a HSET racing it),
+ * which seq_add marks as met by it. */
 static void find_stale(struct seq *s, void *arg)
 {
     struct rescan_ctx *r = arg;
-    if (seq_seen(s) == r->scan_id || s->added_ms >= r->started_ms)
+    if (seq_seen(s) == r->scan_id)
         return;
     if (r->ngone == r->capgone) {
         r->capgone = r->capgone ? r->capgone * 2 : 16;
@@ -170,9 +168,10 @@ static void submit_rescan(void)
         job->done = rescan_done;
         job->rescan.since_s = disc.since_s;
         job->rescan.first_load = __atomic_load_n(&disc.loading, __ATOMIC_ACQUIRE);
-        if (disc.since_s == 0)
-            r->scan_id = ++disc.scan_id;
-        r->started_ms = mono_ms();
+        /* Every rescan marks what it meets, not only those planned to
+         * read every row: a store that cannot read changed rows alone
+         * reads them all (rescan.full), and find_stale then runs too. */
+        r->scan_id = seq_rescan_begin();
         job->each = rescan_row;
         job->each_arg = r;
         store_pool_submit(disc.pool, job);

@@ -371,8 +371,10 @@ static void json_sequence(const struct seq_info *in, void *arg)
     buf_append(out, "[", 1);
     if (in->sb.cur.end > in->sb.cur.start)
         json_segment(out, &in->sb.cur, true);
-    if (in->sb.has_next)
-        json_segment(out, &in->sb.next, in->sb.cur.end == in->sb.cur.start);
+    if (segbuf_has_next(&in->sb)) {
+        struct segment next = segbuf_next(&in->sb);
+        json_segment(out, &next, in->sb.cur.end == in->sb.cur.start);
+    }
     buf_append(out, "]", 1);
     json_field_u64(out, "buffered", buffered(in));
     json_field_u64(out, "served", in->generated);
@@ -554,7 +556,8 @@ static void html_sequence(struct buf *out, const struct seq_info *in, uint64_t n
         buf_add_str(out, "<span class=\"muted\">none</span>");
     buf_add_str(out, "</td>");
     html_segment(out, &in->sb.cur, in->sb.cur.end > in->sb.cur.start);
-    html_segment(out, &in->sb.next, in->sb.has_next);
+    struct segment next = segbuf_next(&in->sb);
+    html_segment(out, &next, segbuf_has_next(&in->sb));
     buf_printf(out, "<td class=\"n served\">%" PRIu64 "</td><td class=\"n\">%" PRIu64 "</td>"
                "<td class=\"n\">%.2f%%</td><td class=\"n\">%" PRIu64 "</td><td>",
                in->generated, in->wasted, 100.0 * waste_rate(in), buffered(in));

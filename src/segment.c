@@ -10,7 +10,7 @@
 /* The buffer's invariants, checked on the way in and out of every function
  * when asserts are on (--enable-debug): each segment is a well-formed
  * [start, end) with start <= pos <= end; next is untouched until it
- * becomes cur (pos == start); a segment that holds counters ends at limit
+ * becomes cur (it has no pos of its own to move); a segment that holds counters ends at limit
  * or below (a claim that starts above limit installs an empty one). Not
  * checked: that claims are disjoint and increasing; that is the store's
  * contract about data a shared table holds, and arithmetic here must stay
@@ -24,17 +24,23 @@ static void segment_check(const struct segment *seg, uint64_t limit)
 static void segbuf_check(const struct segbuf *sb)
 {
     segment_check(&sb->cur, sb->limit);
-    if (sb->has_next) {
-        segment_check(&sb->next, sb->limit);
-        assert(sb->next.pos == sb->next.start);
+    if (segbuf_has_next(sb)) {
+        struct segment next = segbuf_next(sb);
+        segment_check(&next, sb->limit);
     }
+}
+
+/* No next: an empty range backwards, which no install makes. */
+static void segbuf_drop_next(struct segbuf *sb)
+{
+    sb->next_start = 1;
+    sb->next_end = 0;
 }
 
 void segbuf_init(struct segbuf *sb, uint64_t limit)
 {
     sb->cur.start = sb->cur.end = sb->cur.pos = 0;
-    sb->next = sb->cur;
-    sb->has_next = false;
+    segbuf_drop_next(sb);
     sb->limit = limit;
     segbuf_check(sb);
 }
@@ -42,17 +48,16 @@ void segbuf_init(struct segbuf *sb, uint64_t limit)
 /* The newest claim reached limit: no claim can ever bring more counters. */
 static bool segbuf_at_limit(const struct segbuf *sb)
 {
-    const struct segment *newest = sb->has_next ? &sb->next : &sb->cur;
-    return newest->end >= sb->limit;
+    return (segbuf_has_next(sb) ? sb->next_end : sb->cur.end) >= sb->limit;
 }
 
 enum seg_take segbuf_take_run(struct segbuf *sb, uint64_t max, uint64_t *first, uint64_t *n)
 {
     segbuf_check(sb);
     assert(max >= 1);
-    if (segment_left(&sb->cur) == 0 && sb->has_next) {
-        sb->cur = sb->next;
-        sb->has_next = false;
+    if (segment_left(&sb->cur) == 0 && segbuf_has_next(sb)) {
+        sb->cur = segbuf_next(sb);
+        segbuf_drop_next(sb);
     }
     uint64_t left = segment_left(&sb->cur);
     if (left > 0) {
@@ -80,7 +85,7 @@ bool segbuf_wants_claim(const struct segbuf *sb)
     uint64_t size, used, tenth;
 
     segbuf_check(sb);
-    if (sb->has_next || segbuf_at_limit(sb))
+    if (segbuf_has_next(sb) || segbuf_at_limit(sb))
         return false;
     size = sb->cur.end - sb->cur.start;
     used = sb->cur.pos - sb->cur.start;
@@ -95,7 +100,7 @@ bool segbuf_install(struct segbuf *sb, uint64_t start, uint64_t count)
     struct segment seg;
 
     segbuf_check(sb);
-    if (sb->has_next)
+    if (segbuf_has_next(sb))
         return false;
     /* [start, start+count) cut at limit, without overflowing uint64. */
     seg.start = seg.pos = start;
@@ -107,8 +112,8 @@ bool segbuf_install(struct segbuf *sb, uint64_t start, uint64_t count)
     if (segment_left(&sb->cur) == 0) {
         sb->cur = seg;
     } else {
-        sb->next = seg;
-        sb->has_next = true;
+        sb->next_start = seg.start;
+        sb->next_end = seg.end;
     }
     segbuf_check(sb);
     return true;
@@ -117,7 +122,7 @@ bool segbuf_install(struct segbuf *sb, uint64_t start, uint64_t count)
 uint64_t segbuf_unused(const struct segbuf *sb)
 {
     uint64_t n = segment_left(&sb->cur);
-    uint64_t m = sb->has_next ? segment_left(&sb->next) : 0;
+    uint64_t m = segbuf_has_next(sb) ? sb->next_end - sb->next_start : 0;
 
     segbuf_check(sb);
     return m > UINT64_MAX - n ? UINT64_MAX : n + m;
@@ -149,8 +154,8 @@ uint64_t segbuf_giveback_from(const struct segbuf *sb, uint64_t top)
     segbuf_check(sb);
     /* top is the end of the newest claim before any cut at limit, so
      * nothing installed reaches above it. */
-    assert((sb->has_next ? sb->next.end : sb->cur.end) <= top);
-    if (sb->has_next)
-        return sb->next.start == sb->cur.end ? sb->cur.pos : sb->next.start;
+    assert((segbuf_has_next(sb) ? sb->next_end : sb->cur.end) <= top);
+    if (segbuf_has_next(sb))
+        return sb->next_start == sb->cur.end ? sb->cur.pos : sb->next_start;
     return sb->cur.pos < top ? sb->cur.pos : top;
 }

@@ -25,16 +25,26 @@ struct segment {
     uint64_t pos;          /* next counter to hand out, start <= pos <= end */
 };
 
+/* next is [next_start, next_end), untouched until it becomes cur, so its
+ * pos (next_start) is not stored; no next is next_start > next_end, which
+ * no install makes (segbuf_has_next). 48 bytes, one per sequence. */
 struct segbuf {
     struct segment cur;
-    struct segment next;
-    bool has_next;
+    uint64_t next_start, next_end;
     uint64_t limit;        /* counters >= limit do not exist */
 };
 
 enum seg_take { SEG_TAKEN, SEG_EMPTY, SEG_EXHAUSTED };
 
 static inline uint64_t segment_left(const struct segment *s) { return s->end - s->pos; }
+
+static inline bool segbuf_has_next(const struct segbuf *sb) { return sb->next_start <= sb->next_end; }
+/* The next segment as a struct segment (pos at its start); meaningful
+ * only when segbuf_has_next. */
+static inline struct segment segbuf_next(const struct segbuf *sb)
+{
+    return (struct segment){ sb->next_start, sb->next_end, sb->next_start };
+}
 
 /* An empty buffer for a kind whose counters stop at limit (UINT64_MAX: none). */
 void segbuf_init(struct segbuf *sb, uint64_t limit);

@@ -20,6 +20,11 @@
 #include "store_pool.h"
 #include "util.h"
 
+/* struct seq keeps the kind and auto_disk in 3 bits each, and a name of
+ * 10 bytes in a chunk of 208 (seq.h). */
+_Static_assert(SEQ_SNOWFLAKE < 8 && AUTO_DISK_PRE_CLOSE < 8, "struct seq: kind or auto_disk outgrew 3 bits");
+_Static_assert(offsetof(struct seq, text) <= 188, "struct seq grew: a 10-byte name no longer fits 208 bytes");
+
 /* The registry's hash table starts with this many buckets and doubles
  * whenever it holds more sequences than buckets, so a chain stays about
  * one sequence long however many there are. */
@@ -38,6 +43,22 @@
 /* A claim's error and a type 5 lease's reason are kept up to this size
  * (with the NUL), as INFO's last_error shows them. */
 #define SEQ_TEXT_MAX 200
+
+/* What a sequence needs only while a claim is in flight, requests wait
+ * for its numbers or its claims fail (and, once it has refused a claim,
+ * for INFO's count of them): made when first needed (claim_state), freed
+ * when none of that is so any more (claim_state_trim). A loaded sequence
+ * that serves from its buffers carries a NULL pointer instead. Under the
+ * sequence's lock, like the rest. */
+struct seq_claim_state {
+    struct seq_waiter *waiters;     /* parked on this sequence, any worker */
+    uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
+    uint64_t claim_at_least;        /* a waiter taking all at once needs this many more */
+    uint64_t claim_started_us;      /* when the claim in flight was first submitted */
+    char *last_error;               /* why the last claim failed; NULL after success */
+    int failures;                   /* consecutive failed claims */
+    uint32_t refused_claims;        /* claims below claimed_top (the store lost some) */
+};
 
 /* Type 4's own state: its zone and the periods it moved through. */
 struct seq_dated {
@@ -64,6 +85,7 @@ static struct {
     size_t nbuckets;
     size_t count;
     uint64_t added_total;    /* atomic: sequences ever registered */
+    uint32_t rescan_id;      /* atomic: the newest rescan begun (seq_rescan_begin) */
     struct seq_env env;
     bool stopping;           /* atomic: no new claims */
     struct hist claim_latency;
@@ -158,9 +180,9 @@ void seq_miss_forget(const char *name, size_t len)
     pthread_mutex_unlock(&misses.lock);
 }
 
-static bool name_is(const struct seq *s, const char *name, size_t len, uint32_t hash)
+static bool name_is(const struct seq *s, const char *name, size_t len)
 {
-    return s->name_hash == hash && s->name_len == len && memcmp(seq_name(s), name, len) == 0;
+    return s->name_len == len && memcmp(seq_name(s), name, len) == 0;
 }
 
 /* The chain of hash; caller holds the registry's lock. */
@@ -173,8 +195,9 @@ static struct seq **bucket_of(uint32_t hash)
     return &reg.buckets[hash & (reg.nbuckets - 1)];
 }
 
-/* Double the buckets once there are more sequences than buckets. Caller
- * holds the registry's lock for writing. */
+/* Double the buckets once there are more sequences than buckets (the
+ * names' hashes are computed again: struct seq does not keep them).
+ * Caller holds the registry's lock for writing. */
 static void registry_grow(void)
 {
     if (reg.count <= reg.nbuckets)
@@ -184,9 +207,10 @@ static void registry_grow(void)
     for (size_t i = 0; i < reg.nbuckets; i++) {
         struct seq *s = reg.buckets[i], *next;
         for (; s; s = next) {
+            struct seq **chain = &b[name_hash(seq_name(s), s->name_len) & (n - 1)];
             next = s->hnext;
-            s->hnext = b[s->name_hash & (n - 1)];
-            b[s->name_hash & (n - 1)] = s;
+            s->hnext = *chain;
+            *chain = s;
         }
     }
     free(reg.buckets);
@@ -208,9 +232,42 @@ void seq_registry_stop_claims(void)
     __atomic_store_n(&reg.stopping, true, __ATOMIC_RELEASE);
 }
 
+/* The claim state of s, made when first needed. Caller holds s->lock. */
+static struct seq_claim_state *claim_state(struct seq *s)
+{
+    if (s->claiming == NULL)
+        s->claiming = xcalloc(1, sizeof(*s->claiming));
+    return s->claiming;
+}
+
+/* Free the claim state of s once nothing needs it: no claim in flight,
+ * no waiter, no claim size owed to one, no failure and no refusal to
+ * report. Only code holding s->lock reaches it, and only through s (a
+ * waiter is reached through the list, whose head it holds: with the list
+ * empty nobody is); waiting_workers goes too: with no waiter left, the
+ * wake-ups it would send find none (seq_ready_waiters). Called at the end
+ * of every locked section that may leave it so. Caller holds s->lock. */
+static void claim_state_trim(struct seq *s)
+{
+    const struct seq_claim_state *c = s->claiming;
+
+    if (c && !s->claim_in_flight && c->waiters == NULL && c->claim_at_least == 0 &&
+        c->last_error == NULL && c->failures == 0 && c->refused_claims == 0) {
+        free(s->claiming);
+        s->claiming = NULL;
+    }
+}
+
+/* What a take owed to a waiter needs the next claim to bring at least
+ * (0: none). Caller holds s->lock. */
+static uint64_t claim_at_least(const struct seq *s)
+{
+    return s->claiming ? s->claiming->claim_at_least : 0;
+}
+
 static void seq_free(struct seq *s)
 {
-    assert(s->waiters == NULL);     /* a waiter holds a reference */
+    assert(s->claiming == NULL || s->claiming->waiters == NULL);   /* a waiter holds a reference */
     switch (s->kind) {
     case SEQ_RANDOM:
         free(s->of_kind.perm);
@@ -224,7 +281,9 @@ static void seq_free(struct seq *s)
         free(s->of_kind.flake);
         break;
     }
-    free(s->last_error);
+    if (s->claiming)
+        free(s->claiming->last_error);
+    free(s->claiming);
     free(s);
 }
 
@@ -264,7 +323,7 @@ struct seq *seq_find(const char *name, size_t len)
 
     registry_lock(false);
     for (struct seq *s = reg.buckets ? reg.buckets[h & (reg.nbuckets - 1)] : NULL; s; s = s->hnext) {
-        if (name_is(s, name, len, h)) {
+        if (name_is(s, name, len)) {
             seq_ref(s);
             found = s;
             break;
@@ -319,13 +378,14 @@ static struct seq *seq_new(const struct seqdef *def, size_t name_len)
     struct seq *s = xcalloc(1, size > sizeof(*s) ? size : sizeof(*s));
 
     assert(name_len <= SEQ_NAME_MAX && def->kind >= SEQ_RANDOM && def->kind <= SEQ_SNOWFLAKE);
+    assert(def->auto_disk >= AUTO_DISK_DEFAULT && def->auto_disk <= AUTO_DISK_PRE_CLOSE);
     small_lock_init(&s->lock);
     memcpy(s->text, def->name, name_len);
     memcpy(s->text + name_len + 1, def->description, dlen);
     s->name_len = (uint8_t)name_len;
-    s->kind = (uint8_t)def->kind;
+    s->kind = (unsigned)def->kind;
     s->length = (int8_t)def->length;
-    s->auto_disk = (int8_t)def->auto_disk;
+    s->auto_disk = (unsigned)def->auto_disk;
     s->starting = def->starting;
     s->increment = def->increment;
     s->segment = def->segment;
@@ -400,7 +460,7 @@ struct seq *seq_add(const struct seqdef *def)
     registry_lock(true);
     struct seq **chain = bucket_of(h);
     for (struct seq *s = *chain; s; s = s->hnext) {
-        if (name_is(s, def->name, len, h)) {
+        if (name_is(s, def->name, len)) {
             seq_ref(s);
             pthread_rwlock_unlock(&reg.lock);
             return s;
@@ -408,10 +468,9 @@ struct seq *seq_add(const struct seqdef *def)
     }
     struct seq *s = seq_new(def, len);
     segbuf_init(&s->sb, seqdef_spread_limit(seqdef_limit(def), reg.env.id_step, reg.env.id_offset));
-    s->added_ms = mono_ms();
+    s->seen_scan = __atomic_load_n(&reg.rescan_id, __ATOMIC_ACQUIRE);
     s->refs = 2;
     seq_miss_forget(def->name, len);                      /* the registry's and the caller's */
-    s->name_hash = h;
     s->hnext = *chain;
     *chain = s;
     reg.count++;
@@ -443,7 +502,7 @@ static void remove_named(const char *name, size_t len, const struct seq *only)
 
     registry_lock(true);
     for (struct seq **link = bucket_of(h); *link; link = &(*link)->hnext) {
-        if (name_is(*link, name, len, h) && (only == NULL || *link == only)) {
+        if (name_is(*link, name, len) && (only == NULL || *link == only)) {
             victim = *link;
             *link = victim->hnext;
             reg.count--;
@@ -457,8 +516,12 @@ static void remove_named(const char *name, size_t len, const struct seq *only)
     seq_lock(victim);
     victim->deleted = true;
     victim->wasted += segbuf_unused(&victim->sb);
-    uint64_t mask = victim->waiting_workers;
-    victim->waiting_workers = 0;
+    uint64_t mask = 0;
+    if (victim->claiming) {
+        mask = victim->claiming->waiting_workers;
+        victim->claiming->waiting_workers = 0;
+    }
+    claim_state_trim(victim);
     seq_unlock(victim);
     wake_mask(victim, mask);
     seq_release(victim);
@@ -474,12 +537,17 @@ uint64_t seq_added_total(void)
     return __atomic_load_n(&reg.added_total, __ATOMIC_RELAXED);
 }
 
-void seq_mark_seen(struct seq *s, uint64_t scan_id)
+uint32_t seq_rescan_begin(void)
+{
+    return __atomic_add_fetch(&reg.rescan_id, 1, __ATOMIC_ACQ_REL);
+}
+
+void seq_mark_seen(struct seq *s, uint32_t scan_id)
 {
     __atomic_store_n(&s->seen_scan, scan_id, __ATOMIC_RELAXED);
 }
 
-uint64_t seq_seen(const struct seq *s)
+uint32_t seq_seen(const struct seq *s)
 {
     return __atomic_load_n(&s->seen_scan, __ATOMIC_RELAXED);
 }
@@ -549,8 +617,8 @@ static struct store_job *claim_job_new(struct seq *s)
                                   elapsed, reg.env.duration_ms, s->segment,
                                   reg.env.segment_max);
     /* A waiter that takes all its numbers at once needs this many more. */
-    if (job->want < s->claim_at_least)
-        job->want = s->claim_at_least;
+    if (job->want < claim_at_least(s))
+        job->want = claim_at_least(s);
     job->done = claim_done;
     job->owner = s;
     seq_ref(s);
@@ -561,7 +629,7 @@ static struct store_job *claim_job_new(struct seq *s)
 static bool claim_due(const struct seq *s)
 {
     return !s->claim_in_flight && !s->deleted && s->claimed_top < s->sb.limit &&
-           (segbuf_wants_claim(&s->sb) || (s->claim_at_least > 0 && !s->sb.has_next)) &&
+           (segbuf_wants_claim(&s->sb) || (claim_at_least(s) > 0 && !segbuf_has_next(&s->sb))) &&
            !__atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
 }
 
@@ -600,7 +668,7 @@ static struct store_job *claim_start_if_due(struct seq *s)
     if (!claim_due(s))
         return NULL;
     s->claim_in_flight = true;
-    s->claim_started_us = mono_us();
+    claim_state(s)->claim_started_us = mono_us();
     return claim_job_new(s);
 }
 
@@ -641,7 +709,8 @@ static void dated_move_to(struct seq *s, int64_t p)
     def_copy(s, &def);
     segbuf_init(&s->sb, seqdef_limit(&def));
     s->claimed_top = 0;
-    s->claim_at_least = 0;
+    if (s->claiming)
+        s->claiming->claim_at_least = 0;
     d->period = p;
     d->periods++;
 }
@@ -686,6 +755,7 @@ static void claim_done(struct store_job *job)
     uint64_t delay = 0;
 
     seq_lock(s);
+    struct seq_claim_state *c = claim_state(s);     /* there since the claim started */
     bool stopping = __atomic_load_n(&reg.stopping, __ATOMIC_ACQUIRE);
     bool hand_back = false;
     /* job->def is the definition of s (claim_job_new): fixed but for the segment. */
@@ -712,13 +782,13 @@ static void claim_done(struct store_job *job)
          * waiters look again, and their take claims for the new period. */
         s->wasted += numbers_in(s, job->claim.start, job->claim.count);
         s->claim_in_flight = false;
-        s->failures = 0;
-        text_set(&s->last_error, NULL);
-        mask = s->waiting_workers;
-        s->waiting_workers = 0;
+        c->failures = 0;
+        text_set(&c->last_error, NULL);
+        mask = c->waiting_workers;
+        c->waiting_workers = 0;
     } else if (job->status == STORE_OK) {
-        if (s->failures > 0)
-            log_notice("claims for '%s' work again after %d failures", seq_name(s), s->failures);
+        if (c->failures > 0)
+            log_notice("claims for '%s' work again after %d failures", seq_name(s), c->failures);
         /* Type 4: the row counts in a newer period than this node asked
          * for (its clock is behind, or went back): serve that one. */
         if (s->kind == SEQ_DATED)
@@ -730,18 +800,18 @@ static void claim_done(struct store_job *job)
             s->wasted += job->claim.count;
         }
         s->claimed_top = job->claim.start + job->claim.count;
-        s->claim_at_least = 0;              /* its waiters look again */
+        c->claim_at_least = 0;              /* its waiters look again */
         s->last_claim_size = job->claim.count;
         s->last_install_ms = mono_ms();
-        uint64_t latency = mono_us() - s->claim_started_us;
+        uint64_t latency = mono_us() - c->claim_started_us;
         s->last_claim_latency_us = latency < UINT32_MAX ? (uint32_t)latency : UINT32_MAX;
         hist_observe(&reg.claim_latency, latency);
         s->claims++;
-        s->failures = 0;
-        text_set(&s->last_error, NULL);
+        c->failures = 0;
+        text_set(&c->last_error, NULL);
         s->claim_in_flight = false;
-        mask = s->waiting_workers;
-        s->waiting_workers = 0;
+        mask = c->waiting_workers;
+        c->waiting_workers = 0;
     } else if (job->status == STORE_NOT_FOUND) {
         s->claim_in_flight = false;
         remove = true;
@@ -754,27 +824,28 @@ static void claim_done(struct store_job *job)
             s->wasted += job->want > s->segment ? job->want : s->segment;
         if (job->status == STORE_REFUSED) {
             s->wasted += numbers_in(s, job->claim.start, job->claim.count);
-            s->refused_claims++;
+            c->refused_claims++;
             log_warn("claim for '%s' REFUSED: %s; the range [%" PRIu64 ", %" PRIu64 ") is thrown away",
                      seq_name(s), job->err, job->claim.start, job->claim.start + job->claim.count);
-        } else if (s->failures == 0 || job->status == STORE_UNKNOWN) {
+        } else if (c->failures == 0 || job->status == STORE_UNKNOWN) {
             log_warn("claim for '%s' failed: %s%s", seq_name(s), job->err,
                      job->status == STORE_UNKNOWN ? " (outcome unknown: range thrown away)" : "");
         }
-        s->failures++;
-        text_set(&s->last_error, job->err);
+        c->failures++;
+        text_set(&c->last_error, job->err);
         if (stopping) {
             s->claim_in_flight = false;
         } else {
             retry = true;
             job->period = period_of(s);     /* type 4: it may have moved on meanwhile */
-            delay = CLAIM_BACKOFF_MIN_MS << (s->failures < 7 ? s->failures - 1 : 6);
+            delay = CLAIM_BACKOFF_MIN_MS << (c->failures < 7 ? c->failures - 1 : 6);
             if (delay > CLAIM_BACKOFF_MAX_MS)
                 delay = CLAIM_BACKOFF_MAX_MS;
             if (job->status == STORE_UNKNOWN)
                 delay = 0;
         }
     }
+    claim_state_trim(s);
     seq_unlock(s);
 
     if (hand_back)
@@ -797,23 +868,25 @@ static void waiter_link(struct seq *s, struct seq_waiter *wt)
 {
     if (wt->linked)
         return;
+    struct seq_claim_state *c = claim_state(s);
     wt->prev = NULL;
-    wt->next = s->waiters;
-    if (s->waiters)
-        s->waiters->prev = wt;
-    s->waiters = wt;
+    wt->next = c->waiters;
+    if (c->waiters)
+        c->waiters->prev = wt;
+    c->waiters = wt;
     wt->linked = true;
-    s->waiting_workers |= 1ULL << wt->worker_id;
+    c->waiting_workers |= 1ULL << wt->worker_id;
 }
 
-/* Caller holds s->lock. */
+/* Caller holds s->lock, and trims the claim state before letting go of
+ * it (a linked waiter keeps it). */
 static void waiter_unlink(struct seq *s, struct seq_waiter *wt)
 {
-    assert(wt->linked);
+    assert(wt->linked && s->claiming);
     if (wt->prev)
         wt->prev->next = wt->next;
     else
-        s->waiters = wt->next;
+        s->claiming->waiters = wt->next;
     if (wt->next)
         wt->next->prev = wt->prev;
     wt->prev = wt->next = NULL;
@@ -825,6 +898,7 @@ void seq_unpark(struct seq *s, struct seq_waiter *wt)
     seq_lock(s);
     if (wt->linked)
         waiter_unlink(s, wt);
+    claim_state_trim(s);
     seq_unlock(s);
 }
 
@@ -833,7 +907,7 @@ struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
     struct seq_waiter *ready = NULL, **tail = &ready;
 
     seq_lock(s);
-    struct seq_waiter *wt = s->waiters;
+    struct seq_waiter *wt = s->claiming ? s->claiming->waiters : NULL;
     while (wt) {
         struct seq_waiter *next = wt->next;
         if (wt->worker_id == worker_id) {
@@ -845,6 +919,7 @@ struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
     }
     /* Waiters of this worker parked after the wake-up was sent keep the
      * bit set; the claim that lands for them sends another. */
+    claim_state_trim(s);
     seq_unlock(s);
     return ready;
 }
@@ -855,7 +930,7 @@ struct seq_waiter *seq_ready_waiters(struct seq *s, int worker_id)
  * than one claim may bring (segment.max). */
 static bool can_wait_for_all(const struct seq *s, uint64_t missing)
 {
-    return !s->sb.has_next && missing <= reg.env.segment_max;
+    return !segbuf_has_next(&s->sb) && missing <= reg.env.segment_max;
 }
 
 /* ---- type 5: ids from the clock ------------------------------------------ */
@@ -896,6 +971,7 @@ static enum seq_take seq_take_snowflake(struct seq *s, struct seq_waiter *wt, in
     seq_lock(s);
     if (wt->linked)
         waiter_unlink(s, wt);
+    claim_state_trim(s);
     if (s->deleted) {
         seq_unlock(s);
         *got = 0;
@@ -1073,6 +1149,7 @@ static enum seq_take take(struct seq *s, struct seq_waiter *wt, struct take_out 
     if (s->deleted) {
         if (wt->linked)
             waiter_unlink(s, wt);
+        claim_state_trim(s);
         seq_unlock(s);
         *got = 0;
         return SEQ_GONE;
@@ -1082,6 +1159,7 @@ static enum seq_take take(struct seq *s, struct seq_waiter *wt, struct take_out 
         if (d->zone == NULL) {
             if (wt->linked)
                 waiter_unlink(s, wt);
+            claim_state_trim(s);
             seq_unlock(s);
             *got = 0;
             return SEQ_EXHAUSTED;
@@ -1098,8 +1176,8 @@ static enum seq_take take(struct seq *s, struct seq_waiter *wt, struct take_out 
             result = SEQ_EXHAUSTED;          /* no claim can bring more */
             want = 0;
         } else if (can_wait_for_all(s, want - avail)) {
-            if (want - avail > s->claim_at_least)
-                s->claim_at_least = want - avail;
+            if (want - avail > claim_at_least(s))
+                claim_state(s)->claim_at_least = want - avail;
             result = SEQ_WAIT;
             waiter_link(s, wt);
             want = 0;
@@ -1125,8 +1203,8 @@ static enum seq_take take(struct seq *s, struct seq_waiter *wt, struct take_out 
             /* More is missing than the buffers can hold (seq.h): the
              * claim it waits for brings as much of it as one may. */
             uint64_t missing = want - n < reg.env.segment_max ? want - n : reg.env.segment_max;
-            if (missing > s->claim_at_least)
-                s->claim_at_least = missing;
+            if (missing > claim_at_least(s))
+                claim_state(s)->claim_at_least = missing;
         }
         break;
     }
@@ -1138,6 +1216,7 @@ static enum seq_take take(struct seq *s, struct seq_waiter *wt, struct take_out 
     if (result != SEQ_WAIT && wt->linked)
         waiter_unlink(s, wt);
     job = claim_start_if_due(s);
+    claim_state_trim(s);
     seq_unlock(s);
 
     if (job)
@@ -1199,8 +1278,8 @@ void seq_wait_reason(struct seq *s, char *buf, size_t len)
     seq_lock(s);
     if (s->kind == SEQ_SNOWFLAKE)
         snowflake_wait_reason(s, buf, len);
-    else if (s->last_error)
-        snprintf(buf, len, "the store did not answer: %s", s->last_error);
+    else if (s->claiming && s->claiming->last_error)
+        snprintf(buf, len, "the store did not answer: %s", s->claiming->last_error);
     else
         snprintf(buf, len, "the store is slow to hand out a new segment");
     seq_unlock(s);
@@ -1240,13 +1319,14 @@ void seq_get_info(struct seq *s, struct seq_info *info)
     info->claim_in_flight = s->claim_in_flight;
     info->generated = s->generated;
     info->wasted = s->wasted;
-    info->refused_claims = s->refused_claims;
+    info->refused_claims = s->claiming ? s->claiming->refused_claims : 0;
     info->given_back = s->given_back;
     info->claims = s->claims;
     info->last_claim_size = s->last_claim_size;
     info->last_claim_ms = s->claims ? s->last_install_ms : 0;
     info->last_claim_latency_us = s->last_claim_latency_us;
-    strlcpy_safe(info->last_error, s->last_error ? s->last_error : "", sizeof(info->last_error));
+    strlcpy_safe(info->last_error, s->claiming && s->claiming->last_error ? s->claiming->last_error : "",
+                 sizeof(info->last_error));
     seq_unlock(s);
 }
 

@@ -61,6 +61,7 @@ struct seq_snowflake {
     uint64_t last_jump_ms;          /* the largest lag of the last such event */
 };
 
+struct seq_claim_state;             /* a claim's, its waiters' and its failures' (seq.c) */
 struct seq_dated;                   /* type 4's own state (seq.c) */
 struct seq_flake;                   /* type 5's own state (seq.c) */
 
@@ -68,17 +69,20 @@ struct seq_flake;                   /* type 5's own state (seq.c) */
  * holds what every kind needs and no more: what one kind alone needs is
  * allocated for that kind (of_kind), the definition's numbers are fields
  * here and its texts are in text[] at the end of the same allocation, and
- * the last claim's error is allocated only while there is one. A sequence
- * loaded and never asked for costs about 350 bytes in all, types 4 and 5
- * a little more (tests/unit/check_seq.c measures it). Fields are ordered
- * to leave no padding. seq_def() gives the whole definition. */
+ * what only a claim in flight, a waiter or a failed claim needs is
+ * allocated while it does (claiming). text[] starts at byte 188: with a
+ * name of 10 bytes and no description (12 bytes of text), malloc's chunk
+ * is 208 bytes (glibc: 200 asked, 8 of header, a multiple of 16), and a
+ * sequence loaded, used and idle costs about 220 bytes here with its
+ * share of the registry's buckets; types 4 and 5 more for their own
+ * state (tests/unit/check_seq.c measures it). Fields go from wide to
+ * narrow to leave no padding; the name's hash is not kept (the registry
+ * computes it again when it grows). seq_def() gives the whole
+ * definition. */
 struct seq {
     small_lock lock;
-    struct seq *hnext;              /* registry hash chain */
-    uint32_t name_hash;             /* of the name, for the registry */
     int refs;                       /* atomic */
-    uint64_t seen_scan;             /* atomic: the last full rescan that met it (discovery.c) */
-    uint64_t added_ms;              /* when it joined the registry */
+    struct seq *hnext;              /* registry hash chain */
     union {                         /* by kind; NULL for types 2 and 3 */
         struct perm *perm;          /* type 1, under lock: made when it hands out its first number */
         struct seq_dated *dated;    /* type 4, from seq_add */
@@ -93,26 +97,25 @@ struct seq {
     struct segbuf sb;
     uint64_t claimed_top;           /* start+count of the newest claim, uncut */
     uint64_t last_counter;          /* the last counter handed out, if has_last */
+    uint64_t generated;
     uint64_t last_claim_size;
-    uint64_t claim_at_least;        /* a waiter taking all at once needs this many more */
     uint64_t last_install_ms;
-    uint64_t claim_started_us;      /* when the claim in flight was first submitted */
-    struct seq_waiter *waiters;     /* parked on this sequence, any worker */
-    uint64_t waiting_workers;       /* bit i: worker i has waiters in the list */
-    uint64_t generated, wasted, given_back, claims;
-    char *last_error;               /* why the last claim failed; NULL after success */
-    uint32_t refused_claims;        /* claims below claimed_top (the store lost some) */
-    int failures;                   /* consecutive failed claims */
+    uint64_t wasted, given_back, claims;
+    struct seq_claim_state *claiming;   /* NULL while no claim, waiter or failure needs it */
     uint32_t last_claim_latency_us; /* submit to install of the last claim, retries included
                                        (at most UINT32_MAX: 71 minutes) */
-    /* Small fields, together: */
-    int8_t auto_disk;               /* the definition's (enum seq_auto_disk), fixed */
-    uint8_t kind;                   /* the definition's (enum seq_kind), fixed */
-    int8_t length;                  /* the definition's, fixed */
+    uint32_t seen_scan;             /* atomic: seq_seen */
+    /* Small fields, together. The definition's, fixed (read without the
+     * lock: no field written later shares their byte): */
+    unsigned kind : 3;              /* enum seq_kind */
+    unsigned auto_disk : 3;         /* enum seq_auto_disk */
+    int8_t length;
     uint8_t name_len;               /* strlen(name): compared before the bytes */
-    bool has_last;                  /* under lock */
-    bool claim_in_flight;           /* under lock: a claim job is queued, running or backing off */
-    bool deleted;                   /* under lock: gone from the store (DEL, or rescan) */
+    /* Under lock, and never read without it (a store to one bit writes
+     * the whole byte): */
+    bool has_last : 1;
+    bool claim_in_flight : 1;       /* a claim job is queued, running or backing off */
+    bool deleted : 1;               /* gone from the store (DEL, or rescan) */
     char text[];                    /* the name, then the description, each NUL-terminated */
 };
 
@@ -160,9 +163,14 @@ void seq_remove(const char *name, size_t len);
 size_t seq_count(void);
 /* Sequences registered since start (seq_add that made a new one). */
 uint64_t seq_added_total(void);
-/* A full rescan met s (discovery.c); which one met it last. */
-void seq_mark_seen(struct seq *s, uint64_t scan_id);
-uint64_t seq_seen(const struct seq *s);
+/* A rescan of the store begins (discovery.c runs one at a time): its id,
+ * 1, 2, ... (a uint32_t: at one a second, the least interval, it lasts
+ * 136 years). A sequence added from now on counts as met by it. */
+uint32_t seq_rescan_begin(void);
+/* Rescan scan_id met s in the store. */
+void seq_mark_seen(struct seq *s, uint32_t scan_id);
+/* The last rescan that met s, or the one that had begun when s was added. */
+uint32_t seq_seen(const struct seq *s);
 
 /* The store says the base segment size (the row's step) is now `segment`. */
 void seq_set_segment(struct seq *s, uint64_t segment);

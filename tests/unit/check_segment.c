@@ -54,7 +54,7 @@ START_TEST(test_segment_take_run_stops_at_the_end_of_a_segment)
     ck_assert_int_eq(segbuf_take_run(&sb, 100, &first, &n), SEG_TAKEN);
     ck_assert_uint_eq(first, 1000);
     ck_assert_uint_eq(n, 30);
-    ck_assert(!sb.has_next);
+    ck_assert(!segbuf_has_next(&sb));
     ck_assert_int_eq(segbuf_take_run(&sb, 1, &first, &n), SEG_EXHAUSTED);
     ck_assert_uint_eq(segbuf_unused(&sb), 0);
 }
@@ -66,7 +66,7 @@ START_TEST(test_segment_first_install_goes_to_cur)
 
     segbuf_init(&sb, UINT64_MAX);
     ck_assert(segbuf_install(&sb, 1000, 10));
-    ck_assert(!sb.has_next);
+    ck_assert(!segbuf_has_next(&sb));
     ck_assert_uint_eq(segbuf_unused(&sb), 10);
     take_run(&sb, 1000, 10);
 }
@@ -81,13 +81,13 @@ START_TEST(test_segment_switches_from_cur_to_next)
     segbuf_install(&sb, 0, 10);
     take_run(&sb, 0, 3);
     ck_assert(segbuf_install(&sb, 500, 20));      /* cur not used up: into next */
-    ck_assert(sb.has_next);
+    ck_assert(segbuf_has_next(&sb));
     ck_assert_uint_eq(segbuf_unused(&sb), 7 + 20);
     take_run(&sb, 3, 7);
-    ck_assert(sb.has_next);                       /* switch happens on the next take */
+    ck_assert(segbuf_has_next(&sb));              /* switch happens on the next take */
     ck_assert_int_eq(segbuf_take(&sb, &c), SEG_TAKEN);
     ck_assert_uint_eq(c, 500);
-    ck_assert(!sb.has_next);
+    ck_assert(!segbuf_has_next(&sb));
     ck_assert_uint_eq(sb.cur.start, 500);
     take_run(&sb, 501, 19);
     ck_assert_int_eq(segbuf_take(&sb, &c), SEG_EMPTY);
@@ -146,7 +146,7 @@ START_TEST(test_segment_no_second_prefetch_while_next_is_there)
     ck_assert(!segbuf_wants_claim(&sb));
     /* A second install while next is there is refused and changes nothing. */
     ck_assert(!segbuf_install(&sb, 99, 10));
-    ck_assert_uint_eq(sb.next.start, 10);
+    ck_assert_uint_eq(sb.next_start, 10);
     ck_assert_uint_eq(segbuf_unused(&sb), 10);
     take_run(&sb, 10, 1);                         /* switched: 1 of 10 used */
     ck_assert(segbuf_wants_claim(&sb));
@@ -161,7 +161,7 @@ START_TEST(test_segment_install_into_cur_when_used_up)
     segbuf_install(&sb, 0, 2);
     take_run(&sb, 0, 2);
     ck_assert(segbuf_install(&sb, 40, 5));        /* cur used up: replace it */
-    ck_assert(!sb.has_next);
+    ck_assert(!segbuf_has_next(&sb));
     ck_assert_uint_eq(sb.cur.start, 40);
     ck_assert_uint_eq(segbuf_unused(&sb), 5);
     take_run(&sb, 40, 5);
