@@ -485,7 +485,7 @@ static int file_load_one(struct file_store *fs, const char *file, char *err, siz
     }
     if (store_table_add(&fs->table, &def, max_id, why, sizeof(why)) != STORE_OK)
         goto out;
-    store_table_find(&fs->table, def.name)->period = period;
+    table_seq_set_period(store_table_find(&fs->table, def.name), period);
     rc = 0;
 out:
     if (rc != 0)
@@ -744,13 +744,13 @@ static int file_claim(struct store *st, void *sess, const char *name, uint64_t w
     case FILE_PUT_OK:
         *out = c;
         s->max_id = top;
-        s->period = c.period;
+        table_seq_set_period(s, c.period);
         break;
     case FILE_PUT_UNSURE:
         /* The new max_id may or may not survive a crash: the range is
          * never served, and never issued again either. */
         s->max_id = top;
-        s->period = c.period;
+        table_seq_set_period(s, c.period);
         rc = STORE_UNKNOWN;
         break;
     default:
@@ -785,7 +785,7 @@ static int file_give_back(struct store *st, void *sess, const char *name, uint64
         goto out;
     file_name_for(name, file);
     table_seq_def(s, &def);
-    if (file_put(fs, file, &def, from, s->period, err, errlen) == FILE_PUT_OK)
+    if (file_put(fs, file, &def, from, table_seq_period(s), err, errlen) == FILE_PUT_OK)
         s->max_id = from;
     else
         rc = STORE_ERROR;
