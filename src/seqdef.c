@@ -578,61 +578,161 @@ bool seqdef_same(const struct seqdef *a, const struct seqdef *b)
            strcmp(a->tz, b->tz) == 0;
 }
 
-/* The texts of a definition in the order seqdef_packed keeps them. */
-#define SEQDEF_TEXTS(d) { (d)->name, (d)->description, (d)->prefix, (d)->tz }
+/* ---- the packed form (seqdef.h: struct seqdef_packed) ---------------- */
+
+/* Zigzag: 0, -1, 1, -2, ... as 0, 1, 2, 3, ..., so a small number of
+ * either sign makes a short varint. Done on the bits (uint64), where
+ * shifts are defined for every value. */
+static uint64_t seqdef_zigzag(int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    return (u << 1) ^ (0 - (u >> 63));
+}
+
+static int64_t seqdef_unzigzag(uint64_t z)
+{
+    return seqdef_i64_from_bits((z >> 1) ^ (0 - (z & 1)));
+}
+
+static size_t seqdef_varint_size(uint64_t v)
+{
+    size_t n = 1;
+
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
+/* Writes v at `at`; returns the byte after it. */
+static unsigned char *seqdef_varint_put(unsigned char *at, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        *at++ = (unsigned char)(v | 0x80);
+    *at++ = (unsigned char)v;
+    return at;
+}
+
+/* Reads the varint at *at and moves *at past it. */
+static uint64_t seqdef_varint_get(const unsigned char **at)
+{
+    uint64_t v = 0;
+    unsigned shift = 0;
+    unsigned char byte;
+
+    do {
+        byte = *(*at)++;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        shift += 7;
+    } while (byte & 0x80);
+    return v;
+}
+
+/* The optional texts, in the order they follow the numbers, and the
+ * `parts` bit that says each is there. */
+#define SEQDEF_OPTIONAL_TEXTS(d) { (d)->description, (d)->prefix, (d)->tz }
+static const uint8_t seqdef_text_parts[] = {
+    SEQDEF_PACKED_HAS_DESCRIPTION, SEQDEF_PACKED_HAS_PREFIX, SEQDEF_PACKED_HAS_TZ,
+};
+
+/* What `parts` says of def: which optional fields are not empty (zero). */
+static uint8_t seqdef_parts_of(const struct seqdef *def)
+{
+    const char *texts[] = SEQDEF_OPTIONAL_TEXTS(def);
+    uint8_t parts = def->epoch_ms != 0 ? SEQDEF_PACKED_HAS_EPOCH : 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
+        if (texts[i][0] != '\0')
+            parts |= seqdef_text_parts[i];
+    return parts;
+}
 
 size_t seqdef_packed_size(const struct seqdef *def)
 {
-    const char *texts[] = SEQDEF_TEXTS(def);
-    size_t size = offsetof(struct seqdef_packed, text);
+    const char *texts[] = SEQDEF_OPTIONAL_TEXTS(def);
+    size_t size = offsetof(struct seqdef_packed, name) + strlen(def->name) + 1 + sizeof(def->perm_key) +
+                  seqdef_varint_size(seqdef_zigzag(def->starting)) +
+                  seqdef_varint_size(seqdef_zigzag(def->increment)) + seqdef_varint_size(def->segment);
 
+    if (def->epoch_ms != 0)
+        size += seqdef_varint_size(seqdef_zigzag(def->epoch_ms));
     for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
-        size += strlen(texts[i]) + 1;
+        if (texts[i][0] != '\0')
+            size += strlen(texts[i]) + 1;
     return size;
 }
 
 void seqdef_pack(struct seqdef_packed *p, const struct seqdef *def)
 {
-    const char *texts[] = SEQDEF_TEXTS(def);
-    char *at = p->text;
+    const char *texts[] = SEQDEF_OPTIONAL_TEXTS(def);
+    size_t n = strlen(def->name) + 1;
+    unsigned char *at = (unsigned char *)p->name + n;
 
     assert(def->kind >= SEQ_RANDOM && def->kind <= SEQ_SNOWFLAKE &&
            def->length >= 0 && def->length <= SEQ_LENGTH_MAX &&
            def->auto_disk >= 0 && def->auto_disk <= AUTO_DISK_PRE_CLOSE);
-    p->starting = def->starting;
-    p->increment = def->increment;
-    p->epoch_ms = def->epoch_ms;
-    p->segment = def->segment;
-    p->perm_key = def->perm_key;
-    p->kind = (int8_t)def->kind;
-    p->length = (int8_t)def->length;
-    p->auto_disk = (int8_t)def->auto_disk;
-    p->name_len = (uint8_t)strlen(def->name);
+    p->kind = (uint8_t)def->kind;
+    p->length = (uint8_t)def->length;
+    p->auto_disk = (uint8_t)def->auto_disk;
+    p->parts = seqdef_parts_of(def);
+    memcpy(p->name, def->name, n);
+    memcpy(at, &def->perm_key, sizeof(def->perm_key));
+    at += sizeof(def->perm_key);
+    at = seqdef_varint_put(at, seqdef_zigzag(def->starting));
+    at = seqdef_varint_put(at, seqdef_zigzag(def->increment));
+    at = seqdef_varint_put(at, def->segment);
+    if (p->parts & SEQDEF_PACKED_HAS_EPOCH)
+        at = seqdef_varint_put(at, seqdef_zigzag(def->epoch_ms));
     for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
-        size_t n = strlen(texts[i]) + 1;
-        memcpy(at, texts[i], n);
-        at += n;
+        if (p->parts & seqdef_text_parts[i]) {
+            n = strlen(texts[i]) + 1;
+            memcpy(at, texts[i], n);
+            at += n;
+        }
     }
+    assert((size_t)(at - (unsigned char *)p) == seqdef_packed_size(def));
+}
+
+/* Decodes p into out (when not NULL); returns the bytes p takes. One walk
+ * for both, so that they can never disagree on the layout. */
+static size_t seqdef_packed_walk(const struct seqdef_packed *p, struct seqdef *out)
+{
+    struct seqdef skip;
+    struct seqdef *d = out ? out : &skip;
+    char *texts[] = SEQDEF_OPTIONAL_TEXTS(d);
+    const size_t sizes[] = { sizeof(d->description), sizeof(d->prefix), sizeof(d->tz) };
+    size_t n = strlen(p->name) + 1;
+    const unsigned char *at = (const unsigned char *)p->name + n;
+
+    if (out != NULL) {
+        memset(out, 0, sizeof(*out));
+        out->kind = p->kind;
+        out->length = p->length;
+        out->auto_disk = p->auto_disk;
+        memcpy(out->name, p->name, n);
+    }
+    memcpy(&d->perm_key, at, sizeof(d->perm_key));
+    at += sizeof(d->perm_key);
+    d->starting = seqdef_unzigzag(seqdef_varint_get(&at));
+    d->increment = seqdef_unzigzag(seqdef_varint_get(&at));
+    d->segment = seqdef_varint_get(&at);
+    d->epoch_ms = (p->parts & SEQDEF_PACKED_HAS_EPOCH) ? seqdef_unzigzag(seqdef_varint_get(&at)) : 0;
+    for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+        if (p->parts & seqdef_text_parts[i]) {
+            n = strlen((const char *)at) + 1;
+            if (out != NULL)
+                strlcpy_safe(texts[i], (const char *)at, sizes[i]);
+            at += n;
+        }
+    }
+    return (size_t)(at - (const unsigned char *)p);
 }
 
 void seqdef_unpack(const struct seqdef_packed *p, struct seqdef *out)
 {
-    char *texts[] = SEQDEF_TEXTS(out);
-    const size_t sizes[] = { sizeof(out->name), sizeof(out->description), sizeof(out->prefix),
-                             sizeof(out->tz) };
-    const char *at = p->text;
+    seqdef_packed_walk(p, out);
+}
 
-    memset(out, 0, sizeof(*out));
-    out->starting = p->starting;
-    out->increment = p->increment;
-    out->epoch_ms = p->epoch_ms;
-    out->segment = p->segment;
-    out->perm_key = p->perm_key;
-    out->kind = p->kind;
-    out->length = p->length;
-    out->auto_disk = p->auto_disk;
-    for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
-        strlcpy_safe(texts[i], at, sizes[i]);
-        at += strlen(at) + 1;
-    }
+size_t seqdef_packed_bytes(const struct seqdef_packed *p)
+{
+    return seqdef_packed_walk(p, NULL);
 }

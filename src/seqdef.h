@@ -124,25 +124,38 @@ uint64_t seqdef_identity(const struct seqdef *d);
 bool seqdef_same(const struct seqdef *a, const struct seqdef *b);
 
 /* A definition in as few bytes as it needs, for a table that keeps one
- * per sequence (store_table.h): the numbers as fields, the four texts
- * (name, description, prefix, tz) one after another in text[], each
- * NUL-terminated. About 60 bytes and the texts' lengths, where a struct
- * seqdef is 552 with its fixed arrays. The caller allocates
- * seqdef_packed_size() bytes and fills them with seqdef_pack(). */
+ * per sequence (store_table.h): a 10-byte name of type 3 with empty texts
+ * packs into 27 bytes, where a struct seqdef is 552 with its fixed arrays.
+ * After the four header bytes and the name (first, so a table that
+ * compares names reads it in place), in this order:
+ *   perm_key   8 bytes as they are (random: nothing to gain);
+ *   starting, increment, segment, then epoch_ms when `parts` says so:
+ *              LEB128 varints, the signed ones zigzagged, so small numbers
+ *              of either sign take a byte or two and any int64 at most 10;
+ *   description, prefix, tz, NUL-terminated, each only when `parts` says
+ *              it is not empty.
+ * Nothing in it is aligned: read it only through the functions below. The
+ * caller allocates seqdef_packed_size() bytes and fills them with
+ * seqdef_pack(). */
 struct seqdef_packed {
-    int64_t starting, increment, epoch_ms;
-    uint64_t segment, perm_key;
-    int8_t kind, length, auto_disk;    /* seqdef_validate() keeps them small */
-    uint8_t name_len;                  /* at most SEQ_NAME_MAX */
-    char text[];
+    uint8_t kind, length, auto_disk;   /* seqdef_validate() keeps them small */
+    uint8_t parts;                     /* SEQDEF_PACKED_HAS_* of what follows */
+    char name[];                       /* NUL-terminated, then the rest */
 };
+#define SEQDEF_PACKED_HAS_EPOCH       0x01
+#define SEQDEF_PACKED_HAS_DESCRIPTION 0x02
+#define SEQDEF_PACKED_HAS_PREFIX      0x04
+#define SEQDEF_PACKED_HAS_TZ          0x08
 /* Bytes a packed copy of def takes (def passed seqdef_validate). */
 size_t seqdef_packed_size(const struct seqdef *def);
 /* Packs def into p, which has seqdef_packed_size(def) bytes. */
 void seqdef_pack(struct seqdef_packed *p, const struct seqdef *def);
-/* The whole definition back from p. */
+/* The whole definition back from p, exactly as it was packed. */
 void seqdef_unpack(const struct seqdef_packed *p, struct seqdef *out);
-static inline const char *seqdef_packed_name(const struct seqdef_packed *p) { return p->text; }
+/* Bytes p takes: seqdef_packed_size() of the definition it was packed
+ * from (what lies after it, e.g. store_table's period, starts there). */
+size_t seqdef_packed_bytes(const struct seqdef_packed *p);
+static inline const char *seqdef_packed_name(const struct seqdef_packed *p) { return p->name; }
 
 /* Type 4: the unit of its period (dated.h); DATED_NONE for other kinds. */
 enum dated_unit seqdef_dated_unit(const struct seqdef *def);

@@ -5,6 +5,7 @@
  */
 #include "store_table.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +38,34 @@ static size_t table_search(const struct store_table *t, const char *name, bool *
 void table_seq_def(const struct table_seq *s, struct seqdef *out)
 {
     seqdef_unpack(table_seq_packed(s), out);
+}
+
+/* Does s keep a period (after its packed definition)? */
+static bool table_seq_has_period(const struct table_seq *s)
+{
+    return table_seq_packed(s)->kind == SEQ_DATED;
+}
+
+/* Where s's period is kept (table_seq_has_period): its offset in s. */
+static size_t table_seq_period_offset(const struct table_seq *s)
+{
+    return sizeof(*s) + seqdef_packed_bytes(table_seq_packed(s));
+}
+
+int64_t table_seq_period(const struct table_seq *s)
+{
+    int64_t period = 0;
+
+    if (table_seq_has_period(s))
+        memcpy(&period, (const unsigned char *)s + table_seq_period_offset(s), sizeof(period));
+    return period;
+}
+
+void table_seq_set_period(struct table_seq *s, int64_t period)
+{
+    assert(period == 0 || table_seq_has_period(s));
+    if (table_seq_has_period(s))
+        memcpy((unsigned char *)s + table_seq_period_offset(s), &period, sizeof(period));
 }
 
 void store_table_init(struct store_table *t)
@@ -99,7 +128,8 @@ int store_table_add(struct store_table *t, const struct seqdef *def, uint64_t ma
         t->cap = t->cap ? t->cap * 2 : 16;
         t->seqs = xrealloc(t->seqs, t->cap * sizeof(*t->seqs));
     }
-    s = xcalloc(1, sizeof(*s) + seqdef_packed_size(def));
+    /* calloc: a type 4 entry's period starts at 0. */
+    s = xcalloc(1, sizeof(*s) + seqdef_packed_size(def) + (def->kind == SEQ_DATED ? sizeof(int64_t) : 0));
     seqdef_pack((struct seqdef_packed *)(s + 1), def);
     s->max_id = max_id;
     memmove(&t->seqs[i + 1], &t->seqs[i], (t->n - i) * sizeof(*t->seqs));
@@ -148,13 +178,15 @@ struct seqdef *store_table_defs(const struct store_table *t, size_t *n)
 int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t period,
                             const struct seqdef *expect, struct claim *out, char *err, size_t errlen)
 {
-    uint64_t segment = table_seq_packed(s)->segment;
-    uint64_t n = want > segment ? want : segment;
-    /* A newer period restarts the counter; an older one is served in the entry's. */
-    bool moves = period > s->period;
+    int64_t entry_period = table_seq_period(s);
+    /* A newer period restarts the counter; an older one is served in the
+     * entry's. Only type 4 has periods. */
+    bool moves = table_seq_has_period(s) && period > entry_period;
     uint64_t max_id = moves ? 0 : s->max_id;
+    uint64_t n;
 
     table_seq_def(s, &out->def);
+    n = want > out->def.segment ? want : out->def.segment;
     if (expect && !seqdef_same(&out->def, expect)) {
         snprintf(err, errlen, "'%s' was deleted and created again", table_seq_name(s));
         return STORE_NOT_FOUND;
@@ -166,7 +198,7 @@ int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t pe
     }
     out->start = max_id;
     out->count = n;
-    out->period = moves ? period : s->period;
+    out->period = moves ? period : entry_period;
     return STORE_OK;
 }
 
@@ -175,7 +207,7 @@ int store_table_give_back_check(const struct table_seq *s, uint64_t from, uint64
 {
     /* Another definition's max_id may stand at `to` by chance: its
      * numbers are not this range's to give back. */
-    if (from > to || s->max_id != to || s->period != period)
+    if (from > to || s->max_id != to || table_seq_period(s) != period)
         return STORE_STALE;
     struct seqdef def;
     table_seq_def(s, &def);
@@ -192,7 +224,7 @@ int store_table_claim(struct store_table *t, const char *name, uint64_t want, in
         return STORE_NOT_FOUND;
     rc = store_table_claim_range(s, want, period, expect, out, err, errlen);
     if (rc == STORE_OK) {
-        s->period = out->period;
+        table_seq_set_period(s, out->period);
         s->max_id = out->start + out->count;
     }
     return rc;

@@ -12,11 +12,13 @@
  * The arithmetic, once for both backends:
  *  - a claim of `want` takes [max_id, max_id + n), n = max(want, segment).
  *    A claim that would pass UINT64_MAX takes nothing and is an error.
- *    The table knows no kinds: a claim past the kind's limit is taken
+ *    The table knows no kind's limit: a claim past it is taken
  *    like any other, and the sequence (segment.c) cuts it.
  *  - type 4: a claim for a period newer than the entry's moves the entry
  *    to it with max_id 0 first; one for an older period is taken in the
- *    entry's own (store.h "periods").
+ *    entry's own (store.h "periods"). Every other kind counts in period
+ *    0 whatever a claim passes (store.h: they pass 0), and its counter
+ *    never restarts.
  *  - a give-back of [from, to) is a compare-and-set: it applies only when
  *    from <= to, the entry is still the definition the range was claimed
  *    from (seqdef_same: not deleted and created again), still in `period`
@@ -34,12 +36,14 @@
 #include "seqdef.h"
 #include "store.h"
 
-/* One entry: what the store changes, then in the same allocation the
- * definition packed (seqdef_packed: a table may hold a million, and a
- * struct seqdef is 552 bytes of mostly empty arrays). */
+/* One entry, in one allocation (a table may hold a million): max_id,
+ * then the definition packed (seqdef_packed: 27 bytes for a 10-byte type
+ * 3 name, where a struct seqdef is 552), then, for type 4 only, the
+ * period max_id counts in (8 bytes, unaligned: table_seq_period). The
+ * other kinds have no period: theirs is always 0 (store.h), so they do
+ * not spend 8 bytes on it. */
 struct table_seq {
     uint64_t max_id;               /* next unclaimed counter */
-    int64_t period;                /* the period max_id counts in (type 4; else 0) */
 };
 
 /* The packed definition of s, right after it; its name. */
@@ -51,6 +55,10 @@ static inline const char *table_seq_name(const struct table_seq *s)
 {
     return seqdef_packed_name(table_seq_packed(s));
 }
+/* The period s's max_id counts in: type 4's, 0 for the other kinds. */
+int64_t table_seq_period(const struct table_seq *s);
+/* Sets it (type 4; another kind's period stays 0, and only 0 may be set). */
+void table_seq_set_period(struct table_seq *s, int64_t period);
 /* The whole definition of s, into *out. */
 void table_seq_def(const struct table_seq *s, struct seqdef *out);
 
@@ -76,7 +84,8 @@ struct table_seq *store_table_get(const struct store_table *t, const char *name,
 int store_table_check_new(const struct store_table *t, const struct seqdef *def,
                           char *err, size_t errlen);
 /* Adds (def, max_id) when store_table_check_new() allows it; returns its
- * status. The entry's period is 0 (a file store sets what it read). */
+ * status. The entry's period is 0 (a file store sets what it read with
+ * table_seq_set_period). */
 int store_table_add(struct store_table *t, const struct seqdef *def, uint64_t max_id,
                     char *err, size_t errlen);
 /* STORE_OK, or STORE_NOT_FOUND with err set. */
@@ -93,7 +102,7 @@ struct seqdef *store_table_defs(const struct store_table *t, size_t *n);
  * another definition than s's (store.h: the name was deleted and created
  * again); STORE_ERROR when the counters would pass UINT64_MAX; err set for
  * both. Changes nothing: once the claim is recorded the caller sets
- * s->period = out->period and s->max_id = out->start + out->count. */
+ * table_seq_set_period(s, out->period) and s->max_id = out->start + out->count. */
 int store_table_claim_range(const struct table_seq *s, uint64_t want, int64_t period,
                             const struct seqdef *expect, struct claim *out, char *err, size_t errlen);
 /* Does the give-back of [from, to) in `period`, claimed from definition

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "seqdef.h"
+#include "util.h"
 
 #define DEFAULT_SEGMENT 1000
 #define KEY 0x1234abcdULL
@@ -779,43 +780,106 @@ START_TEST(test_seqdef_same_tells_a_recreated_sequence_apart)
 }
 END_TEST
 
-/* A packed definition (store_table's entries) gives back every field,
- * texts of every length included, in far fewer bytes than a seqdef. */
-START_TEST(test_seqdef_packed_round_trips_every_field_in_few_bytes)
+/* Packs d, checks that it takes what seqdef_packed_size said (and that
+ * seqdef_packed_bytes walks exactly that far), and that every byte of
+ * the definition comes back. Returns the packed size. */
+static size_t packed_round_trip(const struct seqdef *d)
 {
-    struct seqdef d = good_def(SEQ_DATED), back;
     union {
         struct seqdef_packed p;
         char bytes[sizeof(struct seqdef) + 64];
     } buf;
+    struct seqdef back;
+    size_t size = seqdef_packed_size(d);
 
-    memset(d.name, 'n', SEQ_NAME_MAX);                  /* the longest name */
-    strcpy(d.description, "orders, from 2026");
-    strcpy(d.prefix, "%y%m%d");
-    strcpy(d.tz, "Europe/Paris");
-    d.starting = -7;
-    d.increment = 3;
-    d.epoch_ms = 1700000000000;
-    d.auto_disk = AUTO_DISK_PRE_CLOSE;
-    d.perm_key = UINT64_MAX;
-    d.segment = 123456789012ULL;
-    ck_assert_uint_eq(seqdef_packed_size(&d), offsetof(struct seqdef_packed, text) + SEQ_NAME_MAX + 1 +
-                      strlen(d.description) + 1 + strlen("%y%m%d") + 1 + strlen("Europe/Paris") + 1);
-    seqdef_pack(&buf.p, &d);
-    ck_assert_str_eq(seqdef_packed_name(&buf.p), d.name);
-    ck_assert_uint_eq(buf.p.name_len, SEQ_NAME_MAX);
+    ck_assert_uint_le(size, sizeof(buf));
+    memset(&buf, 0xaa, sizeof(buf));
+    seqdef_pack(&buf.p, d);
+    ck_assert_uint_eq(seqdef_packed_bytes(&buf.p), size);
+    ck_assert_str_eq(seqdef_packed_name(&buf.p), d->name);
     memset(&back, 0x55, sizeof(back));                  /* unpack must set every byte it keeps */
     seqdef_unpack(&buf.p, &back);
-    ck_assert_mem_eq(&back, &d, sizeof(d));
+    ck_assert_mem_eq(&back, d, sizeof(*d));
+    return size;
+}
 
-    /* A short type 3 with empty texts: the numbers and four NULs. */
+/* A packed definition (store_table's entries) gives back every field,
+ * texts of every length and numbers of every size included, in far fewer
+ * bytes than a seqdef: the numbers are varints, the empty texts absent. */
+START_TEST(test_seqdef_packed_round_trips_every_field_in_few_bytes)
+{
+    static const int64_t signed_values[] = {
+        0, 1, -1, 63, -64, 64, -65, 127, 128, 8191, -8192, 1700000000000, -7,
+        INT32_MAX, INT32_MIN, (int64_t)1 << 62, -((int64_t)1 << 62), INT64_MAX - 1, INT64_MAX, INT64_MIN + 1,
+        INT64_MIN,
+    };
+    static const uint64_t unsigned_values[] = {
+        0, 1, 127, 128, 16383, 16384, 1000, 1000000000, (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1,
+        UINT64_MAX - 1, UINT64_MAX,
+    };
+    struct seqdef d = good_def(SEQ_DATED);
+
+    /* Every text at its longest, every number at its widest. */
+    memset(d.name, 'n', SEQ_NAME_MAX);
+    memset(d.description, 'd', SEQ_DESC_MAX);
+    memset(d.prefix, 'p', SEQ_PREFIX_MAX);
+    memset(d.tz, 't', SEQ_TZ_MAX);
+    d.length = SEQ_LENGTH_MAX;
+    d.starting = INT64_MIN;
+    d.increment = INT64_MAX;
+    d.epoch_ms = INT64_MIN;
+    d.auto_disk = AUTO_DISK_PRE_CLOSE;
+    d.perm_key = UINT64_MAX;
+    d.segment = UINT64_MAX;
+    ck_assert_uint_eq(packed_round_trip(&d), offsetof(struct seqdef_packed, name) + SEQ_NAME_MAX + 1 + 8 +
+                      4 * 10 + SEQ_DESC_MAX + 1 + SEQ_PREFIX_MAX + 1 + SEQ_TZ_MAX + 1);
+
+    /* Each number on its own through every varint width, either sign. */
+    for (size_t i = 0; i < ARRAY_SIZE(signed_values); i++) {
+        struct seqdef e = d;
+        e.starting = signed_values[i];
+        packed_round_trip(&e);
+        e = d;
+        e.increment = signed_values[i];
+        packed_round_trip(&e);
+        e = d;
+        e.epoch_ms = signed_values[i];
+        packed_round_trip(&e);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(unsigned_values); i++) {
+        struct seqdef e = d;
+        e.segment = unsigned_values[i];
+        packed_round_trip(&e);
+        e = d;
+        e.perm_key = unsigned_values[i];
+        packed_round_trip(&e);
+    }
+    /* Every kind and auto_disk, and each text present or not on its own. */
+    for (int kind = SEQ_RANDOM; kind <= SEQ_SNOWFLAKE; kind++) {
+        for (int auto_disk = AUTO_DISK_DEFAULT; auto_disk <= AUTO_DISK_PRE_CLOSE; auto_disk++) {
+            for (unsigned texts = 0; texts < 8; texts++) {
+                struct seqdef e = good_def(kind);
+                e.auto_disk = auto_disk;
+                if (texts & 1)
+                    strcpy(e.description, "orders, from 2026");
+                if (texts & 2)
+                    strcpy(e.prefix, "%y%m%d");
+                if (texts & 4)
+                    strcpy(e.tz, "Europe/Paris");
+                packed_round_trip(&e);
+            }
+        }
+    }
+
+    /* What the stores keep most: a type 3 named in 10 bytes, counting
+     * 1, 2, 3, ... with the default segment and empty texts: the header,
+     * the name, perm_key and one byte each for starting and increment,
+     * two for the segment. */
     d = good_def(SEQ_INCREASING);
     memset(d.name, 0, sizeof(d.name));
-    strcpy(d.name, "n");
-    ck_assert_uint_le(seqdef_packed_size(&d), 48 + 2 + 3);
-    seqdef_pack(&buf.p, &d);
-    seqdef_unpack(&buf.p, &back);
-    ck_assert_mem_eq(&back, &d, sizeof(d));
+    strcpy(d.name, "mem0012345");
+    d.perm_key = 0x9e3779b97f4a7c15ULL;
+    ck_assert_uint_eq(packed_round_trip(&d), 4 + 11 + 8 + 1 + 1 + 2);
 }
 END_TEST
 

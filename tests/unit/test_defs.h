@@ -23,4 +23,17 @@ static inline struct seqdef def_increasing(const char *name, uint64_t segment)
     return d;
 }
 
+/* A type 4 sequence: "%y%m%d" then 4 digits from 0, days of UTC. */
+static inline struct seqdef def_dated(const char *name, uint64_t segment)
+{
+    struct seqdef d = def_increasing(name, segment);
+
+    d.kind = SEQ_DATED;
+    d.length = 4;
+    d.starting = 0;
+    snprintf(d.prefix, sizeof(d.prefix), "%s", "%y%m%d");
+    snprintf(d.tz, sizeof(d.tz), "%s", "UTC");
+    return d;
+}
+
 #endif
