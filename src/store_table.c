@@ -40,10 +40,17 @@ void table_seq_def(const struct table_seq *s, struct seqdef *out)
     seqdef_unpack(table_seq_packed(s), out);
 }
 
+/* Bytes an entry of this kind keeps after its packed definition for its
+ * period: only type 4 has periods (store.h). */
+static size_t period_bytes_of_kind(int kind)
+{
+    return kind == SEQ_DATED ? sizeof(int64_t) : 0;
+}
+
 /* Does s keep a period (after its packed definition)? */
 static bool table_seq_has_period(const struct table_seq *s)
 {
-    return table_seq_packed(s)->kind == SEQ_DATED;
+    return period_bytes_of_kind(table_seq_packed(s)->kind) != 0;
 }
 
 /* Where s's period is kept (table_seq_has_period): its offset in s. */
@@ -129,7 +136,7 @@ int store_table_add(struct store_table *t, const struct seqdef *def, uint64_t ma
         t->seqs = xrealloc(t->seqs, t->cap * sizeof(*t->seqs));
     }
     /* calloc: a type 4 entry's period starts at 0. */
-    s = xcalloc(1, sizeof(*s) + seqdef_packed_size(def) + (def->kind == SEQ_DATED ? sizeof(int64_t) : 0));
+    s = xcalloc(1, sizeof(*s) + seqdef_packed_size(def) + period_bytes_of_kind(def->kind));
     seqdef_pack((struct seqdef_packed *)(s + 1), def);
     s->max_id = max_id;
     memmove(&t->seqs[i + 1], &t->seqs[i], (t->n - i) * sizeof(*t->seqs));
